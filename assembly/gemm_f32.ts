@@ -1,0 +1,236 @@
+// f32 GEMM: C[M,N] = A[M,K] · B[K,N] (+ bias) (+ activation), B pre-packed.
+//
+// Packed B layout ("panels of 8 columns"): panel p holds columns 8p..8p+7 as K consecutive rows
+// of 8 floats, zero-padded past N; panel p starts at byte p·K·32. A is read in place (row-major,
+// leading dimension lda) so constant weights can be either operand: MatMul/Gemm pack their
+// constant B once, Conv passes its weights as A and packs image columns as B on the fly.
+//
+// Epilogue (applied once per stored tile): biasMode 0 none, 1 per column (bias[n]), 2 per row
+// (bias[m]); act 0 none, 1 relu, 2 clamp to [lo, hi].
+
+export const NR: i32 = 8;
+
+/** Packs B (K×N row-major with leading dimension ldb, or N×K if transB) into 8-column panels. */
+export function pack_b_f32(b: usize, bp: usize, K: i32, N: i32, ldb: i32, transB: i32): void {
+  const panels = (N + 7) >> 3;
+  for (let p = 0; p < panels; p++) {
+    const dst = bp + <usize>p * <usize>K * 32;
+    const n0 = p << 3;
+    const nv = min(8, N - n0);
+    for (let k = 0; k < K; k++) {
+      const row = dst + (<usize>k << 5);
+      for (let j = 0; j < 8; j++) {
+        let v: f32 = 0;
+        if (j < nv) {
+          v = transB
+            ? load<f32>(b + ((<usize>(n0 + j) * <usize>ldb + <usize>k) << 2))
+            : load<f32>(b + ((<usize>k * <usize>ldb + <usize>(n0 + j)) << 2));
+        }
+        store<f32>(row + (<usize>j << 2), v);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function epi(v: f32, act: i32, lo: f32, hi: f32): f32 {
+  if (act == 1) return max<f32>(v, 0);
+  if (act == 2) return min<f32>(max<f32>(v, lo), hi);
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function epiv(v: v128, act: i32, lo: v128, hi: v128): v128 {
+  if (act == 1) return f32x4.max(v, f32x4.splat(0));
+  if (act == 2) return f32x4.min(f32x4.max(v, lo), hi);
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+const TILE: usize = memory.data(32, 16);
+
+/** Stores 8 accumulators (two vectors) of row m, columns n0.., with the epilogue applied. */
+// @ts-ignore: decorator
+@inline function storeRow(
+  v0: v128, v1: v128, c: usize, nv: i32, bias: usize, biasMode: i32, m: i32, n0: i32,
+  act: i32, lo: v128, hi: v128,
+): void {
+  if (nv < 8) {
+    // Ragged tail: spill the tile and finish lane by lane (lane indices must be constants).
+    v128.store(TILE, v0);
+    v128.store(TILE, v1, 16);
+    const slo = f32x4.extract_lane(lo, 0);
+    const shi = f32x4.extract_lane(hi, 0);
+    for (let j = 0; j < nv; j++) {
+      let v = load<f32>(TILE + (<usize>j << 2));
+      if (biasMode == 1) v += load<f32>(bias + (<usize>(n0 + j) << 2));
+      else if (biasMode == 2) v += load<f32>(bias + (<usize>m << 2));
+      store<f32>(c + (<usize>j << 2), epi(v, act, slo, shi));
+    }
+    return;
+  }
+  if (biasMode == 1) {
+    const bp = bias + (<usize>n0 << 2);
+    v0 = f32x4.add(v0, v128.load(bp));
+    v1 = f32x4.add(v1, v128.load(bp, 16));
+  } else if (biasMode == 2) {
+    const bv = v128.load32_splat(bias + (<usize>m << 2));
+    v0 = f32x4.add(v0, bv);
+    v1 = f32x4.add(v1, bv);
+  }
+  v128.store(c, epiv(v0, act, lo, hi));
+  v128.store(c, epiv(v1, act, lo, hi), 16);
+}
+
+/** 4 rows × 8 columns over one B panel. Rows past M alias row 0 (computed, not stored). */
+function mk4x8_simd(
+  a: usize, lda: i32, bp: usize, c: usize, ldc: i32, mv: i32, nv: i32, K: i32,
+  bias: usize, biasMode: i32, m0: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  const rs = <usize>lda << 2;
+  const a0 = a;
+  const a1 = mv > 1 ? a + rs : a;
+  const a2 = mv > 2 ? a + 2 * rs : a;
+  const a3 = mv > 3 ? a + 3 * rs : a;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pb = bp;
+  for (let k = 0; k < K; k++) {
+    const off = <usize>k << 2;
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    pb += 32;
+    const x0 = v128.load32_splat(a0 + off);
+    c00 = fma(x0, b0, c00); c01 = fma(x0, b1, c01);
+    const x1 = v128.load32_splat(a1 + off);
+    c10 = fma(x1, b0, c10); c11 = fma(x1, b1, c11);
+    const x2 = v128.load32_splat(a2 + off);
+    c20 = fma(x2, b0, c20); c21 = fma(x2, b1, c21);
+    const x3 = v128.load32_splat(a3 + off);
+    c30 = fma(x3, b0, c30); c31 = fma(x3, b1, c31);
+  }
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  const cs = <usize>ldc << 2;
+  storeRow(c00, c01, c, nv, bias, biasMode, m0, n0, act, vlo, vhi);
+  if (mv > 1) storeRow(c10, c11, c + cs, nv, bias, biasMode, m0 + 1, n0, act, vlo, vhi);
+  if (mv > 2) storeRow(c20, c21, c + 2 * cs, nv, bias, biasMode, m0 + 2, n0, act, vlo, vhi);
+  if (mv > 3) storeRow(c30, c31, c + 3 * cs, nv, bias, biasMode, m0 + 3, n0, act, vlo, vhi);
+}
+
+/** One row × 4 panels (32 columns): the GEMV shape, 8 independent accumulators. */
+function mk1x32_simd(
+  a: usize, bp: usize, pstride: usize, c: usize, nv: i32, K: i32,
+  bias: usize, biasMode: i32, m: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+  let p0 = bp;
+  const p1 = pstride, p2 = pstride << 1, p3 = pstride * 3;
+  for (let k = 0; k < K; k++) {
+    const x = v128.load32_splat(a + (<usize>k << 2));
+    c0 = fma(x, v128.load(p0), c0); c1 = fma(x, v128.load(p0, 16), c1);
+    c2 = fma(x, v128.load(p0 + p1), c2); c3 = fma(x, v128.load(p0 + p1, 16), c3);
+    c4 = fma(x, v128.load(p0 + p2), c4); c5 = fma(x, v128.load(p0 + p2, 16), c5);
+    c6 = fma(x, v128.load(p0 + p3), c6); c7 = fma(x, v128.load(p0 + p3, 16), c7);
+    p0 += 32;
+  }
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  storeRow(c0, c1, c, min(8, nv), bias, biasMode, m, n0, act, vlo, vhi);
+  if (nv > 8) storeRow(c2, c3, c + 32, min(8, nv - 8), bias, biasMode, m, n0 + 8, act, vlo, vhi);
+  if (nv > 16) storeRow(c4, c5, c + 64, min(8, nv - 16), bias, biasMode, m, n0 + 16, act, vlo, vhi);
+  if (nv > 24) storeRow(c6, c7, c + 96, min(8, nv - 24), bias, biasMode, m, n0 + 24, act, vlo, vhi);
+}
+
+/** Portable tier: same packed layout, one row × one panel at a time. */
+function mk1x8_scalar(
+  a: usize, bp: usize, c: usize, nv: i32, K: i32,
+  bias: usize, biasMode: i32, m: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
+  let pb = bp;
+  for (let k = 0; k < K; k++) {
+    const x = load<f32>(a + (<usize>k << 2));
+    s0 += x * load<f32>(pb, 0); s1 += x * load<f32>(pb, 4);
+    s2 += x * load<f32>(pb, 8); s3 += x * load<f32>(pb, 12);
+    s4 += x * load<f32>(pb, 16); s5 += x * load<f32>(pb, 20);
+    s6 += x * load<f32>(pb, 24); s7 += x * load<f32>(pb, 28);
+    pb += 32;
+  }
+  for (let j = 0; j < nv; j++) {
+    let v: f32 = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : j == 3 ? s3 : j == 4 ? s4 : j == 5 ? s5 : j == 6 ? s6 : s7;
+    if (biasMode == 1) v += load<f32>(bias + (<usize>(n0 + j) << 2));
+    else if (biasMode == 2) v += load<f32>(bias + (<usize>m << 2));
+    store<f32>(c + (<usize>j << 2), epi(v, act, lo, hi));
+  }
+}
+
+/**
+ * C = A·B (+bias, act) with B packed by pack_b_f32. Loops panel-major so one B panel stays in
+ * cache while every row of A passes over it.
+ */
+export function gemm_f32(
+  a: usize, lda: i32, bp: usize, c: usize, ldc: i32, M: i32, N: i32, K: i32,
+  bias: usize, biasMode: i32, act: i32, lo: f32, hi: f32,
+): void {
+  const panels = (N + 7) >> 3;
+  const pstride = <usize>K << 5;
+  const ars = <usize>lda << 2;
+  const crs = <usize>ldc << 2;
+  if (ASC_FEATURE_SIMD) {
+    if (M < 4) {
+      for (let m = 0; m < M; m++) {
+        let p = 0;
+        for (; p + 4 <= panels; p += 4) {
+          mk1x32_simd(a + <usize>m * ars, bp + <usize>p * pstride, pstride, c + <usize>m * crs + (<usize>p << 5),
+            min(32, N - (p << 3)), K, bias, biasMode, m, p << 3, act, lo, hi);
+        }
+        for (; p < panels; p++) {
+          mk4x8_simd(a + <usize>m * ars, lda, bp + <usize>p * pstride, c + <usize>m * crs + (<usize>p << 5), ldc,
+            1, min(8, N - (p << 3)), K, bias, biasMode, m, p << 3, act, lo, hi);
+        }
+      }
+      return;
+    }
+    for (let p = 0; p < panels; p++) {
+      const n0 = p << 3;
+      const nv = min(8, N - n0);
+      const pb = bp + <usize>p * pstride;
+      for (let m0 = 0; m0 < M; m0 += 4) {
+        mk4x8_simd(a + <usize>m0 * ars, lda, pb, c + <usize>m0 * crs + (<usize>n0 << 2), ldc,
+          min(4, M - m0), nv, K, bias, biasMode, m0, n0, act, lo, hi);
+      }
+    }
+  } else {
+    for (let p = 0; p < panels; p++) {
+      const n0 = p << 3;
+      const nv = min(8, N - n0);
+      const pb = bp + <usize>p * pstride;
+      for (let m = 0; m < M; m++) {
+        mk1x8_scalar(a + <usize>m * ars, pb, c + <usize>m * crs + (<usize>n0 << 2), nv, K, bias, biasMode, m, n0, act, lo, hi);
+      }
+    }
+  }
+}
+
+/** Scalar reference on the plain layout: C = A·B (+ per-column bias), no packing. */
+export function gemm_f32__ref(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, bias: usize): void {
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s: f32 = 0;
+      for (let k = 0; k < K; k++) {
+        s += load<f32>(a + ((<usize>m * <usize>K + <usize>k) << 2)) * load<f32>(b + ((<usize>k * <usize>N + <usize>n) << 2));
+      }
+      if (bias) s += load<f32>(bias + (<usize>n << 2));
+      store<f32>(c + ((<usize>m * <usize>N + <usize>n) << 2), s);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+// InferenceSession: the onnxruntime-web-shaped entry point.
+
+import { fail, LowbitError } from '../errors.js';
+import { byteLength } from '../ir/dtype.js';
+import type { Dim } from '../ir/graph.js';
+import { numel } from '../ir/tensor.js';
+import { decodeModel } from '../onnx/decode.js';
+import { Engine, type Feed } from '../session/engine.js';
+import { compileKernels, pickBackend, type Backend, type WasmSource } from '../runtime/wasm.js';
+import { loadModel, type ModelSource } from './load.js';
+import { Tensor, type TensorType } from './tensor.js';
+
+export interface SessionOptions {
+  /** Kernel build: 'auto' (default) picks relaxed → simd → scalar by feature detection. */
+  backend?: Backend | 'auto';
+  /** Kernel module bytes or URL, instead of the bundled build/lowbit.<backend>.wasm. */
+  wasm?: WasmSource;
+  /** Ceiling on WASM linear memory in bytes (default 3 GiB). */
+  memoryLimit?: number;
+  /** Largest model accepted, in bytes (default 2 GiB). */
+  maxModelBytes?: number;
+  /** Download progress for URL models. */
+  onProgress?: (loaded: number, total: number | undefined) => void;
+}
+
+export interface ValueMetadata {
+  readonly name: string;
+  readonly isTensor: true;
+  readonly type: TensorType;
+  readonly shape: ReadonlyArray<number | string>;
+}
+
+export type FeedsType = Record<string, Tensor>;
+export type ReturnType = Record<string, Tensor>;
+export type FetchesType = readonly string[] | Record<string, Tensor | null>;
+
+const metadata = (v: { name: string; dtype: string; shape: Dim[] | null }): ValueMetadata => ({
+  name: v.name,
+  isTensor: true,
+  type: v.dtype as TensorType,
+  shape: (v.shape ?? []).map((d, i) => (d === null ? `unk__${i}` : d)),
+});
+
+export class InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueMetadata[];
+  readonly outputMetadata: readonly ValueMetadata[];
+  private engine?: Engine;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  private constructor(engine: Engine) {
+    this.engine = engine;
+    const g = engine.graph;
+    this.inputNames = g.inputs.map((i) => i.name);
+    this.outputNames = g.outputs.map((o) => o.name);
+    this.inputMetadata = g.inputs.map(metadata);
+    this.outputMetadata = g.outputs.map(metadata);
+  }
+
+  /** Loads a model from a file path (Node), URL, ArrayBuffer or Uint8Array. */
+  static async create(model: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+    const backend = await pickBackend(options.backend);
+    const [loaded, module] = await Promise.all([
+      loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),
+      compileKernels(backend, options.wasm),
+    ]);
+    const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal });
+    const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit });
+    const session = new InferenceSession(engine);
+    session.planStatic();
+    return session;
+  }
+
+  /** When every input shape is static, plan now so shape errors surface at load time. */
+  private planStatic(): void {
+    const g = this.engine!.graph;
+    if (!g.inputs.every((i) => i.shape && i.shape.every((d) => typeof d === 'number'))) return;
+    // Value-dependent plans (an input feeding a shape) are only known at run time.
+    try {
+      const feeds = new Map<string, Feed>(g.inputs.map((i) => {
+        const dims = i.shape as number[];
+        return [i.name, { dtype: i.dtype, dims, bytes: new Uint8Array(byteLength(i.dtype, numel(dims))) }];
+      }));
+      this.engine!.planFor(feeds, true);
+    } catch (e) {
+      if (e instanceof LowbitError && e.code !== 'LOWBIT_BAD_INPUT') throw e;
+    }
+  }
+
+  get backend(): Backend {
+    return this.live().backend;
+  }
+
+  private live(): Engine {
+    if (!this.engine) fail('LOWBIT_RELEASED', 'this session was released');
+    return this.engine;
+  }
+
+  async run(feeds: FeedsType, fetches?: FetchesType): Promise<ReturnType> {
+    // Runs are serialised per session: one kernel instance, one arena.
+    const prev = this.busy;
+    let done!: () => void;
+    this.busy = new Promise<void>((r) => (done = r));
+    await prev;
+    try {
+      return this.runSync(feeds, fetches);
+    } finally {
+      done();
+    }
+  }
+
+  /** Synchronous run (Node servers, workers). */
+  runSync(feeds: FeedsType, fetches?: FetchesType): ReturnType {
+    const engine = this.live();
+    if (!feeds || typeof feeds !== 'object') fail('LOWBIT_BAD_INPUT', 'feeds must be an object of input name → Tensor');
+    const map = new Map<string, Feed>();
+    for (const [name, t] of Object.entries(feeds)) {
+      if (!(t instanceof Tensor)) fail('LOWBIT_BAD_INPUT', `feed '${name}' is not a lowbit Tensor`);
+      map.set(name, { dtype: t.type, dims: t.dims, bytes: t.bytes() });
+    }
+    let names: string[] | undefined;
+    if (Array.isArray(fetches)) names = [...fetches];
+    else if (fetches && typeof fetches === 'object') names = Object.keys(fetches);
+    for (const n of names ?? []) {
+      if (!this.outputNames.includes(n)) fail('LOWBIT_BAD_INPUT', `'${n}' is not an output of this model (outputs: ${this.outputNames.join(', ')})`);
+    }
+    const out = engine.run(map, names);
+    const res: ReturnType = {};
+    for (const [name, f] of out) res[name] = Tensor.fromBytes(f.dtype as TensorType, f.bytes, f.dims);
+    return res;
+  }
+
+  async release(): Promise<void> {
+    this.engine = undefined;
+  }
+
+  /** Internal engine, for tools (inspect, compile, bench). */
+  get _engine(): Engine {
+    return this.live();
+  }
+}

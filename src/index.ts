@@ -1,0 +1,5 @@
+// lowbit's public API.
+export { InferenceSession, type SessionOptions, type ValueMetadata } from './api/session.js';
+export { Tensor, type TensorType } from './api/tensor.js';
+export { LowbitError, type LowbitErrorCode } from './errors.js';
+export { supportedBackends, type Backend } from './runtime/wasm.js';

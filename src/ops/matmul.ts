@@ -1,0 +1,166 @@
+// MatMul and Gemm in f32 on the packed-panel GEMM kernel. Constant B is packed once per session;
+// a runtime B is packed per call into scratch.
+
+import { numel } from '../ir/tensor.js';
+import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
+import { B, emitBinary, requireType } from './elementwise.js';
+import { broadcastOrFail, fmtDims, stridesOf } from './shape-util.js';
+import { emitCopy } from './shape.js';
+
+const F32 = new Set(['float32'] as const);
+
+export function packedBytes(K: number, N: number): number {
+  return Math.ceil(N / 8) * K * 32;
+}
+
+/** Packs a known 2-D B (K×N, or N×K when transB) once per session. */
+export function packedConstB(ctx: OpCtx, i: number, K: number, N: number, transB: boolean): Addr {
+  return ctx.derived(i, `packb_f32${transB ? 't' : ''}`, packedBytes(K, N), (src, dst) => {
+    ctx.step('pack_b_f32', src, dst, K, N, transB ? K : N, transB ? 1 : 0);
+  });
+}
+
+export interface Epilogue {
+  bias?: Addr;
+  /** 1 = per column (length N), 2 = per row (length M). */
+  biasMode?: 1 | 2;
+  /** 0 none, 1 relu, 2 clamp. */
+  act?: 0 | 1 | 2;
+  lo?: number;
+  hi?: number;
+}
+
+export function emitGemm(
+  ctx: OpCtx, a: Addr, lda: number, bp: Addr, c: Addr, ldc: number, M: number, N: number, K: number, e: Epilogue = {},
+): void {
+  if (M === 0 || N === 0) return;
+  ctx.step('gemm_f32', a, lda, bp, c, ldc, M, N, K, e.bias ?? 0, e.bias ? e.biasMode ?? 1 : 0, e.act ?? 0, e.lo ?? 0, e.hi ?? 0);
+}
+
+function matmulShapes(ctx: OpCtx) {
+  const ad = ctx.dims(0);
+  const bd = ctx.dims(1);
+  if (ad.length === 0 || bd.length === 0) ctx.fail('LOWBIT_SHAPE_MISMATCH', 'MatMul inputs must have rank ≥ 1');
+  const a2 = ad.length === 1 ? [1, ad[0]] : ad;
+  const b2 = bd.length === 1 ? [bd[0], 1] : bd;
+  const M = a2[a2.length - 2];
+  const K = a2[a2.length - 1];
+  const N = b2[b2.length - 1];
+  if (b2[b2.length - 2] !== K) ctx.fail('LOWBIT_SHAPE_MISMATCH', `cannot multiply ${fmtDims(ad)} by ${fmtDims(bd)}`);
+  const aBatch = a2.slice(0, -2);
+  const bBatch = b2.slice(0, -2);
+  const batch = broadcastOrFail(ctx, [aBatch, bBatch]);
+  const out = [...batch];
+  if (ad.length > 1) out.push(M);
+  if (bd.length > 1) out.push(N);
+  return { M, K, N, aBatch, bBatch, batch, out };
+}
+
+/** Offset (in matrices) of batch index `i` of `batch` within an operand with batch dims `own`. */
+function batchOffset(i: number, batch: readonly number[], own: readonly number[]): number {
+  const st = stridesOf(own);
+  let off = 0;
+  let rem = i;
+  for (let k = batch.length - 1; k >= 0; k--) {
+    const idx = rem % batch[k];
+    rem = Math.floor(rem / batch[k]);
+    const ok = k - (batch.length - own.length);
+    if (ok >= 0 && own[ok] !== 1) off += idx * st[ok];
+  }
+  return off;
+}
+
+const matmul: OpDef = {
+  infer(ctx) {
+    requireType(ctx, 0, F32);
+    requireType(ctx, 1, F32);
+    ctx.setOutput(0, 'float32', matmulShapes(ctx).out);
+  },
+  lower(ctx) {
+    const { M, K, N, aBatch, bBatch, batch } = matmulShapes(ctx);
+    const nb = numel(batch);
+    const out = ctx.out(0);
+    if (ctx.value(1) && numel(bBatch) === 1) {
+      // Weights: pack once; every batch of A is just more rows.
+      const bp = packedConstB(ctx, 1, K, N, false);
+      if (numel(aBatch) === nb) {
+        emitGemm(ctx, ctx.in(0), K, bp, out, N, M * nb, N, K);
+        return;
+      }
+      for (let i = 0; i < nb; i++) {
+        emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K);
+      }
+      return;
+    }
+    const bp = ctx.scratch(packedBytes(K, N));
+    for (let i = 0; i < nb; i++) {
+      ctx.step('pack_b_f32', ctx.offset(ctx.in(1), batchOffset(i, batch, bBatch) * K * N * 4), bp, K, N, N, 0);
+      emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K);
+    }
+  },
+};
+
+const gemm: OpDef = {
+  infer(ctx) {
+    requireType(ctx, 0, F32);
+    requireType(ctx, 1, F32);
+    const ad = ctx.dims(0);
+    const bd = ctx.dims(1);
+    if (ad.length !== 2 || bd.length !== 2) ctx.fail('LOWBIT_SHAPE_MISMATCH', `Gemm needs 2-D inputs, got ${fmtDims(ad)} and ${fmtDims(bd)}`);
+    const tA = attrInt(ctx, 'transA', 0);
+    const tB = attrInt(ctx, 'transB', 0);
+    const [M, K] = tA ? [ad[1], ad[0]] : ad;
+    const [K2, N] = tB ? [bd[1], bd[0]] : bd;
+    if (K !== K2) ctx.fail('LOWBIT_SHAPE_MISMATCH', `cannot multiply ${fmtDims(ad)}${tA ? 'ᵀ' : ''} by ${fmtDims(bd)}${tB ? 'ᵀ' : ''}`);
+    if (ctx.has(2)) {
+      requireType(ctx, 2, F32);
+      const bc = broadcastOrFail(ctx, [ctx.dims(2), [M, N]]);
+      if (bc[0] !== M || bc[1] !== N) ctx.fail('LOWBIT_SHAPE_MISMATCH', `C ${fmtDims(ctx.dims(2))} does not broadcast to [${M},${N}]`);
+    }
+    ctx.setOutput(0, 'float32', [M, N]);
+  },
+  lower(ctx) {
+    const [M, N] = ctx.outDims(0);
+    const tA = attrInt(ctx, 'transA', 0);
+    const tB = attrInt(ctx, 'transB', 0);
+    const K = tA ? ctx.dims(0)[0] : ctx.dims(0)[1];
+    const alpha = attrFloat(ctx, 'alpha', 1);
+    const beta = attrFloat(ctx, 'beta', 1);
+    const out = ctx.out(0);
+    let a = ctx.in(0);
+    if (tA) {
+      const t = ctx.scratch(M * K * 4);
+      emitCopy(ctx, 4, a, t, [M, K], [1, M], [K, 1]);
+      a = t;
+    }
+    let bp: Addr;
+    if (ctx.value(1)) bp = packedConstB(ctx, 1, K, N, !!tB);
+    else {
+      bp = ctx.scratch(packedBytes(K, N));
+      ctx.step('pack_b_f32', ctx.in(1), bp, K, N, tB ? K : N, tB ? 1 : 0);
+    }
+    const cd = ctx.has(2) ? ctx.dims(2) : undefined;
+    const cIsRow = cd !== undefined && numel(cd) === N && (cd.length === 1 || (cd.length === 2 && cd[0] === 1));
+    if (alpha === 1 && cd && cIsRow && beta === 1 && N > 1) {
+      emitGemm(ctx, a, K, bp, out, N, M, N, K, { bias: ctx.in(2), biasMode: 1 });
+      return;
+    }
+    emitGemm(ctx, a, K, bp, out, N, M, N, K);
+    const scalar = (v: number) => ({ addr: ctx.params(new Float32Array([v])), dims: [] as number[] });
+    if (alpha !== 1) emitBinary(ctx, B.MUL, 'float32', { addr: out, dims: [M, N] }, scalar(alpha), out, [M, N]);
+    if (cd && beta !== 0) {
+      let c = { addr: ctx.in(2), dims: cd as readonly number[] };
+      if (beta !== 1) {
+        const t = ctx.scratch(numel(cd) * 4);
+        emitBinary(ctx, B.MUL, 'float32', c, scalar(beta), t, cd);
+        c = { addr: t, dims: cd };
+      }
+      emitBinary(ctx, B.ADD, 'float32', { addr: out, dims: [M, N] }, c, out, [M, N]);
+    }
+  },
+};
+
+export const matmulOps: Record<string, OpDef> = {
+  MatMul: matmul,
+  Gemm: gemm,
+};

@@ -1,0 +1,41 @@
+// Operator table: (domain, op_type) → implementation, checked against the model's opset.
+
+import { fail } from '../errors.js';
+import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
+import type { OpDef } from './context.js';
+import { elementwiseOps } from './elementwise.js';
+import { matmulOps } from './matmul.js';
+import { shapeOps } from './shape.js';
+
+/** Highest ai.onnx opset whose semantics lowbit implements. */
+export const MAX_ONNX_OPSET = 25;
+
+const DOMAINS = new Map<string, Record<string, OpDef>>([
+  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps }],
+]);
+
+export interface ResolvedOp {
+  def: OpDef;
+  opset: number;
+}
+
+export function resolveOp(node: Node, graph: Graph): ResolvedOp {
+  const domain = node.domain;
+  const opset = graph.opsets.get(domain);
+  const table = DOMAINS.get(domain);
+  const dom = domain === '' ? 'ai.onnx' : domain;
+  if (opset === undefined && domain !== '') {
+    fail('LOWBIT_UNSUPPORTED_OP', `${nodeLabel(node)}: domain '${dom}' is not imported by the model (opset_import)`);
+  }
+  if (!table) fail('LOWBIT_UNSUPPORTED_OP', `${nodeLabel(node)}: domain '${dom}' (opset ${opset}) is not supported`);
+  const def = Object.prototype.hasOwnProperty.call(table, node.opType) ? table[node.opType] : undefined;
+  if (!def) fail('LOWBIT_UNSUPPORTED_OP', `${nodeLabel(node)}: operator ${node.opType} (domain ${dom}, opset ${opset}) is not supported`);
+  if (domain === '' && (opset! < 1 || opset! > MAX_ONNX_OPSET)) {
+    fail('LOWBIT_UNSUPPORTED_OP', `${nodeLabel(node)}: ai.onnx opset ${opset} is not supported (1…${MAX_ONNX_OPSET})`);
+  }
+  return { def, opset: opset ?? 1 };
+}
+
+export function supportedOps(): { domain: string; opType: string }[] {
+  return [...DOMAINS.entries()].flatMap(([domain, t]) => Object.keys(t).map((opType) => ({ domain, opType })));
+}

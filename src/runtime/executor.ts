@@ -1,0 +1,54 @@
+// Binds a Plan to a machine (absolute addresses) and runs it: one kernel call per step, no
+// operator-specific code.
+
+import { fail, LowbitError } from '../errors.js';
+import type { IOSlot, Plan, Ref } from '../plan/types.js';
+import { alignUp, type KernelFn, type Machine } from './machine.js';
+
+export class BoundPlan {
+  readonly planBase: number;
+  readonly end: number;
+  private readonly fns: KernelFn[];
+  private readonly args: number[][];
+
+  constructor(readonly plan: Plan, private readonly machine: Machine, weightsEnd: number) {
+    this.planBase = alignUp(machine.heapBase + weightsEnd);
+    const arenaBase = alignUp(this.planBase + plan.params.byteLength);
+    this.end = arenaBase + plan.arenaBytes;
+    machine.ensure(this.end);
+    machine.u8().set(plan.params, this.planBase);
+    const abs = (r: Ref): number => (r.r === 'W' ? machine.heapBase : r.r === 'P' ? this.planBase : arenaBase) + r.o;
+    this.fns = plan.steps.map((s) => machine.kernel(s.kernel));
+    this.args = plan.steps.map((s) => s.args.map((a) => (typeof a === 'number' ? a : abs(a))));
+    this.abs = abs;
+  }
+
+  readonly abs: (r: Ref) => number;
+
+  writeInput(slot: IOSlot, bytes: Uint8Array): void {
+    if (bytes.byteLength !== slot.bytes) fail('LOWBIT_RUNTIME', `internal: input '${slot.name}' byte size mismatch`);
+    this.machine.u8().set(bytes, this.abs(slot.ref));
+  }
+
+  readOutput(slot: IOSlot): Uint8Array {
+    return this.machine.read(this.abs(slot.ref), slot.bytes);
+  }
+
+  execute(): void {
+    const { fns, args, plan } = this;
+    for (let i = 0; i < fns.length; i++) {
+      let ret: number | undefined;
+      try {
+        ret = fns[i](...args[i]);
+      } catch (e) {
+        if (e instanceof LowbitError) throw e;
+        const s = plan.steps[i];
+        fail('LOWBIT_RUNTIME', `node '${s.node}': kernel ${s.kernel} trapped: ${(e as Error).message}`, e);
+      }
+      if (ret) {
+        const s = plan.steps[i];
+        fail('LOWBIT_BAD_INPUT', `node '${s.node}': kernel ${s.kernel} rejected its input data (an index is out of range)`);
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// Locating, probing and compiling the kernel modules (scalar, simd128, relaxed-simd builds).
+
+import { fail } from '../errors.js';
+
+export type Backend = 'scalar' | 'simd' | 'relaxed';
+export const BACKENDS: readonly Backend[] = ['scalar', 'simd', 'relaxed'];
+
+/** Where kernel bytes come from when the caller does not want the bundled files. */
+export type WasmSource = URL | string | ArrayBuffer | Uint8Array;
+
+// Minimal modules that validate only when the engine has the feature (same probes as
+// wasm-feature-detect): one v128 instruction, and one relaxed-simd instruction.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+let relaxedFlagTried = false;
+
+async function enableRelaxedInNode(): Promise<void> {
+  if (!isNode || relaxedFlagTried) return;
+  relaxedFlagTried = true;
+  // Node 20 ships relaxed SIMD behind a flag that may still be set before a module is compiled.
+  try {
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    /* not Node, or the flag is gone: feature detection below decides */
+  }
+}
+
+export async function supportedBackends(): Promise<Backend[]> {
+  const out: Backend[] = ['scalar'];
+  if (WebAssembly.validate(SIMD_PROBE)) out.push('simd');
+  if (!WebAssembly.validate(RELAXED_PROBE)) await enableRelaxedInNode();
+  if (out.includes('simd') && WebAssembly.validate(RELAXED_PROBE)) out.push('relaxed');
+  return out;
+}
+
+export async function pickBackend(requested: Backend | 'auto' | undefined): Promise<Backend> {
+  const have = await supportedBackends();
+  if (!requested || requested === 'auto') return have[have.length - 1];
+  if (!BACKENDS.includes(requested)) fail('LOWBIT_BAD_OPTION', `unknown backend '${requested}' (use scalar, simd, relaxed or auto)`);
+  if (!have.includes(requested)) {
+    fail('LOWBIT_WASM', `this engine cannot run the '${requested}' kernels (it supports: ${have.join(', ')})` +
+      (requested === 'relaxed' && isNode ? '; Node 20 needs --experimental-wasm-relaxed-simd' : ''));
+  }
+  return requested;
+}
+
+const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
+
+export function wasmFileUrl(backend: Backend): URL {
+  return new URL(`../../build/lowbit.${backend}.wasm`, import.meta.url);
+}
+
+async function readSource(src: WasmSource): Promise<Uint8Array> {
+  if (src instanceof Uint8Array) return src;
+  if (src instanceof ArrayBuffer) return new Uint8Array(src);
+  const url = typeof src === 'string' && !/^[a-z]+:/i.test(src) ? undefined : new URL(src.toString());
+  if (isNode && (!url || url.protocol === 'file:')) {
+    const fs = await import('node:fs/promises');
+    try {
+      return new Uint8Array(await fs.readFile(url ?? (src as string)));
+    } catch (e) {
+      fail('LOWBIT_WASM', `cannot read kernel module ${src.toString()}: ${(e as Error).message}`, e);
+    }
+  }
+  const res = await fetch(url!);
+  if (!res.ok) fail('LOWBIT_WASM', `fetching kernel module ${url} failed: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Compiles (once per source) the kernel module for `backend`. */
+export function compileKernels(backend: Backend, source?: WasmSource): Promise<WebAssembly.Module> {
+  const key = source === undefined ? backend : typeof source === 'string' || source instanceof URL ? `${backend}:${source}` : '';
+  const cached = key ? moduleCache.get(key) : undefined;
+  if (cached) return cached;
+  const p = (async () => {
+    const bytes = await readSource(source ?? wasmFileUrl(backend));
+    if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+      const head = new TextDecoder().decode(bytes.subarray(0, 64)).replace(/\s+/g, ' ');
+      fail('LOWBIT_WASM', `the kernel module for '${backend}' is not WebAssembly (starts with "${head}"); ` +
+        'check the wasm URL your bundler or server gives');
+    }
+    try {
+      return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      fail('LOWBIT_WASM', `cannot compile the '${backend}' kernel module: ${(e as Error).message}`, e);
+    }
+  })();
+  if (key) {
+    moduleCache.set(key, p);
+    p.catch(() => moduleCache.delete(key));
+  }
+  return p;
+}

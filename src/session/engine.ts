@@ -1,0 +1,214 @@
+// A loaded model ready to run: validated graph, kernel instance, session constants and a cache
+// of plans specialised to input shapes.
+
+import { fail, LowbitError } from '../errors.js';
+import { byteLength, type DType } from '../ir/dtype.js';
+import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
+import { numel, type TensorData } from '../ir/tensor.js';
+import { resolveOp } from '../ops/registry.js';
+import { Scratch, type PValue } from '../plan/context-impl.js';
+import { NeedValue } from '../plan/context-impl.js';
+import { buildPlan, foldNode, type BoundInput, type PlannerEnv, type ResolvedNode } from '../plan/planner.js';
+import type { Plan } from '../plan/types.js';
+import { WeightStore } from '../plan/weights.js';
+import { BoundPlan } from '../runtime/executor.js';
+import { Machine } from '../runtime/machine.js';
+import type { Backend } from '../runtime/wasm.js';
+
+export interface Feed {
+  dtype: DType;
+  dims: readonly number[];
+  bytes: Uint8Array;
+}
+
+export interface EngineOptions {
+  memoryLimit?: number;
+  /** Plans kept for distinct input shapes. */
+  maxPlans?: number;
+}
+
+export class Engine {
+  readonly machine: Machine;
+  readonly weights: WeightStore;
+  private readonly nodes: ResolvedNode[];
+  private readonly scratch: Scratch;
+  private readonly plans = new Map<string, Plan>();
+  private readonly keyed = new Set<string>();
+  private bound?: BoundPlan;
+  private readonly maxPlans: number;
+
+  constructor(readonly graph: Graph, module: WebAssembly.Module, readonly backend: Backend, opts: EngineOptions = {}) {
+    this.nodes = orderNodes(graph).map((node) => ({ node, ...resolveOp(node, graph) }));
+    this.machine = new Machine(module, backend, opts.memoryLimit);
+    this.weights = new WeightStore(this.machine);
+    this.scratch = new Scratch(this.machine, () => Math.max(this.machine.heapBase + this.weights.size, this.bound?.end ?? 0));
+    this.maxPlans = opts.maxPlans ?? 8;
+    this.foldConstants();
+  }
+
+  private get env(): PlannerEnv {
+    return { machine: this.machine, weights: this.weights, scratch: this.scratch, backend: this.backend };
+  }
+
+  /** Folds every node whose inputs are all initializers into a new initializer, once. */
+  private foldConstants(): void {
+    const g = this.graph;
+    const keep: ResolvedNode[] = [];
+    for (const r of this.nodes) {
+      const ins = r.node.inputs.map((n) => (n === '' ? undefined : g.initializers.get(n)));
+      const allConst = r.node.inputs.every((n, i) => n === '' || ins[i] !== undefined);
+      if (!allConst) {
+        keep.push(r);
+        continue;
+      }
+      const pv = ins.map((t): PValue | undefined => (t ? { dtype: t.dtype, dims: t.dims, known: t } : undefined));
+      const res = foldNode(this.env, r, pv);
+      r.node.outputs.forEach((name, i) => {
+        if (name !== '' && res[i]) g.initializers.set(name, res[i]!);
+      });
+    }
+    this.nodes.splice(0, this.nodes.length, ...keep);
+  }
+
+  /** Checks feeds against the declared inputs and returns the plan for their shapes. */
+  planFor(feeds: ReadonlyMap<string, Feed>): Plan;
+  /** With `probe`, returns undefined instead of specialising on input values it does not have. */
+  planFor(feeds: ReadonlyMap<string, Feed>, probe: true): Plan | undefined;
+  planFor(feeds: ReadonlyMap<string, Feed>, probe = false): Plan | undefined {
+    const symbols = new Map<string, number>();
+    for (const gi of this.graph.inputs) {
+      const f = feeds.get(gi.name);
+      if (!f) fail('LOWBIT_BAD_INPUT', `input '${gi.name}' is missing (inputs: ${this.graph.inputs.map((i) => i.name).join(', ')})`);
+      if (f.dtype !== gi.dtype) fail('LOWBIT_TYPE_MISMATCH', `input '${gi.name}' must be ${gi.dtype}, got ${f.dtype}`);
+      if (gi.shape) {
+        if (f.dims.length !== gi.shape.length) {
+          fail('LOWBIT_SHAPE_MISMATCH', `input '${gi.name}' must have rank ${gi.shape.length} [${gi.shape.map((d) => d ?? '?').join(',')}], got [${f.dims.join(',')}]`);
+        }
+        gi.shape.forEach((d, k) => {
+          const got = f.dims[k];
+          if (typeof d === 'number' && d !== got) {
+            fail('LOWBIT_SHAPE_MISMATCH', `input '${gi.name}' dimension ${k} must be ${d}, got ${got} (shape [${f.dims.join(',')}])`);
+          }
+          if (typeof d === 'string') {
+            const prev = symbols.get(d);
+            if (prev !== undefined && prev !== got) {
+              fail('LOWBIT_SHAPE_MISMATCH', `input '${gi.name}' dimension ${k} ('${d}') is ${got}, but '${d}' is ${prev} in another input`);
+            }
+            symbols.set(d, got);
+          }
+        });
+      }
+      if (f.bytes.byteLength !== byteLength(f.dtype, numel(f.dims))) {
+        fail('LOWBIT_BAD_INPUT', `input '${gi.name}' has ${f.bytes.byteLength} bytes of data for shape [${f.dims.join(',')}]`);
+      }
+    }
+    for (const name of feeds.keys()) {
+      if (!this.graph.inputs.some((i) => i.name === name)) {
+        fail('LOWBIT_BAD_INPUT', `'${name}' is not an input of this model (inputs: ${this.graph.inputs.map((i) => i.name).join(', ')})`);
+      }
+    }
+    for (;;) {
+      const key = this.planKey(feeds);
+      const have = this.plans.get(key);
+      if (have) return have;
+      const bound = new Map<string, BoundInput>();
+      for (const gi of this.graph.inputs) {
+        const f = feeds.get(gi.name)!;
+        const value: TensorData | undefined = this.keyed.has(gi.name) ? { dtype: f.dtype, dims: f.dims, bytes: f.bytes.slice() } : undefined;
+        bound.set(gi.name, { dtype: f.dtype, dims: f.dims, value });
+      }
+      try {
+        const plan = buildPlan(this.graph, this.nodes, bound, this.env);
+        if (this.plans.size >= this.maxPlans) this.plans.delete(this.plans.keys().next().value!);
+        this.plans.set(key, plan);
+        return plan;
+      } catch (e) {
+        if (e instanceof NeedValue && probe) return undefined;
+        if (e instanceof NeedValue && !this.keyed.has(e.input)) {
+          this.keyed.add(e.input);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private planKey(feeds: ReadonlyMap<string, Feed>): string {
+    return this.graph.inputs.map((gi) => {
+      const f = feeds.get(gi.name)!;
+      const v = this.keyed.has(gi.name) ? `=${Array.from(f.bytes).join('.')}` : '';
+      return `${f.dims.join('x')}${v}`;
+    }).join('|');
+  }
+
+  private bind(plan: Plan): BoundPlan {
+    const b = this.bound;
+    if (b && b.plan === plan && b.planBase >= this.machine.heapBase + this.weights.size) return b;
+    this.bound = new BoundPlan(plan, this.machine, this.weights.size);
+    return this.bound;
+  }
+
+  run(feeds: ReadonlyMap<string, Feed>, fetch?: readonly string[]): Map<string, Feed> {
+    const plan = this.planFor(feeds);
+    const bp = this.bind(plan);
+    for (const slot of plan.inputs) bp.writeInput(slot, feeds.get(slot.name)!.bytes);
+    try {
+      bp.execute();
+    } catch (e) {
+      if (e instanceof LowbitError) throw e;
+      fail('LOWBIT_RUNTIME', `run failed: ${(e as Error).message}`, e);
+    }
+    const out = new Map<string, Feed>();
+    for (const slot of plan.outputs) {
+      if (fetch && !fetch.includes(slot.name)) continue;
+      out.set(slot.name, { dtype: slot.dtype, dims: slot.dims, bytes: bp.readOutput(slot) });
+    }
+    return out;
+  }
+
+  /** Plan for the given shapes without running (inspect, compile). */
+  resolvedNodes(): readonly ResolvedNode[] {
+    return this.nodes;
+  }
+}
+
+/** Topological order (Kahn); fails on cycles and on inputs nothing produces. */
+export function orderNodes(g: Graph): Node[] {
+  const producer = new Map<string, number>();
+  g.nodes.forEach((n, i) => {
+    for (const o of n.outputs) {
+      if (o === '') continue;
+      if (producer.has(o) || g.initializers.has(o) || g.inputs.some((x) => x.name === o)) {
+        fail('LOWBIT_BAD_MODEL', `${nodeLabel(n)}: value '${o}' is produced more than once`);
+      }
+      producer.set(o, i);
+    }
+  });
+  const available = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name)]);
+  const indeg = g.nodes.map(() => 0);
+  const users = new Map<number, number[]>();
+  g.nodes.forEach((n, i) => {
+    for (const inp of n.inputs) {
+      if (inp === '' || available.has(inp)) continue;
+      const p = producer.get(inp);
+      if (p === undefined) fail('LOWBIT_BAD_MODEL', `${nodeLabel(n)}: input '${inp}' is not produced by any node, input or initializer`);
+      indeg[i]++;
+      users.set(p, [...(users.get(p) ?? []), i]);
+    }
+  });
+  const queue = indeg.flatMap((d, i) => (d === 0 ? [i] : []));
+  const order: Node[] = [];
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q];
+    order.push(g.nodes[i]);
+    for (const u of users.get(i) ?? []) if (--indeg[u] === 0) queue.push(u);
+  }
+  if (order.length !== g.nodes.length) {
+    const stuck = g.nodes.filter((_, i) => indeg[i] > 0).slice(0, 3).map(nodeLabel).join(', ');
+    fail('LOWBIT_BAD_MODEL', `the graph has a cycle (through ${stuck})`);
+  }
+  for (const o of g.outputs) {
+    if (!producer.has(o.name) && !available.has(o.name)) fail('LOWBIT_BAD_MODEL', `graph output '${o.name}' is not produced by any node`);
+  }
+  return order;
+}
