@@ -1,9 +1,18 @@
-// f32 GEMM: C[M,N] = A[M,K] · B[K,N] (+ bias) (+ activation), B pre-packed.
+// f32 GEMM: C[M,N] = A[M,K] · B[K,N] (+ bias) (+ activation).
 //
-// Packed B layout ("panels of 8 columns"): panel p holds columns 8p..8p+7 as K consecutive rows
-// of 8 floats, zero-padded past N; panel p starts at byte p·K·32. A is read in place (row-major,
-// leading dimension lda) so constant weights can be either operand: MatMul/Gemm pack their
-// constant B once, Conv passes its weights as A and packs image columns as B on the fly.
+// Packed B ("panels of 8 columns"): panel p holds columns 8p..8p+7 as K consecutive rows of 8
+// floats, zero-padded past N; panel p starts at byte p·K·32 (pack_b_f32).
+// Packed A ("blocks of 4 rows"): block i holds rows 4i..4i+3 as K consecutive groups of 4
+// floats, zero-padded past M; block i starts at byte i·K·16 (pack_a_f32).
+//
+// gemm_f32_pp (both packed, 4×8 register tile) is the GEMM for M ≥ 4: constant weights are
+// packed once per session on whichever side they sit (MatMul/Gemm: B; Conv: A), activations are
+// packed per call. gemm_f32 reads A in place and is the path for M < 4 (GEMV), where packing A
+// would cost as much as the product.
+//
+// Why 4×8: V8 hoists every load of the loop body before the FMAs, and x64 has 15 allocatable
+// vector registers; 4 broadcasts + 2 B vectors + 8 accumulators is the largest tile that does
+// not spill (6×8 and 5×8 measured 2× slower for that reason, and so did unrolling k).
 //
 // Epilogue (applied once per stored tile): biasMode 0 none, 1 per column (bias[n]), 2 per row
 // (bias[m]); act 0 none, 1 relu, 2 clamp to [lo, hi].
@@ -125,6 +134,111 @@ function mk4x8_simd(
   if (mv > 3) storeRow(c30, c31, c + 3 * cs, nv, bias, biasMode, m0 + 3, n0, act, vlo, vhi);
 }
 
+/** Packs A (M×K row-major, leading dimension lda) into 4-row panels: panel i holds rows
+ * 4i..4i+3 as K consecutive groups of 4 floats, zero-padded past M; panel i starts at i·K·16. */
+export function pack_a_f32(a: usize, lda: i32, ap: usize, M: i32, K: i32): void {
+  const blocks = (M + 3) >> 2;
+  for (let i = 0; i < blocks; i++) {
+    const dst = ap + <usize>i * <usize>K * 16;
+    for (let r = 0; r < 4; r++) {
+      const m = (i << 2) + r;
+      const src = a + <usize>m * (<usize>lda << 2);
+      for (let k = 0; k < K; k++) {
+        store<f32>(dst + (<usize>k << 4) + (<usize>r << 2), m < M ? load<f32>(src + (<usize>k << 2)) : 0);
+      }
+    }
+  }
+}
+
+/** 4 rows × 8 columns over packed A and packed B, k unrolled by 4 with immediate offsets. */
+function mk4x8p_simd(
+  pa: usize, pb: usize, c: usize, ldc: i32, mv: i32, nv: i32, K: i32,
+  bias: usize, biasMode: i32, m0: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let k = 0;
+  for (; k < K; k++) {
+    const b0 = v128.load(pb, 0), b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa, 0); c00 = fma(x, b0, c00); c01 = fma(x, b1, c01);
+    x = v128.load32_splat(pa, 4); c10 = fma(x, b0, c10); c11 = fma(x, b1, c11);
+    x = v128.load32_splat(pa, 8); c20 = fma(x, b0, c20); c21 = fma(x, b1, c21);
+    x = v128.load32_splat(pa, 12); c30 = fma(x, b0, c30); c31 = fma(x, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  const cs = <usize>ldc << 2;
+  storeRow(c00, c01, c, nv, bias, biasMode, m0, n0, act, vlo, vhi);
+  if (mv > 1) storeRow(c10, c11, c + cs, nv, bias, biasMode, m0 + 1, n0, act, vlo, vhi);
+  if (mv > 2) storeRow(c20, c21, c + 2 * cs, nv, bias, biasMode, m0 + 2, n0, act, vlo, vhi);
+  if (mv > 3) storeRow(c30, c31, c + 3 * cs, nv, bias, biasMode, m0 + 3, n0, act, vlo, vhi);
+}
+
+/**
+ * C = A·B (+bias, act) with A packed by pack_a_f32 and B by pack_b_f32: the GEMM for M ≥ 4.
+ * Both operands stream sequentially; one B panel stays in cache while every A block passes.
+ */
+export function gemm_f32_pp(
+  ap: usize, bp: usize, c: usize, ldc: i32, M: i32, N: i32, K: i32,
+  bias: usize, biasMode: i32, act: i32, lo: f32, hi: f32,
+): void {
+  const panels = (N + 7) >> 3;
+  const pstride = <usize>K << 5;
+  const astride = <usize>K << 4;
+  const crs = <usize>ldc << 2;
+  for (let p = 0; p < panels; p++) {
+    const n0 = p << 3;
+    const nv = min(8, N - n0);
+    const pb = bp + <usize>p * pstride;
+    for (let m0 = 0; m0 < M; m0 += 4) {
+      const pa = ap + <usize>(m0 >> 2) * astride;
+      const cp = c + <usize>m0 * crs + (<usize>n0 << 2);
+      if (ASC_FEATURE_SIMD) {
+        mk4x8p_simd(pa, pb, cp, ldc, min(4, M - m0), nv, K, bias, biasMode, m0, n0, act, lo, hi);
+      } else {
+        for (let r = 0; r < min(4, M - m0); r++) {
+          mk1x8p_scalar(pa + (<usize>r << 2), pb, cp + <usize>r * crs, nv, K, bias, biasMode, m0 + r, n0, act, lo, hi);
+        }
+      }
+    }
+  }
+}
+
+/** Portable tier of gemm_f32_pp: one row of a packed A block (stride 16 bytes per k). */
+function mk1x8p_scalar(
+  pa: usize, bp: usize, c: usize, nv: i32, K: i32,
+  bias: usize, biasMode: i32, m: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
+  let pb = bp;
+  for (let k = 0; k < K; k++) {
+    const x = load<f32>(pa + (<usize>k << 4));
+    s0 += x * load<f32>(pb, 0); s1 += x * load<f32>(pb, 4);
+    s2 += x * load<f32>(pb, 8); s3 += x * load<f32>(pb, 12);
+    s4 += x * load<f32>(pb, 16); s5 += x * load<f32>(pb, 20);
+    s6 += x * load<f32>(pb, 24); s7 += x * load<f32>(pb, 28);
+    pb += 32;
+  }
+  storeScalarRow(c, nv, s0, s1, s2, s3, s4, s5, s6, s7, bias, biasMode, m, n0, act, lo, hi);
+}
+
+// @ts-ignore: decorator
+@inline function storeScalarRow(
+  c: usize, nv: i32, s0: f32, s1: f32, s2: f32, s3: f32, s4: f32, s5: f32, s6: f32, s7: f32,
+  bias: usize, biasMode: i32, m: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  for (let j = 0; j < nv; j++) {
+    let v: f32 = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : j == 3 ? s3 : j == 4 ? s4 : j == 5 ? s5 : j == 6 ? s6 : s7;
+    if (biasMode == 1) v += load<f32>(bias + (<usize>(n0 + j) << 2));
+    else if (biasMode == 2) v += load<f32>(bias + (<usize>m << 2));
+    store<f32>(c + (<usize>j << 2), epi(v, act, lo, hi));
+  }
+}
+
 /** One row × 4 panels (32 columns): the GEMV shape, 8 independent accumulators. */
 function mk1x32_simd(
   a: usize, bp: usize, pstride: usize, c: usize, nv: i32, K: i32,
@@ -165,12 +279,7 @@ function mk1x8_scalar(
     s6 += x * load<f32>(pb, 24); s7 += x * load<f32>(pb, 28);
     pb += 32;
   }
-  for (let j = 0; j < nv; j++) {
-    let v: f32 = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : j == 3 ? s3 : j == 4 ? s4 : j == 5 ? s5 : j == 6 ? s6 : s7;
-    if (biasMode == 1) v += load<f32>(bias + (<usize>(n0 + j) << 2));
-    else if (biasMode == 2) v += load<f32>(bias + (<usize>m << 2));
-    store<f32>(c + (<usize>j << 2), epi(v, act, lo, hi));
-  }
+  storeScalarRow(c, nv, s0, s1, s2, s3, s4, s5, s6, s7, bias, biasMode, m, n0, act, lo, hi);
 }
 
 /**

@@ -30,11 +30,26 @@ export interface Epilogue {
   hi?: number;
 }
 
+export function packedABytes(M: number, K: number): number {
+  return Math.ceil(M / 4) * K * 16;
+}
+
+/**
+ * C = A·B with B packed: M ≥ 4 packs A into scratch for the 4×8 packed kernel; smaller M (GEMV)
+ * reads A in place.
+ */
 export function emitGemm(
   ctx: OpCtx, a: Addr, lda: number, bp: Addr, c: Addr, ldc: number, M: number, N: number, K: number, e: Epilogue = {},
 ): void {
   if (M === 0 || N === 0) return;
-  ctx.step('gemm_f32', a, lda, bp, c, ldc, M, N, K, e.bias ?? 0, e.bias ? e.biasMode ?? 1 : 0, e.act ?? 0, e.lo ?? 0, e.hi ?? 0);
+  const epi = [e.bias ?? 0, e.bias ? e.biasMode ?? 1 : 0, e.act ?? 0, e.lo ?? 0, e.hi ?? 0];
+  if (M < 4) {
+    ctx.step('gemm_f32', a, lda, bp, c, ldc, M, N, K, ...epi);
+    return;
+  }
+  const ap = ctx.scratch(packedABytes(M, K));
+  ctx.step('pack_a_f32', a, lda, ap, M, K);
+  ctx.step('gemm_f32_pp', ap, bp, c, ldc, M, N, K, ...epi);
 }
 
 function matmulShapes(ctx: OpCtx) {

@@ -11,7 +11,7 @@ function refGemm(a: Float32Array, b: Float32Array, M: number, N: number, K: numb
   return c;
 }
 
-describe.each(ALL_BACKENDS)('gemm_f32 (%s)', (backend) => {
+describe.each(ALL_BACKENDS)('gemm_f32 and gemm_f32_pp (%s)', (backend) => {
   const box = new KernelBox(backend);
   const Ms = sizesAround(4, [7, 64]);
   const Ns = sizesAround(8, [33]);
@@ -31,15 +31,19 @@ describe.each(ALL_BACKENDS)('gemm_f32 (%s)', (backend) => {
       const pc = box.alloc(M * N * 4);
       box.call('pack_b_f32', pb, packed, K, N, N, 0);
       const want = refGemm(a, b, M, N, K, bias);
-      for (const [act, lo, hi] of [[0, 0, 0], [1, 0, 0], [2, -0.5, 0.25]] as const) {
-        box.call('gemm_f32', pa, K, packed, pc, N, M, N, K, pbias, 1, act, lo, hi);
+      const apk = box.alloc(Math.ceil(M / 4) * K * 16);
+      box.call('pack_a_f32', pa, K, apk, M, K);
+      for (const [kernel, act, lo, hi] of [['gemm_f32', 0, 0, 0], ['gemm_f32', 1, 0, 0], ['gemm_f32', 2, -0.5, 0.25],
+        ['gemm_f32_pp', 0, 0, 0], ['gemm_f32_pp', 1, 0, 0], ['gemm_f32_pp', 2, -0.5, 0.25]] as const) {
+        if (kernel === 'gemm_f32') box.call(kernel, pa, K, packed, pc, N, M, N, K, pbias, 1, act, lo, hi);
+        else box.call(kernel, apk, packed, pc, N, M, N, K, pbias, 1, act, lo, hi);
         const got = box.f32(pc, M * N);
         for (let i = 0; i < M * N; i++) {
           let w = want[i];
           if (act === 1) w = Math.max(w, 0);
           if (act === 2) w = Math.min(Math.max(w, lo), hi);
           if (Math.abs(got[i] - w) > 1e-5 * (1 + Math.abs(w)) + 1e-6 * K) {
-            expect.fail(`seed ${seed} M=${M} N=${N} K=${K} act=${act} [${i}]: ${got[i]} vs ${w}`);
+            expect.fail(`${kernel} seed ${seed} M=${M} N=${N} K=${K} act=${act} [${i}]: ${got[i]} vs ${w}`);
           }
         }
       }
