@@ -187,5 +187,6 @@ export function buildPlan(
     weightsBytes: env.weights.size,
     inputs: inputSlots.map((s) => slot(s.name, s.dtype, s.dims, addr('B', 0, s.buf))),
     outputs: outputSlots.map((s) => slot(s.name, s.dtype, s.dims, s.at)),
+    buffers: life.map((l, i) => ({ offset: placement.offsets[i], bytes: l.bytes, first: l.first, last: l.last })),
   };
 }

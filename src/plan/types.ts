@@ -41,6 +41,8 @@ export interface Plan {
   readonly weightsBytes: number;
   readonly inputs: readonly IOSlot[];
   readonly outputs: readonly IOSlot[];
+  /** Every arena buffer with its placement and live range in steps (-1 = before the first). */
+  readonly buffers: readonly { offset: number; bytes: number; first: number; last: number }[];
 }
 
 export function isRef(a: Arg): a is Ref {
