@@ -1,6 +1,6 @@
 // Node-only model loading: the model file, and external data confined to the model's directory.
 
-import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
@@ -45,7 +45,14 @@ export function externalReader(dir: string) {
     if (rel === '' || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) {
       fail('LOWBIT_PATH', `external data file '${location}' resolves outside the model's directory`);
     }
-    const fd = openSync(real, 'r');
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
+    // fstat below then refuses anything that is not a regular file.
+    let fd: number;
+    try {
+      fd = openSync(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    } catch (e) {
+      fail('LOWBIT_PATH', `external data file '${location}' cannot be opened: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, e);
+    }
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) fail('LOWBIT_PATH', `external data '${location}' is not a regular file`);

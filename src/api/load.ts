@@ -32,6 +32,9 @@ export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promi
     check(src.byteLength, 'bytes');
     return { bytes: new Uint8Array(src), where: 'bytes' };
   }
+  if (typeof src !== 'string' && !(src instanceof URL)) {
+    fail('LOWBIT_BAD_INPUT', `a model is a file path, URL, ArrayBuffer or Uint8Array (got ${src === null ? 'null' : typeof src === 'object' ? (src as object).constructor?.name ?? 'object' : typeof src})`);
+  }
   const s = src.toString();
   const isUrl = src instanceof URL || /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('data:') || s.startsWith('blob:');
   if (isNode && (!isUrl || s.startsWith('file:'))) {

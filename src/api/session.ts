@@ -60,6 +60,10 @@ export class InferenceSession {
 
   /** Loads a model from a file path (Node), URL, ArrayBuffer or Uint8Array. */
   static async create(model: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+    for (const k of ['memoryLimit', 'maxModelBytes'] as const) {
+      const v = options[k];
+      if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) fail('LOWBIT_BAD_OPTION', `option ${k} must be a positive number of bytes (got ${v})`);
+    }
     const backend = await pickBackend(options.backend);
     const [loaded, module] = await Promise.all([
       loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),

@@ -66,11 +66,14 @@ export class Tensor {
     }
     const C = CTOR[type];
     let arr: TensorData;
+    if (dims !== undefined && !Array.isArray(dims)) fail('LOWBIT_BAD_INPUT', `Tensor dims must be an array of numbers (got ${describe(dims)})`);
     if (Array.isArray(data)) {
       arr = new C(data.length);
       const big = arr instanceof BigInt64Array || arr instanceof BigUint64Array;
-      data.forEach((v, i) => {
-        (arr as unknown as (number | bigint)[])[i] = big ? BigInt(v as number | bigint) : Number(v);
+      data.forEach((v: unknown, i) => {
+        const ok = typeof v === 'bigint' || typeof v === 'boolean' || (typeof v === 'number' && (!big || Number.isInteger(v)));
+        if (!ok) fail('LOWBIT_BAD_INPUT', `element ${i} of the ${type} data is ${typeof v === 'number' ? v : describe(v)}, not ${big ? 'an integer' : 'a number'}`);
+        (arr as unknown as (number | bigint)[])[i] = big ? BigInt(v as number | bigint | boolean) : Number(v);
       });
     } else if (data instanceof C) {
       arr = data as TensorData;
@@ -80,7 +83,7 @@ export class Tensor {
     const n = dims ? numel(dims) : PACKED.has(type) ? arr.length * (type.endsWith('2') ? 4 : 2) : arr.length;
     this.dims = dims ? [...dims] : [n];
     for (const d of this.dims) {
-      if (!Number.isSafeInteger(d) || d < 0) fail('LOWBIT_BAD_INPUT', `invalid tensor dimension ${d}`);
+      if (!Number.isSafeInteger(d) || d < 0) fail('LOWBIT_BAD_INPUT', `invalid tensor dimension ${typeof d === 'string' ? `'${d}' (a string)` : String(d)}`);
     }
     const need = PACKED.has(type) ? byteLength(type, n) : n;
     if (arr.length !== need) {

@@ -27,13 +27,17 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
     fail('LOWBIT_BAD_MODEL', `not a valid ONNX model: ${(e as Error).message}`, e);
   }
   if (!model.graph) fail('LOWBIT_BAD_MODEL', 'ONNX model has no graph');
+  // IR ≥ 3 requires an opset import (onnxruntime refuses such models too); guessing one would
+  // also let a model truncated just before its trailing opset_import field run.
+  if (num(model.irVersion) >= 3 && (model.opsetImport?.length ?? 0) === 0) {
+    fail('LOWBIT_BAD_MODEL', `ONNX model (IR version ${num(model.irVersion)}) has no opset_import; it may be truncated`);
+  }
   const opsets = new Map<string, number>();
   for (const o of model.opsetImport ?? []) {
     const dom = normDomain(o.domain ?? '');
     opsets.set(dom, num(o.version));
   }
-  if (!opsets.has('')) opsets.set('', model.opsetImport?.length ? 1 : 21);
-  if (num(model.irVersion) < 3 && (model.opsetImport?.length ?? 0) === 0) opsets.set('', 1);
+  if (!opsets.has('')) opsets.set('', 1);
   try {
     const graph = decodeGraph(model.graph, opsets, opts);
     return { graph, irVersion: num(model.irVersion), producer: model.producerName ?? '' };
@@ -75,7 +79,9 @@ function decodeGraph(g: GraphProto, opsets: Map<string, number>, opts: DecodeOpt
   const inputs: ValueInfo[] = [];
   for (const vi of g.input ?? []) {
     if (initializers.has(vi.name ?? '')) continue; // an initializer listed as input (IR < 4): a constant
-    inputs.push(decodeValueInfo(vi, true)!);
+    const v = decodeValueInfo(vi, true)!;
+    if (inputs.some((u) => u.name === v.name)) fail('LOWBIT_BAD_MODEL', `graph input '${v.name}' is declared twice`);
+    inputs.push(v);
   }
   const outputs = (g.output ?? []).map((vi) => decodeValueInfo(vi, true)!);
   return { name: g.name ?? '', nodes, inputs, outputs, initializers, valueInfo, quant: new Map(), opsets };
