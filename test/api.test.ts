@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceSession, LowbitError, supportedBackends, Tensor, type LowbitErrorCode } from '../src/index.js';
+import { InferenceSession, LowbitError, supportedBackends, Tensor } from '../src/index.js';
 import { OnnxBuilder } from '../scripts/lib/onnx-builder.js';
+import { expectLowbit } from './support/errors.js';
 
 // y = x·W + b, z = Relu(y); small integers so every result is exact in fp32.
 const W = [[1, -2, 0], [3, 1, -1], [0, 2, 2], [-1, 0, 1]];
@@ -35,19 +36,6 @@ function expected(x: number[], n: number): { y: number[]; z: number[] } {
 }
 
 const input = (n: number, offset = 0) => Array.from({ length: n * 4 }, (_, i) => ((i * 7 + offset) % 9) - 4);
-
-async function expectLowbit(p: Promise<unknown> | (() => unknown), code: LowbitErrorCode, ...parts: string[]): Promise<void> {
-  let err: unknown;
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected a LowbitError ${code}`).toBeInstanceOf(LowbitError);
-  const le = err as LowbitError;
-  expect(le.code, le.message).toBe(code);
-  for (const part of parts) expect(le.message).toContain(part);
-}
 
 // A plain Uint8Array copy: the builder returns a Node Buffer, whose slice() is a view.
 const MODEL = new Uint8Array(linearModel());

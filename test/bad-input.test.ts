@@ -7,24 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceSession, LowbitError, Tensor, type LowbitErrorCode } from '../src/index.js';
+import { InferenceSession, Tensor } from '../src/index.js';
 import { onnx, type ModelProto, type TensorProto } from '../src/onnx/proto.js';
 import { OnnxBuilder } from '../scripts/lib/onnx-builder.js';
 import { seededRandom } from '../scripts/lib/random-models.js';
-
-async function expectLowbit(p: Promise<unknown> | (() => unknown), code: LowbitErrorCode, ...parts: string[]): Promise<LowbitError> {
-  let err: unknown;
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected a LowbitError ${code}`).toBeInstanceOf(LowbitError);
-  const le = err as LowbitError;
-  expect(le.code, le.message).toBe(code);
-  for (const part of parts) expect(le.message).toContain(part);
-  return le;
-}
+import { expectLowbit } from './support/errors.js';
 
 const create = (bytes: Uint8Array, opts = {}) => InferenceSession.create(bytes, opts);
 

@@ -55,16 +55,7 @@ export class KernelBox {
 }
 
 /** Deterministic PRNG (mulberry32) so failures print a seed that reproduces them. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from '../../scripts/lib/random-models.js';
 
 export function randomF32(r: () => number, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
