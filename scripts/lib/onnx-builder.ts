@@ -7,7 +7,7 @@
 //   const bytes = b.toBytes();
 
 import { dtypeCode, type DType } from '../../src/ir/dtype.js';
-import { onnx } from '../../src/onnx/proto.js';
+import { onnx, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../src/onnx/proto.js';
 
 export type AttrInput = number | string | number[] | string[] | Float32Array | { tensor: TensorSpec } | { floats: number[] } | { ints: number[] };
 
@@ -20,7 +20,7 @@ export interface TensorSpec {
 
 type Dim = number | string;
 
-function tensorProto(name: string, t: TensorSpec): onnx.ITensorProto {
+function tensorProto(name: string, t: TensorSpec): TensorProto {
   let raw: Uint8Array;
   if (Array.isArray(t.data)) {
     raw = numbersToBytes(t.dtype, t.data as readonly number[]);
@@ -55,7 +55,7 @@ export function numbersToBytes(dtype: DType, vals: readonly number[]): Uint8Arra
   }
 }
 
-function attrProto(name: string, v: AttrInput): onnx.IAttributeProto {
+function attrProto(name: string, v: AttrInput): AttributeProto {
   const A = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') {
     return Number.isInteger(v) && !Object.is(v, -0) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
@@ -72,7 +72,7 @@ function attrProto(name: string, v: AttrInput): onnx.IAttributeProto {
   return { name, type: A.TENSOR, t: tensorProto('', v.tensor) };
 }
 
-function valueInfo(name: string, dtype: DType, dims: readonly Dim[] | null): onnx.IValueInfoProto {
+function valueInfo(name: string, dtype: DType, dims: readonly Dim[] | null): ValueInfoProto {
   return {
     name,
     type: {
@@ -93,10 +93,10 @@ export interface BuilderOptions {
 }
 
 export class OnnxBuilder {
-  private readonly nodes: onnx.INodeProto[] = [];
-  private readonly inits: onnx.ITensorProto[] = [];
-  private readonly inputs: onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly nodes: NodeProto[] = [];
+  private readonly inits: TensorProto[] = [];
+  private readonly inputs: ValueInfoProto[] = [];
+  private readonly outputs: ValueInfoProto[] = [];
   private n = 0;
 
   constructor(private readonly opts: BuilderOptions = {}) {}

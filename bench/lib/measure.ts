@@ -1,0 +1,115 @@
+// Measuring one row: load the model in every runtime, check each output against onnxruntime-node,
+// warm up, then time the runtimes round-robin so machine drift hits all of them alike.
+
+import { compareOutput, type Tolerance } from '../../scripts/lib/differential.js';
+import type { BenchCase } from './models.js';
+import type { LoadedModel, Output, Runtime, RuntimeId } from './runtimes.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface TimingPlan {
+  /** Time each runtime for about this long per row… */
+  targetMs: number;
+  /** …but at least this many and at most this many iterations. */
+  minIters: number;
+  maxIters: number;
+  /** Warm-up: at least this many runs per runtime and at least this long. */
+  warmupRuns: number;
+  warmupMs: number;
+}
+
+export const FULL_PLAN: TimingPlan = { targetMs: 1500, minIters: 20, maxIters: 2000, warmupRuns: 5, warmupMs: 300 };
+export const QUICK_PLAN: TimingPlan = { targetMs: 100, minIters: 5, maxIters: 200, warmupRuns: 2, warmupMs: 0 };
+
+/** Agreement of one runtime's outputs with onnxruntime-node's. */
+export interface Agreement {
+  max_abs: number;
+  max_rel: number;
+  ok: boolean;
+}
+
+export interface RowMeasurement {
+  timings: Partial<Record<RuntimeId, Summary>>;
+  agreement: Partial<Record<RuntimeId, Agreement>>;
+  /** Why a runtime was not timed, by runtime. */
+  errors: Partial<Record<RuntimeId, string>>;
+  iterations: number;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+function agreement(outs: Record<string, Output>, ref: Record<string, Output>, tol: Tolerance): Agreement {
+  const names = [...new Set([...Object.keys(ref), ...Object.keys(outs)])];
+  const reports = names.map((n) => compareOutput(n, outs[n], ref[n], tol));
+  return {
+    max_abs: Math.max(...reports.map((r) => r.maxAbsError)),
+    max_rel: Math.max(...reports.map((r) => r.maxRelError)),
+    ok: reports.every((r) => r.ok),
+  };
+}
+
+async function timeRun(m: LoadedModel): Promise<number> {
+  const t0 = performance.now();
+  await m.run();
+  return performance.now() - t0;
+}
+
+export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol: Tolerance, plan: TimingPlan): Promise<RowMeasurement> {
+  const out: RowMeasurement = { timings: {}, agreement: {}, errors: {}, iterations: 0 };
+  const reference = runtimes.find((r) => r.id === 'ortnode');
+  if (!reference) throw new Error('bench: onnxruntime-node is the reference and must be among the runtimes');
+  const loaded = new Map<RuntimeId, LoadedModel>();
+  try {
+    let refOut: Record<string, Output>;
+    try {
+      const refModel = await reference.load(c.model, c.feeds);
+      loaded.set('ortnode', refModel);
+      refOut = await refModel.run();
+    } catch (e) {
+      // Without the reference nothing can be checked, so nothing is timed.
+      out.errors.ortnode = message(e);
+      return out;
+    }
+    for (const rt of runtimes) {
+      if (rt.id === 'ortnode') continue;
+      try {
+        const m = await rt.load(c.model, c.feeds);
+        loaded.set(rt.id, m);
+        const a = agreement(await m.run(), refOut, tol);
+        out.agreement[rt.id] = a;
+        if (!a.ok) {
+          out.errors[rt.id] = `output differs from ort-node (max abs ${a.max_abs.toExponential(2)}, max rel ${a.max_rel.toExponential(2)})`;
+          loaded.delete(rt.id);
+          await m.release();
+        }
+      } catch (e) {
+        out.errors[rt.id] = message(e);
+      }
+    }
+    const timed = runtimes.filter((r) => loaded.has(r.id)).map((r) => ({ id: r.id, model: loaded.get(r.id)! }));
+
+    // Warm-up also estimates each runtime's time per run, which sizes the timed loop.
+    const estimate = new Map<RuntimeId, number>();
+    for (const t of timed) {
+      const samples: number[] = [];
+      const t0 = performance.now();
+      while (samples.length < plan.warmupRuns || performance.now() - t0 < plan.warmupMs) samples.push(await timeRun(t.model));
+      estimate.set(t.id, summarize(samples.slice(-plan.warmupRuns)).median);
+    }
+    const slowest = Math.max(...estimate.values());
+    const iters = Math.min(plan.maxIters, Math.max(plan.minIters, Math.ceil(plan.targetMs / slowest)));
+
+    const samples = new Map<RuntimeId, number[]>(timed.map((t) => [t.id, []]));
+    for (let i = 0; i < iters; i++) {
+      // Rotate the starting runtime so none always runs right after another's cache footprint.
+      for (let j = 0; j < timed.length; j++) {
+        const t = timed[(i + j) % timed.length];
+        samples.get(t.id)!.push(await timeRun(t.model));
+      }
+    }
+    for (const [id, xs] of samples) out.timings[id] = summarize(xs);
+    out.iterations = iters;
+  } finally {
+    for (const m of loaded.values()) await m.release();
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+// The benchmark harness end to end on its smallest plan: CLI contract, results shape and the
+// agreement check. No timing assertions — speed is measured by the benchmark, not by tests.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'lowbit-bench-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const bench = (...args: string[]) =>
+  promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: root, maxBuffer: 1 << 24 });
+
+describe('npm run bench', () => {
+  it('times one row on all three runtimes and writes results.json / results.md', async () => {
+    const id = 'fp32_gemv_1x4096x4096';
+    const { stdout, stderr } = await bench('--quick', '--only', id, '--json', '--out', out);
+    const lines = stdout.trimEnd().split('\n');
+    const printed = JSON.parse(lines[lines.length - 1]);
+    const written = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(written).toEqual(printed);
+
+    expect(Object.keys(printed).sort()).toEqual(['env', 'rows']);
+    for (const k of ['node', 'cpu', 'lowbit_backend', 'ortweb_version', 'ortnode_version', 'date']) expect(printed.env[k], k).toBeTruthy();
+    expect(printed.rows).toHaveLength(1);
+    const row = printed.rows[0];
+    expect(row.id).toBe(id);
+    expect(row.error).toBeUndefined();
+    for (const k of ['lowbit_ms', 'ortweb_ms', 'ortnode_ms']) {
+      expect(typeof row[k], k).toBe('number');
+      expect(row[k], k).toBeGreaterThan(0);
+    }
+    expect(row.ortweb_over_lowbit).toBeCloseTo(row.ortweb_ms / row.lowbit_ms, 2);
+    expect(row.iterations).toBeGreaterThanOrEqual(5);
+    expect(row.check.lowbit.ok).toBe(true);
+    expect(row.check.lowbit.max_abs).toBeLessThan(1e-4);
+    expect(row.check.ortweb.ok).toBe(true);
+
+    expect(stdout).toContain(`| ${id}`);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain(`| ${id}`);
+    expect(stderr).toContain(`[1/1] ${id}`);
+  });
+
+  it('refuses an unknown row id and names the known ones', async () => {
+    const err = await bench('--only', 'no_such_row', '--out', out).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(err?.code).toBe(2);
+    expect(err?.stderr).toContain('unknown row(s) no_such_row');
+    expect(err?.stderr).toContain('fp32_gemv_1x4096x4096');
+  });
+});
