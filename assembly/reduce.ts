@@ -87,14 +87,17 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
 
 // ---- descriptor walking -----------------------------------------------------------------------
 
-/** Input element offset of position `i` over `n` dims at descriptor entries [base, base + n). */
+/**
+ * Input element offset of position `i` over the first `n` of `total` dims at descriptor entries
+ * [base, base + total), their strides following at [base + total, base + 2·total).
+ */
 // @ts-ignore: decorator
-@inline function offsetOf(d: usize, base: i32, n: i32, i: i32): i32 {
+@inline function offsetOf(d: usize, base: i32, total: i32, n: i32, i: i32): i32 {
   let rem = i;
   let off = 0;
   for (let k = n - 1; k >= 0; k--) {
     const dim = desc(d, base + k);
-    off += (rem % dim) * desc(d, base + n + k);
+    off += (rem % dim) * desc(d, base + total + k);
     rem /= dim;
   }
   return off;
@@ -192,12 +195,12 @@ function rowMode<T>(op: i32, x: usize, y: usize, d: usize): void {
       const yr = y + (<usize>r * <usize>inner + <usize>j0) * sz;
       const xr = x + <usize>(ko + j0) * sz;
       for (let j = 0; j < n; j++) store<T>(yr + <usize>j * sz, initOf<T>(op));
-      for (let q = 0; q < nred; q++) rowAccumulate<T>(op, xr + <usize>offsetOf(d, rb, nr, q) * sz, yr, n);
+      for (let q = 0; q < nred; q++) rowAccumulate<T>(op, xr + <usize>offsetOf(d, rb, nr, nr, q) * sz, yr, n);
       if (op == R_LOGSUMEXP) {
         if (isFloat<T>()) {
           for (let j = 0; j < n; j++) store<T>(acc + <usize>j * sz, <T>0);
           for (let q = 0; q < nred; q++) {
-            const p = xr + <usize>offsetOf(d, rb, nr, q) * sz;
+            const p = xr + <usize>offsetOf(d, rb, nr, nr, q) * sz;
             for (let j = 0; j < n; j++) {
               const o = <usize>j * sz;
               store<T>(acc + o, load<T>(acc + o) + expT<T>(load<T>(p + o) - load<T>(yr + o)));
@@ -228,16 +231,16 @@ function runMode<T>(op: i32, x: usize, y: usize, d: usize): void {
   const nred = runs * run;
   const sz = <usize>sizeof<T>();
   for (let o = 0; o < nout; o++) {
-    const base = x + <usize>offsetOf(d, 1, nk, o) * sz;
+    const base = x + <usize>offsetOf(d, 1, nk, nk, o) * sz;
     let acc = initOf<T>(op);
-    for (let q = 0; q < runs; q++) acc = runReduce<T>(op, base + <usize>offsetOf(d, rb, nr - 1, q) * sz, run, acc);
+    for (let q = 0; q < runs; q++) acc = runReduce<T>(op, base + <usize>offsetOf(d, rb, nr, nr - 1, q) * sz, run, acc);
     let m: T = <T>0;
     if (op == R_LOGSUMEXP) {
       if (isFloat<T>()) {
         m = acc;
         acc = <T>0;
         for (let q = 0; q < runs; q++) {
-          const p = base + <usize>offsetOf(d, rb, nr - 1, q) * sz;
+          const p = base + <usize>offsetOf(d, rb, nr, nr - 1, q) * sz;
           for (let i = 0; i < run; i++) acc += expT<T>(load<T>(p + <usize>i * sz) - m);
         }
       }
@@ -261,15 +264,15 @@ function reduceRefT<T>(op: i32, x: usize, y: usize, d: usize): void {
   const nred = count(d, rb, nr);
   const sz = <usize>sizeof<T>();
   for (let o = 0; o < nout; o++) {
-    const ko = offsetOf(d, 1, nk, o);
+    const ko = offsetOf(d, 1, nk, nk, o);
     let acc = initOf<T>(op);
-    for (let q = 0; q < nred; q++) acc = comb<T>(op, acc, tf<T>(op, load<T>(x + <usize>(ko + offsetOf(d, rb, nr, q)) * sz)));
+    for (let q = 0; q < nred; q++) acc = comb<T>(op, acc, tf<T>(op, load<T>(x + <usize>(ko + offsetOf(d, rb, nr, nr, q)) * sz)));
     let m: T = <T>0;
     if (op == R_LOGSUMEXP) {
       if (isFloat<T>()) {
         m = acc;
         acc = <T>0;
-        for (let q = 0; q < nred; q++) acc += expT<T>(load<T>(x + <usize>(ko + offsetOf(d, rb, nr, q)) * sz) - m);
+        for (let q = 0; q < nred; q++) acc += expT<T>(load<T>(x + <usize>(ko + offsetOf(d, rb, nr, nr, q)) * sz) - m);
       }
     }
     store<T>(y + <usize>o * sz, fin<T>(op, acc, nred, m));
