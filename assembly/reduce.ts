@@ -127,9 +127,9 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
   return f32x4.add(a, b);
 }
 
-/** acc ⊕ t(p[0..n)) for a contiguous run. */
+/** acc ⊕ t(p[0..n)) for a contiguous run (`op` a constant after inlining). */
 // @ts-ignore: decorator
-@inline function runReduce<T>(op: i32, p: usize, n: i32, acc: T): T {
+@inline function runReduceOp<T>(op: i32, p: usize, n: i32, acc: T): T {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     if (sizeof<T>() == 4 && isFloat<T>() && n >= 8) {
@@ -151,9 +151,9 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
   return acc;
 }
 
-/** y[j] = y[j] ⊕ t(p[j]) for j < n. */
+/** y[j] = y[j] ⊕ t(p[j]) for j < n (`op` a constant after inlining). */
 // @ts-ignore: decorator
-@inline function rowAccumulate<T>(op: i32, p: usize, y: usize, n: i32): void {
+@inline function rowAccumulateOp<T>(op: i32, p: usize, y: usize, n: i32): void {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
     if (sizeof<T>() == 4 && isFloat<T>()) {
@@ -168,6 +168,29 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
     const o = <usize>j * sz;
     store<T>(y + o, comb<T>(op, load<T>(y + o), tf<T>(op, load<T>(p + o))));
   }
+}
+
+// The inner loops are instantiated per op so that no op test runs per element.
+function runReduce<T>(op: i32, p: usize, n: i32, acc: T): T {
+  switch (op) {
+    case R_MAX: case R_LOGSUMEXP: return runReduceOp<T>(R_MAX, p, n, acc);
+    case R_MIN: return runReduceOp<T>(R_MIN, p, n, acc);
+    case R_PROD: return runReduceOp<T>(R_PROD, p, n, acc);
+    case R_SUMSQUARE: case R_L2: return runReduceOp<T>(R_SUMSQUARE, p, n, acc);
+    case R_L1: return runReduceOp<T>(R_L1, p, n, acc);
+  }
+  return runReduceOp<T>(R_SUM, p, n, acc);
+}
+
+function rowAccumulate<T>(op: i32, p: usize, y: usize, n: i32): void {
+  switch (op) {
+    case R_MAX: case R_LOGSUMEXP: rowAccumulateOp<T>(R_MAX, p, y, n); return;
+    case R_MIN: rowAccumulateOp<T>(R_MIN, p, y, n); return;
+    case R_PROD: rowAccumulateOp<T>(R_PROD, p, y, n); return;
+    case R_SUMSQUARE: case R_L2: rowAccumulateOp<T>(R_SUMSQUARE, p, y, n); return;
+    case R_L1: rowAccumulateOp<T>(R_L1, p, y, n); return;
+  }
+  rowAccumulateOp<T>(R_SUM, p, y, n);
 }
 
 // ---- the two walks ----------------------------------------------------------------------------
