@@ -40,7 +40,7 @@ function build(m: Model): Uint8Array {
 function feed(m: Model, seed: number): FeedValue {
   const r = rng(seed);
   const n = m.dims.reduce((a, c) => a * c, 1);
-  const dt = m.dtype ?? 'float32';
+  const dt = (m.dtype ?? 'float32') as 'float32' | 'int32' | 'int64';
   // Integer products stay in range with factors ±1, ±2 (overflow is not specified by ONNX).
   const int = m.op === 'ReduceProd' ? () => [-2, -1, 1, 2][Math.floor(r() * 4)] : () => Math.floor((r() - 0.5) * 2000);
   if (dt === 'int64') return { type: dt, dims: m.dims, data: BigInt64Array.from({ length: n }, () => BigInt(int())) };
