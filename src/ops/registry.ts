@@ -5,13 +5,15 @@ import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
+import { normOps } from './norm.js';
+import { poolOps } from './pool.js';
 import { shapeOps } from './shape.js';
 
 /** Highest ai.onnx opset whose semantics lowbit implements. */
 export const MAX_ONNX_OPSET = 25;
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
-  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps }],
+  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...poolOps, ...normOps }],
 ]);
 
 export interface ResolvedOp {
