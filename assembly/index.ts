@@ -6,6 +6,6 @@ export { unary } from './unary';
 export { pack_b_f32, pack_a_f32, gemm_f32, gemm_f32_pp, gemm_f32__ref } from './gemm_f32';
 export { copy_strided, gather, gather_elements, gather_nd, fill, copy_bytes } from './layout';
 export {
-  maxpool, avgpool_f32, maxpool_indices, global_avgpool_f32, global_maxpool_f32, maxpool__ref, avgpool_f32__ref, global_avgpool_f32__ref,
+  maxpool, avgpool_f32, maxpool_indices, global_avgpool_f32, global_maxpool_f32, maxpool__ref, avgpool_f32__ref,
 } from './pool';
 export { bn_fold_f32, channel_affine_f32, bn_stats_f32, bn_running_f32 } from './norm_batch';

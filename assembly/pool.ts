@@ -321,11 +321,3 @@ export function global_maxpool_f32(x: usize, y: usize, nc: i32, n: i32): void {
     p += <usize>n << 2;
   }
 }
-
-export function global_avgpool_f32__ref(x: usize, y: usize, nc: i32, n: i32): void {
-  for (let c = 0; c < nc; c++) {
-    let s: f64 = 0;
-    for (let i = 0; i < n; i++) s += <f64>load<f32>(x + ((<usize>c * <usize>n + <usize>i) << 2));
-    store<f32>(y + (<usize>c << 2), <f32>(s / <f64>n));
-  }
-}
