@@ -34,7 +34,7 @@ function training(ctx: OpCtx): boolean {
 }
 
 /** s = scale/√(var + ε), t = bias − mean·s in the kernel's f32 steps (each op rounded to f32). */
-function foldConstants(scale: Float32Array, bias: Float32Array, mean: Float32Array, variance: Float32Array, eps: number): Float32Array {
+export function foldConstants(scale: Float32Array, bias: Float32Array, mean: Float32Array, variance: Float32Array, eps: number): Float32Array {
   const c = scale.length;
   const st = new Float32Array(2 * c);
   const e = Math.fround(eps);
