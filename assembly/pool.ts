@@ -11,8 +11,8 @@
 // count_include_pad.
 //
 // The fast kernels split each output row into border outputs (some W tap is padding) and an
-// interior run where every W tap is in bounds; with stride 1 the interior runs across the output
-// width one vector at a time. Sums add taps in the same (d, h, w) order in every path and divide
+// interior run where every W tap is in bounds; with W stride 1 or 2 the interior runs across the
+// output width one vector at a time. Sums add taps in the same (d, h, w) order in every path and divide
 // once, so all builds equal the `__ref` kernels bit for bit.
 
 import { desc, DT_F32, DT_I8, DT_U8 } from './common';
@@ -122,22 +122,39 @@ let rowH1: i32 = 0;
   return <f32>((rowD1 - rowD0) * (rowH1 - rowH0) * (tapEnd(bw, dW, desc(pd, PD + 2), kW) - tapBegin(bw, dW)));
 }
 
-/** Interior columns [lo, hi): all W taps in bounds. Returns how far the vector loop got. */
+/** One vector of consecutive outputs' taps: stride 1 loads them, stride 2 takes every other lane. */
 // @ts-ignore: decorator
-@inline function interiorSimd<T>(pd: usize, isAvg: bool, y: usize, lo: i32, hi: i32, div: f32): i32 {
+@inline function loadTaps<T>(p: usize, stride2: bool): v128 {
+  if (!stride2) return v128.load(p);
+  const a = v128.load(p);
+  const b = v128.load(p, 16);
+  if (isFloat<T>()) return v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+  return v128.shuffle<i8>(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+}
+
+/**
+ * Interior columns [lo, hi) (all W taps in bounds) for W stride 1 or 2, one vector of outputs at
+ * a time. Stride 2 reads one element past each vector's last tap, so it stops where that element
+ * would leave the row. Returns how far it got.
+ */
+// @ts-ignore: decorator
+@inline function interiorSimd<T>(pd: usize, isAvg: bool, stride2: bool, y: usize, lo: i32, hi: i32, div: f32): i32 {
   const lanes = 16 / <i32>sizeof<T>();
   const H = desc(pd, PD + 1), W = desc(pd, PD + 2);
   const kW = desc(pd, PK + 2), dW = desc(pd, PDIL + 2), dD = desc(pd, PDIL), dH = desc(pd, PDIL + 1);
   const pW = desc(pd, PPAD + 2);
   const step = <usize>dW * sizeof<T>();
+  const sW = stride2 ? 2 : 1;
+  const reach = (kW - 1) * dW - pW;
   let ow = lo;
   for (; ow + lanes <= hi; ow += lanes) {
+    if (stride2 && (ow + lanes) * 2 + reach > W) break;
     let acc = isAvg ? f32x4.splat(0) : vsplat<T>(lowest<T>());
     for (let kd = rowD0; kd < rowD1; kd++) {
       for (let kh = rowH0; kh < rowH1; kh++) {
-        let p = rowX + ((<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W + <usize>(ow - pW)) * sizeof<T>();
+        let p = rowX + ((<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W + <usize>(ow * sW - pW)) * sizeof<T>();
         for (let kw = 0; kw < kW; kw++) {
-          const v = v128.load(p);
+          const v = loadTaps<T>(p, stride2);
           acc = isAvg ? f32x4.add(acc, v) : vmax<T>(acc, v);
           p += step;
         }
@@ -166,8 +183,9 @@ let rowH1: i32 = 0;
         const div = isAvg ? divisor(pd, countPad, lo) : 0;
         let ow = 0;
         for (; ow < lo; ow++) storeResult<T>(isAvg, yp, ow, windowAt<T>(pd, isAvg, ow), isAvg ? divisor(pd, countPad, ow) : 0);
-        if (ASC_FEATURE_SIMD && sW == 1) {
-          ow = interiorSimd<T>(pd, isAvg, yp, lo, hi, div);
+        if (ASC_FEATURE_SIMD) {
+          if (sW == 1) ow = interiorSimd<T>(pd, isAvg, false, yp, lo, hi, div);
+          else if (sW == 2) ow = interiorSimd<T>(pd, isAvg, true, yp, lo, hi, div);
         }
         for (; ow < hi; ow++) storeResult<T>(isAvg, yp, ow, windowAt<T>(pd, isAvg, ow), div);
         for (; ow < oW; ow++) storeResult<T>(isAvg, yp, ow, windowAt<T>(pd, isAvg, ow), isAvg ? divisor(pd, countPad, ow) : 0);

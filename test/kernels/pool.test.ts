@@ -49,6 +49,7 @@ const PINNED: Case[] = [
   makeCase('last window starts on pad', [1, 1, 2, 2], { kernel: [3, 3], strides: [3, 3], dilations: [1, 1], pads: [1, 1, 1, 1], autoPad: 'NOTSET', ceil: true }),
   // dilation skipping over a short axis entirely: the window is all padding.
   makeCase('window all padding', [1, 2, 1, 9], { kernel: [2, 3], strides: [1, 1], dilations: [2, 1], pads: [1, 1, 1, 1], autoPad: 'NOTSET', ceil: false }),
+  makeCase('wide stride-2 interior (16 int8 lanes)', [1, 2, 3, 71], { kernel: [3, 3], strides: [1, 2], dilations: [1, 1], pads: [1, 1, 1, 1], autoPad: 'NOTSET', ceil: true }),
   makeCase('wide stride-1 interior', [1, 2, 3, 67], { kernel: [3, 3], strides: [1, 1], dilations: [1, 2], pads: [1, 2, 1, 2], autoPad: 'NOTSET', ceil: false }),
 ];
 
