@@ -166,6 +166,32 @@ let rowH1: i32 = 0;
   return ow;
 }
 
+/** Interior columns [from, hi) one output at a time, with no bounds checks (same tap order). */
+// @ts-ignore: decorator
+@inline function interiorScalar<T>(pd: usize, isAvg: bool, y: usize, from: i32, hi: i32, div: f32): void {
+  const H = desc(pd, PD + 1), W = desc(pd, PD + 2);
+  const kW = desc(pd, PK + 2), sW = desc(pd, PS + 2), dW = desc(pd, PDIL + 2), dD = desc(pd, PDIL), dH = desc(pd, PDIL + 1);
+  const pW = desc(pd, PPAD + 2);
+  const step = <usize>dW * sizeof<T>();
+  for (let ow = from; ow < hi; ow++) {
+    let acc: f32 = 0;
+    let best = lowest<T>();
+    for (let kd = rowD0; kd < rowD1; kd++) {
+      for (let kh = rowH0; kh < rowH1; kh++) {
+        let p = rowX + ((<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W + <usize>(ow * sW - pW)) * sizeof<T>();
+        for (let kw = 0; kw < kW; kw++) {
+          const v = load<T>(p);
+          if (isAvg) acc += <f32>v;
+          else best = maxOf<T>(best, v);
+          p += step;
+        }
+      }
+    }
+    if (isAvg) store<f32>(y + (<usize>ow << 2), acc / div);
+    else store<T>(y + <usize>ow * sizeof<T>(), best);
+  }
+}
+
 // @ts-ignore: decorator
 @inline function poolRows<T>(isAvg: bool, x: usize, y: usize, nc: i32, pd: usize, countPad: i32): void {
   const oD = desc(pd, PO), oH = desc(pd, PO + 1), oW = desc(pd, PO + 2);
@@ -187,7 +213,8 @@ let rowH1: i32 = 0;
           if (sW == 1) ow = interiorSimd<T>(pd, isAvg, false, yp, lo, hi, div);
           else if (sW == 2) ow = interiorSimd<T>(pd, isAvg, true, yp, lo, hi, div);
         }
-        for (; ow < hi; ow++) storeResult<T>(isAvg, yp, ow, windowAt<T>(pd, isAvg, ow), div);
+        interiorScalar<T>(pd, isAvg, yp, ow, hi, div);
+        ow = max(ow, hi);
         for (; ow < oW; ow++) storeResult<T>(isAvg, yp, ow, windowAt<T>(pd, isAvg, ow), isAvg ? divisor(pd, countPad, ow) : 0);
         yp += <usize>oW * sizeof<T>();
       }
