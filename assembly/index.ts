@@ -8,3 +8,7 @@ export { copy_strided, gather, gather_elements, gather_nd, fill, copy_bytes } fr
 export { reduce, reduce__ref } from './reduce';
 export { softmax_f32, softmax_f32__ref } from './softmax';
 export { layernorm_f32, layernorm_f32__ref } from './norm_layer';
+export {
+  maxpool, avgpool_f32, maxpool_indices, global_avgpool_f32, global_maxpool_f32, maxpool__ref, avgpool_f32__ref,
+} from './pool';
+export { bn_fold_f32, channel_affine_f32, bn_stats_f32, bn_running_f32 } from './norm_batch';

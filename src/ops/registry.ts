@@ -3,9 +3,11 @@
 import { fail } from '../errors.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
+import { batchNormOps } from './batchnorm.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { normOps } from './norm.js';
+import { poolOps } from './pool.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 
@@ -13,7 +15,7 @@ import { shapeOps } from './shape.js';
 export const MAX_ONNX_OPSET = 25;
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
-  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...reduceOps, ...normOps }],
+  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...reduceOps, ...normOps, ...batchNormOps, ...poolOps }],
 ]);
 
 export interface ResolvedOp {
