@@ -16,7 +16,8 @@
 //               r = nearest(v)                 (round half to even)
 //               y = i32(clamp(r + f32(y_zp), qmin, qmax))   (qmin, qmax = 0, 255 or −128, 127)
 //     which equals saturate(round_half_even(f32(acc)·scale) + y_zp) for every acc: r + y_zp is
-//     exact below 2^24, and at or above it both sides saturate. The host computes scale (e.g.
+//     exact below 2^24, and at or above it both sides saturate (a NaN scale stores 0, the
+//     i32.trunc_sat result, on every build). The host computes scale (e.g.
 //     a_scale·b_scale[n]/y_scale in f32) to match the reference it is judged against.
 //   dequantise: y = f32(acc) * scale (+ bias), then relu (max(y, 0)) or clamp (min(max(y, lo), hi)).
 
