@@ -122,6 +122,18 @@ export function qgemm_i8_scratch_bytes(M: i32, K: i32): i32 {
   return Mp * roundUp4(K) * 2 + Mp * 8;
 }
 
+// @ts-ignore: decorator
+@inline function i16bits(x: i32): u64 {
+  return <u64>(<u16>x);
+}
+
+/** Four signed bytes → four i16 (little-endian lanes of a u64). */
+// @ts-ignore: decorator
+@inline function widen4(w: u32): u64 {
+  if (ASC_FEATURE_SIMD) return i64x2.extract_lane(i16x8.extend_low_i8x16_s(i32x4.splat(w)), 0);
+  return i16bits(<i32>(w << 24) >> 24) | (i16bits(<i32>(w << 16) >> 24) << 16) | (i16bits(<i32>(w << 8) >> 24) << 32) | (i16bits(<i32>w >> 24) << 48);
+}
+
 /**
  * Packs rows of A (see the header) into `ap`: R rows per block, element width ew (1: i8, 2: i16).
  * Writes rowsum[Mp] then za[Mp] (i32) right after the blocks; returns their address.
@@ -134,11 +146,23 @@ export function packA(
   const off = aSigned ? 0 : 128;
   const sums = ap + <usize>Mp * <usize>Kp * <usize>ew;
   const gstride = <usize>(R * 4 * ew);
+  const flip: u32 = aSigned ? 0 : 0x80808080; // u8 → s8 is v − 128, i.e. xor of the top bit
+  const full = K >> 2;
   for (let m = 0; m < Mp; m++) {
     const dst = ap + <usize>(m / R) * <usize>Kp * <usize>R * <usize>ew + <usize>((m % R) * 4 * ew);
     const src = a + <usize>m * <usize>lda;
     let s = 0;
-    for (let k = 0; k < Kp; k++) {
+    let g = 0;
+    if (m < M) {
+      for (; g < full; g++) {
+        const w = load<u32>(src + (<usize>g << 2)) ^ flip;
+        const at = dst + <usize>g * gstride;
+        if (ew == 1) store<u32>(at, w);
+        else store<u64>(at, widen4(w));
+        s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
+      }
+    }
+    for (let k = g << 2; k < Kp; k++) {
       const q = m < M && k < K ? loadQ8(src + <usize>k, aSigned) - off : 0;
       const at = dst + <usize>(k >> 2) * gstride + <usize>((k & 3) * ew);
       if (ew == 1) store<i8>(at, <i8>q);
