@@ -5,22 +5,25 @@
 // the epilogue (i32 / requantise / dequantise) is a descriptor (gemm_i8_epilogue.ts).
 //
 // qgemm_i8 packs A into the caller's scratch, with row sums, then:
-// - M ≥ 4 on SIMD builds: packed GEMM, panel-major so one B panel stays in cache while every
-//   A block passes over it.
+// - M ≥ 4 on SIMD builds: packed GEMM, slab-major (a 16-column slab of B stays in cache while
+//   every A block passes over each of its quads).
 //   dot path (i32x4.dot_i16x8_s; simd128, and relaxed when B is not 7-bit): 4×4 tile. A is
-//   pre-widened to i16 at pack time; each 16-byte B group (4 columns × 4 k) is widened in
+//   pre-widened to i16 at pack time; each 16-byte quad group (4 columns × 4 k) is widened in
 //   registers once and serves 4 rows. dot_i16x8_s sums k pairs, so a row keeps two accumulators
 //   per 4 columns ([c0 k01, c0 k23, c1 k01, c1 k23] and the same for c2, c3), folded at store:
-//   8 accumulators + 2 widened B + 1 A fit V8's 15 XMM registers.
+//   8 accumulators + 2 widened B + 1 A fit V8's 15 XMM registers (6×4 and unrolling k by 2
+//   measured slower: spills).
 //   relaxed path (7-bit B only, flags bit 0 of the packed B): 4×8 tile, one
 //   i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per 16 MACs, one
 //   accumulator per 4 columns. (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in
 //   Node 20's baseline tier.) The relaxed dot's i16 pair sums cannot overflow: |a·q| ≤ 128·127.
-// - M < 4 (and every M on the scalar build): GEMV, one row at a time against 4 panels
-//   (16 columns), reading the int8 weights and widening them in registers — the product is
-//   memory bound, and pre-widened weights would double the bytes streamed.
+//   On x64 both paths spend two multiply µops per 16 MACs (extadd is a pmaddwd), so relaxed
+//   gains from fewer widening/add instructions, not from the multiplier.
+// - M < 4 (and every M on the scalar build): GEMV, one row at a time against one slab
+//   (16 columns, one sequential stream), reading the int8 weights and widening them in
+//   registers — the product is memory bound, and pre-widened weights would double the bytes.
 
-import { PB_FLAG_I7, packA, pbCorr, pbPanels, pbZq, roundUp4 } from './gemm_i8_pack';
+import { PB_FLAG_I7, packA, pbCorr, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
 import { outElemBytes, setEpilogue, storeFour, storeOne } from './gemm_i8_epilogue';
 
 // Per-call constants shared by the microkernels (kernels are not re-entrant).
@@ -52,6 +55,7 @@ const TILE: usize = memory.data(16, 16);
 /** acc = S − zq[n]·rowsum[m] − za[m]·corr[n], then the epilogue. */
 // @ts-ignore: decorator
 @inline function finish(s: v128, c: usize, m: i32, n0: i32, nv: i32): void {
+  if (nv <= 0) return;
   const col = <usize>n0 << 2;
   const row = <usize>m << 2;
   const acc = i32x4.sub(
@@ -62,7 +66,7 @@ const TILE: usize = memory.data(16, 16);
   storeFour(TILE, c, m, n0, nv);
 }
 
-/** Dot path, 4 rows × 4 columns: pa is an i16 A block (32 bytes per k-group), pb one panel. */
+/** Dot path, 4 rows × 4 columns: pa is an i16 A block (32 bytes per k-group), pb one quad. */
 function mk4x4_dot(pa: usize, pb: usize, G: i32, c: usize, crs: usize, m0: i32, mv: i32, n0: i32, nv: i32): void {
   let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
   let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
@@ -75,7 +79,7 @@ function mk4x4_dot(pa: usize, pb: usize, G: i32, c: usize, crs: usize, m0: i32, 
     a = v128.load64_splat(pa, 16); c2l = dotAdd(c2l, bl, a); c2h = dotAdd(c2h, bh, a);
     a = v128.load64_splat(pa, 24); c3l = dotAdd(c3l, bl, a); c3h = dotAdd(c3h, bh, a);
     pa += 32;
-    pb += 16;
+    pb += 64;
   }
   finish(foldPairs(c0l, c0h), c, m0, n0, nv);
   if (mv > 1) finish(foldPairs(c1l, c1h), c + crs, m0 + 1, n0, nv);
@@ -83,21 +87,21 @@ function mk4x4_dot(pa: usize, pb: usize, G: i32, c: usize, crs: usize, m0: i32, 
   if (mv > 3) finish(foldPairs(c3l, c3h), c + 3 * crs, m0 + 3, n0, nv);
 }
 
-/** Relaxed path, 4 rows × 8 columns: pa is an i8 A block (16 bytes per k-group), two panels. */
+/** Relaxed path, 4 rows × 8 columns: pa is an i8 A block (16 bytes per k-group), two quads. */
 function mk4x8_relaxed(
-  pa: usize, pb: usize, ps: usize, G: i32, c: usize, crs: usize, eb: usize, m0: i32, mv: i32, n0: i32, nv: i32,
+  pa: usize, pb: usize, G: i32, c: usize, crs: usize, eb: usize, m0: i32, mv: i32, n0: i32, nv: i32,
 ): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
   let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
   for (let g = 0; g < G; g++) {
-    const q0 = v128.load(pb);
-    const q1 = v128.load(pb + ps);
+    const q0 = v128.load(pb, 0);
+    const q1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa, 0); c00 = rdotAdd(c00, a, q0); c01 = rdotAdd(c01, a, q1);
     a = v128.load32_splat(pa, 4); c10 = rdotAdd(c10, a, q0); c11 = rdotAdd(c11, a, q1);
     a = v128.load32_splat(pa, 8); c20 = rdotAdd(c20, a, q0); c21 = rdotAdd(c21, a, q1);
     a = v128.load32_splat(pa, 12); c30 = rdotAdd(c30, a, q0); c31 = rdotAdd(c31, a, q1);
     pa += 16;
-    pb += 16;
+    pb += 64;
   }
   const c4 = c + 4 * eb;
   const nv1 = nv - 4;
@@ -108,23 +112,22 @@ function mk4x8_relaxed(
   if (mv > 3) { finish(c30, c + 3 * crs, m0 + 3, n0, min(4, nv)); if (nv1 > 0) finish(c31, c4 + 3 * crs, m0 + 3, n0 + 4, nv1); }
 }
 
-/** GEMV, dot path: one row (i16, 8 bytes per k-group) × 4 panels (16 columns). */
-function mk1x16_dot(pa: usize, pb: usize, ps: usize, G: i32, c: usize, eb: usize, m: i32, n0: i32, N: i32): void {
+/** GEMV, dot path: one row (i16, 8 bytes per k-group) × one slab (16 columns). */
+function mk1x16_dot(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32, n0: i32, N: i32): void {
   let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
   let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
-  const p1 = ps, p2 = ps << 1, p3 = ps * 3;
   for (let g = 0; g < G; g++) {
     const a = v128.load64_splat(pa);
-    let q = v128.load(pb);
+    let q = v128.load(pb, 0);
     c0l = dotAdd(c0l, i16x8.extend_low_i8x16_s(q), a); c0h = dotAdd(c0h, i16x8.extend_high_i8x16_s(q), a);
-    q = v128.load(pb + p1);
+    q = v128.load(pb, 16);
     c1l = dotAdd(c1l, i16x8.extend_low_i8x16_s(q), a); c1h = dotAdd(c1h, i16x8.extend_high_i8x16_s(q), a);
-    q = v128.load(pb + p2);
+    q = v128.load(pb, 32);
     c2l = dotAdd(c2l, i16x8.extend_low_i8x16_s(q), a); c2h = dotAdd(c2h, i16x8.extend_high_i8x16_s(q), a);
-    q = v128.load(pb + p3);
+    q = v128.load(pb, 48);
     c3l = dotAdd(c3l, i16x8.extend_low_i8x16_s(q), a); c3h = dotAdd(c3h, i16x8.extend_high_i8x16_s(q), a);
     pa += 8;
-    pb += 16;
+    pb += 64;
   }
   finish(foldPairs(c0l, c0h), c, m, n0, min(4, N - n0));
   finish(foldPairs(c1l, c1h), c + 4 * eb, m, n0 + 4, min(4, N - n0 - 4));
@@ -132,18 +135,17 @@ function mk1x16_dot(pa: usize, pb: usize, ps: usize, G: i32, c: usize, eb: usize
   finish(foldPairs(c3l, c3h), c + 12 * eb, m, n0 + 12, min(4, N - n0 - 12));
 }
 
-/** GEMV, relaxed path: one row (i8, 4 bytes per k-group) × 4 panels (16 columns). */
-function mk1x16_relaxed(pa: usize, pb: usize, ps: usize, G: i32, c: usize, eb: usize, m: i32, n0: i32, N: i32): void {
+/** GEMV, relaxed path: one row (i8, 4 bytes per k-group) × one slab (16 columns). */
+function mk1x16_relaxed(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32, n0: i32, N: i32): void {
   let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
-  const p1 = ps, p2 = ps << 1, p3 = ps * 3;
   for (let g = 0; g < G; g++) {
     const a = v128.load32_splat(pa);
-    c0 = rdotAdd(c0, a, v128.load(pb));
-    c1 = rdotAdd(c1, a, v128.load(pb + p1));
-    c2 = rdotAdd(c2, a, v128.load(pb + p2));
-    c3 = rdotAdd(c3, a, v128.load(pb + p3));
+    c0 = rdotAdd(c0, a, v128.load(pb, 0));
+    c1 = rdotAdd(c1, a, v128.load(pb, 16));
+    c2 = rdotAdd(c2, a, v128.load(pb, 32));
+    c3 = rdotAdd(c3, a, v128.load(pb, 48));
     pa += 4;
-    pb += 16;
+    pb += 64;
   }
   finish(c0, c, m, n0, min(4, N - n0));
   finish(c1, c + 4 * eb, m, n0 + 4, min(4, N - n0 - 4));
@@ -151,25 +153,7 @@ function mk1x16_relaxed(pa: usize, pb: usize, ps: usize, G: i32, c: usize, eb: u
   finish(c3, c + 12 * eb, m, n0 + 12, min(4, N - n0 - 12));
 }
 
-/** GEMV, one row × one panel, either path (the tail of mk1x16_*). */
-function mk1x4_simd(pa: usize, pb: usize, G: i32, relaxed: bool, c: usize, m: i32, n0: i32, nv: i32): void {
-  if (relaxed) {
-    let s = i32x4.splat(0);
-    for (let g = 0; g < G; g++) s = rdotAdd(s, v128.load32_splat(pa + (<usize>g << 2)), v128.load(pb + (<usize>g << 4)));
-    finish(s, c, m, n0, nv);
-    return;
-  }
-  let sl = i32x4.splat(0), sh = i32x4.splat(0);
-  for (let g = 0; g < G; g++) {
-    const a = v128.load64_splat(pa + (<usize>g << 3));
-    const q = v128.load(pb + (<usize>g << 4));
-    sl = dotAdd(sl, i16x8.extend_low_i8x16_s(q), a);
-    sh = dotAdd(sh, i16x8.extend_high_i8x16_s(q), a);
-  }
-  finish(foldPairs(sl, sh), c, m, n0, nv);
-}
-
-/** Portable tier: one row (i16 A, 8 bytes per k-group) × one panel, plain loops. */
+/** Portable tier: one row (i16 A, 8 bytes per k-group) × one quad, plain loops. */
 function mk1x4_scalar(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32, n0: i32, nv: i32): void {
   const za = load<i32>(rowZps + (<usize>m << 2));
   const rs = load<i32>(rowSums + (<usize>m << 2));
@@ -178,7 +162,7 @@ function mk1x4_scalar(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32,
     const col = pb + (<usize>j << 2);
     for (let g = 0; g < G; g++) {
       const ag = pa + (<usize>g << 3);
-      const bg = col + (<usize>g << 4);
+      const bg = col + (<usize>g << 6);
       s += <i32>load<i16>(ag) * <i32>load<i8>(bg) + <i32>load<i16>(ag, 2) * <i32>load<i8>(bg, 1)
         + <i32>load<i16>(ag, 4) * <i32>load<i8>(bg, 2) + <i32>load<i16>(ag, 6) * <i32>load<i8>(bg, 3);
     }
@@ -210,24 +194,28 @@ export function qgemm_i8(
   rowZps = rowSums + (<usize>((M + R - 1) / R * R) << 2);
   zqArr = pbZq(bp);
   corrArr = pbCorr(bp, N);
-  const panels0 = pbPanels(bp, N);
+  const slabs = pbSlabs(bp, N);
   const G = roundUp4(K) >> 2;
-  const ps = <usize>G << 4;
-  const P = (N + 3) >> 2;
+  const slabBytes = <usize>G << 6;
+  const S = (N + 15) >> 4;
   const eb = <usize>outElemBytes();
   const crs = <usize>ldc * eb;
   const arow = <usize>G * <usize>(R * 4 * ew);
   if (gemm) {
     const step = relaxed ? 2 : 1;
-    for (let p = 0; p < P; p += step) {
-      const n0 = p << 2;
-      const nv = min(step << 2, N - n0);
-      const pb = panels0 + <usize>p * ps;
-      for (let m0 = 0; m0 < M; m0 += 4) {
-        const pa = scratch + <usize>(m0 >> 2) * arow;
-        const cp = c + <usize>m0 * crs + <usize>n0 * eb;
-        if (relaxed) mk4x8_relaxed(pa, pb, ps, G, cp, crs, eb, m0, min(4, M - m0), n0, nv);
-        else mk4x4_dot(pa, pb, G, cp, crs, m0, min(4, M - m0), n0, nv);
+    for (let s = 0; s < S; s++) {
+      const slab = slabs + <usize>s * slabBytes;
+      for (let j = 0; j < 4; j += step) {
+        const n0 = (s << 4) + (j << 2);
+        if (n0 >= N) break;
+        const nv = min(step << 2, N - n0);
+        for (let m0 = 0; m0 < M; m0 += 4) {
+          const pa = scratch + <usize>(m0 >> 2) * arow;
+          const mv = min(4, M - m0);
+          const cp = c + <usize>m0 * crs + <usize>n0 * eb;
+          if (relaxed) mk4x8_relaxed(pa, slab + (<usize>j << 4), G, cp, crs, eb, m0, mv, n0, nv);
+          else mk4x4_dot(pa, slab + (<usize>j << 4), G, cp, crs, m0, mv, n0, nv);
+        }
       }
     }
     return 0;
@@ -235,19 +223,18 @@ export function qgemm_i8(
   for (let m = 0; m < M; m++) {
     const pa = scratch + <usize>m * arow;
     const cm = c + <usize>m * crs;
-    let p = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; p + 4 <= P; p += 4) {
-        const pb = panels0 + <usize>p * ps;
-        if (relaxed) mk1x16_relaxed(pa, pb, ps, G, cm + <usize>(p << 2) * eb, eb, m, p << 2, N);
-        else mk1x16_dot(pa, pb, ps, G, cm + <usize>(p << 2) * eb, eb, m, p << 2, N);
+    for (let s = 0; s < S; s++) {
+      const slab = slabs + <usize>s * slabBytes;
+      const n0 = s << 4;
+      if (ASC_FEATURE_SIMD) {
+        if (relaxed) mk1x16_relaxed(pa, slab, G, cm + <usize>n0 * eb, eb, m, n0, N);
+        else mk1x16_dot(pa, slab, G, cm + <usize>n0 * eb, eb, m, n0, N);
+      } else {
+        for (let j = 0; j < 4 && n0 + (j << 2) < N; j++) {
+          const nj = n0 + (j << 2);
+          mk1x4_scalar(pa, slab + (<usize>j << 4), G, cm + <usize>nj * eb, eb, m, nj, min(4, N - nj));
+        }
       }
-    }
-    for (; p < P; p++) {
-      const pb = panels0 + <usize>p * ps;
-      const n0 = p << 2;
-      if (ASC_FEATURE_SIMD) mk1x4_simd(pa, pb, G, relaxed, cm + <usize>n0 * eb, m, n0, min(4, N - n0));
-      else mk1x4_scalar(pa, pb, G, cm + <usize>n0 * eb, eb, m, n0, min(4, N - n0));
     }
   }
   return 0;

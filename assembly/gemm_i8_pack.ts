@@ -6,13 +6,13 @@
 //
 // Packed B (pack_b_i8, once per session; the same bytes on every build):
 //   [0, 16)              header i32 ×4: K, N, flags (bit 0: every q in 0..127), 0
-//   [16, 16 + 4·Np)      zq[n]  = b_zp[n] − off[n], i32        (Np = N rounded up to 8)
+//   [16, 16 + 4·Np)      zq[n]  = b_zp[n] − off[n], i32        (Np = N rounded up to 16)
 //   [.., .. + 4·Np)      corr[n] = Σ_k (q[k,n] − zq[n]), i32   (the column sum, exact mod 2^32)
-//   then Np/4 panels of Kp·4 bytes (Kp = K rounded up to 4): panel p holds columns
-//   4p..4p+3 as Kp/4 k-groups of 16 bytes; byte 4j + t of group g is q[4g + t, 4p + j]
-//   (four consecutive k of one column are adjacent — the operand shape of
-//   i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s). Padding is q = 0, and
-//   the panel count is even so a two-panel tile never reads past the buffer.
+//   then Np/16 slabs of Kp·16 bytes (Kp = K rounded up to 4): slab s holds columns
+//   16s..16s+15 as Kp/4 k-groups of 64 bytes; in group g, byte 16j + 4c + t is
+//   q[4g + t, 16s + 4j + c]. So four consecutive k of one column are adjacent (the operand
+//   shape of i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s), a 16-byte
+//   "quad" j holds 4 columns, and GEMV streams one slab sequentially. Padding is q = 0.
 // off[n] is chosen per column: if max − min of the column is ≤ 127, off = min and q ∈ 0..127;
 // otherwise off = 128 for u8 weights and 0 for s8. When every column fits 0..127 (flags bit 0:
 // 7-bit or narrower weights) the relaxed build may use the relaxed dot, whose second operand
@@ -34,13 +34,13 @@ export const PB_FLAG_I7: i32 = 1;
 }
 
 // @ts-ignore: decorator
-@inline function roundUp8(x: i32): i32 {
-  return (x + 7) & ~7;
+@inline function roundUp16(x: i32): i32 {
+  return (x + 15) & ~15;
 }
 
 /** Bytes of the packed B for a K×N weight matrix. */
 export function pack_b_i8_bytes(K: i32, N: i32): i32 {
-  return <i32>PB_HEADER + roundUp8(N) * 8 + roundUp8(N) * roundUp4(K);
+  return <i32>PB_HEADER + roundUp16(N) * 8 + roundUp16(N) * roundUp4(K);
 }
 
 // @ts-ignore: decorator
@@ -50,12 +50,12 @@ export function pack_b_i8_bytes(K: i32, N: i32): i32 {
 
 // @ts-ignore: decorator
 @inline export function pbCorr(bp: usize, N: i32): usize {
-  return bp + PB_HEADER + (<usize>roundUp8(N) << 2);
+  return bp + PB_HEADER + (<usize>roundUp16(N) << 2);
 }
 
 // @ts-ignore: decorator
-@inline export function pbPanels(bp: usize, N: i32): usize {
-  return bp + PB_HEADER + (<usize>roundUp8(N) << 3);
+@inline export function pbSlabs(bp: usize, N: i32): usize {
+  return bp + PB_HEADER + (<usize>roundUp16(N) << 3);
 }
 
 // @ts-ignore: decorator
@@ -74,17 +74,17 @@ export function pack_b_i8(
 ): i32 {
   if (K <= 0 || N <= 0) return 1;
   const Kp = roundUp4(K);
-  const Np = roundUp8(N);
+  const Np = roundUp16(N);
   const zqp = pbZq(bp);
   const corrp = pbCorr(bp, N);
-  const panels = pbPanels(bp, N);
+  const slabs = pbSlabs(bp, N);
   let allI7 = 1;
   for (let n = 0; n < Np; n++) {
-    const panel = panels + <usize>(n >> 2) * <usize>Kp * 4 + <usize>((n & 3) << 2);
+    const panel = slabs + <usize>(n >> 4) * <usize>Kp * 16 + <usize>((n & 15) << 2);
     if (n >= N) {
       store<i32>(zqp + (<usize>n << 2), 0);
       store<i32>(corrp + (<usize>n << 2), 0);
-      for (let g = 0; g < Kp; g += 4) store<i32>(panel + (<usize>g << 2), 0);
+      for (let g = 0; g < Kp; g += 4) store<i32>(panel + (<usize>g << 4), 0);
       continue;
     }
     const colStride: usize = transB ? 1 : <usize>ldb;
@@ -103,7 +103,7 @@ export function pack_b_i8(
     let sum = 0;
     for (let k = 0; k < Kp; k++) {
       const q = k < K ? loadQ8(col + <usize>k * colStride, bSigned) - off : 0;
-      store<i8>(panel + (<usize>(k >> 2) << 4) + <usize>(k & 3), <i8>q);
+      store<i8>(panel + (<usize>(k >> 2) << 6) + <usize>(k & 3), <i8>q);
       sum += q;
     }
     store<i32>(zqp + (<usize>n << 2), zq);
