@@ -12,3 +12,5 @@ export {
   maxpool, avgpool_f32, maxpool_indices, global_avgpool_f32, global_maxpool_f32, maxpool__ref, avgpool_f32__ref,
 } from './pool';
 export { bn_fold_f32, channel_affine_f32, bn_stats_f32, bn_running_f32 } from './norm_batch';
+export { pack_b_i8, pack_b_i8_bytes, qgemm_i8_scratch_bytes } from './gemm_i8_pack';
+export { qgemm_i8, qgemm_i8__ref } from './gemm_i8';

@@ -1,0 +1,130 @@
+// The epilogue of the int8 GEMM: what happens to the exact i32 accumulator acc[m,n] when a
+// tile is stored. It is data — an i32 descriptor the host writes once per plan step:
+//
+//   [0] kind   0: store acc as i32 (MatMulInteger, ConvInteger)
+//              1: requantise to u8, 2: requantise to s8 (QLinearMatMul, QLinearConv)
+//              3: dequantise to f32 (dynamic quantisation, DQ→MatMul)
+//   [1] scale  f32 array: the multiplier (kinds 1, 2) or the scale (kind 3), element
+//   [2] [3]    scale[m·[2] + n·[3]]: strides 0,0 scalar; 0,1 per column; 1,0 per row
+//   [4] y_zp   output zero point (kinds 1, 2)
+//   [5] bias   f32 array or 0 (kind 3), element bias[m·[6] + n·[7]]
+//   [8] act    0 none, 1 relu, 2 clamp to [lo, hi] (kind 3)
+//   [9] [10]   lo, hi as f32 bit patterns
+//
+// Exact float operations, in this order (every build gives the same bits; no fused multiply-add):
+//   requantise: v = f32(acc) * scale          (i32→f32 and the product rounded to nearest even)
+//               r = nearest(v)                 (round half to even)
+//               y = i32(clamp(r + f32(y_zp), qmin, qmax))   (qmin, qmax = 0, 255 or −128, 127)
+//     which equals saturate(round_half_even(f32(acc)·scale) + y_zp) for every acc: r + y_zp is
+//     exact below 2^24, and at or above it both sides saturate (a NaN scale stores 0, the
+//     i32.trunc_sat result, on every build). The host computes scale (e.g.
+//     a_scale·b_scale[n]/y_scale in f32) to match the reference it is judged against.
+//   dequantise: y = f32(acc) * scale (+ bias), then relu (max(y, 0)) or clamp (min(max(y, lo), hi)).
+
+import { desc } from './common';
+
+export const EPI_I32: i32 = 0;
+export const EPI_U8: i32 = 1;
+export const EPI_S8: i32 = 2;
+export const EPI_F32: i32 = 3;
+
+// The descriptor, read once per call (kernels are not re-entrant).
+let kind: i32 = 0;
+let scale: usize = 0;
+let scaleRs: i32 = 0;
+let scaleCs: i32 = 0;
+let yZp: f32 = 0;
+let bias: usize = 0;
+let biasRs: i32 = 0;
+let biasCs: i32 = 0;
+let act: i32 = 0;
+let lo: f32 = 0;
+let hi: f32 = 0;
+let qmin: f32 = 0;
+let qmax: f32 = 0;
+
+/** Reads an epilogue descriptor; returns 1 if it is malformed. */
+export function setEpilogue(d: usize): i32 {
+  kind = desc(d, 0);
+  if (kind < EPI_I32 || kind > EPI_F32) return 1;
+  scale = <usize>desc(d, 1);
+  scaleRs = desc(d, 2);
+  scaleCs = desc(d, 3);
+  yZp = <f32>desc(d, 4);
+  bias = <usize>desc(d, 5);
+  biasRs = desc(d, 6);
+  biasCs = desc(d, 7);
+  act = desc(d, 8);
+  lo = reinterpret<f32>(desc(d, 9));
+  hi = reinterpret<f32>(desc(d, 10));
+  qmin = kind == EPI_U8 ? 0 : -128;
+  qmax = kind == EPI_U8 ? 255 : 127;
+  if (kind != EPI_I32 && scale == 0) return 1;
+  return 0;
+}
+
+/** Bytes per output element of the current epilogue. */
+export function outElemBytes(): i32 {
+  return kind == EPI_U8 || kind == EPI_S8 ? 1 : 4;
+}
+
+/** Applies the epilogue to one accumulator and stores it at c (the scalar definition). */
+export function storeOne(acc: i32, c: usize, m: i32, n: i32): void {
+  if (kind == EPI_I32) {
+    store<i32>(c, acc);
+    return;
+  }
+  const s = load<f32>(scale + (<usize>(m * scaleRs + n * scaleCs) << 2));
+  const v = <f32>acc * s;
+  if (kind == EPI_F32) {
+    let y = v;
+    if (bias) y += load<f32>(bias + (<usize>(m * biasRs + n * biasCs) << 2));
+    if (act == 1) y = max<f32>(y, 0);
+    else if (act == 2) y = min<f32>(max<f32>(y, lo), hi);
+    store<f32>(c, y);
+    return;
+  }
+  const q = <i32>min<f32>(max<f32>(nearest<f32>(v) + yZp, qmin), qmax);
+  store<i8>(c, <i8>q);
+}
+
+const LANES: usize = memory.data(16, 16);
+
+// @ts-ignore: decorator
+@inline function loadF4(p: usize, rs: i32, cs: i32, m: i32, n0: i32): v128 {
+  const row = p + (<usize>(m * rs) << 2);
+  if (cs == 1) return v128.load(row + (<usize>n0 << 2));
+  if (cs == 0) return v128.load32_splat(row);
+  for (let j = 0; j < 4; j++) store<f32>(LANES + (<usize>j << 2), load<f32>(row + (<usize>((n0 + j) * cs) << 2)));
+  return v128.load(LANES);
+}
+
+/**
+ * Stores the four i32 accumulators at `tile` (columns n0..n0+3 of row m) at c; only nv < 4 of
+ * them when the tile is ragged (lane by lane, so no array is read past its end).
+ */
+export function storeFour(tile: usize, c: usize, m: i32, n0: i32, nv: i32): void {
+  if (nv < 4) {
+    const eb = <usize>outElemBytes();
+    for (let j = 0; j < nv; j++) storeOne(load<i32>(tile + (<usize>j << 2)), c + <usize>j * eb, m, n0 + j);
+    return;
+  }
+  const acc = v128.load(tile);
+  if (kind == EPI_I32) {
+    v128.store(c, acc);
+    return;
+  }
+  let v = f32x4.mul(f32x4.convert_i32x4_s(acc), loadF4(scale, scaleRs, scaleCs, m, n0));
+  if (kind == EPI_F32) {
+    if (bias) v = f32x4.add(v, loadF4(bias, biasRs, biasCs, m, n0));
+    if (act == 1) v = f32x4.max(v, f32x4.splat(0));
+    else if (act == 2) v = f32x4.min(f32x4.max(v, f32x4.splat(lo)), f32x4.splat(hi));
+    v128.store(c, v);
+    return;
+  }
+  v = f32x4.add(f32x4.nearest(v), f32x4.splat(yZp));
+  v = f32x4.min(f32x4.max(v, f32x4.splat(qmin)), f32x4.splat(qmax));
+  const w = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v), i32x4.splat(0));
+  const b = kind == EPI_U8 ? i8x16.narrow_i16x8_u(w, w) : i8x16.narrow_i16x8_s(w, w);
+  v128.store32_lane(c, b, 0);
+}

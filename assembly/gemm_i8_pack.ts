@@ -1,0 +1,177 @@
+// int8 GEMM operand packing: C[M,N] = Σ_k (a[m,k] − a_zp[m]) · (b[k,n] − b_zp[n]) in i32.
+//
+// Every 8-bit operand is stored *shifted* into int8: a stored value q = v − off, with the zero
+// point shifted by the same off, so (v − zp) = (q − (zp − off)) and the product is unchanged.
+// u8 activations use off = 128 (q = v xor 0x80); s8 activations off = 0.
+//
+// Packed B (pack_b_i8, once per session; the same bytes on every build):
+//   [0, 16)              header i32 ×4: K, N, flags (bit 0: every q in 0..127), 0
+//   [16, 16 + 4·Np)      zq[n]  = b_zp[n] − off[n], i32        (Np = N rounded up to 16)
+//   [.., .. + 4·Np)      corr[n] = Σ_k (q[k,n] − zq[n]), i32   (the column sum, exact mod 2^32)
+//   then Np/16 slabs of Kp·16 bytes (Kp = K rounded up to 4): slab s holds columns
+//   16s..16s+15 as Kp/4 k-groups of 64 bytes; in group g, byte 16j + 4c + t is
+//   q[4g + t, 16s + 4j + c]. So four consecutive k of one column are adjacent (the operand
+//   shape of i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s), a 16-byte
+//   "quad" j holds 4 columns, and GEMV streams one slab sequentially. Padding is q = 0.
+// off[n] is chosen per column: if max − min of the column is ≤ 127, off = min and q ∈ 0..127;
+// otherwise off = 128 for u8 weights and 0 for s8. When every column fits 0..127 (flags bit 0:
+// 7-bit or narrower weights) the relaxed build may use the relaxed dot, whose second operand
+// must be in 0..127; otherwise every SIMD build uses i32x4.dot_i16x8_s on widened operands.
+//
+// Packed A (per call, inside the scratch of qgemm_i8; its layout is private to one call):
+// blocks of R rows (R = 4 for the packed GEMM, 1 for GEMV), each Kp/4 k-groups of R×4 elements
+// (row r of group g at element 4r), zero-padded past M and K; elements are i8 for the relaxed
+// dot and i16 (pre-widened) otherwise. rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off
+// (i32 arrays) follow the blocks. Then acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with
+// S = Σ_k q_a[m,k]·q[k,n]; every step is exact in wrapping i32 arithmetic.
+
+export const PB_HEADER: usize = 16;
+export const PB_FLAG_I7: i32 = 1;
+
+// @ts-ignore: decorator
+@inline export function roundUp4(x: i32): i32 {
+  return (x + 3) & ~3;
+}
+
+// @ts-ignore: decorator
+@inline function roundUp16(x: i32): i32 {
+  return (x + 15) & ~15;
+}
+
+/** Bytes of the packed B for a K×N weight matrix. */
+export function pack_b_i8_bytes(K: i32, N: i32): i32 {
+  return <i32>PB_HEADER + roundUp16(N) * 8 + roundUp16(N) * roundUp4(K);
+}
+
+// @ts-ignore: decorator
+@inline export function pbZq(bp: usize): usize {
+  return bp + PB_HEADER;
+}
+
+// @ts-ignore: decorator
+@inline export function pbCorr(bp: usize, N: i32): usize {
+  return bp + PB_HEADER + (<usize>roundUp16(N) << 2);
+}
+
+// @ts-ignore: decorator
+@inline export function pbSlabs(bp: usize, N: i32): usize {
+  return bp + PB_HEADER + (<usize>roundUp16(N) << 3);
+}
+
+// @ts-ignore: decorator
+@inline function loadQ8(p: usize, signed: i32): i32 {
+  return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
+}
+
+/**
+ * Packs constant weights b (K×N row-major with leading dimension ldb, or N×K if transB) of type
+ * s8 (bSigned = 1) or u8 (0) into bp (pack_b_i8_bytes(K, N) bytes). bZp points to the zero
+ * point(s) in b's own type: one value, or N values when bZpPerCol; 0 means zero point 0.
+ * Returns 0, or 1 when a dimension is not positive.
+ */
+export function pack_b_i8(
+  b: usize, ldb: i32, transB: i32, bSigned: i32, bZp: usize, bZpPerCol: i32, K: i32, N: i32, bp: usize,
+): i32 {
+  if (K <= 0 || N <= 0) return 1;
+  const Kp = roundUp4(K);
+  const Np = roundUp16(N);
+  const zqp = pbZq(bp);
+  const corrp = pbCorr(bp, N);
+  const slabs = pbSlabs(bp, N);
+  let allI7 = 1;
+  for (let n = 0; n < Np; n++) {
+    const panel = slabs + <usize>(n >> 4) * <usize>Kp * 16 + <usize>((n & 15) << 2);
+    if (n >= N) {
+      store<i32>(zqp + (<usize>n << 2), 0);
+      store<i32>(corrp + (<usize>n << 2), 0);
+      for (let g = 0; g < Kp; g += 4) store<i32>(panel + (<usize>g << 4), 0);
+      continue;
+    }
+    const colStride: usize = transB ? 1 : <usize>ldb;
+    const col = b + (transB ? <usize>n * <usize>ldb : <usize>n);
+    let lo = 255, hi = -128;
+    for (let k = 0; k < K; k++) {
+      const v = loadQ8(col + <usize>k * colStride, bSigned);
+      lo = min(lo, v);
+      hi = max(hi, v);
+    }
+    let off = bSigned ? 0 : 128;
+    if (hi - lo <= 127) off = lo;
+    else allI7 = 0;
+    const zp = bZp ? loadQ8(bZp + (bZpPerCol ? <usize>n : 0), bSigned) : 0;
+    const zq = zp - off;
+    let sum = 0;
+    for (let k = 0; k < Kp; k++) {
+      const q = k < K ? loadQ8(col + <usize>k * colStride, bSigned) - off : 0;
+      store<i8>(panel + (<usize>(k >> 2) << 6) + <usize>(k & 3), <i8>q);
+      sum += q;
+    }
+    store<i32>(zqp + (<usize>n << 2), zq);
+    store<i32>(corrp + (<usize>n << 2), sum - K * zq);
+  }
+  store<i32>(bp, K);
+  store<i32>(bp + 4, N);
+  store<i32>(bp + 8, allI7 ? PB_FLAG_I7 : 0);
+  store<i32>(bp + 12, 0);
+  return 0;
+}
+
+/** Bytes of qgemm_i8's scratch for an M×K activation (A packed as i16 at worst, plus sums). */
+export function qgemm_i8_scratch_bytes(M: i32, K: i32): i32 {
+  const Mp = roundUp4(M);
+  return Mp * roundUp4(K) * 2 + Mp * 8;
+}
+
+// @ts-ignore: decorator
+@inline function i16bits(x: i32): u64 {
+  return <u64>(<u16>x);
+}
+
+/** Four signed bytes → four i16 (little-endian lanes of a u64). */
+// @ts-ignore: decorator
+@inline function widen4(w: u32): u64 {
+  if (ASC_FEATURE_SIMD) return i64x2.extract_lane(i16x8.extend_low_i8x16_s(i32x4.splat(w)), 0);
+  return i16bits(<i32>(w << 24) >> 24) | (i16bits(<i32>(w << 16) >> 24) << 16) | (i16bits(<i32>(w << 8) >> 24) << 32) | (i16bits(<i32>w >> 24) << 48);
+}
+
+/**
+ * Packs rows of A (see the header) into `ap`: R rows per block, element width ew (1: i8, 2: i16).
+ * Writes rowsum[Mp] then za[Mp] (i32) right after the blocks; returns their address.
+ */
+export function packA(
+  a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i32, M: i32, K: i32, R: i32, ew: i32, ap: usize,
+): usize {
+  const Kp = roundUp4(K);
+  const Mp = (M + R - 1) / R * R;
+  const off = aSigned ? 0 : 128;
+  const sums = ap + <usize>Mp * <usize>Kp * <usize>ew;
+  const gstride = <usize>(R * 4 * ew);
+  const flip: u32 = aSigned ? 0 : 0x80808080; // u8 → s8 is v − 128, i.e. xor of the top bit
+  const full = K >> 2;
+  for (let m = 0; m < Mp; m++) {
+    const dst = ap + <usize>(m / R) * <usize>Kp * <usize>R * <usize>ew + <usize>((m % R) * 4 * ew);
+    const src = a + <usize>m * <usize>lda;
+    let s = 0;
+    let g = 0;
+    if (m < M) {
+      for (; g < full; g++) {
+        const w = load<u32>(src + (<usize>g << 2)) ^ flip;
+        const at = dst + <usize>g * gstride;
+        if (ew == 1) store<u32>(at, w);
+        else store<u64>(at, widen4(w));
+        s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
+      }
+    }
+    for (let k = g << 2; k < Kp; k++) {
+      const q = m < M && k < K ? loadQ8(src + <usize>k, aSigned) - off : 0;
+      const at = dst + <usize>(k >> 2) * gstride + <usize>((k & 3) * ew);
+      if (ew == 1) store<i8>(at, <i8>q);
+      else store<i16>(at, <i16>q);
+      s += q;
+    }
+    const zp = aZp && m < M ? loadQ8(aZp + (aZpPerRow ? <usize>m : 0), aSigned) : 0;
+    store<i32>(sums + (<usize>m << 2), s);
+    store<i32>(sums + (<usize>(Mp + m) << 2), zp - off);
+  }
+  return sums;
+}

@@ -1,0 +1,78 @@
+// Indicative timings of the int8 GEMV/GEMM kernels (qgemm_i8) on the simd and relaxed builds.
+// Run: node --experimental-wasm-relaxed-simd --import tsx scripts/bench-qgemm.ts [--quick]
+// Median and minimum of warm calls: on a shared machine the minimum is the steadier estimate.
+
+import { readFileSync } from 'node:fs';
+import { Machine, alignUp } from '../src/runtime/machine.js';
+import type { Backend } from '../src/runtime/wasm.js';
+import { seededRandom } from './lib/random-models.js';
+
+const quick = process.argv.includes('--quick');
+const REPS = quick ? 5 : 25;
+
+interface Shape { name: string; M: number; N: number; K: number; weights: 's8' | 's7' }
+
+const SHAPES: Shape[] = [
+  { name: 'GEMV 1×4096×4096 u8×s8→u8', M: 1, N: 4096, K: 4096, weights: 's8' },
+  { name: 'GEMV 1×4096×4096 u8×s7→u8', M: 1, N: 4096, K: 4096, weights: 's7' },
+  { name: 'GEMM 64×1024×1024 u8×s8→u8', M: 64, N: 1024, K: 1024, weights: 's8' },
+  { name: 'GEMM 64×1024×1024 u8×s7→u8', M: 64, N: 1024, K: 1024, weights: 's7' },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function bench(backend: Backend, sh: Shape): { median: number; min: number } {
+  const m = new Machine(new WebAssembly.Module(readFileSync(`build/lowbit.${backend}.wasm`)), backend);
+  const call = (name: string, ...args: number[]): number => m.kernel(name)(...args) as number;
+  let top = m.heapBase;
+  const alloc = (n: number): number => {
+    const at = top;
+    top = alignUp(top + n);
+    m.ensure(top);
+    return at;
+  };
+  const put = (v: ArrayBufferView): number => {
+    const at = alloc(v.byteLength);
+    m.u8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
+    return at;
+  };
+  const r = seededRandom(42);
+  const { M, N, K } = sh;
+  const span = sh.weights === 's8' ? 256 : 128;
+  const b = put(new Uint8Array(K * N).map(() => (Math.floor(r() * span) - (span >> 1)) & 255));
+  const bzp = put(new Uint8Array(1));
+  const bp = alloc(call('pack_b_i8_bytes', K, N));
+  call('pack_b_i8', b, N, 0, 1, bzp, 0, K, N, bp);
+  const a = put(new Uint8Array(M * K).map(() => Math.floor(r() * 256)));
+  const azp = put(new Uint8Array([131]));
+  const mult = put(new Float32Array(N).map(() => 1e-4 * (1 + r())));
+  const epi = put(new Int32Array([1, mult, 0, 1, 128, 0, 0, 0, 0, 0, 0]));
+  const c = alloc(M * N);
+  const scratch = alloc(call('qgemm_i8_scratch_bytes', M, K));
+  const run = (): number => call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, N, K, epi, scratch);
+  // Warm up with short calls first (V8 cannot tier up a long call mid-flight).
+  const kw = 64;
+  const bpw = alloc(call('pack_b_i8_bytes', kw, 64));
+  call('pack_b_i8', b, 64, 0, 1, bzp, 0, kw, 64, bpw);
+  for (let i = 0; i < 2000; i++) call('qgemm_i8', a, kw, 0, azp, 0, bpw, c, 64, Math.min(M, 8), 64, kw, epi, scratch);
+  for (let i = 0; i < 3; i++) if (run() !== 0) throw new Error('qgemm_i8 failed');
+  const times: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
+  }
+  return { median: median(times), min: Math.min(...times) };
+}
+
+for (const sh of SHAPES) {
+  for (const backend of ['simd', 'relaxed'] as Backend[]) {
+    const t = bench(backend, sh);
+    const gmacs = (ms: number): string => ((sh.M * sh.N * sh.K) / (ms * 1e6)).toFixed(1).padStart(5);
+    console.log(`${sh.name.padEnd(30)} ${backend.padEnd(8)} median ${t.median.toFixed(3)} ms ${gmacs(t.median)} GMAC/s` +
+      `   min ${t.min.toFixed(3)} ms ${gmacs(t.min)} GMAC/s`);
+  }
+}
