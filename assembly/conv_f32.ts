@@ -59,6 +59,85 @@ function panelSegments(d: usize, n0: i32, nv: i32): i32 {
   }
 }
 
+/** Zeroes `rows` packed rows of 8 floats. */
+// @ts-ignore: decorator
+@inline function zeroRows(dst: usize, rows: i32): void {
+  for (let i: usize = 0; i < <usize>(rows << 3); i++) store<f32>(dst + (i << 2), 0);
+}
+
+/** One packed row (8 lanes) from input row `src`, columns w0, w0+SW, … (0 outside the row). */
+// @ts-ignore: decorator
+@inline function packRun8(dst: usize, src: usize, w0: i32, SW: i32, IW: i32): void {
+  if (ASC_FEATURE_SIMD && w0 >= 0) {
+    const at = src + (<usize>w0 << 2);
+    if (SW == 1 && w0 + 8 <= IW) {
+      v128.store(dst, v128.load(at));
+      v128.store(dst, v128.load(at, 16), 16);
+      return;
+    }
+    if (SW == 2 && w0 + 16 <= IW) {
+      v128.store(dst, v128.shuffle<f32>(v128.load(at), v128.load(at, 16), 0, 2, 4, 6));
+      v128.store(dst, v128.shuffle<f32>(v128.load(at, 32), v128.load(at, 48), 0, 2, 4, 6), 16);
+      return;
+    }
+  }
+  gatherRun(dst, 0, 8, src, w0, SW, IW);
+}
+
+/**
+ * im2col of one panel whose 8 positions lie in one output row (input origin d0, h0, w0): every
+ * packed row is a run of one input row, and a kernel row that misses the input is all zero.
+ * Returns the end of the panel.
+ */
+function im2colRowPanel(d: usize, x: usize, dst: usize, d0: i32, h0: i32, w0: i32): usize {
+  const C = desc(d, G_C);
+  const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
+  const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
+  const SW = desc(d, G_S + 2);
+  const DD = desc(d, G_DIL), DH = desc(d, G_DIL + 1), DW = desc(d, G_DIL + 2);
+  const rowBytes = <usize>IW << 2;
+  const planeBytes = <usize>IH * rowBytes;
+  const chanBytes = <usize>ID * planeBytes;
+  // Stride-1 rows whose every tap is inside the input: plain 8-float copies.
+  const inside = ASC_FEATURE_SIMD && SW == 1 && w0 >= 0 && w0 + (KW - 1) * DW + 8 <= IW;
+  const tapBytes = <usize>DW << 2;
+  for (let c = 0; c < C; c++) {
+    const xc = x + <usize>c * chanBytes;
+    for (let a = 0; a < KD; a++) {
+      const id = d0 + a * DD;
+      if (<u32>id >= <u32>ID) {
+        zeroRows(dst, KH * KW);
+        dst += <usize>(KH * KW) << 5;
+        continue;
+      }
+      for (let b = 0; b < KH; b++) {
+        const ih = h0 + b * DH;
+        if (<u32>ih >= <u32>IH) {
+          zeroRows(dst, KW);
+          dst += <usize>KW << 5;
+          continue;
+        }
+        const src = xc + <usize>id * planeBytes + <usize>ih * rowBytes;
+        if (inside) {
+          let at = src + (<usize>w0 << 2);
+          for (let e = 0; e < KW; e++) {
+            v128.store(dst, v128.load(at));
+            v128.store(dst, v128.load(at, 16), 16);
+            at += tapBytes;
+            dst += 32;
+          }
+          continue;
+        }
+        for (let e = 0; e < KW; e++) {
+          packRun8(dst, src, w0 + e * DW, SW, IW);
+          dst += 32;
+        }
+      }
+    }
+  }
+  return dst;
+}
+
 /**
  * im2col straight into B panels p0..p0+np−1 (layout of pack_b_f32: per panel K rows of 8 floats,
  * zero past the last position). `x` is the group's input [C, ID, IH, IW].
@@ -77,6 +156,10 @@ function im2colPanels(d: usize, x: usize, bp: usize, p0: i32, np: i32, S: i32): 
     const n0 = p << 3;
     const nv = min(8, S - n0);
     const ns = panelSegments(d, n0, nv);
+    if (ns == 1 && nv == 8) {
+      dst = im2colRowPanel(d, x, dst, load<i32>(SEG + SEG_D0), load<i32>(SEG + SEG_H0), load<i32>(SEG + SEG_W0));
+      continue;
+    }
     for (let c = 0; c < C; c++) {
       const xc = x + <usize>c * chanBytes;
       for (let a = 0; a < KD; a++) {
@@ -88,26 +171,11 @@ function im2colPanels(d: usize, x: usize, bp: usize, p0: i32, np: i32, S: i32): 
               const len = load<i32>(seg + SEG_LEN);
               const id = load<i32>(seg + SEG_D0) + a * DD;
               const ih = load<i32>(seg + SEG_H0) + b * DH;
-              const w0 = load<i32>(seg + SEG_W0) + e * DW;
               if (<u32>id >= <u32>ID || <u32>ih >= <u32>IH) {
                 for (let q = j; q < j + len; q++) store<f32>(dst + (<usize>q << 2), 0);
                 continue;
               }
-              const src = xc + <usize>id * planeBytes + <usize>ih * rowBytes;
-              if (ASC_FEATURE_SIMD && len == 8 && w0 >= 0) {
-                const at = src + (<usize>w0 << 2);
-                if (SW == 1 && w0 + 8 <= IW) {
-                  v128.store(dst, v128.load(at));
-                  v128.store(dst, v128.load(at, 16), 16);
-                  continue;
-                }
-                if (SW == 2 && w0 + 16 <= IW) {
-                  v128.store(dst, v128.shuffle<f32>(v128.load(at), v128.load(at, 16), 0, 2, 4, 6));
-                  v128.store(dst, v128.shuffle<f32>(v128.load(at, 32), v128.load(at, 48), 0, 2, 4, 6), 16);
-                  continue;
-                }
-              }
-              gatherRun(dst, j, len, src, w0, SW, IW);
+              gatherRun(dst, j, len, xc + <usize>id * planeBytes + <usize>ih * rowBytes, load<i32>(seg + SEG_W0) + e * DW, SW, IW);
             }
             for (let q = nv; q < 8; q++) store<f32>(dst + (<usize>q << 2), 0);
             dst += 32;

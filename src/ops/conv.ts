@@ -9,8 +9,8 @@ import { fmtDims } from './shape-util.js';
 
 const F32 = new Set(['float32'] as const);
 
-/** Panel chunks of im2col output are sized to stay in L2 next to the packed weights. */
-const CHUNK_BYTES = 96 * 1024;
+/** im2col panels are packed this many bytes at a time, so the GEMM reads them back from L1d. */
+const CHUNK_BYTES = 16 * 1024;
 
 /** Spatial geometry of one convolution (lists of length = spatial rank). */
 interface ConvGeom {
