@@ -7,3 +7,4 @@ export { pack_b_f32, pack_a_f32, gemm_f32, gemm_f32_pp, gemm_f32__ref } from './
 export { copy_strided, gather, gather_elements, gather_nd, fill, copy_bytes } from './layout';
 export { conv_f32, conv_transpose_f32, pack_at_f32 } from './conv_f32';
 export { conv_f32__ref, conv_transpose_f32__ref } from './conv_f32_ref';
+export { conv_dw_f32 } from './conv_dw_f32';

@@ -1,6 +1,7 @@
 // Conv and ConvTranspose in f32 (1-D, 2-D, 3-D; groups, strides, dilations, pads, auto_pad,
-// output_padding, output_shape) on the kernels of assembly/conv_f32.ts. Constant weights are
-// packed once per session as the GEMM's A operand; runtime weights are packed per call.
+// output_padding, output_shape) on the kernels of assembly/conv_f32.ts (im2col + packed GEMM,
+// col2im) and assembly/conv_dw_f32.ts (direct, one input channel per group). Constant weights
+// are packed once per session as the GEMM's A operand; runtime weights are packed per call.
 
 import { numel } from '../ir/tensor.js';
 import { attrInt, attrInts, attrString, type Addr, type OpCtx, type OpDef } from './context.js';
@@ -176,12 +177,17 @@ const conv: OpDef = {
   lower(ctx) {
     if (numel(ctx.outDims(0)) === 0) return;
     const g = convGeom(ctx);
+    const bias = ctx.has(2) ? ctx.in(2) : 0;
+    if (g.C === 1 && g.M < 4) {
+      // Depthwise-like: a handful of taps per output, too little work for the GEMM.
+      ctx.step('conv_dw_f32', ctx.params(descriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), 0, 0, 0);
+      return;
+    }
     const K = g.C * numel(g.kernel);
     const panels = Math.ceil(numel(g.outSpatial) / 8);
     const chunk = Math.max(1, Math.min(panels, Math.floor(CHUNK_BYTES / (K * 32))));
     const wp = packedWeights(ctx, 'pack_a_f32', g.group, g.M, K);
-    ctx.step('conv_f32', ctx.params(descriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), wp, ctx.has(2) ? ctx.in(2) : 0,
-      ctx.out(0), ctx.scratch(chunk * K * 32), 0, 0, 0);
+    ctx.step('conv_f32', ctx.params(descriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), wp, bias, ctx.out(0), ctx.scratch(chunk * K * 32), 0, 0, 0);
   },
 };
 

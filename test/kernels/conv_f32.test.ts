@@ -68,6 +68,14 @@ function runConv(box: KernelBox, g: Geom, x: Float32Array, w: Float32Array, bias
   return box.f32(y, out);
 }
 
+function runConvDepthwise(box: KernelBox, g: Geom, x: Float32Array, w: Float32Array, bias: Float32Array | undefined, act: number, lo: number, hi: number): Float32Array {
+  box.reset();
+  const out = g.N * g.G * g.M * prod(g.O);
+  const y = box.alloc(out * 4);
+  box.call('conv_dw_f32', box.put(descOf(g)), box.put(x), box.put(w), bias ? box.put(bias) : 0, y, act, lo, hi);
+  return box.f32(y, out);
+}
+
 function runConvTranspose(box: KernelBox, g: Geom, x: Float32Array, w: Float32Array, bias: Float32Array | undefined): Float32Array {
   box.reset();
   const rows = g.M * kvol(g);
@@ -94,6 +102,8 @@ const PINNED: { name: string; g: Geom; end: number[] }[] = [
   { name: '1x1 stride 1 unpadded, M=64', g: geom({ C: 7, M: 64, I: [1, 6, 21], K: [1, 1, 1] }), end: [0, 0, 0] },
   { name: '3x3 stride 2 pad 1, OW=12 (stride-2 SIMD gather)', g: geom({ C: 3, M: 8, I: [1, 7, 24], K: [1, 3, 3], S: [1, 2, 2], P: [0, 1, 1] }), end: [0, 1, 1] },
   { name: 'depthwise 3x3, 7 groups', g: geom({ G: 7, C: 1, M: 1, I: [1, 10, 11], K: [1, 3, 3], P: [0, 1, 1] }), end: [0, 1, 1] },
+  { name: 'depthwise 5x5 pad 2, OW=29 (8- and 4-wide interior runs)', g: geom({ G: 3, C: 1, M: 1, I: [1, 6, 29], K: [1, 5, 5], P: [0, 2, 2] }), end: [0, 2, 2] },
+  { name: 'depthwise 3-D 3x3x3, dilation 2', g: geom({ G: 2, C: 1, M: 1, I: [5, 7, 16], K: [3, 3, 3], D: [1, 2, 2], P: [1, 2, 2] }), end: [1, 1, 2] },
   { name: 'depthwise multiplier 2, dilation 2, stride 3', g: geom({ G: 4, C: 1, M: 2, I: [1, 17, 29], K: [1, 3, 3], S: [1, 3, 3], D: [1, 2, 2], P: [0, 2, 2] }), end: [0, 0, 1] },
   { name: 'asymmetric pads 2/0 and 0/2', g: geom({ C: 2, M: 5, I: [1, 8, 9], K: [1, 3, 2], P: [0, 2, 0] }), end: [0, 0, 2] },
   { name: '1-D, 3 groups, OW=1', g: geom({ G: 3, C: 2, M: 3, I: [1, 1, 4], K: [1, 1, 4] }), end: [0, 0, 0] },
@@ -118,7 +128,7 @@ describe('conv references', () => {
   });
 });
 
-describe.each(ALL_BACKENDS)('conv_f32 and conv_transpose_f32 (%s)', (backend) => {
+describe.each(ALL_BACKENDS)('conv_f32, conv_dw_f32 and conv_transpose_f32 (%s)', (backend) => {
   const box = new KernelBox(backend);
 
   const checkConv = (g: Geom, seed: number, what: string) => {
@@ -132,16 +142,29 @@ describe.each(ALL_BACKENDS)('conv_f32 and conv_transpose_f32 (%s)', (backend) =>
     for (const chunk of chunks) {
       close(runConv(box, g, x, w, bias, chunk, 0, 0, 0), want, K, `${what} seed ${seed} chunk ${chunk} ${JSON.stringify(g)}`);
     }
-    const relu = runConv(box, g, x, w, bias, 2, 1, 0, 0);
-    close(relu, want.map((v) => Math.max(v, 0)), K, `${what} relu seed ${seed}`);
-    const clamp = runConv(box, g, x, w, bias, 2, 2, -0.5, 0.25);
-    close(clamp, want.map((v) => Math.min(Math.max(v, -0.5), 0.25)), K, `${what} clamp seed ${seed}`);
+    const relu = want.map((v) => Math.max(v, 0));
+    const clamp = want.map((v) => Math.min(Math.max(v, -0.5), 0.25));
+    close(runConv(box, g, x, w, bias, 2, 1, 0, 0), relu, K, `${what} relu seed ${seed}`);
+    close(runConv(box, g, x, w, bias, 2, 2, -0.5, 0.25), clamp, K, `${what} clamp seed ${seed}`);
+    if (g.C !== 1) return;
+    close(runConvDepthwise(box, g, x, w, bias, 0, 0, 0), want, K, `${what} conv_dw_f32 seed ${seed}`);
+    close(runConvDepthwise(box, g, x, w, bias, 1, 0, 0), relu, K, `${what} conv_dw_f32 relu seed ${seed}`);
+    close(runConvDepthwise(box, g, x, w, bias, 2, -0.5, 0.25), clamp, K, `${what} conv_dw_f32 clamp seed ${seed}`);
   };
 
   it.each(PINNED)('Conv: $name', ({ name, g }) => checkConv(g, 99, name));
 
   it('Conv matches the reference on random ragged geometries (rank 1–3, groups, strides, dilations, pads)', () => {
     for (let seed = 1; seed <= 60; seed++) checkConv(randomGeom(rng(seed), false), seed, 'random');
+  });
+
+  it('conv_dw_f32 and Conv match the reference on random one-channel-per-group geometries', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const g = randomGeom(rng(500 + seed), false);
+      g.C = 1;
+      g.G = 1 + (seed % 5);
+      checkConv(g, 500 + seed, 'random depthwise');
+    }
   });
 
   it('ConvTranspose matches the reference on random geometries (output_padding and cropping included)', () => {
