@@ -246,16 +246,20 @@ export function pack_at_f32(a: usize, lda: i32, ap: usize, M: i32, K: i32): void
   }
 }
 
-/** Scatter-adds col[(m,a,b,e), (id,ih,iw)] into y[M, OD, OH, OW] (positions outside y dropped). */
-function col2im(d: usize, col: usize, y: usize): void {
+/**
+ * Scatter-adds col[(m,a,b,e), n − n0] for input positions n = (id,ih,iw) in [n0, n1) into
+ * y[M, OD, OH, OW] (positions outside y dropped); col rows are ldcol floats apart.
+ */
+function col2im(d: usize, col: usize, ldcol: i32, n0: i32, n1: i32, y: usize): void {
   const M = desc(d, G_M);
-  const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
+  const IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
   const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
   const SD = desc(d, G_S), SH = desc(d, G_S + 1), SW = desc(d, G_S + 2);
   const DD = desc(d, G_DIL), DH = desc(d, G_DIL + 1), DW = desc(d, G_DIL + 2);
   const PD = desc(d, G_PAD), PH = desc(d, G_PAD + 1), PW = desc(d, G_PAD + 2);
   const OD = desc(d, G_OUT), OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
-  const inPlane = <usize>ID * <usize>IH * <usize>IW;
+  const r0 = n0 / IW;
+  const r1 = (n1 + IW - 1) / IW;
   let src = col;
   for (let m = 0; m < M; m++) {
     const ym = y + <usize>m * <usize>OD * <usize>OH * (<usize>OW << 2);
@@ -267,25 +271,28 @@ function col2im(d: usize, col: usize, y: usize): void {
           let iwLo = 0;
           if (wOff < 0) iwLo = (-wOff + SW - 1) / SW;
           const iwHi = min(IW, OW - wOff > 0 ? (OW - wOff + SW - 1) / SW : 0);
-          for (let id = 0; id < ID; id++) {
+          // Input rows r = id·IH + ih overlapping [n0, n1), clipped to the chunk.
+          for (let r = r0; r < r1; r++) {
+            const id = r / IH, ih = r % IH;
             const od = id * SD - PD + a * DD;
-            if (<u32>od >= <u32>OD) continue;
-            for (let ih = 0; ih < IH; ih++) {
-              const oh = ih * SH - PH + b * DH;
-              if (<u32>oh >= <u32>OH) continue;
-              const yr = ym + ((<usize>od * <usize>OH + <usize>oh) * <usize>OW << 2);
-              const sr = src + ((<usize>id * <usize>IH + <usize>ih) * <usize>IW << 2);
-              if (SW == 1) {
-                if (iwHi > iwLo) addRun(yr + (<usize>(iwLo + wOff) << 2), sr + (<usize>iwLo << 2), iwHi - iwLo);
-                continue;
-              }
-              for (let iw = iwLo; iw < iwHi; iw++) {
-                const yo = yr + (<usize>(iw * SW + wOff) << 2);
-                store<f32>(yo, load<f32>(yo) + load<f32>(sr + (<usize>iw << 2)));
-              }
+            const oh = ih * SH - PH + b * DH;
+            if (<u32>od >= <u32>OD || <u32>oh >= <u32>OH) continue;
+            const rn = r * IW;
+            const lo = max(iwLo, n0 - rn);
+            const hi = min(iwHi, n1 - rn);
+            if (hi <= lo) continue;
+            const yr = ym + ((<usize>od * <usize>OH + <usize>oh) * <usize>OW << 2);
+            const sr = src + (<usize>(rn - n0) << 2);
+            if (SW == 1) {
+              addRun(yr + (<usize>(lo + wOff) << 2), sr + (<usize>lo << 2), hi - lo);
+              continue;
+            }
+            for (let iw = lo; iw < hi; iw++) {
+              const yo = yr + (<usize>(iw * SW + wOff) << 2);
+              store<f32>(yo, load<f32>(yo) + load<f32>(sr + (<usize>iw << 2)));
             }
           }
-          src += inPlane << 2;
+          src += <usize>ldcol << 2;
         }
       }
     }
@@ -294,8 +301,9 @@ function col2im(d: usize, col: usize, y: usize): void {
 
 /**
  * ConvTranspose: y = convtranspose(x, W) + bias. `wp` holds pack_at_f32(W_g) for every group g
- * (Wᵀ of M·KD·KH·KW rows × C, each ceil(rows/4)·C·16 bytes); `scratch` holds
- * ceil(ID·IH·IW/8)·C·32 bytes of packed X, then rows·ID·IH·IW·4 bytes of col.
+ * (Wᵀ of rows = M·KD·KH·KW × C, each ceil(rows/4)·C·16 bytes). col is computed for `chunk`
+ * panels (8 input positions each) at a time; `scratch` holds ceil(ID·IH·IW/8)·C·32 bytes of
+ * packed X, then rows·chunk·8·4 bytes of col.
  */
 export function conv_transpose_f32(d: usize, x: usize, wp: usize, bias: usize, y: usize, scratch: usize): void {
   const NB = desc(d, G_N), G = desc(d, G_G), C = desc(d, G_C), M = desc(d, G_M);
@@ -303,20 +311,24 @@ export function conv_transpose_f32(d: usize, x: usize, wp: usize, bias: usize, y
   const P = desc(d, G_IN) * desc(d, G_IN + 1) * desc(d, G_IN + 2);
   const S = <usize>desc(d, G_OUT) * <usize>desc(d, G_OUT + 1) * <usize>desc(d, G_OUT + 2);
   const apBytes = <usize>((rows + 3) >> 2) * <usize>C * 16;
+  const chunkN = desc(d, G_CHUNK) << 3;
   const bp = scratch;
   const col = scratch + <usize>((P + 7) >> 3) * <usize>C * 32;
   for (let n = 0; n < NB; n++) {
     for (let g = 0; g < G; g++) {
       const xg = x + <usize>(n * G + g) * <usize>C * <usize>P * 4;
       const yg = y + <usize>(n * G + g) * <usize>M * S * 4;
-      pack_b_f32(xg, bp, C, P, P, 0);
-      gemm_f32_pp(wp + <usize>g * apBytes, bp, col, P, rows, P, C, 0, 0, 0, 0, 0);
       for (let m = 0; m < M; m++) {
         const v: f32 = bias ? load<f32>(bias + (<usize>(g * M + m) << 2)) : 0;
         const ym = yg + <usize>m * S * 4;
         for (let i: usize = 0; i < S; i++) store<f32>(ym + (i << 2), v);
       }
-      col2im(d, col, yg);
+      pack_b_f32(xg, bp, C, P, P, 0);
+      for (let n0 = 0; n0 < P; n0 += chunkN) {
+        const nc = min(chunkN, P - n0);
+        gemm_f32_pp(wp + <usize>g * apBytes, bp + <usize>(n0 >> 3) * <usize>C * 32, col, chunkN, rows, nc, C, 0, 0, 0, 0, 0);
+        col2im(d, col, chunkN, n0, n0 + nc, yg);
+      }
     }
   }
 }

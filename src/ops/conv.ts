@@ -12,6 +12,8 @@ const F32 = new Set(['float32'] as const);
 
 /** im2col panels are packed this many bytes at a time, so the GEMM reads them back from L1d. */
 const CHUNK_BYTES = 16 * 1024;
+/** ConvTranspose computes its col matrix this many bytes at a time. */
+const COL_BYTES = 256 * 1024;
 
 /** Spatial geometry of one convolution (lists of length = spatial rank). */
 interface ConvGeom {
@@ -203,8 +205,10 @@ const convTranspose: OpDef = {
     const rows = g.M * numel(g.kernel);
     const P = numel(g.inSpatial);
     const wp = packedWeights(ctx, 'pack_at_f32', g.group, rows, g.C);
-    const scratch = ctx.scratch(Math.ceil(P / 8) * g.C * 32 + rows * P * 4);
-    ctx.step('conv_transpose_f32', ctx.params(descriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), wp, ctx.has(2) ? ctx.in(2) : 0,
+    // col (rows × chunk·8 floats) is scattered right after the GEMM writes it: keep it in L2.
+    const chunk = Math.max(1, Math.min(Math.ceil(P / 8), Math.floor(COL_BYTES / (rows * 32))));
+    const scratch = ctx.scratch(Math.ceil(P / 8) * g.C * 32 + rows * chunk * 32);
+    ctx.step('conv_transpose_f32', ctx.params(descriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), wp, ctx.has(2) ? ctx.in(2) : 0,
       ctx.out(0), scratch);
   },
 };

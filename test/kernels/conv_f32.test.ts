@@ -76,7 +76,7 @@ function runConvDepthwise(box: KernelBox, g: Geom, x: Float32Array, w: Float32Ar
   return box.f32(y, out);
 }
 
-function runConvTranspose(box: KernelBox, g: Geom, x: Float32Array, w: Float32Array, bias: Float32Array | undefined): Float32Array {
+function runConvTranspose(box: KernelBox, g: Geom, x: Float32Array, w: Float32Array, bias: Float32Array | undefined, chunk: number): Float32Array {
   box.reset();
   const rows = g.M * kvol(g);
   const P = prod(g.I);
@@ -86,8 +86,8 @@ function runConvTranspose(box: KernelBox, g: Geom, x: Float32Array, w: Float32Ar
   for (let i = 0; i < g.G; i++) box.call('pack_at_f32', pw + i * g.C * rows * 4, rows, wp + i * apBytes, rows, g.C);
   const out = g.N * g.G * g.M * prod(g.O);
   const y = box.alloc(out * 4);
-  const scratch = box.alloc(Math.ceil(P / 8) * g.C * 32 + rows * P * 4);
-  box.call('conv_transpose_f32', box.put(descOf(g)), box.put(x), wp, bias ? box.put(bias) : 0, y, scratch);
+  const scratch = box.alloc(Math.ceil(P / 8) * g.C * 32 + rows * chunk * 32);
+  box.call('conv_transpose_f32', box.put(descOf(g, chunk)), box.put(x), wp, bias ? box.put(bias) : 0, y, scratch);
   return box.f32(y, out);
 }
 
@@ -175,7 +175,9 @@ describe.each(ALL_BACKENDS)('conv_f32, conv_dw_f32 and conv_transpose_f32 (%s)',
       const w = randomF32(r, g.G * g.C * g.M * kvol(g));
       const bias = r() < 0.7 ? randomF32(r, g.G * g.M) : undefined;
       const want = convRef(g, x, w, bias, 'conv_transpose_f32__ref');
-      close(runConvTranspose(box, g, x, w, bias), want, g.C * kvol(g), `transpose seed ${1000 + seed} ${JSON.stringify(g)}`);
+      for (const chunk of [1, 2, Math.ceil(prod(g.I) / 8)]) {
+        close(runConvTranspose(box, g, x, w, bias, chunk), want, g.C * kvol(g), `transpose seed ${1000 + seed} chunk ${chunk} ${JSON.stringify(g)}`);
+      }
     }
   });
 
@@ -185,6 +187,7 @@ describe.each(ALL_BACKENDS)('conv_f32, conv_dw_f32 and conv_transpose_f32 (%s)',
     const x = randomF32(r, g.G * g.C * prod(g.I));
     const w = randomF32(r, g.G * g.C * g.M * kvol(g));
     const bias = randomF32(r, g.G * g.M);
-    close(runConvTranspose(box, g, x, w, bias), convRef(g, x, w, bias, 'conv_transpose_f32__ref'), g.C * 16, 'decoder');
+    const want = convRef(g, x, w, bias, 'conv_transpose_f32__ref');
+    for (const chunk of [1, 3, 12]) close(runConvTranspose(box, g, x, w, bias, chunk), want, g.C * 16, `decoder chunk ${chunk}`);
   });
 });
