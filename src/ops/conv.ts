@@ -12,6 +12,8 @@ const F32 = new Set(['float32'] as const);
 
 /** im2col panels are packed this many bytes at a time, so the GEMM reads them back from L1d. */
 const CHUNK_BYTES = 16 * 1024;
+/** conv_dw_f32 lists the kernel rows (all axes but the last) of each output row: at most this many. */
+const DW_MAX_KERNEL_ROWS = 1024;
 /** ConvTranspose computes its col matrix this many bytes at a time. */
 const COL_BYTES = 256 * 1024;
 
@@ -180,7 +182,7 @@ const conv: OpDef = {
     if (numel(ctx.outDims(0)) === 0) return;
     const g = convGeom(ctx);
     const bias = ctx.has(2) ? ctx.in(2) : 0;
-    if (g.C === 1 && g.M < 4) {
+    if (g.C === 1 && g.M < 4 && numel(g.kernel) / g.kernel[g.kernel.length - 1] <= DW_MAX_KERNEL_ROWS) {
       // Depthwise-like: a handful of taps per output, too little work for the GEMM.
       ctx.step('conv_dw_f32', ctx.params(descriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), 0, 0, 0);
       return;

@@ -103,6 +103,8 @@ const PINNED: { name: string; g: Geom; end: number[] }[] = [
   { name: '3x3 stride 2 pad 1, OW=12 (stride-2 SIMD gather)', g: geom({ C: 3, M: 8, I: [1, 7, 24], K: [1, 3, 3], S: [1, 2, 2], P: [0, 1, 1] }), end: [0, 1, 1] },
   { name: 'depthwise 3x3, 7 groups', g: geom({ G: 7, C: 1, M: 1, I: [1, 10, 11], K: [1, 3, 3], P: [0, 1, 1] }), end: [0, 1, 1] },
   { name: 'depthwise 5x5 pad 2, OW=29 (8- and 4-wide interior runs)', g: geom({ G: 3, C: 1, M: 1, I: [1, 6, 29], K: [1, 5, 5], P: [0, 2, 2] }), end: [0, 2, 2] },
+  { name: 'depthwise 3x3 stride 2 pad 1, OW=19 (stride-2 vector blocks)', g: geom({ G: 5, C: 1, M: 1, I: [1, 9, 37], K: [1, 3, 3], S: [1, 2, 2], P: [0, 1, 1] }), end: [0, 1, 1] },
+  { name: 'depthwise 5x5 stride 2 pad 2, dilation 2 along W', g: geom({ G: 2, C: 1, M: 1, I: [1, 8, 41], K: [1, 5, 5], S: [1, 2, 2], D: [1, 1, 2], P: [0, 2, 2] }), end: [0, 2, 1] },
   { name: 'depthwise 3-D 3x3x3, dilation 2', g: geom({ G: 2, C: 1, M: 1, I: [5, 7, 16], K: [3, 3, 3], D: [1, 2, 2], P: [1, 2, 2] }), end: [1, 1, 2] },
   { name: 'depthwise multiplier 2, dilation 2, stride 3', g: geom({ G: 4, C: 1, M: 2, I: [1, 17, 29], K: [1, 3, 3], S: [1, 3, 3], D: [1, 2, 2], P: [0, 2, 2] }), end: [0, 0, 1] },
   { name: 'asymmetric pads 2/0 and 0/2', g: geom({ C: 2, M: 5, I: [1, 8, 9], K: [1, 3, 2], P: [0, 2, 0] }), end: [0, 0, 2] },
