@@ -49,15 +49,21 @@ for (const l of LAYERS.filter((x) => !values.only || x.name.includes(values.only
   for (const backend of backends) {
     const s = await InferenceSession.create(model(l), { backend });
     for (let i = 0; i < 5; i++) await s.run(feeds);
+    // Wall time, and this process's CPU time (which excludes time other processes hold the core).
     const t: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < runs; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await s.run(feeds);
       t.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
     }
     t.sort((a, b) => a - b);
+    cpu.sort((a, b) => a - b);
     const med = t[t.length >> 1];
-    console.log(`${l.name.padEnd(32)} ${backend.padEnd(8)} median ${med.toFixed(2)} ms (min ${t[0].toFixed(2)})  ${(macs / med / 1e6).toFixed(1)} GMAC/s`);
+    console.log(`${l.name.padEnd(32)} ${backend.padEnd(8)} median ${med.toFixed(2)} ms (min ${t[0].toFixed(2)}, cpu median ${cpu[cpu.length >> 1].toFixed(2)})  ${(macs / med / 1e6).toFixed(1)} GMAC/s`);
     await s.release();
   }
 }
