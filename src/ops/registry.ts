@@ -4,6 +4,7 @@ import { fail } from '../errors.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
 import { batchNormOps } from './batchnorm.js';
+import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { normOps } from './norm.js';
@@ -15,7 +16,7 @@ import { shapeOps } from './shape.js';
 export const MAX_ONNX_OPSET = 25;
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
-  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...reduceOps, ...normOps, ...batchNormOps, ...poolOps }],
+  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...convOps, ...reduceOps, ...normOps, ...batchNormOps, ...poolOps }],
 ]);
 
 export interface ResolvedOp {
