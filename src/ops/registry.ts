@@ -3,6 +3,7 @@
 import { fail } from '../errors.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
+import { castOps } from './cast.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { shapeOps } from './shape.js';
@@ -11,7 +12,7 @@ import { shapeOps } from './shape.js';
 export const MAX_ONNX_OPSET = 25;
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
-  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps }],
+  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...castOps }],
 ]);
 
 export interface ResolvedOp {
