@@ -2,7 +2,7 @@
 
 import { dtypeCode, dtypeFromCode, type DType } from '../ir/dtype.js';
 import { numel } from '../ir/tensor.js';
-import { attrInt, attrString, type OpCtx, type OpDef } from './context.js';
+import { attrInt, attrString, type Addr, type OpCtx, type OpDef } from './context.js';
 
 const ROUND_MODES: Record<string, number> = { up: 0, down: 1, nearest: 2 };
 
@@ -21,13 +21,17 @@ function castMode(ctx: OpCtx): number {
   return saturate | (round << 1);
 }
 
-/** Emits y = cast(x) of input 0 into output 0, whose dtype infer() has set. */
-export function emitCast(ctx: OpCtx, from: DType, to: DType, mode: number): void {
-  if (from === to) {
-    ctx.alias(0, 0);
-    return;
-  }
-  ctx.step('cast', dtypeCode(from), dtypeCode(to), ctx.in(0), ctx.out(0), numel(ctx.dims(0)), mode);
+/** Emits dst[i] = cast(src[i]) for n elements (saturating float8, as Cast does by default). */
+export function emitCastBuffer(ctx: OpCtx, from: DType, to: DType, src: Addr, dst: Addr, n: number, mode = 1): void {
+  ctx.step('cast', dtypeCode(from), dtypeCode(to), src, dst, n, mode);
+}
+
+/** Output 0 = input 0 cast to the output's dtype: an alias when the types already agree. */
+function emitCast(ctx: OpCtx, mode: number): void {
+  const from = ctx.dtype(0);
+  const to = ctx.outDtype(0);
+  if (from === to) ctx.alias(0, 0);
+  else emitCastBuffer(ctx, from, to, ctx.in(0), ctx.out(0), numel(ctx.dims(0)), mode);
 }
 
 // Cast-1 names the target type with a string (TensorProto.DataType names).
@@ -58,7 +62,7 @@ const cast: OpDef = {
     ctx.setOutput(0, castable(ctx, to, 'target'), ctx.dims(0));
   },
   lower(ctx) {
-    emitCast(ctx, ctx.dtype(0), ctx.outDtype(0), castMode(ctx));
+    emitCast(ctx, castMode(ctx));
   },
 };
 
@@ -68,7 +72,7 @@ const castLike: OpDef = {
     ctx.setOutput(0, castable(ctx, ctx.dtype(1), 'target'), ctx.dims(0));
   },
   lower(ctx) {
-    emitCast(ctx, ctx.dtype(0), ctx.outDtype(0), castMode(ctx));
+    emitCast(ctx, castMode(ctx));
   },
 };
 
