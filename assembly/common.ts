@@ -19,6 +19,16 @@ export const DT_F64: i32 = 11;
 export const DT_U32: i32 = 12;
 export const DT_U64: i32 = 13;
 export const DT_BF16: i32 = 16;
+export const DT_F8E4M3FN: i32 = 17;
+export const DT_F8E4M3FNUZ: i32 = 18;
+export const DT_F8E5M2: i32 = 19;
+export const DT_F8E5M2FNUZ: i32 = 20;
+export const DT_U4: i32 = 21;
+export const DT_I4: i32 = 22;
+export const DT_F4E2M1: i32 = 23;
+export const DT_F8E8M0: i32 = 24;
+export const DT_U2: i32 = 25;
+export const DT_I2: i32 = 26;
 
 /** Reads i32 entry `k` of a descriptor block. */
 // @ts-ignore: decorator

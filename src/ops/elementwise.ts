@@ -1,7 +1,9 @@
 // Elementwise operators: unary activations, broadcasting binary arithmetic/comparison/bitwise,
 // variadic Sum/Mean/Max/Min, Where and Clip.
 
-import { dtypeCode, dtypeKind, type DType } from '../ir/dtype.js';
+import { byteLength, dtypeCode, dtypeKind, type DType } from '../ir/dtype.js';
+import { numel } from '../ir/tensor.js';
+import { emitCastBuffer } from './cast.js';
 import { attrFloat, attrString, type OpCtx, type OpDef } from './context.js';
 import { broadcastOrFail, broadcastStrides, collapse, descriptor } from './shape-util.js';
 
@@ -174,6 +176,41 @@ const mod: OpDef = {
   },
 };
 
+/**
+ * Pow: the output has the base's type; the exponent may have another numeric type. Float bases
+ * and int bases with int exponents compute in the base's type (exponent cast to it); an int
+ * base with a float exponent computes in float64 and truncates the result, as onnxruntime does.
+ */
+const pow: OpDef = {
+  infer(ctx) {
+    const dt = requireType(ctx, 0, NUMERIC);
+    requireType(ctx, 1, NUMERIC);
+    ctx.setOutput(0, dt, broadcastOrFail(ctx, [ctx.dims(0), ctx.dims(1)]));
+  },
+  lower(ctx) {
+    const base = ctx.dtype(0);
+    const compute: DType = FLOATS.has(base) || INTS.has(ctx.dtype(1)) ? base : 'float64';
+    const operand = (i: number) => {
+      const n = numel(ctx.dims(i));
+      if (ctx.dtype(i) === compute) return { addr: ctx.in(i), dims: ctx.dims(i) };
+      const addr = ctx.scratch(byteLength(compute, n));
+      emitCastBuffer(ctx, ctx.dtype(i), compute, ctx.in(i), addr, n);
+      return { addr, dims: ctx.dims(i) };
+    };
+    const a = operand(0);
+    const b = operand(1);
+    const od = ctx.outDims(0);
+    if (compute === base) {
+      emitBinary(ctx, B.POW, compute, a, b, ctx.out(0), od);
+      return;
+    }
+    const n = numel(od);
+    const tmp = ctx.scratch(byteLength(compute, n));
+    emitBinary(ctx, B.POW, compute, a, b, tmp, od);
+    emitCastBuffer(ctx, compute, base, tmp, ctx.out(0), n);
+  },
+};
+
 const gelu: OpDef = {
   infer: unary(U.GELU, FLOATS).infer,
   lower(ctx) {
@@ -192,7 +229,7 @@ export const elementwiseOps: Record<string, OpDef> = {
   Sub: binary(B.SUB, NUMERIC),
   Mul: binary(B.MUL, NUMERIC),
   Div: binary(B.DIV, NUMERIC),
-  Pow: binary(B.POW, NUMERIC),
+  Pow: pow,
   Mod: mod,
   PRelu: binary(B.PRELU, SIGNED_OR_FLOAT),
   BitwiseAnd: binary(B.BITAND, INTS),

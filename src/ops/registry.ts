@@ -4,6 +4,7 @@ import { fail } from '../errors.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
 import { batchNormOps } from './batchnorm.js';
+import { castOps } from './cast.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
@@ -15,8 +16,21 @@ import { shapeOps } from './shape.js';
 /** Highest ai.onnx opset whose semantics lowbit implements. */
 export const MAX_ONNX_OPSET = 25;
 
+/** ai.onnx operators, one table per concern. */
+const ONNX_OPS: Record<string, OpDef> = {
+  ...elementwiseOps,
+  ...castOps,
+  ...shapeOps,
+  ...matmulOps,
+  ...convOps,
+  ...poolOps,
+  ...reduceOps,
+  ...normOps,
+  ...batchNormOps,
+};
+
 const DOMAINS = new Map<string, Record<string, OpDef>>([
-  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...convOps, ...reduceOps, ...normOps, ...batchNormOps, ...poolOps }],
+  ['', ONNX_OPS],
 ]);
 
 export interface ResolvedOp {
