@@ -12,3 +12,5 @@ export {
   maxpool, avgpool_f32, maxpool_indices, global_avgpool_f32, global_maxpool_f32, maxpool__ref, avgpool_f32__ref,
 } from './pool';
 export { bn_fold_f32, channel_affine_f32, bn_stats_f32, bn_running_f32 } from './norm_batch';
+export { qw_pack, qw_pack_bytes } from './qw_pack';
+export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4';
