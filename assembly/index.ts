@@ -14,3 +14,4 @@ export {
 export { bn_fold_f32, channel_affine_f32, bn_stats_f32, bn_running_f32 } from './norm_batch';
 export { qw_pack, qw_pack_bytes } from './qw_pack';
 export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4';
+export { quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gemm_q4_i8';
