@@ -84,24 +84,26 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
   return i16x8.relaxed_dot_i8x16_i7x16_s(a, w);
 }
 
-/** d per channel of one tile for one block, relaxed build, bits ≤ 4. */
+/** d per channel of one tile for one block, relaxed build, bits ≤ 4 (upb is even: bs % 16 == 0). */
 // @ts-ignore: decorator
 @inline function blockDot4_relaxed(pa: usize, pw: usize, upb: i32): v128 {
   let blk = i32x4.splat(0);
+  const m15 = i8x16.splat(15);
   let u = 0;
   while (u < upb) {
     // i16 lanes take 4 products of ≤ 127·15 per unit: 4 units stay ≤ 30480 < 2^15.
-    const n = min(4, upb - u);
+    const end = min(upb, u + 4);
     let s = i16x8.splat(0);
-    for (let i = 0; i < n; i++) {
-      const w = v128.load(pw);
-      s = i16x8.add(s, dot7(v128.load32_splat(pa), v128.and(w, i8x16.splat(15))));
-      s = i16x8.add(s, dot7(v128.load32_splat(pa, 4), i8x16.shr_u(w, 4)));
-      pw += 16;
-      pa += 8;
+    for (; u < end; u += 2) {
+      const w0 = v128.load(pw), w1 = v128.load(pw, 16);
+      s = i16x8.add(s, dot7(v128.load32_splat(pa), v128.and(w0, m15)));
+      s = i16x8.add(s, dot7(v128.load32_splat(pa, 4), v128.and(i16x8.shr_u(w0, 4), m15)));
+      s = i16x8.add(s, dot7(v128.load32_splat(pa, 8), v128.and(w1, m15)));
+      s = i16x8.add(s, dot7(v128.load32_splat(pa, 12), v128.and(i16x8.shr_u(w1, 4), m15)));
+      pw += 32;
+      pa += 16;
     }
     blk = i32x4.add(blk, i32x4.extadd_pairwise_i16x8_s(s));
-    u += n;
   }
   return blk;
 }
@@ -146,6 +148,54 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
   }
   return i32x4.add(v128.shuffle<i32>(p01, p23, 0, 2, 4, 6), v128.shuffle<i32>(p01, p23, 1, 3, 5, 7));
 }
+
+/**
+ * Two tiles × one row, relaxed build, bits ≤ 4: the activation broadcasts are shared by both
+ * tiles. Same integer sums and f32 operations as tileRowI8_simd; results go to PAIR[0..7].
+ */
+function tilePairRowI8_relaxed4(pa: usize, pas: usize, pw0: usize, pw1: usize, ps: usize, pz: usize, kb: i32, upb: i32): void {
+  let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+  const m15 = i8x16.splat(15);
+  const ps1 = ps + (<usize>kb << 4), pz1 = pz + (<usize>kb << 2);
+  for (let b = 0; b < kb; b++) {
+    let blk0 = i32x4.splat(0), blk1 = i32x4.splat(0);
+    let u = 0;
+    while (u < upb) {
+      const end = min(upb, u + 4); // ≤ 4 units per i16 sum (see blockDot4_relaxed)
+      let s0 = i16x8.splat(0), s1 = i16x8.splat(0);
+      for (; u < end; u += 2) {
+        const x0 = v128.load32_splat(pa), x1 = v128.load32_splat(pa, 4);
+        const x2 = v128.load32_splat(pa, 8), x3 = v128.load32_splat(pa, 12);
+        let w = v128.load(pw0);
+        s0 = i16x8.add(s0, dot7(x0, v128.and(w, m15)));
+        s0 = i16x8.add(s0, dot7(x1, v128.and(i16x8.shr_u(w, 4), m15)));
+        w = v128.load(pw1);
+        s1 = i16x8.add(s1, dot7(x0, v128.and(w, m15)));
+        s1 = i16x8.add(s1, dot7(x1, v128.and(i16x8.shr_u(w, 4), m15)));
+        w = v128.load(pw0, 16);
+        s0 = i16x8.add(s0, dot7(x2, v128.and(w, m15)));
+        s0 = i16x8.add(s0, dot7(x3, v128.and(i16x8.shr_u(w, 4), m15)));
+        w = v128.load(pw1, 16);
+        s1 = i16x8.add(s1, dot7(x2, v128.and(w, m15)));
+        s1 = i16x8.add(s1, dot7(x3, v128.and(i16x8.shr_u(w, 4), m15)));
+        pw0 += 32;
+        pw1 += 32;
+        pa += 16;
+      }
+      blk0 = i32x4.add(blk0, i32x4.extadd_pairwise_i16x8_s(s0));
+      blk1 = i32x4.add(blk1, i32x4.extadd_pairwise_i16x8_s(s1));
+    }
+    const as = v128.load32_splat(pas + (<usize>b << 2));
+    const d0 = i32x4.sub(blk0, i32x4.mul(zpVec(pz + (<usize>b << 2)), as));
+    const d1 = i32x4.sub(blk1, i32x4.mul(zpVec(pz1 + (<usize>b << 2)), as));
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(d0), v128.load(ps + (<usize>b << 4))));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(d1), v128.load(ps1 + (<usize>b << 4))));
+  }
+  v128.store(PAIR, acc0);
+  v128.store(PAIR, acc1, 16);
+}
+
+const PAIR: usize = memory.data(32, 16);
 
 /** acc (before the row scale) of one row × one tile over all blocks. */
 function tileRowI8_simd(pa: usize, pas: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize): v128 {
@@ -199,7 +249,23 @@ export function qwgemm_i8(
   const tileBytes = <usize>(Kp >> 3) * SB;
   const scales = qw + <usize>T * tileBytes;
   const zps = scales + <usize>T * <usize>kb * 16;
-  for (let t = 0; t < T; t++) {
+  let t = 0;
+  if (ASC_FEATURE_RELAXED_SIMD && bits <= 4) {
+    // Tile pairs; the scales and zero points of tile t+1 follow those of tile t.
+    for (; t + 2 <= T; t += 2) {
+      const pw = qw + <usize>t * tileBytes;
+      const n0 = t << 2;
+      for (let m = 0; m < M; m++) {
+        const sa = f32x4.splat(load<f32>(ascale + (<usize>m << 2)));
+        tilePairRowI8_relaxed4(aq + <usize>m * <usize>Kp, asum + (<usize>m * <usize>kb << 2), pw, pw + tileBytes,
+          scales + <usize>t * <usize>kb * 16, zps + <usize>t * <usize>kb * 4, kb, upb);
+        const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
+        storeTile(f32x4.mul(v128.load(PAIR), sa), y, bias, n0, 4);
+        storeTile(f32x4.mul(v128.load(PAIR, 16), sa), y + 16, bias, n0 + 4, min(4, N - n0 - 4));
+      }
+    }
+  }
+  for (; t < T; t++) {
     const pw = qw + <usize>t * tileBytes;
     const ps = scales + <usize>t * <usize>kb * 16;
     const pz = zps + <usize>t * <usize>kb * 4;
@@ -210,18 +276,8 @@ export function qwgemm_i8(
       const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
       const sa = load<f32>(ascale + (<usize>m << 2));
       if (ASC_FEATURE_SIMD) {
-        let v = f32x4.mul(tileRowI8_simd(pa, asum + (<usize>m * <usize>kb << 2), pw, ps, pz, kb, upb, bits, SB), f32x4.splat(sa));
-        if (nv == 4) {
-          if (bias) v = f32x4.add(v, v128.load(bias + (<usize>n0 << 2)));
-          v128.store(y, v);
-        } else {
-          v128.store(ROW, v);
-          for (let j = 0; j < nv; j++) {
-            let s = load<f32>(ROW + (<usize>j << 2));
-            if (bias) s += load<f32>(bias + (<usize>(n0 + j) << 2));
-            store<f32>(y + (<usize>j << 2), s);
-          }
-        }
+        const v = f32x4.mul(tileRowI8_simd(pa, asum + (<usize>m * <usize>kb << 2), pw, ps, pz, kb, upb, bits, SB), f32x4.splat(sa));
+        storeTile(v, y, bias, n0, nv);
       } else {
         for (let j = 0; j < nv; j++) {
           let s = tileRowI8_scalar(pa, pw, ps, pz, kb, upb, bits, SB, j) * sa;
@@ -232,6 +288,22 @@ export function qwgemm_i8(
     }
   }
   return QW_OK;
+}
+
+/** Stores channels n0..n0+nv−1 of one tile result (+ bias) at y. */
+// @ts-ignore: decorator
+@inline function storeTile(v: v128, y: usize, bias: usize, n0: i32, nv: i32): void {
+  if (nv == 4) {
+    if (bias) v = f32x4.add(v, v128.load(bias + (<usize>n0 << 2)));
+    v128.store(y, v);
+    return;
+  }
+  v128.store(ROW, v);
+  for (let j = 0; j < nv; j++) {
+    let s = load<f32>(ROW + (<usize>j << 2));
+    if (bias) s += load<f32>(bias + (<usize>(n0 + j) << 2));
+    store<f32>(y + (<usize>j << 2), s);
+  }
 }
 
 /**
