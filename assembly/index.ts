@@ -18,3 +18,6 @@ export { conv_f32, conv_transpose_f32, pack_at_f32 } from './conv_f32';
 export { conv_f32__ref, conv_transpose_f32__ref } from './conv_f32_ref';
 export { conv_dw_f32 } from './conv_dw_f32';
 export { cast, cast__ref } from './cast';
+export { qw_pack, qw_pack_bytes } from './qw_pack';
+export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4';
+export { quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gemm_q4_i8';

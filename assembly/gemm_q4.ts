@@ -1,0 +1,308 @@
+// Exact path of the low-bit weight GEMM: f32 activations, Y[M,N] = A[M,K]·Wᵀ (+ bias[n]),
+// W[n,k] = (q − zp)·scale from the packed qw layout (qw_pack.ts), computed per block as
+//   y[m,n] = Σ_b scale[n,b] · Σ_{k∈b} (q[n,k] − zp[n,b]) · a[m,k]   (+ bias[n])
+// with q − zp exact integers converted to f32. Error bound (tested): every f32 sum of j terms is
+// within (j−1)·u of its exact value relative to the sum of magnitudes, u = 2^−24, so
+//   |y − y_exact| ≤ (K + 2)·u · Σ_k |scale[n,⌊k/bs⌋]·(q − zp)·a[m,k]|
+// (the GEMM path multiplies by the scale before summing; the same bound holds).
+//
+// M < 4 (GEMV): per row, each tile of 4 channels keeps one f32x4 (lane j = channel 4t+j) and
+// broadcasts a[k]; the weights stream once from memory, 4 independent partial sums hide the
+// FMA latency. M ≥ 4: each pair of tiles is dequantized into an 8-column f32 panel
+// ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
+// gemm_f32_pp, so unpacking costs once per weight per call, not once per row.
+
+import { gemm_f32_pp, pack_a_f32 } from './gemm_f32';
+import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
+
+// Byte selectors: lane j (an i32) takes byte 4j+i of a 16-byte half, zero-extended.
+// @ts-ignore: decorator
+@inline function SEL0(): v128 { return i8x16(0, -1, -1, -1, 4, -1, -1, -1, 8, -1, -1, -1, 12, -1, -1, -1); }
+// @ts-ignore: decorator
+@inline function SEL1(): v128 { return i8x16(1, -1, -1, -1, 5, -1, -1, -1, 9, -1, -1, -1, 13, -1, -1, -1); }
+// @ts-ignore: decorator
+@inline function SEL2(): v128 { return i8x16(2, -1, -1, -1, 6, -1, -1, -1, 10, -1, -1, -1, 14, -1, -1, -1); }
+// @ts-ignore: decorator
+@inline function SEL3(): v128 { return i8x16(3, -1, -1, -1, 7, -1, -1, -1, 11, -1, -1, -1, 15, -1, -1, -1); }
+
+// @ts-ignore: decorator
+@inline function pick(v: v128, sel: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(v, sel);
+  return i8x16.swizzle(v, sel);
+}
+
+/** f32(q − zp) of 4 channels: byte i of each lane group of the half `v`. */
+// @ts-ignore: decorator
+@inline function wq(v: v128, sel: v128, zp: v128): v128 {
+  return f32x4.convert_i32x4_s(i32x4.sub(pick(v, sel), zp));
+}
+
+// @ts-ignore: decorator
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** The first (k 0..3) half of a unit: low nibbles, or the first 16 bytes for 8-bit. */
+// @ts-ignore: decorator
+@inline export function unitLo(pw: usize, bits: i32): v128 {
+  if (bits == 8) return v128.load(pw);
+  return v128.and(v128.load(pw), i8x16.splat(15));
+}
+
+/** The second (k 4..7) half of a unit. */
+// @ts-ignore: decorator
+@inline export function unitHi(pw: usize, bits: i32): v128 {
+  if (bits == 8) return v128.load(pw, 16);
+  return i8x16.shr_u(v128.load(pw), 4);
+}
+
+/** Zero points of one (tile, block) as i32x4. */
+// @ts-ignore: decorator
+@inline export function zpVec(pz: usize): v128 {
+  return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(pz)));
+}
+
+/** q_u[4t + j, 8u + i] read back from the packed layout (portable tier and panels). */
+// @ts-ignore: decorator
+@inline export function qwAt(pu: usize, j: i32, i: i32, bits: i32): i32 {
+  const o = <usize>((j << 2) + (i & 3));
+  if (bits == 8) return <i32>load<u8>(pu + o + (i >= 4 ? 16 : 0));
+  const byte = <i32>load<u8>(pu + o);
+  return i >= 4 ? byte >> 4 : byte & 15;
+}
+
+// Top-byte selectors: lane j (an i32) gets byte 4j+i of a half in its top byte, i.e. the signed
+// byte times 2^24, which converts to f32 exactly.
+// @ts-ignore: decorator
+@inline function TOP0(): v128 { return i8x16(-1, -1, -1, 0, -1, -1, -1, 4, -1, -1, -1, 8, -1, -1, -1, 12); }
+// @ts-ignore: decorator
+@inline function TOP1(): v128 { return i8x16(-1, -1, -1, 1, -1, -1, -1, 5, -1, -1, -1, 9, -1, -1, -1, 13); }
+// @ts-ignore: decorator
+@inline function TOP2(): v128 { return i8x16(-1, -1, -1, 2, -1, -1, -1, 6, -1, -1, -1, 10, -1, -1, -1, 14); }
+// @ts-ignore: decorator
+@inline function TOP3(): v128 { return i8x16(-1, -1, -1, 3, -1, -1, -1, 7, -1, -1, -1, 11, -1, -1, -1, 15); }
+
+/** f32((q − zp)·2^24) of 4 channels from a half holding the signed bytes q − zp. */
+// @ts-ignore: decorator
+@inline function wq24(v: v128, sel: v128): v128 {
+  return f32x4.convert_i32x4_s(pick(v, sel));
+}
+
+/**
+ * One row × one tile (4 channels) over all blocks: returns the 4 sums before bias. For bits ≤ 4
+ * the row `a` must be pre-scaled by 2^−24 (the weights come out as (q − zp)·2^24: q − zp is
+ * formed once per 16 bytes in i8, which saves a subtraction per 4 weights).
+ */
+function tileRowF32_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize): v128 {
+  let acc = f32x4.splat(0);
+  let pa = a;
+  const m15 = i8x16.splat(15);
+  for (let b = 0; b < kb; b++) {
+    let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
+    if (bits == 8) {
+      const zp = zpVec(pz + (<usize>b << 2));
+      for (let u = 0; u < upb; u++) {
+        const lo = v128.load(pw);
+        p0 = fma(wq(lo, SEL0(), zp), v128.load32_splat(pa, 0), p0);
+        p1 = fma(wq(lo, SEL1(), zp), v128.load32_splat(pa, 4), p1);
+        p2 = fma(wq(lo, SEL2(), zp), v128.load32_splat(pa, 8), p2);
+        p3 = fma(wq(lo, SEL3(), zp), v128.load32_splat(pa, 12), p3);
+        const hi = v128.load(pw, 16);
+        p0 = fma(wq(hi, SEL0(), zp), v128.load32_splat(pa, 16), p0);
+        p1 = fma(wq(hi, SEL1(), zp), v128.load32_splat(pa, 20), p1);
+        p2 = fma(wq(hi, SEL2(), zp), v128.load32_splat(pa, 24), p2);
+        p3 = fma(wq(hi, SEL3(), zp), v128.load32_splat(pa, 28), p3);
+        pw += SB;
+        pa += 32;
+      }
+    } else {
+      // zp byte of channel j in bytes 4j..4j+3.
+      const zpb = i8x16.swizzle(v128.load32_zero(pz + (<usize>b << 2)), i8x16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+      for (let u = 0; u < upb; u++) {
+        const w = v128.load(pw);
+        const lo = i8x16.sub(v128.and(w, m15), zpb);
+        p0 = fma(wq24(lo, TOP0()), v128.load32_splat(pa, 0), p0);
+        p1 = fma(wq24(lo, TOP1()), v128.load32_splat(pa, 4), p1);
+        p2 = fma(wq24(lo, TOP2()), v128.load32_splat(pa, 8), p2);
+        p3 = fma(wq24(lo, TOP3()), v128.load32_splat(pa, 12), p3);
+        const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
+        p0 = fma(wq24(hi, TOP0()), v128.load32_splat(pa, 16), p0);
+        p1 = fma(wq24(hi, TOP1()), v128.load32_splat(pa, 20), p1);
+        p2 = fma(wq24(hi, TOP2()), v128.load32_splat(pa, 24), p2);
+        p3 = fma(wq24(hi, TOP3()), v128.load32_splat(pa, 28), p3);
+        pw += SB;
+        pa += 32;
+      }
+    }
+    const part = f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3));
+    acc = fma(part, v128.load(ps + (<usize>b << 4)), acc);
+  }
+  return acc;
+}
+
+/** Portable tier of tileRowF32_simd: channel j of the tile. */
+function tileRowF32_scalar(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize, j: i32): f32 {
+  let acc: f32 = 0;
+  let pa = a;
+  for (let b = 0; b < kb; b++) {
+    const zp = <i32>load<u8>(pz + (<usize>b << 2) + <usize>j);
+    let part: f32 = 0;
+    for (let u = 0; u < upb; u++) {
+      for (let i = 0; i < 8; i++) part += <f32>(qwAt(pw, j, i, bits) - zp) * load<f32>(pa + (<usize>i << 2));
+      pw += SB;
+      pa += 32;
+    }
+    acc += part * load<f32>(ps + (<usize>b << 4) + (<usize>j << 2));
+  }
+  return acc;
+}
+
+/** Bytes of scratch qwgemm_f32 needs for M rows. */
+export function qwgemm_f32_scratch_bytes(M: i32, K: i32, bs: i32): i32 {
+  const Kp = ((K + bs - 1) / bs) * bs;
+  if (M < 4) return Kp << 2;
+  return ((M + 3) >> 2) * (K << 4) + (Kp << 5);
+}
+
+/**
+ * Y = A·Wᵀ (+ bias) with W packed by qw_pack; A is M×K f32 with row stride lda, Y has row
+ * stride ldc, bias is f32[N] or 0. `scratch` holds qwgemm_f32_scratch_bytes(M, K, bs) bytes
+ * (16-byte aligned). Returns QW_OK or a QW_BAD_* code.
+ */
+export function qwgemm_f32(
+  a: usize, lda: i32, qw: usize, c: usize, ldc: i32, M: i32, N: i32, K: i32, bits: i32, bs: i32,
+  bias: usize, scratch: usize,
+): i32 {
+  const bad = qwCheck(N, K, bits, bs);
+  if (bad != QW_OK) return bad;
+  const kb = (K + bs - 1) / bs;
+  const Kp = kb * bs;
+  const U = Kp >> 3;
+  const T = (N + 3) >> 2;
+  const SB = <usize>qwUnitBytes(bits);
+  const tileBytes = <usize>U * SB;
+  const scales = qw + <usize>T * tileBytes;
+  const zps = scales + <usize>T * <usize>kb * 16;
+  if (M >= 4) {
+    const ap = scratch;
+    const panel = scratch + <usize>((M + 3) >> 2) * (<usize>K << 4);
+    pack_a_f32(a, lda, ap, M, K);
+    for (let n0 = 0; n0 < N; n0 += 8) {
+      const t = n0 >> 2;
+      dequantTile(qw + <usize>t * tileBytes, scales + <usize>t * <usize>kb * 16, zps + <usize>t * <usize>kb * 4, panel, kb, bs >> 3, bits, SB);
+      if (t + 1 < T) {
+        dequantTile(qw + <usize>(t + 1) * tileBytes, scales + <usize>(t + 1) * <usize>kb * 16, zps + <usize>(t + 1) * <usize>kb * 4,
+          panel + 16, kb, bs >> 3, bits, SB);
+      }
+      gemm_f32_pp(ap, panel, c + (<usize>n0 << 2), ldc, M, min(8, N - n0), K, bias ? bias + (<usize>n0 << 2) : 0, bias ? 1 : 0, 0, 0, 0);
+    }
+    return QW_OK;
+  }
+  const apad = scratch;
+  for (let m = 0; m < M; m++) {
+    // The row is copied zero-padded to Kp so that whole units never read past K.
+    const src = a + <usize>m * (<usize>lda << 2);
+    memory.copy(apad, src, <usize>K << 2);
+    memory.fill(apad + (<usize>K << 2), 0, <usize>(Kp - K) << 2);
+    if (ASC_FEATURE_SIMD && bits <= 4) {
+      // Exact power-of-two rescaling for tileRowF32_simd (values below 2^−102 lose bits).
+      for (let k = 0; k < K; k++) store<f32>(apad + (<usize>k << 2), load<f32>(apad + (<usize>k << 2)) * 5.9604644775390625e-8);
+    }
+    const y = c + <usize>m * (<usize>ldc << 2);
+    for (let t = 0; t < T; t++) {
+      const pw = qw + <usize>t * tileBytes;
+      const ps = scales + <usize>t * <usize>kb * 16;
+      const pz = zps + <usize>t * <usize>kb * 4;
+      const nv = min(4, N - (t << 2));
+      if (ASC_FEATURE_SIMD) {
+        let v = tileRowF32_simd(apad, pw, ps, pz, kb, bs >> 3, bits, SB);
+        if (nv == 4) {
+          if (bias) v = f32x4.add(v, v128.load(bias + (<usize>t << 4)));
+          v128.store(y + (<usize>t << 4), v);
+        } else {
+          v128.store(ROW, v);
+          for (let j = 0; j < nv; j++) {
+            let s = load<f32>(ROW + (<usize>j << 2));
+            if (bias) s += load<f32>(bias + (<usize>((t << 2) + j) << 2));
+            store<f32>(y + (<usize>((t << 2) + j) << 2), s);
+          }
+        }
+      } else {
+        for (let j = 0; j < nv; j++) {
+          let v = tileRowF32_scalar(apad, pw, ps, pz, kb, bs >> 3, bits, SB, j);
+          if (bias) v += load<f32>(bias + (<usize>((t << 2) + j) << 2));
+          store<f32>(y + (<usize>((t << 2) + j) << 2), v);
+        }
+      }
+    }
+  }
+  return QW_OK;
+}
+
+const ROW: usize = memory.data(16, 16);
+
+/**
+ * Writes (q − zp)·scale of one tile into 4 columns of an 8-wide f32 panel ([Kp][8], rows past K
+ * hold padding·scale = 0 and are not read by gemm_f32_pp).
+ */
+function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32, bits: i32, SB: usize): void {
+  let dst = panel;
+  for (let b = 0; b < kb; b++) {
+    if (ASC_FEATURE_SIMD) {
+      const zp = zpVec(pz + (<usize>b << 2));
+      const s = v128.load(ps + (<usize>b << 4));
+      for (let u = 0; u < upb; u++) {
+        const lo = unitLo(pw, bits);
+        v128.store(dst, f32x4.mul(wq(lo, SEL0(), zp), s), 0);
+        v128.store(dst, f32x4.mul(wq(lo, SEL1(), zp), s), 32);
+        v128.store(dst, f32x4.mul(wq(lo, SEL2(), zp), s), 64);
+        v128.store(dst, f32x4.mul(wq(lo, SEL3(), zp), s), 96);
+        const hi = unitHi(pw, bits);
+        v128.store(dst, f32x4.mul(wq(hi, SEL0(), zp), s), 128);
+        v128.store(dst, f32x4.mul(wq(hi, SEL1(), zp), s), 160);
+        v128.store(dst, f32x4.mul(wq(hi, SEL2(), zp), s), 192);
+        v128.store(dst, f32x4.mul(wq(hi, SEL3(), zp), s), 224);
+        pw += SB;
+        dst += 256;
+      }
+    } else {
+      for (let u = 0; u < upb; u++) {
+        for (let i = 0; i < 8; i++) {
+          for (let j = 0; j < 4; j++) {
+            const zp = <i32>load<u8>(pz + (<usize>b << 2) + <usize>j);
+            const s = load<f32>(ps + (<usize>b << 4) + (<usize>j << 2));
+            store<f32>(dst + (<usize>((i << 3) + j) << 2), <f32>(qwAt(pw, j, i, bits) - zp) * s);
+          }
+        }
+        pw += SB;
+        dst += 256;
+      }
+    }
+  }
+}
+
+/**
+ * Scalar reference on the plain layout: q u8 [N][K] (unsigned), scale f32 [N][kb], zp u8
+ * [N][kb]; y[m,n] = Σ_b scale·Σ_{k∈b, k<K} (q − zp)·a (+ bias[n]), summed in k order.
+ */
+export function qwgemm_f32__ref(
+  a: usize, lda: i32, q: usize, scale: usize, zp: usize, c: usize, ldc: i32, M: i32, N: i32, K: i32, bs: i32, bias: usize,
+): void {
+  const kb = (K + bs - 1) / bs;
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let acc: f32 = 0;
+      for (let b = 0; b < kb; b++) {
+        const z = <i32>load<u8>(zp + <usize>n * <usize>kb + <usize>b);
+        let part: f32 = 0;
+        for (let k = b * bs; k < min(K, (b + 1) * bs); k++) {
+          part += <f32>(<i32>load<u8>(q + <usize>n * <usize>K + <usize>k) - z) * load<f32>(a + ((<usize>m * <usize>lda + <usize>k) << 2));
+        }
+        acc += part * load<f32>(scale + ((<usize>n * <usize>kb + <usize>b) << 2));
+      }
+      if (bias) acc += load<f32>(bias + (<usize>n << 2));
+      store<f32>(c + ((<usize>m * <usize>ldc + <usize>n) << 2), acc);
+    }
+  }
+}
