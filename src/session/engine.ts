@@ -6,6 +6,7 @@ import { byteLength, type DType } from '../ir/dtype.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import { numel, type TensorData } from '../ir/tensor.js';
 import { resolveOp } from '../ops/registry.js';
+import { runPasses, type PassReport } from '../passes/index.js';
 import { Scratch, type PValue } from '../plan/context-impl.js';
 import { NeedValue } from '../plan/context-impl.js';
 import { buildPlan, foldNode, type BoundInput, type PlannerEnv, type ResolvedNode } from '../plan/planner.js';
@@ -37,7 +38,11 @@ export class Engine {
   private bound?: BoundPlan;
   private readonly maxPlans: number;
 
+  readonly passes: PassReport;
+
   constructor(readonly graph: Graph, module: WebAssembly.Module, readonly backend: Backend, opts: EngineOptions = {}) {
+    orderNodes(graph); // validates (cycles, dangling inputs) before any rule looks at the graph
+    this.passes = runPasses(graph);
     this.nodes = orderNodes(graph).map((node) => ({ node, ...resolveOp(node, graph) }));
     this.machine = new Machine(module, backend, opts.memoryLimit);
     this.weights = new WeightStore(this.machine);
