@@ -17,3 +17,5 @@ export { qgemm_i8, qgemm_i8__ref } from './gemm_i8';
 export { conv_f32, conv_transpose_f32, pack_at_f32 } from './conv_f32';
 export { conv_f32__ref, conv_transpose_f32__ref } from './conv_f32_ref';
 export { conv_dw_f32 } from './conv_dw_f32';
+export { conv_i8, conv_i8__ref } from './conv_i8';
+export { qlinear_requant_desc } from './qlinear_params';

@@ -9,6 +9,8 @@ import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
+import { qconvOps } from './qconv.js';
+import { qmatmulOps } from './qmatmul.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 
@@ -16,7 +18,7 @@ import { shapeOps } from './shape.js';
 export const MAX_ONNX_OPSET = 25;
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
-  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...convOps, ...reduceOps, ...normOps, ...batchNormOps, ...poolOps }],
+  ['', { ...elementwiseOps, ...shapeOps, ...matmulOps, ...convOps, ...reduceOps, ...normOps, ...batchNormOps, ...poolOps, ...qmatmulOps, ...qconvOps }],
 ]);
 
 export interface ResolvedOp {
