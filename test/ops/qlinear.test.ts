@@ -171,3 +171,93 @@ describe.each(ALL_BACKENDS)('QLinearConv / ConvInteger vs onnxruntime-node (%s)'
     }
   });
 });
+
+/** Round half to even. */
+function rint(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d !== 0.5) return d < 0.5 ? f : f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+describe.each(ALL_BACKENDS)('QLinearMatMul opset 21 per-row a parameters (%s)', (backend) => {
+  // onnxruntime implements per-tensor a only: check against the formula written in
+  // assembly/qlinear_params.ts, y = saturate(rint(f32(acc · f32(f32(a_s[m]·b_s[n]) / y_s))) + y_zp).
+  const cases = [
+    { name: 'per-batch per-row a [2, M, 1], per-column b [1, N], runtime scales', batchParams: true, runtime: true },
+    { name: 'shared per-row a [M, 1] over a batch, constant scales', batchParams: false, runtime: false },
+  ];
+  it.each(cases)('$name', async ({ batchParams, runtime }) => {
+    const r = rng(batchParams ? 3 : 4);
+    const [B, M, K, N] = [2, 5, 19, 9];
+    const aDims = batchParams ? [B, M, 1] : [M, 1];
+    const nA = prod(aDims);
+    const a = q8(r, 'int8', B * M * K) as Int8Array;
+    const w = q8(r, 'int8', K * N) as Int8Array;
+    const aS = Float32Array.from({ length: nA }, () => 0.01 + r() * 0.05);
+    const aZ = q8(r, 'int8', nA) as Int8Array;
+    const bS = Float32Array.from({ length: N }, () => 0.002 + r() * 0.01);
+    const bZ = q8(r, 'int8', N) as Int8Array;
+    const yS = new Float32Array([yScaleFor(0.03, 0.007, K)]);
+    const yZ = new Int8Array([-5]);
+    const bld = new OnnxBuilder({ opset: 21 });
+    const feeds: Record<string, Tensor> = { a: new Tensor('int8', a, [B, M, K]) };
+    const param = (name: string, type: 'float32' | 'int8', dims: number[], data: Float32Array | Int8Array) => {
+      if (!runtime) return bld.init(name, type, dims, data);
+      feeds[name] = new Tensor(type, data, dims);
+      return bld.input(name, type, dims);
+    };
+    const y = bld.op('QLinearMatMul', [bld.input('a', 'int8', [B, M, K]), param('a_scale', 'float32', aDims, aS), param('a_zero_point', 'int8', aDims, aZ),
+      bld.init('b', 'int8', [K, N], w), param('b_scale', 'float32', [1, N], bS), param('b_zero_point', 'int8', [1, N], bZ),
+      param('y_scale', 'float32', [], yS), param('y_zero_point', 'int8', [], yZ)]);
+    bld.output(y, 'int8', null);
+    const s = await InferenceSession.create(bld.toBytes(), { backend });
+    const got = Array.from((await s.run(feeds))[s.outputNames[0]].data as Int8Array);
+    const want: number[] = [];
+    for (let b = 0; b < B; b++) for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      const p = batchParams ? b * M + m : m;
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += (a[(b * M + m) * K + k] - aZ[p]) * (w[k * N + n] - bZ[n]);
+      const mult = Math.fround(Math.fround(aS[p] * bS[n]) / yS[0]);
+      want.push(Math.min(127, Math.max(-128, rint(Math.fround(acc * mult)) + yZ[0])));
+    }
+    expect(got).toEqual(want);
+    expect(new Set(got).size).toBeGreaterThan(20);
+  });
+});
+
+describe('bad quantisation parameters are load errors naming the node', () => {
+  interface Bad {
+    name: string;
+    code: string;
+    build: (b: OnnxBuilder) => string;
+  }
+  const f = (b: OnnxBuilder, dims: number[], v = 0.02) => b.const('float32', dims, new Array<number>(prod(dims)).fill(v));
+  const u = (b: OnnxBuilder, dims: number[], type: Q8 = 'uint8') => b.const(type, dims, new Array<number>(prod(dims)).fill(3));
+  const qmm = (b: OnnxBuilder, o: { aS?: number[]; aZ?: number[]; aZType?: Q8; bS?: number[]; bZ?: number[]; yZ?: number[]; yS?: string }) =>
+    b.op('QLinearMatMul', [b.input('a', 'uint8', [4, 6]), f(b, o.aS ?? []), u(b, o.aZ ?? [], o.aZType), b.init('w', 'uint8', [6, 5], new Uint8Array(30)),
+      f(b, o.bS ?? []), u(b, o.bZ ?? []), o.yS ?? f(b, []), u(b, o.yZ ?? [])], {}, { name: 'qmm' });
+  const qconv = (b: OnnxBuilder, o: { wS?: number[]; wZ?: number[]; wZType?: Q8; bias?: number[] }) =>
+    b.op('QLinearConv', [b.input('x', 'uint8', [1, 2, 5, 5]), f(b, []), u(b, []), b.init('w', 'uint8', [3, 2, 3, 3], new Uint8Array(54)),
+      f(b, o.wS ?? []), u(b, o.wZ ?? [], o.wZType), f(b, []), u(b, []), ...(o.bias ? [b.const('int32', o.bias, new Array<number>(prod(o.bias)).fill(1))] : [])],
+    {}, { name: 'qconv' });
+  const CASES: Bad[] = [
+    { name: 'a_scale with neither one value nor one per row', code: 'LOWBIT_SHAPE_MISMATCH', build: (b) => qmm(b, { aS: [3], aZ: [3] }) },
+    { name: 'b_scale per row instead of per column', code: 'LOWBIT_SHAPE_MISMATCH', build: (b) => qmm(b, { bS: [6, 1], bZ: [6, 1] }) },
+    { name: 'a_scale and a_zero_point of different shapes', code: 'LOWBIT_SHAPE_MISMATCH', build: (b) => qmm(b, { aS: [4, 1], aZ: [] }) },
+    { name: 'y_zero_point with several values', code: 'LOWBIT_SHAPE_MISMATCH', build: (b) => qmm(b, { yZ: [2] }) },
+    { name: 'a_zero_point of the wrong type', code: 'LOWBIT_TYPE_MISMATCH', build: (b) => qmm(b, { aZType: 'int8' }) },
+    { name: 'an int32 y_scale', code: 'LOWBIT_UNSUPPORTED', build: (b) => qmm(b, { yS: b.const('int32', [], [1]) }) },
+    { name: 'w_scale not one per output channel', code: 'LOWBIT_SHAPE_MISMATCH', build: (b) => qconv(b, { wS: [4], wZ: [4] }) },
+    { name: 'w_zero_point of the wrong type', code: 'LOWBIT_TYPE_MISMATCH', build: (b) => qconv(b, { wZType: 'int8' }) },
+    { name: 'bias of the wrong length', code: 'LOWBIT_SHAPE_MISMATCH', build: (b) => qconv(b, { bias: [2] }) },
+  ];
+  it.each(CASES)('$name', async (c) => {
+    const b = new OnnxBuilder({ opset: 13 });
+    b.output(c.build(b), 'uint8', null);
+    const err = await InferenceSession.create(b.toBytes(), { backend: 'scalar' }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(LowbitError);
+    expect(err).toMatchObject({ code: c.code });
+    expect((err as Error).message).toMatch(/node 'q(mm|conv)'/);
+  });
+});
