@@ -29,7 +29,9 @@ const EPI_STORE_I32: usize = memory.data(48, 16);
 /**
  * im2col of output positions [s0, s0+ns) into `col` (ns rows of K = C·KD·KH·KW bytes, taps in
  * W's (c, a, b, e) order); `x` is one group's input [C, ID, IH, IW] of 8-bit values and `pad`
- * the byte stored for taps outside it.
+ * the byte stored for taps outside it. Positions are taken one output-row segment at a time and,
+ * within a segment, tap by tap: each tap reads a run of one input row (sequential in x) and
+ * writes a column of col, which is small enough to stay in L1.
  */
 function im2col_i8(d: usize, x: usize, pad: u8, col: usize, s0: i32, ns: i32): void {
   const C = desc(d, G_C);
@@ -39,33 +41,41 @@ function im2col_i8(d: usize, x: usize, pad: u8, col: usize, s0: i32, ns: i32): v
   const DD = desc(d, G_DIL), DH = desc(d, G_DIL + 1), DW = desc(d, G_DIL + 2);
   const PD = desc(d, G_PAD), PH = desc(d, G_PAD + 1), PW = desc(d, G_PAD + 2);
   const OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
+  const K = <usize>(C * KD * KH * KW);
   const plane = <usize>IH * <usize>IW;
   const chan = <usize>ID * plane;
-  let dst = col;
-  for (let s = s0; s < s0 + ns; s++) {
-    const ow = s % OW;
+  let s = s0;
+  while (s < s0 + ns) {
+    const ow0 = s % OW;
     const t = s / OW;
-    const d0 = (t / OH) * SD - PD, h0 = (t % OH) * SH - PH, w0 = ow * SW - PW;
+    const len = min(s0 + ns - s, OW - ow0);
+    const d0 = (t / OH) * SD - PD, h0 = (t % OH) * SH - PH, w0 = ow0 * SW - PW;
+    const seg = col + <usize>(s - s0) * K;
+    let k: usize = 0;
     for (let c = 0; c < C; c++) {
       const xc = x + <usize>c * chan;
       for (let a = 0; a < KD; a++) {
         const id = d0 + a * DD;
         for (let b = 0; b < KH; b++) {
           const ih = h0 + b * DH;
-          if (<u32>id >= <u32>ID || <u32>ih >= <u32>IH) {
-            memory.fill(dst, pad, <usize>KW);
-            dst += <usize>KW;
-            continue;
-          }
+          const inside = <u32>id < <u32>ID && <u32>ih < <u32>IH;
           const row = xc + <usize>id * plane + <usize>ih * <usize>IW;
           for (let e = 0; e < KW; e++) {
-            const iw = w0 + e * DW;
-            store<u8>(dst + <usize>e, <u32>iw < <u32>IW ? load<u8>(row + <usize>iw) : pad);
+            let dst = seg + k;
+            if (!inside) {
+              for (let q = 0; q < len; q++, dst += K) store<u8>(dst, pad);
+            } else {
+              let iw = w0 + e * DW;
+              for (let q = 0; q < len; q++, dst += K, iw += SW) {
+                store<u8>(dst, <u32>iw < <u32>IW ? load<u8>(row + <usize>iw) : pad);
+              }
+            }
+            k++;
           }
-          dst += <usize>KW;
         }
       }
     }
+    s += len;
   }
 }
 
