@@ -52,9 +52,10 @@ export function emitGemm(
   ctx.step('gemm_f32_pp', ap, bp, c, ldc, M, N, K, ...epi);
 }
 
-function matmulShapes(ctx: OpCtx) {
-  const ad = ctx.dims(0);
-  const bd = ctx.dims(1);
+/** numpy.matmul shapes of inputs ai and bi: M, K, N, the batch dims of each and of the output. */
+export function matmulShapes(ctx: OpCtx, ai = 0, bi = 1) {
+  const ad = ctx.dims(ai);
+  const bd = ctx.dims(bi);
   if (ad.length === 0 || bd.length === 0) ctx.fail('LOWBIT_SHAPE_MISMATCH', 'MatMul inputs must have rank ≥ 1');
   const a2 = ad.length === 1 ? [1, ad[0]] : ad;
   const b2 = bd.length === 1 ? [bd[0], 1] : bd;
@@ -72,7 +73,7 @@ function matmulShapes(ctx: OpCtx) {
 }
 
 /** Offset (in matrices) of batch index `i` of `batch` within an operand with batch dims `own`. */
-function batchOffset(i: number, batch: readonly number[], own: readonly number[]): number {
+export function batchOffset(i: number, batch: readonly number[], own: readonly number[]): number {
   const st = stridesOf(own);
   let off = 0;
   let rem = i;

@@ -10,6 +10,8 @@ import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
+import { qconvOps } from './qconv.js';
+import { qmatmulOps } from './qmatmul.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 
@@ -27,6 +29,8 @@ const ONNX_OPS: Record<string, OpDef> = {
   ...reduceOps,
   ...normOps,
   ...batchNormOps,
+  ...qmatmulOps,
+  ...qconvOps,
 };
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([

@@ -1,0 +1,118 @@
+// QLinearConv and ConvInteger on assembly/conv_i8.ts (8-bit im2col + the exact int8 GEMM).
+// Geometry as the f32 Conv (conv-geom.ts). x's scale and zero point and y's are per tensor; w's
+// are per tensor or per output channel ([M]); QLinearConv's bias is int32 [M]. Weights are
+// packed per group (transB: W_g [M/group, C/group·kernel] is the GEMM's N×K) once per session
+// when they and their zero point are constants, per call otherwise.
+
+import { numel } from '../ir/tensor.js';
+import type { OpCtx, OpDef } from './context.js';
+import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
+import { requireType } from './elementwise.js';
+import {
+  emitRequantDesc, packBBytes, packedWeights, perTensor, q8Operand, qgemmScratchBytes, sameParamShape, scaleType,
+  storeI32Epilogue, zeroPointType,
+} from './qparams.js';
+import { fmtDims } from './shape-util.js';
+
+/** The GEMM of one chunk keeps its im2col rows and i32 results within about this many bytes. */
+const CHUNK_BYTES = 32 * 1024;
+
+interface Slots {
+  w: number;
+  xZp: number;
+  wZp: number;
+  q?: { xScale: number; wScale: number; yScale: number; yZp: number; bias: number };
+}
+
+const QLINEAR: Slots = { w: 3, xZp: 2, wZp: 5, q: { xScale: 1, wScale: 4, yScale: 6, yZp: 7, bias: 8 } };
+const INTEGER: Slots = { w: 1, xZp: 2, wZp: 3 };
+
+const NAMES: Record<number, string>[] = [
+  { 0: 'x', 1: 'x_scale', 2: 'x_zero_point', 3: 'w', 4: 'w_scale', 5: 'w_zero_point', 6: 'y_scale', 7: 'y_zero_point', 8: 'B' },
+  { 0: 'x', 1: 'w', 2: 'x_zero_point', 3: 'w_zero_point' },
+];
+
+/** A w parameter: one value or one per output channel. */
+function perChannel(ctx: OpCtx, i: number, name: string, channels: number): boolean {
+  if (!ctx.has(i)) return false;
+  const d = ctx.dims(i);
+  if (numel(d) === 1) return false;
+  if (d.length === 1 && d[0] === channels) return true;
+  return ctx.fail('LOWBIT_SHAPE_MISMATCH', `${name} ${fmtDims(d)} must be one value or one per output channel ([${channels}])`);
+}
+
+function analyse(ctx: OpCtx, s: Slots) {
+  const name = (i: number) => NAMES[s.q ? 0 : 1][i];
+  const xSigned = q8Operand(ctx, 0);
+  const wSigned = q8Operand(ctx, s.w);
+  const g = convGeom(ctx, 0, s.w);
+  const channels = g.M * g.group;
+  zeroPointType(ctx, s.xZp, name(s.xZp), 0, name(0));
+  zeroPointType(ctx, s.wZp, name(s.wZp), s.w, name(s.w));
+  perTensor(ctx, s.xZp, name(s.xZp));
+  let wPerChannel = perChannel(ctx, s.wZp, name(s.wZp), channels);
+  if (s.q) {
+    const q = s.q;
+    for (const i of [s.xZp, s.wZp, q.yZp]) {
+      if (!ctx.has(i)) ctx.fail('LOWBIT_BAD_MODEL', `${name(i)} is required`);
+    }
+    scaleType(ctx, [[q.xScale, name(q.xScale)], [q.wScale, name(q.wScale)], [q.yScale, name(q.yScale)]]);
+    q8Operand(ctx, q.yZp);
+    for (const i of [q.xScale, q.yScale, q.yZp]) perTensor(ctx, i, name(i));
+    sameParamShape(ctx, q.wScale, name(q.wScale), s.wZp, name(s.wZp));
+    wPerChannel = perChannel(ctx, q.wScale, name(q.wScale), channels);
+    if (ctx.has(q.bias)) {
+      requireType(ctx, q.bias, new Set(['int32'] as const));
+      const bd = ctx.dims(q.bias);
+      if (bd.length !== 1 || bd[0] !== channels) ctx.fail('LOWBIT_SHAPE_MISMATCH', `B ${fmtDims(bd)} must be [${channels}] (one per output channel)`);
+    }
+  }
+  return { g, xSigned, wSigned, wPerChannel };
+}
+
+function infer(s: Slots) {
+  return (ctx: OpCtx) => {
+    const { g } = analyse(ctx, s);
+    ctx.setOutput(0, s.q ? ctx.dtype(s.q.yZp) : 'int32', [ctx.dims(0)[0], g.M * g.group, ...g.outSpatial]);
+  };
+}
+
+/** Output positions per GEMM call: a multiple of 4 (the GEMM's row block), at most all of them. */
+function chunkOf(g: ConvGeom, K: number): number {
+  const S = numel(g.outSpatial);
+  const fit = Math.max(4, Math.floor(CHUNK_BYTES / (K + 4 * g.M) / 4) * 4);
+  return Math.min(S, fit);
+}
+
+function lower(s: Slots) {
+  return (ctx: OpCtx) => {
+    if (numel(ctx.outDims(0)) === 0) return;
+    const { g, xSigned, wSigned, wPerChannel } = analyse(ctx, s);
+    const K = g.C * numel(g.kernel);
+    const groupBytes = packBBytes(K, g.M);
+    const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qpack_conv${+wSigned}_g${g.group}`, (src, zp, dst) => {
+      for (let j = 0; j < g.group; j++) {
+        const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
+        ctx.step('pack_b_i8', ctx.offset(src, j * g.M * K), K, 1, wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, K, g.M, ctx.offset(dst, j * groupBytes));
+      }
+    });
+    let epi = storeI32Epilogue(ctx);
+    let bias: ReturnType<OpCtx['in']> | 0 = 0;
+    if (s.q) {
+      const q = s.q;
+      epi = emitRequantDesc(ctx, ctx.dtype(q.xScale), { addr: ctx.in(q.xScale), count: 1 },
+        { addr: ctx.in(q.wScale), count: wPerChannel ? g.M * g.group : 1 }, ctx.in(q.yScale), ctx.in(q.yZp), ctx.dtype(q.yZp) === 'int8');
+      if (ctx.has(q.bias)) bias = ctx.in(q.bias);
+    }
+    const chunk = chunkOf(g, K);
+    const align = (x: number) => Math.ceil(x / 16) * 16;
+    const scratch = ctx.scratch(align(chunk * K) + align(chunk * g.M * 4) + qgemmScratchBytes(chunk, K));
+    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), xSigned ? 1 : 0,
+      ctx.has(s.xZp) ? ctx.in(s.xZp) : 0, wp, bias, epi, ctx.out(0), scratch);
+  };
+}
+
+export const qconvOps: Record<string, OpDef> = {
+  QLinearConv: { infer: infer(QLINEAR), lower: lower(QLINEAR) },
+  ConvInteger: { infer: infer(INTEGER), lower: lower(INTEGER) },
+};

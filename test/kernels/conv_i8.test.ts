@@ -1,0 +1,172 @@
+// conv_i8 (8-bit im2col + qgemm_i8 + transposed epilogue store) against conv_i8__ref (direct
+// convolution on the plain layouts) on every build, bit for bit; the reference itself against a
+// JS convolution.
+
+import { describe, expect, it } from 'vitest';
+import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
+import { packBBytes, qgemmScratchBytes } from '../../src/ops/qparams.js';
+import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
+
+const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2;
+
+interface Case {
+  name: string;
+  batch: number;
+  group: number;
+  C: number;
+  M: number;
+  inSpatial: number[];
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+  xSigned: boolean;
+  wSigned: boolean;
+  wZpPerChannel: boolean;
+  bias: boolean;
+  epi: number;
+  chunk: number;
+}
+
+function geom(c: Case): ConvGeom {
+  const outSpatial = c.inSpatial.map((n, i) => Math.floor((n + 2 * c.pads[i] - ((c.kernel[i] - 1) * c.dilations[i] + 1)) / c.strides[i]) + 1);
+  return { group: c.group, C: c.C, M: c.M, kernel: c.kernel, strides: c.strides, dilations: c.dilations, pads: c.pads, inSpatial: c.inSpatial, outSpatial };
+}
+
+const prod = (v: number[]) => v.reduce((a, b) => a * b, 1);
+const bytes = (r: () => number, n: number) => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+
+interface Data {
+  g: ConvGeom;
+  x: Uint8Array;
+  w: Uint8Array;
+  xZp: Uint8Array;
+  wZp: Uint8Array;
+  bias: Int32Array | null;
+  scale: Float32Array;
+  yZp: number;
+}
+
+function data(c: Case, seed: number): Data {
+  const r = rng(seed);
+  const g = geom(c);
+  const channels = c.M * c.group;
+  return {
+    g,
+    x: bytes(r, c.batch * c.group * c.C * prod(c.inSpatial)),
+    w: bytes(r, channels * c.C * prod(c.kernel)),
+    xZp: bytes(r, 1),
+    wZp: bytes(r, c.wZpPerChannel ? channels : 1),
+    bias: c.bias ? Int32Array.from({ length: channels }, () => Math.floor((r() - 0.5) * 20000)) : null,
+    scale: Float32Array.from({ length: channels }, () => 0.0005 + r() * 0.01),
+    yZp: c.epi === EPI_S8 ? -7 : 131,
+  };
+}
+
+function epilogue(box: KernelBox, c: Case, d: Data): number {
+  const scale = c.epi === EPI_I32 ? 0 : box.put(d.scale);
+  return box.put(new Int32Array([c.epi, scale, 0, 1, d.yZp, 0, 0, 0, 0, 0, 0]));
+}
+
+function readOut(box: KernelBox, c: Case, at: number, n: number): number[] {
+  if (c.epi === EPI_I32) return Array.from(box.i32(at, n));
+  const u = box.u8(at, n);
+  return Array.from(c.epi === EPI_S8 ? new Int8Array(u.buffer, u.byteOffset, n) : u);
+}
+
+function outCount(c: Case, d: Data): number {
+  return c.batch * c.M * c.group * prod(d.g.outSpatial);
+}
+
+function runRef(box: KernelBox, c: Case, d: Data): number[] {
+  const n = outCount(c, d);
+  const y = box.alloc(n * 4);
+  const rc = box.call('conv_i8__ref', box.put(geomDescriptor(c.batch, d.g, c.chunk)), box.put(d.x), +c.xSigned, box.put(d.xZp),
+    box.put(d.w), +c.wSigned, box.put(d.wZp), +c.wZpPerChannel, d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y);
+  expect(rc).toBe(0);
+  return readOut(box, c, y, n);
+}
+
+function runKernel(box: KernelBox, c: Case, d: Data): number[] {
+  const K = c.C * prod(c.kernel);
+  const groupBytes = packBBytes(K, c.M);
+  const wp = box.alloc(groupBytes * c.group);
+  const w = box.put(d.w);
+  const wZp = box.put(d.wZp);
+  for (let j = 0; j < c.group; j++) {
+    const rc = box.call('pack_b_i8', w + j * c.M * K, K, 1, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, K, c.M, wp + j * groupBytes);
+    expect(rc).toBe(0);
+  }
+  const align = (x: number) => Math.ceil(x / 16) * 16;
+  const scratch = box.alloc(align(c.chunk * K) + align(c.chunk * c.M * 4) + qgemmScratchBytes(c.chunk, K));
+  const n = outCount(c, d);
+  const y = box.alloc(n * 4);
+  const rc = box.call('conv_i8', box.put(geomDescriptor(c.batch, d.g, c.chunk)), box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
+    d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y, scratch);
+  expect(rc).toBe(0);
+  return readOut(box, c, y, n);
+}
+
+const base = { batch: 1, group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0], xSigned: false, wSigned: true, wZpPerChannel: false, bias: false, epi: EPI_I32, chunk: 4 };
+
+const CASES: Case[] = [
+  { ...base, name: '3x3 pad 1, u8×s8, i32, chunk 4', C: 3, M: 5, inSpatial: [7, 9], kernel: [3, 3], pads: [1, 1] },
+  { ...base, name: '2 groups, stride 2, dilation 2, s8×s8, per-channel zp, bias, → s8', batch: 2, group: 2, C: 3, M: 17, inSpatial: [11, 10], kernel: [3, 2], strides: [2, 2], dilations: [2, 2], pads: [2, 1], xSigned: true, wZpPerChannel: true, bias: true, epi: EPI_S8, chunk: 9 },
+  { ...base, name: 'u8×u8, per-channel zp, bias, → u8, chunk larger than the output', C: 5, M: 16, inSpatial: [5, 6], kernel: [2, 3], pads: [1, 2], wSigned: false, wZpPerChannel: true, bias: true, epi: EPI_U8, chunk: 64 },
+  { ...base, name: '1-D, stride 3, pad 4, odd K', C: 7, M: 3, inSpatial: [1, 23], kernel: [1, 5], strides: [1, 3], pads: [0, 4], epi: EPI_U8, bias: true, chunk: 5 },
+  { ...base, name: 'depthwise 8 groups, 3x3 stride 2 pad 1', batch: 2, group: 8, C: 1, M: 1, inSpatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 12 },
+  { ...base, name: '1x1, 33 channels, kernel larger than x with padding', C: 4, M: 33, inSpatial: [2, 2], kernel: [3, 3], pads: [1, 1], chunk: 4 },
+];
+
+describe('conv_i8__ref', () => {
+  it('equals a JS direct convolution (i32 output, per-channel zero points, bias)', () => {
+    const c = CASES[1];
+    const d = data(c, 5);
+    const box = new KernelBox('scalar');
+    const got = runRef(box, { ...c, epi: EPI_I32 }, d);
+    const s8 = (v: number, signed: boolean) => (signed && v > 127 ? v - 256 : v);
+    const [IH, IW] = c.inSpatial;
+    const [OH, OW] = d.g.outSpatial;
+    const want: number[] = [];
+    for (let n = 0; n < c.batch; n++) for (let ch = 0; ch < c.M * c.group; ch++) {
+      const g = Math.floor(ch / c.M);
+      for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+        let s = d.bias![ch];
+        for (let ci = 0; ci < c.C; ci++) for (let a = 0; a < c.kernel[0]; a++) for (let b = 0; b < c.kernel[1]; b++) {
+          const ih = oh * c.strides[0] - c.pads[0] + a * c.dilations[0];
+          const iw = ow * c.strides[1] - c.pads[1] + b * c.dilations[1];
+          if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) continue;
+          const xv = s8(d.x[(((n * c.group + g) * c.C + ci) * IH + ih) * IW + iw], c.xSigned) - s8(d.xZp[0], c.xSigned);
+          const wv = s8(d.w[((ch * c.C + ci) * c.kernel[0] + a) * c.kernel[1] + b], c.wSigned) - s8(d.wZp[ch], c.wSigned);
+          s += xv * wv;
+        }
+        want.push(s);
+      }
+    }
+    expect(got).toEqual(want);
+  });
+});
+
+describe.each(ALL_BACKENDS)('conv_i8 (%s)', (backend) => {
+  it.each(CASES)('$name: bit-exact vs the reference', (c) => {
+    const box = new KernelBox(backend);
+    for (const seed of [1, 2]) {
+      const d = data(c, seed * 100 + c.M);
+      expect(runKernel(box, c, d), `seed ${seed}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+
+  it('extreme values: x at the zero point or the far end, 7-bit and 8-bit weights', () => {
+    const c: Case = { ...base, name: 'extremes', C: 6, M: 7, inSpatial: [6, 6], kernel: [3, 3], pads: [1, 1], xSigned: false, wSigned: true, epi: EPI_I32, chunk: 8 };
+    const box = new KernelBox(backend);
+    for (const [xv, wv, zp] of [[255, -128, 0], [0, 127, 255], [255, 127, 255], [0, -128, 0]]) {
+      const d = data(c, 9);
+      d.x.fill(xv);
+      d.w.fill(wv & 255);
+      d.xZp[0] = zp;
+      expect(runKernel(box, c, d), `x ${xv} w ${wv} zp ${zp}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+});
