@@ -1,7 +1,8 @@
-// The benchmark rows: one entry per row. Later rows (int8, int4, binary, L-Mul) are added here.
+// The benchmark rows: one entry per row. Later rows (binary, L-Mul) are added here.
 
 import type { Tolerance } from '../scripts/lib/differential.js';
-import { convF32, matmulF32, type BenchCase } from './lib/models.js';
+import { convF32, matmulF32, type BenchCase, type ConvShape } from './lib/models.js';
+import { matmulNBits4, qlinearConv, qlinearMatmul } from './lib/quant-models.js';
 
 export interface BenchRow {
   id: string;
@@ -19,18 +20,44 @@ function matmulRow(id: string, m: number, k: number, n: number): BenchRow {
   return { id, macs: m * k * n, tolerance: FP32, build: () => matmulF32(m, k, n, 1) };
 }
 
-function convRow(id: string, cin: number, cout: number, hw: number, kernel: number, pad: number, stride: number): BenchRow {
+// uint8 outputs of QLinearMatMul/QLinearConv: the spec requantizes the exact integer sum by the
+// real number a_scale·b_scale/y_scale; onnxruntime does it in float32, so an implementation with
+// another (equally valid) multiplier rounding may land one quantum away on near-ties. Accepted:
+// ±1 quantum; the check column shows whether a runtime is in fact bit-exact (max abs 0).
+const U8_ONE_QUANTUM: Tolerance = { rtol: 0, atol: 0, integerSteps: 1 };
+
+function convCase(cin: number, cout: number, hw: number, kernel: number, pad: number, stride: number): { shape: ConvShape; macs: number } {
   const out = Math.floor((hw + 2 * pad - kernel) / stride) + 1;
-  return {
-    id,
-    macs: cout * out * out * cin * kernel * kernel,
-    tolerance: FP32,
-    build: () => convF32({ n: 1, cin, cout, h: hw, w: hw, kernel, pad, stride }, 1),
-  };
+  return { shape: { n: 1, cin, cout, h: hw, w: hw, kernel, pad, stride }, macs: cout * out * out * cin * kernel * kernel };
+}
+
+function convRow(id: string, cin: number, cout: number, hw: number, kernel: number, pad: number, stride: number): BenchRow {
+  const { shape, macs } = convCase(cin, cout, hw, kernel, pad, stride);
+  return { id, macs, tolerance: FP32, build: () => convF32(shape, 1) };
+}
+
+function qlinearMatmulRow(id: string, m: number, k: number, n: number): BenchRow {
+  return { id, macs: m * k * n, tolerance: U8_ONE_QUANTUM, build: () => qlinearMatmul(m, k, n, 1) };
+}
+
+// MatMulNBits computes in float32 over exactly dequantized weights (accuracy_level unset), so the
+// fp32 tolerance applies; an int8-activation path (≈4e-3 relative) would not pass it.
+function matmulNBitsRow(id: string, m: number, k: number, n: number): BenchRow {
+  return { id, macs: m * k * n, tolerance: FP32, build: () => matmulNBits4(m, k, n, 1) };
+}
+
+function qlinearConvRow(id: string, cin: number, cout: number, hw: number, kernel: number, pad: number, stride: number): BenchRow {
+  const { shape, macs } = convCase(cin, cout, hw, kernel, pad, stride);
+  return { id, macs, tolerance: U8_ONE_QUANTUM, build: () => qlinearConv(shape, 1) };
 }
 
 export const ROWS: readonly BenchRow[] = [
   matmulRow('fp32_gemv_1x4096x4096', 1, 4096, 4096),
   matmulRow('fp32_gemm_64x1024x1024', 64, 1024, 1024),
   convRow('fp32_conv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
+  qlinearMatmulRow('int8_gemv_1x4096x4096', 1, 4096, 4096),
+  qlinearMatmulRow('int8_gemm_64x1024x1024', 64, 1024, 1024),
+  matmulNBitsRow('int4_gemv_1x4096x4096', 1, 4096, 4096),
+  matmulNBitsRow('int4_gemm_64x1024x1024', 64, 1024, 1024),
+  qlinearConvRow('int8_qlinearconv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
 ];

@@ -13,7 +13,8 @@ export interface BenchCase {
   feeds: Feeds;
 }
 
-function uniform(r: () => number, n: number, scale: number): Float32Array {
+/** n values uniform in [−scale, scale). */
+export function uniform(r: () => number, n: number, scale: number): Float32Array {
   // A plain loop: Float32Array.from with a map callback is ~8× slower on 16M elements.
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;

@@ -3,7 +3,7 @@
 //
 // An element agrees when |lowbit − ref| ≤ atol + rtol·|ref| (numpy.allclose, reference on the
 // right). NaN agrees only with NaN and ±Inf only with the same infinity. Integer and bool outputs
-// must match exactly whatever the tolerance. maxRelError is max |lowbit − ref| / |ref| over the
+// must match exactly unless the tolerance's integerSteps allows a difference. maxRelError is max |lowbit − ref| / |ref| over the
 // elements with ref ≠ 0 (elements with ref = 0 count in maxAbsError only).
 
 import * as ort from 'onnxruntime-node';
@@ -25,6 +25,8 @@ export type Feeds = Record<string, FeedValue>;
 export interface Tolerance {
   rtol: number;
   atol: number;
+  /** Largest |difference| accepted on integer outputs (default 0: exact). */
+  integerSteps?: number;
 }
 
 /** What one runtime returned for an output (undefined when it returned nothing of that name). */
@@ -119,7 +121,7 @@ export function compareOutput(name: string, lowbit: Returned | undefined, ref: R
       const diff = Math.abs(Number(BigInt(a) - BigInt(b)));
       rep.maxAbsError = Math.max(rep.maxAbsError, diff);
       if (b !== 0 && b !== 0n) rep.maxRelError = Math.max(rep.maxRelError, diff / Math.abs(Number(b)));
-      note(i, Number(a), Number(b));
+      if (diff > (tol.integerSteps ?? 0)) note(i, Number(a), Number(b));
     }
   } else {
     const la = floatsOf(lowbit);
