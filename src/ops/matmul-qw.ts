@@ -69,13 +69,14 @@ function checkInputs(ctx: OpCtx, s: QwShape): void {
 
 /** Scales and zero points in the layout qw_pack reads; a single scale is broadcast to [N]. */
 function scalesAndZeroPoints(ctx: OpCtx, s: QwShape): { scale: Float32Array; zp?: { layout: number; bytes: Uint8Array } } {
-  const scale = new Float32Array(ctx.value(2)!.bytes.slice().buffer);
+  const given = new Float32Array(ctx.value(2)!.bytes.slice().buffer);
+  const scale = s.perTensor ? new Float32Array(s.N).fill(given[0]) : given;
   const zb = ctx.has(3) ? ctx.value(3)!.bytes : undefined;
-  if (s.perTensor) {
-    // The single zero point's `bits` low bits, one byte per channel.
-    return { scale: new Float32Array(s.N).fill(scale[0]), zp: zb && { layout: QW_ZP.BYTES, bytes: new Uint8Array(s.N).fill(zb[0]) } };
-  }
-  return { scale, zp: zb && { layout: s.bits === 8 ? QW_ZP.BYTES : QW_ZP.PACKED, bytes: zb } };
+  // ONNX's absent zero point is 0; qw_pack's (QW_ZP_NONE, 2^(bits−1) unsigned) is that only for signed W.
+  if (!zb) return { scale, zp: s.signed ? undefined : { layout: QW_ZP.BYTES, bytes: new Uint8Array(scale.length) } };
+  // A single zero point: its `bits` low bits, one byte per channel.
+  if (s.perTensor) return { scale, zp: { layout: QW_ZP.BYTES, bytes: new Uint8Array(s.N).fill(zb[0]) } };
+  return { scale, zp: { layout: s.bits === 8 ? QW_ZP.BYTES : QW_ZP.PACKED, bytes: zb } };
 }
 
 const matmulQW: OpDef = {
