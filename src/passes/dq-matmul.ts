@@ -53,7 +53,7 @@ function constantDQ(v: GraphView, dq: Node): DQ | undefined {
   const zp = v.constant(zName);
   if (!w || !scale || !WEIGHT_TYPES.has(w.dtype) || w.dims.length !== 2 || scale.dtype !== 'float32') return undefined;
   if (zName !== '' && (!zp || zp.dtype !== w.dtype || !same(zp.dims, scale.dims))) return undefined;
-  if (intAttr(dq, 'output_dtype', 1) !== 1) return undefined;
+  if (![0, 1].includes(intAttr(dq, 'output_dtype', 0))) return undefined; // 0: the scale's type; 1: float32
   const axis = intAttr(dq, 'axis', 1);
   const norm = axis < 0 ? axis + 2 : axis;
   if (norm !== 0 && norm !== 1) return undefined;

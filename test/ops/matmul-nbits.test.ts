@@ -24,6 +24,7 @@ interface Case {
   level?: number;
   msImport?: boolean;
   flatScales?: boolean;
+  gIdx?: boolean;
 }
 
 const CASES: Case[] = [
@@ -36,6 +37,7 @@ const CASES: Case[] = [
   { name: '8-bit bs 16, packed zp, M=4', N: 7, K: 33, bits: 8, bs: 16, lead: [4], zp: 'packed', bias: true },
   { name: '8-bit bs 128, float zp', N: 6, K: 300, bits: 8, bs: 128, lead: [2], zp: 'float', bias: false },
   { name: 'no com.microsoft opset import', N: 12, K: 64, bits: 4, bs: 32, lead: [3], zp: 'packed', bias: true, msImport: false },
+  { name: 'trivial g_idx, bias after it', N: 6, K: 90, bits: 4, bs: 32, lead: [2], zp: 'packed', bias: true, gIdx: true },
   { name: 'accuracy_level 1 is the exact path', N: 10, K: 96, bits: 4, bs: 32, lead: [6], zp: 'packed', bias: false, level: 1 },
 ];
 
@@ -52,7 +54,7 @@ function instantiate(c: Case, seed: number): { model: NBitsModel; a: Float32Arra
   const M = c.lead.reduce((p, d) => p * d, 1);
   const a = randomF32(r, M * c.K);
   const bias = c.bias ? randomF32(r, c.N) : null;
-  return { model: { w, lead: c.lead, zp: c.zp, bias, accuracyLevel: c.level, msImport: c.msImport, flatScales: c.flatScales }, a, M };
+  return { model: { w, lead: c.lead, zp: c.zp, bias, accuracyLevel: c.level, msImport: c.msImport, flatScales: c.flatScales, gIdx: c.gIdx }, a, M };
 }
 
 async function runLowbit(bytes: Uint8Array, a: Float32Array, lead: number[], K: number, backend: Backend): Promise<{ y: Float32Array; session: InferenceSession }> {

@@ -17,6 +17,8 @@ export interface NBitsModel {
   msImport?: boolean;
   /** Store scales flat [N·kb] instead of [N, kb]. */
   flatScales?: boolean;
+  /** Add the (deprecated) g_idx input in its trivial form g_idx[k] = ⌊k/block_size⌋. */
+  gIdx?: boolean;
 }
 
 export function nbitsModel(m: NBitsModel, attrs: Record<string, number> = {}): Uint8Array {
@@ -29,7 +31,7 @@ export function nbitsModel(m: NBitsModel, attrs: Record<string, number> = {}): U
     b.init('scales', 'float32', m.flatScales ? [N * kb] : [N, kb], s.scale),
     m.zp === 'packed' ? b.init('zp', 'uint8', [N, Math.ceil((kb * bits) / 8)], s.zp!)
       : m.zp === 'float' ? b.init('zp', 'float32', [N, kb], Float32Array.from(m.w.zp)) : '',
-    '',
+    m.gIdx ? b.init('g_idx', 'int32', [K], Int32Array.from({ length: K }, (_, k) => Math.floor(k / bs))) : '',
     m.bias ? b.init('bias', 'float32', [N], m.bias) : '',
   ];
   while (inputs[inputs.length - 1] === '') inputs.pop();
