@@ -3,6 +3,7 @@
 // values, and keeps W `bits` wide in session memory.
 
 import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
 import { InferenceSession, Tensor, type Backend } from '../../src/index.js';
 import type { DType } from '../../src/ir/dtype.js';
 import type { Graph } from '../../src/ir/graph.js';
@@ -10,6 +11,7 @@ import { decodeModel } from '../../src/onnx/decode.js';
 import { runPasses } from '../../src/passes/index.js';
 import { OnnxBuilder, type AttrInput } from '../../scripts/lib/onnx-builder.js';
 import { ALL_BACKENDS, randomF32, rng } from '../support/kernels.js';
+import { bounds } from '../support/nbits-models.js';
 import { encodeSource, randomWeights, refF64, SRC_KN, SRC_NK, ZP_BYTES, ZP_NONE, ZP_PACKED, type PlainWeights } from '../support/qweights.js';
 
 type Granularity = 'tensor' | 'channel' | 'block';
@@ -218,6 +220,20 @@ describe.each(ALL_BACKENDS)('DequantizeLinear → MatMul/Gemm end to end (%s)', 
     for (let i = 0; i < y.length; i++) {
       const bound = (c.K + 2) * U * mag[i];
       if (!(Math.abs(y[i] - want[i]) <= bound)) expect.fail(`${c.name}: y[${i}] = ${y[i]}, float64 ${want[i]} (bound ${bound})`);
+    }
+  });
+});
+
+describe('onnxruntime-node on the same models (its int8 activations: within the int8 bound of float64)', () => {
+  it.each([CASES[0], CASES[2], CASES[3]])('$name', async (c) => {
+    const { bytes, w, bias } = build(c, 31);
+    const M = c.lead.reduce((p, d) => p * d, 1);
+    const a = randomF32(rng(32), M * c.K);
+    const ref = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
+    const r = (await ref.run({ a: new ort.Tensor('float32', a, [...c.lead, c.K]) })).y.data as Float32Array;
+    const b = bounds(w, a, M, bias);
+    for (let i = 0; i < r.length; i++) {
+      if (!(Math.abs(r[i] - b.y[i]) <= b.int8[i])) expect.fail(`${c.name}: onnxruntime y[${i}] = ${r[i]}, float64 ${b.y[i]} (int8 bound ${b.int8[i]})`);
     }
   });
 });
