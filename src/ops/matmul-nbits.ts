@@ -11,7 +11,7 @@ import { emitQwGemm, packQw, QW_MAX_BLOCK, QW_SRC, QW_ZP } from './qweights.js';
 import { fmtDims } from './shape-util.js';
 
 /** Accuracy level at which onnxruntime may quantize A to int8. */
-export const ACCURACY_INT8 = 4;
+const ACCURACY_INT8 = 4;
 
 interface NBits {
   K: number;
