@@ -8,6 +8,8 @@ import { castOps } from './cast.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
+import { microsoftOps } from './matmul-nbits.js';
+import { lowbitOps } from './matmul-qw.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
 import { qconvOps } from './qconv.js';
@@ -35,7 +37,12 @@ const ONNX_OPS: Record<string, OpDef> = {
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
+  ['com.microsoft', { ...microsoftOps }],
+  ['ai.lowbit', { ...lowbitOps }],
 ]);
+
+/** Domains models use without importing them (exporters omit com.microsoft): assumed opset 1. */
+const IMPLICIT_OPSET = new Map<string, number>([['com.microsoft', 1]]);
 
 export interface ResolvedOp {
   def: OpDef;
@@ -44,7 +51,7 @@ export interface ResolvedOp {
 
 export function resolveOp(node: Node, graph: Graph): ResolvedOp {
   const domain = node.domain;
-  const opset = graph.opsets.get(domain);
+  const opset = graph.opsets.get(domain) ?? IMPLICIT_OPSET.get(domain);
   const table = DOMAINS.get(domain);
   const dom = domain === '' ? 'ai.onnx' : domain;
   if (opset === undefined && domain !== '') {

@@ -3,6 +3,9 @@
 import type { Graph, Node } from '../ir/graph.js';
 import type { TensorData } from '../ir/tensor.js';
 
+/** The internal operator domain passes rewrite into. */
+export const LOWBIT_DOMAIN = 'ai.lowbit';
+
 export class GraphView {
   private readonly producers = new Map<string, Node>();
   private readonly consumers = new Map<string, Node[]>();

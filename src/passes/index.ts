@@ -8,7 +8,10 @@
 // beyond what the rule's comment states.
 
 import type { Graph } from '../ir/graph.js';
-import { removeDeadNodes } from './graph-view.js';
+import { dqMatmulPass } from './dq-matmul.js';
+import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
+
+export { LOWBIT_DOMAIN };
 
 export interface Pass {
   readonly name: string;
@@ -16,11 +19,8 @@ export interface Pass {
   run(g: Graph): number;
 }
 
-/** The internal operator domain passes rewrite into. */
-export const LOWBIT_DOMAIN = 'ai.lowbit';
-
 /** In the order they run. */
-export const PASSES: readonly Pass[] = [];
+export const PASSES: readonly Pass[] = [dqMatmulPass];
 
 export interface PassReport {
   /** Rule name → times fired (rules that never fired are left out). */

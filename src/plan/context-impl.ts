@@ -53,6 +53,13 @@ export class Scratch {
     this.top += alignUp(Math.max(n, 1));
     return a;
   }
+  /** The current top, to release everything allocated after it. */
+  mark(): number {
+    return this.top;
+  }
+  release(mark: number): void {
+    this.top = mark;
+  }
   upload(bytes: Uint8Array): number {
     const a = this.alloc(bytes.byteLength);
     this.machine.u8().set(bytes, a);
@@ -172,9 +179,17 @@ abstract class BaseCtx implements OpCtx {
       const wkey = `${v.init}#${key}`;
       const have = this.weights.get(wkey);
       if (have !== undefined) return addr('W', have);
-      const src = addr('W', this.weights.put(v.init, v.known.bytes));
+      // Only the derived form stays in the session: the source is read from W when something
+      // already uploaded it, else from scratch released once the build has run.
       const dst = addr('W', this.weights.alloc(wkey, bytes));
-      this.withImmediate(() => build(src, dst));
+      const mark = this.scratchMem.mark();
+      try {
+        const inW = this.weights.get(v.init);
+        const src = inW !== undefined ? addr('W', inW) : addr('X', this.scratchMem.upload(v.known.bytes));
+        this.withImmediate(() => build(src, dst));
+      } finally {
+        this.scratchMem.release(mark);
+      }
       return dst;
     }
     const src = addr('X', this.scratchMem.upload(v.known.bytes));
