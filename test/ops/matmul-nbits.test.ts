@@ -122,7 +122,7 @@ describe('MatMulNBits vs onnxruntime-node (int8-activation reference, ≈4e-3 re
   });
 });
 
-function badModel(edit: { attrs?: Record<string, number>; B?: number[]; scales?: number[]; zp?: number[]; zpFloat?: number; gIdx?: boolean; runtimeScales?: boolean }): Uint8Array {
+function badModel(edit: { attrs?: Record<string, number>; B?: readonly number[]; scales?: readonly number[]; zp?: readonly number[]; zpFloat?: number; gIdx?: boolean; runtimeScales?: boolean }): Uint8Array {
   const N = 4, K = 40, bs = 16, kb = 3;
   const b = new OnnxBuilder({ opset: 21, domains: { 'com.microsoft': 1 } });
   const bDims = edit.B ?? [N, kb, 8];
