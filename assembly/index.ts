@@ -21,3 +21,5 @@ export { cast, cast__ref } from './cast';
 export { qw_pack, qw_pack_bytes } from './qw_pack';
 export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4';
 export { quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gemm_q4_i8';
+export { quantize_linear, quantize_linear__ref, dequantize_linear, dequantize_linear__ref } from './quant';
+export { dynamic_quantize_linear_f32 } from './quant_dynamic';

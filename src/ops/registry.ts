@@ -10,6 +10,7 @@ import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
+import { quantOps } from './quant.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 
@@ -27,6 +28,7 @@ const ONNX_OPS: Record<string, OpDef> = {
   ...reduceOps,
   ...normOps,
   ...batchNormOps,
+  ...quantOps,
 };
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
