@@ -23,3 +23,5 @@ export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4
 export { quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gemm_q4_i8';
 export { conv_i8, conv_i8__ref } from './conv_i8';
 export { qlinear_requant_desc } from './qlinear_params';
+export { quantize_linear, quantize_linear__ref, dequantize_linear, dequantize_linear__ref } from './quant';
+export { dynamic_quantize_linear_f32 } from './quant_dynamic';

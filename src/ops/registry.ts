@@ -14,6 +14,7 @@ import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
 import { qconvOps } from './qconv.js';
 import { qmatmulOps } from './qmatmul.js';
+import { quantOps } from './quant.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 
@@ -33,6 +34,7 @@ const ONNX_OPS: Record<string, OpDef> = {
   ...batchNormOps,
   ...qmatmulOps,
   ...qconvOps,
+  ...quantOps,
 };
 
 const DOMAINS = new Map<string, Record<string, OpDef>>([
