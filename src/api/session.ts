@@ -6,6 +6,7 @@ import type { Dim } from '../ir/graph.js';
 import { numel } from '../ir/tensor.js';
 import { decodeModel } from '../onnx/decode.js';
 import { Engine, type Feed } from '../session/engine.js';
+import { inspectPlan, type InspectReport } from '../session/inspect.js';
 import { compileKernels, pickBackend, type Backend, type WasmSource } from '../runtime/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
 import { Tensor, type TensorType } from './tensor.js';
@@ -82,14 +83,30 @@ export class InferenceSession {
     if (!g.inputs.every((i) => i.shape && i.shape.every((d) => typeof d === 'number'))) return;
     // Value-dependent plans (an input feeding a shape) are only known at run time.
     try {
-      const feeds = new Map<string, Feed>(g.inputs.map((i) => {
-        const dims = i.shape as number[];
-        return [i.name, { dtype: i.dtype, dims, bytes: new Uint8Array(byteLength(i.dtype, numel(dims))) }];
-      }));
-      this.engine!.planFor(feeds, true);
+      this.engine!.planFor(this.zeroFeeds({}), true);
     } catch (e) {
       if (e instanceof LowbitError && e.code !== 'LOWBIT_BAD_INPUT') throw e;
     }
+  }
+
+  /** Zero-filled feeds of the given shapes (default: each input's static shape). */
+  private zeroFeeds(shapes: Readonly<Record<string, readonly number[]>>): Map<string, Feed> {
+    return new Map<string, Feed>(this.live().graph.inputs.map((i) => {
+      const dims = shapes[i.name] ?? (i.shape?.every((d) => typeof d === 'number') ? (i.shape as number[]) : undefined);
+      if (!dims) fail('LOWBIT_BAD_INPUT', `input '${i.name}' has symbolic dims [${(i.shape ?? []).join(',')}]: give its shape`);
+      return [i.name, { dtype: i.dtype, dims, bytes: new Uint8Array(byteLength(i.dtype, numel(dims))) }];
+    }));
+  }
+
+  /**
+   * What this session runs for the given input shapes (default: the model's static shapes): per
+   * node the kernels, their arithmetic and whether it is exact, quantization metadata, memory.
+   */
+  inspect(shapes: Readonly<Record<string, readonly number[]>> = {}): InspectReport {
+    const engine = this.live();
+    const plan = engine.planFor(this.zeroFeeds(shapes), true);
+    if (!plan) fail('LOWBIT_UNSUPPORTED', 'the plan depends on input values (an input feeds a shape), so it cannot be inspected without them');
+    return inspectPlan(engine, plan);
   }
 
   get backend(): Backend {
