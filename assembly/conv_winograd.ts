@@ -28,6 +28,8 @@ import { gemm_f32_pp } from './gemm_f32';
 
 /** Spill area for ragged groups (4 lanes × 16 positions, or 2 rows × 8 outputs). */
 const LANES: usize = memory.data(16 * 16, 16);
+/** Column-transformed rows of the scalar build's tile (4 × 4). */
+const ROWS: usize = memory.data(16 * 4, 16);
 
 // @ts-ignore: decorator
 @inline function rowFloats(TW: i32): i32 {
@@ -106,52 +108,57 @@ function fillRows(xc: usize, buf: usize, RB: i32, th: i32, tw0: i32, width: i32,
   return v + <usize>(t >> 3) * <usize>C * 32 + (<usize>c << 5) + (<usize>(t & 7) << 2);
 }
 
-/** Column part of Bᵀ·d·B for one input row: lanes are 4 tiles (stride 2 in the row). */
-// @ts-ignore: decorator
-@inline function rowTransform4(p: usize, o: usize): void {
-  const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32);
-  const d0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
-  const d1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
-  const d2 = v128.shuffle<f32>(d0, c, 1, 2, 3, 4);
-  const d3 = v128.shuffle<f32>(d1, c, 1, 2, 3, 5);
-  v128.store(o, f32x4.sub(d0, d2));
-  v128.store(o, f32x4.add(d1, d2), 16);
-  v128.store(o, f32x4.sub(d2, d1), 32);
-  v128.store(o, f32x4.sub(d1, d3), 48);
-}
-
-/** Row part: Vξ for ξ = 4i+j from the column-transformed rows h (16 vectors, row-major). */
-// @ts-ignore: decorator
-@inline function colTransform4(h: usize, xi: i32, i: i32): v128 {
-  const j = <usize>(xi & 3) << 4;
-  const h0 = v128.load(h + j), h1 = v128.load(h + j, 64), h2 = v128.load(h + j, 128), h3 = v128.load(h + j, 192);
-  if (i == 0) return f32x4.sub(h0, h2);
-  if (i == 1) return f32x4.add(h1, h2);
-  if (i == 2) return f32x4.sub(h2, h1);
-  return f32x4.sub(h1, h3);
-}
-
-const ROWS: usize = memory.data(16 * 16, 16);
-
-/** V for tiles t..t+lanes−1 of channel c from the padded rows at float column 2k. */
+/**
+ * V for tiles t..t+3 of channel c from the padded rows at float column 2k, stored with one
+ * vector per ξ when the 4 tiles are consecutive lanes of one B panel (`at` = Vξ=0 address of
+ * tile t); otherwise through the spill area, lane by lane.
+ */
 function inputGroup4(buf: usize, RB: i32, k: i32, v: usize, vRegion: usize, C: i32, c: i32, t: i32, lanes: i32): void {
-  const p = buf + (<usize>(2 * k) << 2);
   const rb = <usize>RB << 2;
-  rowTransform4(p, ROWS);
-  rowTransform4(p + rb, ROWS + 64);
-  rowTransform4(p + 2 * rb, ROWS + 128);
-  rowTransform4(p + 3 * rb, ROWS + 192);
-  const contiguous = lanes == 4 && (t & 7) <= 4;
-  const at = vAt(v, C, c, t);
+  const p0 = buf + (<usize>(2 * k) << 2);
+  const p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
+  // Column part per input row r (lanes: 4 tiles, stride 2 in the row; taps d0..d3):
+  // h_r = [d0 − d2, d1 + d2, d2 − d1, d1 − d3]. Written out so every value stays a local.
+  let a = v128.load(p0), b = v128.load(p0, 16), e = v128.load(p0, 32);
+  let d0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6), d1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+  let d2 = v128.shuffle<f32>(d0, e, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, e, 1, 2, 3, 5);
+  const h00 = f32x4.sub(d0, d2), h01 = f32x4.add(d1, d2), h02 = f32x4.sub(d2, d1), h03 = f32x4.sub(d1, d3);
+  a = v128.load(p2); b = v128.load(p2, 16); e = v128.load(p2, 32);
+  d0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6); d1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+  d2 = v128.shuffle<f32>(d0, e, 1, 2, 3, 4); d3 = v128.shuffle<f32>(d1, e, 1, 2, 3, 5);
+  const h20 = f32x4.sub(d0, d2), h21 = f32x4.add(d1, d2), h22 = f32x4.sub(d2, d1), h23 = f32x4.sub(d1, d3);
+  a = v128.load(p1); b = v128.load(p1, 16); e = v128.load(p1, 32);
+  d0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6); d1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+  d2 = v128.shuffle<f32>(d0, e, 1, 2, 3, 4); d3 = v128.shuffle<f32>(d1, e, 1, 2, 3, 5);
+  const h10 = f32x4.sub(d0, d2), h11 = f32x4.add(d1, d2), h12 = f32x4.sub(d2, d1), h13 = f32x4.sub(d1, d3);
+  a = v128.load(p3); b = v128.load(p3, 16); e = v128.load(p3, 32);
+  d0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6); d1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+  d2 = v128.shuffle<f32>(d0, e, 1, 2, 3, 4); d3 = v128.shuffle<f32>(d1, e, 1, 2, 3, 5);
+  const h30 = f32x4.sub(d0, d2), h31 = f32x4.add(d1, d2), h32 = f32x4.sub(d2, d1), h33 = f32x4.sub(d1, d3);
+  // Row part: V_0j = h0j − h2j, V_1j = h1j + h2j, V_2j = h2j − h1j, V_3j = h1j − h3j.
+  const direct = lanes == 4 && (t & 7) <= 4;
+  const dst = direct ? vAt(v, C, c, t) : LANES;
+  const step: usize = direct ? vRegion : 16;
+  v128.store(dst, f32x4.sub(h00, h20));
+  v128.store(dst + step, f32x4.sub(h01, h21));
+  v128.store(dst + 2 * step, f32x4.sub(h02, h22));
+  v128.store(dst + 3 * step, f32x4.sub(h03, h23));
+  v128.store(dst + 4 * step, f32x4.add(h10, h20));
+  v128.store(dst + 5 * step, f32x4.add(h11, h21));
+  v128.store(dst + 6 * step, f32x4.add(h12, h22));
+  v128.store(dst + 7 * step, f32x4.add(h13, h23));
+  v128.store(dst + 8 * step, f32x4.sub(h20, h10));
+  v128.store(dst + 9 * step, f32x4.sub(h21, h11));
+  v128.store(dst + 10 * step, f32x4.sub(h22, h12));
+  v128.store(dst + 11 * step, f32x4.sub(h23, h13));
+  v128.store(dst + 12 * step, f32x4.sub(h10, h30));
+  v128.store(dst + 13 * step, f32x4.sub(h11, h31));
+  v128.store(dst + 14 * step, f32x4.sub(h12, h32));
+  v128.store(dst + 15 * step, f32x4.sub(h13, h33));
+  if (direct) return;
   for (let xi = 0; xi < 16; xi++) {
-    const r = colTransform4(ROWS, xi, xi >> 2);
-    if (contiguous) {
-      v128.store(at + <usize>xi * vRegion, r);
-      continue;
-    }
-    v128.store(LANES, r);
     for (let l = 0; l < lanes; l++) {
-      store<f32>(vAt(v, C, c, t + l) + <usize>xi * vRegion, load<f32>(LANES + (<usize>l << 2)));
+      store<f32>(vAt(v, C, c, t + l) + <usize>xi * vRegion, load<f32>(LANES + (<usize>(xi * 4 + l) << 2)));
     }
   }
 }
@@ -229,18 +236,25 @@ function inputBlock(d: usize, x: usize, t0: i32, nb: i32, v: usize, vRegion: usi
  * (column t, lanes consecutive; ξ regions yRegion bytes apart): Aᵀ·Y·A + b, act.
  */
 function outputGroup4(yp: usize, yRegion: usize, ym: usize, th: i32, tw: i32, lanes: i32, OH: i32, OW: i32, b: f32, act: i32, lo: f32, hi: f32): void {
-  // Column part (Y·A) per row i: s_i0 = y_i0 + y_i1 + y_i2, s_i1 = y_i1 − y_i2 − y_i3.
-  let r00 = f32x4.splat(0), r01 = f32x4.splat(0), r10 = f32x4.splat(0), r11 = f32x4.splat(0);
-  for (let i = 0; i < 4; i++) {
-    const q = yp + <usize>(4 * i) * yRegion;
-    const y0 = v128.load(q), y1 = v128.load(q + yRegion), y2 = v128.load(q + 2 * yRegion), y3 = v128.load(q + 3 * yRegion);
-    const s0 = f32x4.add(f32x4.add(y0, y1), y2);
-    const s1 = f32x4.sub(f32x4.sub(y1, y2), y3);
-    // Row part (Aᵀ·s): out row 0 = s_0 + s_1 + s_2, out row 1 = s_1 − s_2 − s_3.
-    if (i < 3) { r00 = f32x4.add(r00, s0); r01 = f32x4.add(r01, s1); }
-    if (i == 1) { r10 = f32x4.add(r10, s0); r11 = f32x4.add(r11, s1); }
-    if (i >= 2) { r10 = f32x4.sub(r10, s0); r11 = f32x4.sub(r11, s1); }
-  }
+  // Column part (Y·A) per row i: s_i0 = y_i0 + y_i1 + y_i2, s_i1 = y_i1 − y_i2 − y_i3; row part
+  // (Aᵀ·s): output row 0 = s_0 + s_1 + s_2, output row 1 = s_1 − s_2 − s_3.
+  let q = yp;
+  let y0 = v128.load(q), y1 = v128.load(q + yRegion), y2 = v128.load(q + 2 * yRegion), y3 = v128.load(q + 3 * yRegion);
+  let r00 = f32x4.add(f32x4.add(y0, y1), y2), r01 = f32x4.sub(f32x4.sub(y1, y2), y3);
+  q += 4 * yRegion;
+  y0 = v128.load(q); y1 = v128.load(q + yRegion); y2 = v128.load(q + 2 * yRegion); y3 = v128.load(q + 3 * yRegion);
+  let s0 = f32x4.add(f32x4.add(y0, y1), y2), s1 = f32x4.sub(f32x4.sub(y1, y2), y3);
+  r00 = f32x4.add(r00, s0); r01 = f32x4.add(r01, s1);
+  let r10 = s0, r11 = s1;
+  q += 4 * yRegion;
+  y0 = v128.load(q); y1 = v128.load(q + yRegion); y2 = v128.load(q + 2 * yRegion); y3 = v128.load(q + 3 * yRegion);
+  s0 = f32x4.add(f32x4.add(y0, y1), y2); s1 = f32x4.sub(f32x4.sub(y1, y2), y3);
+  r00 = f32x4.add(r00, s0); r01 = f32x4.add(r01, s1);
+  r10 = f32x4.sub(r10, s0); r11 = f32x4.sub(r11, s1);
+  q += 4 * yRegion;
+  y0 = v128.load(q); y1 = v128.load(q + yRegion); y2 = v128.load(q + 2 * yRegion); y3 = v128.load(q + 3 * yRegion);
+  s0 = f32x4.add(f32x4.add(y0, y1), y2); s1 = f32x4.sub(f32x4.sub(y1, y2), y3);
+  r10 = f32x4.sub(r10, s0); r11 = f32x4.sub(r11, s1);
   const bv = f32x4.splat(b);
   r00 = actv(f32x4.add(r00, bv), act, lo, hi);
   r01 = actv(f32x4.add(r01, bv), act, lo, hi);

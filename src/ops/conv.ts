@@ -1,11 +1,14 @@
 // Conv and ConvTranspose in f32 (1-D, 2-D, 3-D; groups, strides, dilations, pads, auto_pad,
 // output_padding, output_shape) on the kernels of assembly/conv_f32.ts (im2col + packed GEMM,
-// col2im) and assembly/conv_dw_f32.ts (direct, one input channel per group). Constant weights
+// col2im), assembly/conv_dw_f32.ts (direct, one input channel per group) and, for 3×3 stride-1
+// 2-D convs with enough channels, assembly/conv_winograd.ts (conv-winograd.ts). Constant weights
 // are packed once per session as the GEMM's A operand; runtime weights are packed per call.
 
 import { numel } from '../ir/tensor.js';
 import { attrInt, attrInts, attrString, type Addr, type OpCtx, type OpDef } from './context.js';
 import { requireType } from './elementwise.js';
+import { descriptor, type ConvGeom } from './conv-geom.js';
+import { lowerWinograd, winogradApplies } from './conv-winograd.js';
 import { fmtDims } from './shape-util.js';
 
 const F32 = new Set(['float32'] as const);
@@ -16,21 +19,6 @@ const CHUNK_BYTES = 16 * 1024;
 const DW_MAX_KERNEL_ROWS = 1024;
 /** ConvTranspose computes its col matrix this many bytes at a time. */
 const COL_BYTES = 256 * 1024;
-
-/** Spatial geometry of one convolution (lists of length = spatial rank). */
-interface ConvGeom {
-  group: number;
-  /** Input and output channels per group. */
-  C: number;
-  M: number;
-  kernel: number[];
-  strides: number[];
-  dilations: number[];
-  /** Begin pads (end pads only shape the output). */
-  pads: number[];
-  inSpatial: number[];
-  outSpatial: number[];
-}
 
 const span = (k: number, d: number) => (k - 1) * d + 1;
 
@@ -143,16 +131,6 @@ function convTransposeGeom(ctx: OpCtx): ConvGeom {
   return { group, C: xd[1] / group, M: wd[1], kernel, strides, dilations, pads: begin, inSpatial, outSpatial };
 }
 
-/** Descriptor of assembly/conv_geom.ts: the geometry lifted to 3-D by leading unit axes. */
-function descriptor(batch: number, g: ConvGeom, chunk: number): Int32Array {
-  const lift = (v: number[], fill: number) => [...new Array<number>(3 - v.length).fill(fill), ...v];
-  return new Int32Array([
-    batch, g.group, g.C, g.M,
-    ...lift(g.inSpatial, 1), ...lift(g.kernel, 1), ...lift(g.strides, 1), ...lift(g.dilations, 1),
-    ...lift(g.pads, 0), ...lift(g.outSpatial, 1), chunk,
-  ]);
-}
-
 /**
  * Packs W per group as GEMM A operands (each ceil(rows/4)·K·16 bytes): once per session when W
  * is constant, per call otherwise. `kernel` is pack_a_f32 (Conv: W_g is rows×K) or pack_at_f32
@@ -185,6 +163,10 @@ const conv: OpDef = {
     if (g.C === 1 && g.M < 4 && numel(g.kernel) / g.kernel[g.kernel.length - 1] <= DW_MAX_KERNEL_ROWS) {
       // Depthwise-like: a handful of taps per output, too little work for the GEMM.
       ctx.step('conv_dw_f32', ctx.params(descriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), 0, 0, 0);
+      return;
+    }
+    if (winogradApplies(g)) {
+      lowerWinograd(ctx, g, bias);
       return;
     }
     const K = g.C * numel(g.kernel);
