@@ -15,9 +15,10 @@
 // the transforms and the GEMMs: Vξ is written straight into gemm_f32_pp's 8-column B-panel
 // layout (panel p: C rows of 8 tiles), Yξ is row-major M × chunk.
 //
-// Scratch: 16 Vξ (⌈chunk/8⌉·C·32 bytes each), 16 Yξ
-// (M·chunk·4 bytes each) + 16 bytes of slack (4-lane loads of a ragged group run past the last
-// tile), then 4 zero-padded input rows of RB = 8·⌈TW/4⌉ + 4 floats.
+// Scratch: 16 Vξ (⌈chunk/8⌉·C·32 + 64 bytes each), 16 Yξ (M·chunk·4 + 64 bytes each), then 4
+// zero-padded input rows of RB = 8·⌈TW/4⌉ + 4 floats. The 64 bytes after each region keep the
+// 16 streams the transforms write (Vξ) or read (Yξ) at once off a common L1 set when the region
+// size is a multiple of 4 KiB; they are also the slack a ragged group's 4-lane Y loads run into.
 //
 // The SIMD builds transform 4 tiles of one tile row per vector (lane = tile); the scalar build
 // one tile at a time.
@@ -327,7 +328,7 @@ function outputBlock(d: usize, yb: usize, yRegion: usize, chunk: i32, t0: i32, n
  * Conv with a 3×3 kernel, stride 1, dilation 1 (2-D: descriptor depth axes 1) by Winograd
  * F(2×2, 3×3): y = conv(x, W) (+ bias) (+ act as in gemm_f32). `u` holds winograd_filter_f32 of
  * every group back to back (16·⌈M/4⌉·C·16 bytes each); `scratch` holds
- * 16·(⌈chunk/8⌉·C·32 + M·chunk·4) + 16 + 16·RB bytes (header), chunk = descriptor G_CHUNK tiles.
+ * 16·(⌈chunk/8⌉·C·32 + M·chunk·4 + 128) + 16·RB bytes (header), chunk = descriptor G_CHUNK tiles.
  */
 export function conv_winograd_f32(d: usize, x: usize, u: usize, bias: usize, y: usize, scratch: usize, act: i32, lo: f32, hi: f32): void {
   const NB = desc(d, G_N), G = desc(d, G_G), C = desc(d, G_C), M = desc(d, G_M);
@@ -337,11 +338,11 @@ export function conv_winograd_f32(d: usize, x: usize, u: usize, bias: usize, y: 
   const inBytes = <usize>C * <usize>desc(d, G_IN + 1) * <usize>desc(d, G_IN + 2) * 4;
   const outBytes = <usize>M * <usize>(OH * OW) * 4;
   const uRegion = <usize>((M + 3) >> 2) * <usize>C * 16;
-  const vRegion = <usize>((chunk + 7) >> 3) * <usize>C * 32;
-  const yRegion = <usize>(M * chunk) << 2;
+  const vRegion = <usize>((chunk + 7) >> 3) * <usize>C * 32 + 64;
+  const yRegion = (<usize>(M * chunk) << 2) + 64;
   const v = scratch;
   const yb = v + 16 * vRegion;
-  const buf = yb + 16 * yRegion + 16;
+  const buf = yb + 16 * yRegion;
   for (let n = 0; n < NB; n++) {
     for (let g = 0; g < G; g++) {
       const xg = x + <usize>(n * G + g) * inBytes;

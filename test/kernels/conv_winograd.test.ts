@@ -21,7 +21,7 @@ function convRef(g: Geom, x: Float32Array, w: Float32Array, bias: Float32Array |
 /** Scratch bytes of conv_winograd_f32 (its header comment); mirrors src/ops/conv-winograd.ts. */
 function scratchBytes(g: Geom, chunk: number): number {
   const rb = 8 * Math.ceil(Math.ceil(g.OW / 2) / 4) + 4;
-  return 16 * (Math.ceil(chunk / 8) * g.C * 32 + g.M * chunk * 4) + 16 + 16 * rb;
+  return 16 * (Math.ceil(chunk / 8) * g.C * 32 + g.M * chunk * 4 + 128) + 16 * rb;
 }
 
 function runWinograd(box: KernelBox, g: Geom, x: Float32Array, w: Float32Array, bias: Float32Array | undefined, chunk: number, act: number, lo: number, hi: number): Float32Array {
