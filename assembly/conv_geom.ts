@@ -17,5 +17,5 @@ export const G_S: i32 = 10; // SD, SH, SW
 export const G_DIL: i32 = 13; // DD, DH, DW
 export const G_PAD: i32 = 16; // PD, PH, PW (begin pads)
 export const G_OUT: i32 = 19; // OD, OH, OW
-export const G_CHUNK: i32 = 22; // panels of 8 positions per GEMM call (Conv: output, ConvTranspose: input)
+export const G_CHUNK: i32 = 22; // panels of 8 positions per GEMM call (Conv: output, ConvTranspose: input); Winograd: 2×2 tiles per block
 export const G_LEN: i32 = 23;
