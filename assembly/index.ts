@@ -17,6 +17,7 @@ export { qgemm_i8, qgemm_i8__ref } from './gemm_i8';
 export { conv_f32, conv_transpose_f32, pack_at_f32 } from './conv_f32';
 export { conv_f32__ref, conv_transpose_f32__ref } from './conv_f32_ref';
 export { conv_dw_f32 } from './conv_dw_f32';
+export { conv_winograd_f32, winograd_filter_f32 } from './conv_winograd';
 export { cast, cast__ref } from './cast';
 export { qw_pack, qw_pack_bytes } from './qw_pack';
 export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4';

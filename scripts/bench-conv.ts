@@ -15,6 +15,8 @@ interface Layer {
 const LAYERS: Layer[] = [
   { name: 'resnet conv3x3 64→64 56²', c: 64, m: 64, hw: 56, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'resnet conv3x3 128→128 28²', c: 128, m: 128, hw: 28, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'resnet conv3x3 256→256 14²', c: 256, m: 256, hw: 14, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'resnet conv3x3 512→512 7²', c: 512, m: 512, hw: 7, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'resnet conv3x3 s2 64→128 56²', c: 64, m: 128, hw: 56, k: 3, stride: 2, pad: 1, group: 1 },
   { name: 'resnet conv1x1 256→64 56²', c: 256, m: 64, hw: 56, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'mobilenet dw3x3 128 56²', c: 128, m: 128, hw: 56, k: 3, stride: 1, pad: 1, group: 128 },

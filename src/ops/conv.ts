@@ -1,12 +1,14 @@
 // Conv and ConvTranspose in f32 (1-D, 2-D, 3-D; groups, strides, dilations, pads, auto_pad,
 // output_padding, output_shape) on the kernels of assembly/conv_f32.ts (im2col + packed GEMM,
-// col2im) and assembly/conv_dw_f32.ts (direct, one input channel per group). Constant weights
+// col2im), assembly/conv_dw_f32.ts (direct, one input channel per group) and, for 3×3 stride-1
+// 2-D convs with enough channels, assembly/conv_winograd.ts (conv-winograd.ts). Constant weights
 // are packed once per session as the GEMM's A operand; runtime weights are packed per call.
 
 import { numel } from '../ir/tensor.js';
 import { type Addr, type OpCtx, type OpDef } from './context.js';
 import { convGeom, convTransposeGeom, geomDescriptor } from './conv-geom.js';
 import { requireType } from './elementwise.js';
+import { lowerWinograd, winogradApplies } from './conv-winograd.js';
 import { fmtDims } from './shape-util.js';
 
 const F32 = new Set(['float32'] as const);
@@ -63,6 +65,10 @@ const conv: OpDef = {
     if (g.C === 1 && g.M < 4 && numel(g.kernel) / g.kernel[g.kernel.length - 1] <= DW_MAX_KERNEL_ROWS) {
       // Depthwise-like: a handful of taps per output, too little work for the GEMM.
       ctx.step('conv_dw_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), 0, 0, 0);
+      return;
+    }
+    if (winogradApplies(g)) {
+      lowerWinograd(ctx, g, bias);
       return;
     }
     const K = g.C * numel(g.kernel);

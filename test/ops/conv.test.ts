@@ -24,6 +24,8 @@ const CASES: Case[] = [
   { name: '1-D, asymmetric pads, stride 3, dilation 2', op: 'Conv', x: [3, 4, 29], w: [9, 4, 5], bias: false, attrs: { pads: [3, 1], strides: [3], dilations: [2] } },
   { name: '3-D, VALID', op: 'Conv', x: [1, 3, 5, 6, 7], w: [5, 3, 2, 3, 3], bias: true, attrs: { auto_pad: 'VALID' } },
   { name: 'depthwise 3x3 stride 2 pad 1 (8 groups)', op: 'Conv', x: [2, 8, 15, 20], w: [8, 1, 3, 3], bias: true, attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { name: 'Winograd 3x3: 2 groups of 12→8, batch 2, odd 11x9, asymmetric pads', op: 'Conv', x: [2, 24, 11, 9], w: [16, 12, 3, 3], bias: true, attrs: { group: 2, pads: [1, 0, 2, 1] } },
+  { name: 'Winograd 3x3: runtime W, 16→20, SAME_UPPER, 7x10', op: 'Conv', x: [1, 16, 7, 10], w: [20, 16, 3, 3], bias: false, runtimeW: true, attrs: { auto_pad: 'SAME_UPPER' } },
   { name: '1x1, 64 outputs', op: 'Conv', x: [1, 16, 9, 10], w: [64, 16, 1, 1], bias: true, attrs: {} },
   { name: 'transposed 2-D, 2 groups, stride 2, output_padding 1', op: 'ConvTranspose', x: [2, 4, 5, 6], w: [4, 3, 3, 3], bias: true, attrs: { group: 2, strides: [2, 2], output_padding: [1, 1], pads: [1, 0, 1, 1] } },
   { name: 'transposed, runtime W, output_shape', op: 'ConvTranspose', x: [1, 3, 4, 5], w: [3, 2, 4, 4], bias: false, runtimeW: true, attrs: { strides: [2, 3], output_shape: [9, 16] } },
