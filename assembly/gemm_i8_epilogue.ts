@@ -141,23 +141,33 @@ export function storeFour(tile: usize, c: usize, m: i32, n0: i32, nv: i32): void
   v128.store32_lane(c, b, 0);
 }
 
+/** Bytes of a descriptor written by gemm_i8_epilogue_desc with sCount scales and bCount biases. */
+export const EPI_DESC_HEADER: usize = 48;
+
 /**
- * Writes an epilogue descriptor (the layout above, 11 i32) at dst: how the host forms one whose
- * scale and bias arrays live at addresses it only knows as kernel arguments. Returns 1 for an
- * unknown kind.
+ * Writes a self-contained epilogue descriptor at dst: the header (layout above) at dst, then a
+ * copy of the sCount scales (f32) at dst + 48 and of the bCount biases (i32 or f32 per kind)
+ * after them, which the header points to. The host forms descriptors this way because a plan
+ * keeps a buffer alive only while steps name it: the GEMM step names the descriptor, so what the
+ * descriptor points to must live inside it. Scale and bias strides are per column (cs 1) or
+ * scalar (cs 0), row stride 0. bias = 0: none. Returns 1 for an unknown kind or a bad count.
  */
 export function gemm_i8_epilogue_desc(
-  dst: usize, k: i32, s: usize, sRs: i32, sCs: i32, zp: i32, b: usize, bRs: i32, bCs: i32, a: i32, l: f32, h: f32,
+  dst: usize, k: i32, s: usize, sCount: i32, zp: i32, b: usize, bCount: i32, a: i32, l: f32, h: f32,
 ): i32 {
-  if (k < EPI_I32 || k > EPI_F32) return 1;
+  if (k < EPI_I32 || k > EPI_F32 || sCount < 0 || bCount < 0 || (k != EPI_I32 && sCount < 1)) return 1;
+  const sCopy = dst + EPI_DESC_HEADER;
+  const bCopy = sCopy + (<usize>sCount << 2);
+  memory.copy(sCopy, s, <usize>sCount << 2);
+  if (b) memory.copy(bCopy, b, <usize>bCount << 2);
   store<i32>(dst, k);
-  store<i32>(dst, <i32>s, 4);
-  store<i32>(dst, sRs, 8);
-  store<i32>(dst, sCs, 12);
+  store<i32>(dst, <i32>sCopy, 4);
+  store<i32>(dst, 0, 8);
+  store<i32>(dst, sCount > 1 ? 1 : 0, 12);
   store<i32>(dst, zp, 16);
-  store<i32>(dst, <i32>b, 20);
-  store<i32>(dst, bRs, 24);
-  store<i32>(dst, bCs, 28);
+  store<i32>(dst, b ? <i32>bCopy : 0, 20);
+  store<i32>(dst, 0, 24);
+  store<i32>(dst, bCount > 1 ? 1 : 0, 28);
   store<i32>(dst, a, 32);
   store<f32>(dst, l, 36);
   store<f32>(dst, h, 40);
