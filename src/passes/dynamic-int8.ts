@@ -113,10 +113,9 @@ function rewrite(g: Graph, mm: Node): boolean {
 function recordWeightParams(g: Graph, v: GraphView, scale: string, wName: string, wZp: string, wType: DType): void {
   const p = v.producer(scale);
   if (!isOp(p, 'Mul')) return;
-  const fromDQL = (i: string) => isOp(v.producer(i), 'DynamicQuantizeLinear');
-  const ws = p.inputs.find((i) => !fromDQL(i));
-  if (ws === undefined || !p.inputs.some(fromDQL)) return;
-  const params = qdqParams(v, { name: '', opType: 'DequantizeLinear', domain: '', inputs: [wName, ws, wZp], outputs: [], attrs: new Map() }, wType, 2);
+  const consts = p.inputs.filter((i) => v.constant(i) !== undefined);
+  if (consts.length !== 1) return;
+  const params = qdqParams(v, { name: '', opType: 'DequantizeLinear', domain: '', inputs: [wName, consts[0], wZp], outputs: [], attrs: new Map() }, wType, 2);
   if (params) g.quant.set(wName, quantParamsOf({ ...params, axis: 1 }));
 }
 
