@@ -7,12 +7,17 @@
 //   [1] scale  f32 array: the multiplier (kinds 1, 2) or the scale (kind 3), element
 //   [2] [3]    scale[m·[2] + n·[3]]: strides 0,0 scalar; 0,1 per column; 1,0 per row
 //   [4] y_zp   output zero point (kinds 1, 2)
-//   [5] bias   f32 array or 0 (kind 3), element bias[m·[6] + n·[7]]
-//   [8] act    0 none, 1 relu, 2 clamp to [lo, hi] (kind 3)
-//   [9] [10]   lo, hi as f32 bit patterns
+//   [5] bias   0 for none, else element bias[m·[6] + n·[7]] of an array that is
+//              i32 for kinds 0, 1, 2 (scale sa·sb, zero point 0: added to the exact accumulator,
+//              wrapping as the references do, before requantising — QLinearConv's / QGemm's B)
+//              f32 for kind 3 (added after the scale)
+//   [8] act    0 none, 1 relu (kind 3), 2 clamp to [lo, hi]
+//   [9] [10]   lo, hi as f32 bit patterns; for kinds 1, 2 they are integers in the output's
+//              quantised domain that narrow [qmin, qmax] (a ReLU or Clip before a QuantizeLinear
+//              is exactly a clamp of the quantised value, QuantizeLinear being monotone)
 //
 // Exact float operations, in this order (every build gives the same bits; no fused multiply-add):
-//   requantise: v = f32(acc) * scale          (i32→f32 and the product rounded to nearest even)
+//   requantise: v = f32(acc + bias) * scale   (i32→f32 and the product rounded to nearest even)
 //               r = nearest(v)                 (round half to even)
 //               y = i32(clamp(r + f32(y_zp), qmin, qmax))   (qmin, qmax = 0, 255 or −128, 127)
 //     which equals saturate(round_half_even(f32(acc)·scale) + y_zp) for every acc: r + y_zp is
@@ -59,6 +64,10 @@ export function setEpilogue(d: usize): i32 {
   hi = reinterpret<f32>(desc(d, 10));
   qmin = kind == EPI_U8 ? 0 : -128;
   qmax = kind == EPI_U8 ? 255 : 127;
+  if (act == 2 && kind != EPI_F32) {
+    qmin = max<f32>(qmin, lo);
+    qmax = min<f32>(qmax, hi);
+  }
   if (kind != EPI_I32 && scale == 0) return 1;
   return 0;
 }
@@ -70,6 +79,7 @@ export function outElemBytes(): i32 {
 
 /** Applies the epilogue to one accumulator and stores it at c (the scalar definition). */
 export function storeOne(acc: i32, c: usize, m: i32, n: i32): void {
+  if (bias && kind != EPI_F32) acc += load<i32>(bias + (<usize>(m * biasRs + n * biasCs) << 2));
   if (kind == EPI_I32) {
     store<i32>(c, acc);
     return;
@@ -90,6 +100,7 @@ export function storeOne(acc: i32, c: usize, m: i32, n: i32): void {
 
 const LANES: usize = memory.data(16, 16);
 
+/** Four 32-bit lanes (f32 or i32) of a scale or bias array. */
 // @ts-ignore: decorator
 @inline function loadF4(p: usize, rs: i32, cs: i32, m: i32, n0: i32): v128 {
   const row = p + (<usize>(m * rs) << 2);
@@ -109,7 +120,8 @@ export function storeFour(tile: usize, c: usize, m: i32, n0: i32, nv: i32): void
     for (let j = 0; j < nv; j++) storeOne(load<i32>(tile + (<usize>j << 2)), c + <usize>j * eb, m, n0 + j);
     return;
   }
-  const acc = v128.load(tile);
+  let acc = v128.load(tile);
+  if (bias && kind != EPI_F32) acc = i32x4.add(acc, loadF4(bias, biasRs, biasCs, m, n0));
   if (kind == EPI_I32) {
     v128.store(c, acc);
     return;
@@ -127,4 +139,37 @@ export function storeFour(tile: usize, c: usize, m: i32, n0: i32, nv: i32): void
   const w = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v), i32x4.splat(0));
   const b = kind == EPI_U8 ? i8x16.narrow_i16x8_u(w, w) : i8x16.narrow_i16x8_s(w, w);
   v128.store32_lane(c, b, 0);
+}
+
+/** Bytes of a descriptor written by gemm_i8_epilogue_desc with sCount scales and bCount biases. */
+export const EPI_DESC_HEADER: usize = 48;
+
+/**
+ * Writes a self-contained epilogue descriptor at dst: the header (layout above) at dst, then a
+ * copy of the sCount scales (f32) at dst + 48 and of the bCount biases (i32 or f32 per kind)
+ * after them, which the header points to. The host forms descriptors this way because a plan
+ * keeps a buffer alive only while steps name it: the GEMM step names the descriptor, so what the
+ * descriptor points to must live inside it. Scale and bias strides are per column (cs 1) or
+ * scalar (cs 0), row stride 0. bias = 0: none. Returns 1 for an unknown kind or a bad count.
+ */
+export function gemm_i8_epilogue_desc(
+  dst: usize, k: i32, s: usize, sCount: i32, zp: i32, b: usize, bCount: i32, a: i32, l: f32, h: f32,
+): i32 {
+  if (k < EPI_I32 || k > EPI_F32 || sCount < 0 || bCount < 0 || (k != EPI_I32 && sCount < 1)) return 1;
+  const sCopy = dst + EPI_DESC_HEADER;
+  const bCopy = sCopy + (<usize>sCount << 2);
+  memory.copy(sCopy, s, <usize>sCount << 2);
+  if (b) memory.copy(bCopy, b, <usize>bCount << 2);
+  store<i32>(dst, k);
+  store<i32>(dst, <i32>sCopy, 4);
+  store<i32>(dst, 0, 8);
+  store<i32>(dst, sCount > 1 ? 1 : 0, 12);
+  store<i32>(dst, zp, 16);
+  store<i32>(dst, b ? <i32>bCopy : 0, 20);
+  store<i32>(dst, 0, 24);
+  store<i32>(dst, bCount > 1 ? 1 : 0, 28);
+  store<i32>(dst, a, 32);
+  store<f32>(dst, l, 36);
+  store<f32>(dst, h, 40);
+  return 0;
 }

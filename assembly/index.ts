@@ -14,6 +14,7 @@ export {
 export { bn_fold_f32, channel_affine_f32, bn_stats_f32, bn_running_f32 } from './norm_batch';
 export { pack_b_i8, pack_b_i8_bytes, qgemm_i8_scratch_bytes } from './gemm_i8_pack';
 export { qgemm_i8, qgemm_i8__ref } from './gemm_i8';
+export { gemm_i8_epilogue_desc } from './gemm_i8_epilogue';
 export { conv_f32, conv_transpose_f32, pack_at_f32 } from './conv_f32';
 export { conv_f32__ref, conv_transpose_f32__ref } from './conv_f32_ref';
 export { conv_dw_f32 } from './conv_dw_f32';

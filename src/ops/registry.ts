@@ -13,6 +13,7 @@ import { lowbitOps } from './matmul-qw.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
 import { qconvOps } from './qconv.js';
+import { qgemmOps } from './qgemm.js';
 import { qmatmulOps } from './qmatmul.js';
 import { quantOps } from './quant.js';
 import { reduceOps } from './reduce.js';
@@ -40,7 +41,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps }],
+  ['ai.lowbit', { ...lowbitOps, ...qgemmOps }],
 ]);
 
 /** Domains models use without importing them (exporters omit com.microsoft): assumed opset 1. */

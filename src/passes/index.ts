@@ -9,7 +9,9 @@
 
 import type { Graph } from '../ir/graph.js';
 import { dqMatmulPass } from './dq-matmul.js';
+import { dynamicInt8Pass } from './dynamic-int8.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
+import { qdqInt8Pass } from './qdq-int8.js';
 
 export { LOWBIT_DOMAIN };
 
@@ -19,8 +21,11 @@ export interface Pass {
   run(g: Graph): number;
 }
 
-/** In the order they run. */
-export const PASSES: readonly Pass[] = [dqMatmulPass];
+/**
+ * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
+ * an int8 weight whose activation is quantised too onto the f32-activation kernel.
+ */
+export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass];
 
 export interface PassReport {
   /** Rule name → times fired (rules that never fired are left out). */

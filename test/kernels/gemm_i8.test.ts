@@ -11,7 +11,8 @@ interface Epi {
   scaleRs?: number;
   scaleCs?: number;
   yZp?: number;
-  bias?: Float32Array;
+  /** i32 for kinds 0–2, f32 for kind 3. */
+  bias?: Float32Array | Int32Array;
   biasRs?: number;
   biasCs?: number;
   act?: number;
@@ -119,11 +120,15 @@ function randomEpis(r: () => number, M: number, N: number): Epi[] {
   const rowScale = new Float32Array(M).map(() => Math.fround(2 ** (-8 - 4 * r())));
   const full = new Float32Array(M * N).map(() => Math.fround(2 ** (-10 - 4 * r())));
   const bias = new Float32Array(N).map(() => r() * 4 - 2);
+  const ibias = new Int32Array(N).map(() => Math.floor(r() * 4000) - 2000);
   return [
     { kind: EPI_I32 },
     { kind: EPI_U8, scale: colScale, scaleCs: 1, yZp: 128 },
     { kind: EPI_S8, scale: rowScale, scaleRs: 1, yZp: -3 },
     { kind: EPI_U8, scale: full, scaleRs: N, scaleCs: 1, yZp: 7 },
+    { kind: EPI_U8, scale: colScale, scaleCs: 1, yZp: 100, bias: ibias, biasCs: 1, act: 2, lo: 100, hi: 200 },
+    { kind: EPI_S8, scale: rowScale, scaleRs: 1, yZp: -3, bias: ibias, biasCs: 1 },
+    { kind: EPI_I32, bias: ibias, biasCs: 1 },
     { kind: EPI_F32, scale: colScale, scaleCs: 1, bias, biasCs: 1, act: 0 },
     { kind: EPI_F32, scale: new Float32Array([0.01]), bias, biasCs: 1, act: 1 },
     { kind: EPI_F32, scale: rowScale, scaleRs: 1, act: 2, lo: -0.5, hi: 0.75 },
@@ -149,6 +154,10 @@ describe('qgemm_i8__ref', () => {
       const got = runRef(box, t, { kind: EPI_I32 });
       const mult = Math.fround(1 / 4099);
       const q = runRef(box, t, { kind: aS ? EPI_S8 : EPI_U8, scale: new Float32Array([mult]), yZp: 5 });
+      // The i32 bias joins the exact accumulator before requantising; lo/hi narrow the output range.
+      const bias = new Int32Array(N).map((_, n) => 977 * n - 1500);
+      const [blo, bhi] = aS ? [-20, 90] : [5, 140];
+      const qb = runRef(box, t, { kind: aS ? EPI_S8 : EPI_U8, scale: new Float32Array([mult]), yZp: 5, bias, biasCs: 1, act: 2, lo: blo, hi: bhi });
       const v = (x: number, s: boolean): number => (s ? (x << 24) >> 24 : x);
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
         const za = v(t.aZp![t.aZpPerRow ? m : 0], aS), zb = v(t.bZp![t.bZpPerCol ? n : 0], bS);
@@ -160,6 +169,10 @@ describe('qgemm_i8__ref', () => {
         if (rr - x === 0.5 && rr % 2 !== 0) rr -= 1;
         const [qlo, qhi] = aS ? [-128, 127] : [0, 255];
         expect(q[m * N + n]).toBe(Math.min(Math.max(rr + 5, qlo), qhi));
+        const xb = Math.fround(Math.fround((s + bias[n]) | 0) * mult);
+        let rb = Math.round(xb);
+        if (rb - xb === 0.5 && rb % 2 !== 0) rb -= 1;
+        expect(qb[m * N + n]).toBe(Math.min(Math.max(rb + 5, blo), bhi));
       }
     }
   });
