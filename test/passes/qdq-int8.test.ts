@@ -13,7 +13,7 @@ import { decodeModel } from '../../src/onnx/decode.js';
 import { dynamicInt8Pass } from '../../src/passes/dynamic-int8.js';
 import { runPasses } from '../../src/passes/index.js';
 import { qdqInt8Pass } from '../../src/passes/qdq-int8.js';
-import { OnnxBuilder } from '../../scripts/lib/onnx-builder.js';
+import { OnnxBuilder, type AttrInput } from '../../scripts/lib/onnx-builder.js';
 import { ALL_BACKENDS, rng } from '../support/kernels.js';
 
 type Kind = 'Gemm' | 'MatMul' | 'Conv';
@@ -53,7 +53,7 @@ function layerModel(c: Layer, seed: number): Uint8Array {
     const sb = sw.map((s) => Math.fround(Math.fround(sx) * s) * (c.bias === 'off-scale' ? 1.5 : 1));
     inputs.push(b.op('DequantizeLinear', [b.init('Bq', 'int32', [c.N], ints(r, c.N, -3000, 3000)), b.init('sb', 'float32', [c.N], sb), b.init('zb', 'int32', [c.N], new Array(c.N).fill(0))], { axis: 0 }, { name: 'dqb' }));
   }
-  const attrs = c.kind === 'Gemm' ? { transB: 1 } : conv ? { pads: [1, 1, 1, 1] } : {};
+  const attrs: Record<string, AttrInput> = c.kind === 'Gemm' ? { transB: 1 } : conv ? { pads: [1, 1, 1, 1] } : {};
   let y = b.op(c.kind, inputs, attrs, { name: 'layer', outputs: ['y'] });
   if (c.act === 'relu') y = b.op('Relu', [y], {}, { outputs: ['ya'] });
   if (c.act === 'clip') y = b.op('Clip', [y, b.init('lo', 'float32', [], [-0.5]), b.init('hi', 'float32', [], [0.8])], {}, { outputs: ['ya'] });
