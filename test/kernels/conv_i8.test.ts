@@ -1,10 +1,10 @@
-// conv_i8 (8-bit im2col + qgemm_i8 + transposed epilogue store) against conv_i8__ref (direct
+// conv_i8 (8-bit im2col into slabs + the 4×4 int8 tile + per-channel epilogue) against conv_i8__ref (direct
 // convolution on the plain layouts) on every build, bit for bit; the reference itself against a
 // JS convolution.
 
 import { describe, expect, it } from 'vitest';
 import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
-import { packBBytes, qgemmScratchBytes } from '../../src/ops/qparams.js';
+import { convI8ScratchBytes, convWeightBytes } from '../../src/ops/qconv.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 
 const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2;
@@ -89,16 +89,18 @@ function runRef(box: KernelBox, c: Case, d: Data): number[] {
 
 function runKernel(box: KernelBox, c: Case, d: Data): number[] {
   const K = c.C * prod(c.kernel);
-  const groupBytes = packBBytes(K, c.M);
+  const groupBytes = convWeightBytes(c.M, K);
+  expect(box.call('conv_w_i8_bytes', c.M, K)).toBe(groupBytes);
   const wp = box.alloc(groupBytes * c.group);
   const w = box.put(d.w);
   const wZp = box.put(d.wZp);
   for (let j = 0; j < c.group; j++) {
-    const rc = box.call('pack_b_i8', w + j * c.M * K, K, 1, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, K, c.M, wp + j * groupBytes);
+    const rc = box.call('pack_w_conv_i8', w + j * c.M * K, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, c.M, K, wp + j * groupBytes);
     expect(rc).toBe(0);
   }
-  const align = (x: number) => Math.ceil(x / 16) * 16;
-  const scratch = box.alloc(align(c.chunk * K) + align(c.chunk * c.M * 4) + qgemmScratchBytes(c.chunk, K));
+  const scratchBytes = convI8ScratchBytes(K, c.M, c.chunk);
+  expect(box.call('conv_i8_scratch_bytes', K, c.M, c.chunk)).toBe(scratchBytes);
+  const scratch = box.alloc(scratchBytes);
   const n = outCount(c, d);
   const y = box.alloc(n * 4);
   const rc = box.call('conv_i8', box.put(geomDescriptor(c.batch, d.g, c.chunk)), box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
@@ -116,6 +118,13 @@ const CASES: Case[] = [
   { ...base, name: '1-D, stride 3, pad 4, odd K', C: 7, M: 3, inSpatial: [1, 23], kernel: [1, 5], strides: [1, 3], pads: [0, 4], epi: EPI_U8, bias: true, chunk: 5 },
   { ...base, name: 'depthwise 8 groups, 3x3 stride 2 pad 1', batch: 2, group: 8, C: 1, M: 1, inSpatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 12 },
   { ...base, name: '1x1, 33 channels, kernel larger than x with padding', C: 4, M: 33, inSpatial: [2, 2], kernel: [3, 3], pads: [1, 1], chunk: 4 },
+  // Rows long enough for the vector copies (stride 1 and 2, runs of 16, 17 and more), chunks that
+  // end inside an output row and inside a slab.
+  { ...base, name: '3x3 pad 1, 19×41, u8 → u8, per-channel zp, bias, chunk 37', C: 3, M: 6, inSpatial: [19, 41], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, bias: true, epi: EPI_U8, chunk: 37 },
+  { ...base, name: '3x3 stride 2 pad 1, 13×70, s8 → s8, chunk 50', C: 2, M: 5, inSpatial: [13, 70], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 50 },
+  { ...base, name: '5x5 dilation 2 pad 3, 21×35, i32, chunk 16', C: 2, M: 9, inSpatial: [21, 35], kernel: [5, 5], dilations: [2, 2], pads: [3, 3], chunk: 16 },
+  { ...base, name: '1-D stride 2, runs of exactly 16 and 17, chunk 34', C: 3, M: 4, inSpatial: [2, 34], kernel: [1, 2], strides: [1, 2], epi: EPI_U8, chunk: 34 },
+  { ...base, name: '1-D stride 1, run of exactly 16', C: 2, M: 4, inSpatial: [3, 18], kernel: [1, 3], epi: EPI_U8, chunk: 48 },
 ];
 
 describe('conv_i8__ref', () => {
