@@ -111,26 +111,35 @@ export function setGeometry(d: usize): void {
 function tapRow(x: usize, pad: u8, flip: u8, dst: usize, s0: i32, ns: i32, c: i32, a: i32, b: i32, e: i32): void {
   const plane = <usize>IH * <usize>IW;
   const xc = x + <usize>c * <usize>ID * plane;
-  let s = s0;
-  const end = s0 + ns;
-  while (s < end) {
-    const ow0 = s % OW;
-    const t = s / OW;
-    const len = min(end - s, OW - ow0);
-    const out = dst + <usize>(s - s0);
-    s += len;
-    const id = (t / OH) * SD - PD + a * DD, ih = (t % OH) * SH - PH + b * DH;
+  // Output position s = (od·OH + oh)·OW + ow, walked one output-row segment at a time.
+  let ow0 = s0 % OW;
+  let oh = (s0 / OW) % OH;
+  let od = s0 / (OW * OH);
+  let out = dst;
+  const end = dst + <usize>ns;
+  while (out < end) {
+    const len = min(<i32>(end - out), OW - ow0);
+    const id = od * SD - PD + a * DD, ih = oh * SH - PH + b * DH;
     if (<u32>id >= <u32>ID || <u32>ih >= <u32>IH) {
       fillPad(out, len, pad);
-      continue;
+    } else {
+      // Output q of the segment reads iw = w0 + q·SW; [qL, qR) are the ones inside the row.
+      const w0 = ow0 * SW - PW + e * DW;
+      let qL = 0, qR = len;
+      if (SW == 1) {
+        qL = min(len, max(0, -w0));
+        qR = max(qL, min(len, IW - w0));
+      } else {
+        if (w0 < 0) qL = min(len, (SW - 1 - w0) / SW);
+        qR = IW - w0 <= 0 ? qL : max(qL, min(len, (IW - w0 + SW - 1) / SW));
+      }
+      if (qL > 0) fillPad(out, qL, pad);
+      copyRun(out + <usize>qL, xc + <usize>id * plane + <usize>ih * <usize>IW + <usize>(w0 + qL * SW), qR - qL, flip);
+      if (qR < len) fillPad(out + <usize>qR, len - qR, pad);
     }
-    // Output q of the segment reads iw = w0 + q·SW; [qL, qR) are the ones inside the row.
-    const w0 = ow0 * SW - PW + e * DW;
-    const qL = w0 >= 0 ? 0 : min(len, (-w0 + SW - 1) / SW);
-    const qR = IW - w0 <= 0 ? qL : max(qL, min(len, (IW - w0 + SW - 1) / SW));
-    if (qL > 0) fillPad(out, qL, pad);
-    copyRun(out + <usize>qL, xc + <usize>id * plane + <usize>ih * <usize>IW + <usize>(w0 + qL * SW), qR - qL, flip);
-    if (qR < len) fillPad(out + <usize>qR, len - qR, pad);
+    out += <usize>len;
+    ow0 = 0;
+    if (++oh == OH) { oh = 0; od++; }
   }
 }
 
