@@ -1,5 +1,5 @@
 // QLinearConv and ConvInteger on assembly/conv_i8.ts (8-bit im2col + an exact int8 GEMM with
-// the output channels as rows). Geometry as the f32 Conv (conv-geom.ts). x's scale and zero
+// the output channels as rows), or assembly/conv_dw_i8.ts (direct) for depthwise-style convs. Geometry as the f32 Conv (conv-geom.ts). x's scale and zero
 // point and y's are per tensor; w's are per tensor or per output channel ([M]); QLinearConv's
 // bias is int32 [M]. Weights are packed per group (W_g [M/group, C/group·kernel], zero point
 // subtracted: assembly/conv_i8_pack.ts) once per session when they and their zero point are
@@ -97,18 +97,18 @@ function chunkOf(g: ConvGeom, K: number): number {
   return Math.min(S, fit);
 }
 
+/** conv_dw_i8 lists the kernel rows (all axes but the last) of each output row: at most this many. */
+const DW_MAX_KERNEL_ROWS = 1024;
+
+/** conv_w_dw_i8_bytes(channels, rows, KW). */
+export function dwWeightBytes(channels: number, rows: number, KW: number): number {
+  return channels * rows * roundUp(KW, 2) * 2;
+}
+
 function lower(s: Slots) {
   return (ctx: OpCtx) => {
     if (numel(ctx.outDims(0)) === 0) return;
     const { g, xSigned, wSigned, wPerChannel } = analyse(ctx, s);
-    const K = g.C * numel(g.kernel);
-    const groupBytes = convWeightBytes(g.M, K);
-    const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qconv_w${+wSigned}_g${g.group}`, (src, zp, dst) => {
-      for (let j = 0; j < g.group; j++) {
-        const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
-        ctx.step('pack_w_conv_i8', ctx.offset(src, j * g.M * K), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, K, ctx.offset(dst, j * groupBytes));
-      }
-    });
     let epi = storeI32Epilogue(ctx);
     let bias: ReturnType<OpCtx['in']> | 0 = 0;
     if (s.q) {
@@ -117,10 +117,31 @@ function lower(s: Slots) {
         { addr: ctx.in(q.wScale), count: wPerChannel ? g.M * g.group : 1 }, ctx.in(q.yScale), ctx.in(q.yZp), ctx.dtype(q.yZp) === 'int8');
       if (ctx.has(q.bias)) bias = ctx.in(q.bias);
     }
+    const x = ctx.in(0);
+    const xZp = ctx.has(s.xZp) ? ctx.in(s.xZp) : 0;
+    const KW = g.kernel[g.kernel.length - 1];
+    const rows = numel(g.kernel) / KW;
+    // One input channel per group and few outputs per group: too little work per output for the
+    // GEMM's 4-channel tiles, so the direct kernel.
+    if (g.C === 1 && g.M < 4 && rows <= DW_MAX_KERNEL_ROWS) {
+      const channels = g.M * g.group;
+      const wp = packedWeights(ctx, s.w, s.wZp, dwWeightBytes(channels, rows, KW), `qconv_dw${+wSigned}`, (src, zp, dst) => {
+        ctx.step('pack_w_dw_i8', src, wSigned ? 1 : 0, zp, wPerChannel ? 1 : 0, channels, rows, KW, dst);
+      });
+      ctx.step('conv_dw_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0));
+      return;
+    }
+    const K = g.C * numel(g.kernel);
+    const groupBytes = convWeightBytes(g.M, K);
+    const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qconv_w${+wSigned}_g${g.group}`, (src, zp, dst) => {
+      for (let j = 0; j < g.group; j++) {
+        const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
+        ctx.step('pack_w_conv_i8', ctx.offset(src, j * g.M * K), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, K, ctx.offset(dst, j * groupBytes));
+      }
+    });
     const chunk = chunkOf(g, K);
     const scratch = ctx.scratch(convI8ScratchBytes(K, g.M, chunk));
-    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), xSigned ? 1 : 0,
-      ctx.has(s.xZp) ? ctx.in(s.xZp) : 0, wp, bias, epi, ctx.out(0), scratch);
+    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0), scratch);
   };
 }
 

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
-import { convI8ScratchBytes, convWeightBytes } from '../../src/ops/qconv.js';
+import { convI8ScratchBytes, convWeightBytes, dwWeightBytes } from '../../src/ops/qconv.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 
 const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2;
@@ -109,6 +109,23 @@ function runKernel(box: KernelBox, c: Case, d: Data): number[] {
   return readOut(box, c, y, n);
 }
 
+/** conv_dw_i8 (direct, one input channel per group) on the same case. */
+function runDepthwise(box: KernelBox, c: Case, d: Data): number[] {
+  const KW = c.kernel[c.kernel.length - 1];
+  const rows = prod(c.kernel) / KW;
+  const channels = c.M * c.group;
+  const bytes = dwWeightBytes(channels, rows, KW);
+  expect(box.call('conv_w_dw_i8_bytes', channels, rows, KW)).toBe(bytes);
+  const wp = box.alloc(bytes);
+  expect(box.call('pack_w_dw_i8', box.put(d.w), +c.wSigned, box.put(d.wZp), +c.wZpPerChannel, channels, rows, KW, wp)).toBe(0);
+  const n = outCount(c, d);
+  const y = box.alloc(n * 4);
+  const rc = box.call('conv_dw_i8', box.put(geomDescriptor(c.batch, d.g, 0)), box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
+    d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y);
+  expect(rc).toBe(0);
+  return readOut(box, c, y, n);
+}
+
 const base = { batch: 1, group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0], xSigned: false, wSigned: true, wZpPerChannel: false, bias: false, epi: EPI_I32, chunk: 4 };
 
 const CASES: Case[] = [
@@ -175,6 +192,43 @@ describe.each(ALL_BACKENDS)('conv_i8 (%s)', (backend) => {
       d.w.fill(wv & 255);
       d.xZp[0] = zp;
       expect(runKernel(box, c, d), `x ${xv} w ${wv} zp ${zp}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+});
+
+const dw = { ...base, C: 1, M: 1, bias: true, chunk: 0 };
+const DW_CASES: Case[] = [
+  { ...dw, name: '3x3 pad 1, 8 groups, 23×37, u8 → u8, per-channel zp', group: 8, inSpatial: [23, 37], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, epi: EPI_U8 },
+  { ...dw, name: '3x3 pad 1, 2 per group, 9×40, s8×s8 → s8', group: 5, M: 2, inSpatial: [9, 40], kernel: [3, 3], pads: [1, 1], xSigned: true, epi: EPI_S8 },
+  { ...dw, name: '5x5 pad 2, 3 per group, 12×29, u8×u8, i32, no bias', group: 3, M: 3, inSpatial: [12, 29], kernel: [5, 5], pads: [2, 2], wSigned: false, bias: false },
+  { ...dw, name: '3x3 stride 2 pad 1, 30×31', batch: 2, group: 4, inSpatial: [30, 31], kernel: [3, 3], strides: [2, 2], pads: [1, 1], epi: EPI_U8 },
+  { ...dw, name: '3x3 dilation 2 pad 2, 14×33', group: 3, inSpatial: [14, 33], kernel: [3, 3], dilations: [2, 2], pads: [2, 2], epi: EPI_S8 },
+  { ...dw, name: '1-D kernel 4, pad 0, width 8 and 9 rows', group: 2, inSpatial: [1, 9], kernel: [1, 4], epi: EPI_U8 },
+  { ...dw, name: '1-D kernel 2, width 20 (even taps), pad 1', group: 2, inSpatial: [1, 20], kernel: [1, 2], pads: [0, 1] },
+  { ...dw, name: 'kernel wider than the input', group: 2, inSpatial: [3, 4], kernel: [3, 7], pads: [1, 3], epi: EPI_U8 },
+];
+
+describe.each(ALL_BACKENDS)('conv_dw_i8 (%s)', (backend) => {
+  it.each([...DW_CASES, CASES[4]])('$name: bit-exact vs the reference', (c) => {
+    const box = new KernelBox(backend);
+    for (const seed of [1, 2]) {
+      const d = data(c, seed * 100 + c.group);
+      expect(runDepthwise(box, c, d), `seed ${seed}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+
+  it('extreme values: x at the zero point or the far end, 8-bit weights', () => {
+    const c: Case = { ...dw, name: 'extremes', group: 3, inSpatial: [6, 30], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, epi: EPI_I32 };
+    const box = new KernelBox(backend);
+    for (const [xv, wv, xz, wz] of [[255, 128, 0, 0], [0, 127, 255, 128], [255, 0, 0, 255], [0, 255, 255, 0]]) {
+      const d = data(c, 9);
+      d.x.fill(xv);
+      d.w.fill(wv);
+      d.xZp[0] = xz;
+      d.wZp.fill(wz);
+      expect(runDepthwise(box, c, d), `x ${xv} w ${wv} zp ${xz}/${wz}`).toEqual(runRef(box, c, d));
       box.reset();
     }
   });
