@@ -97,12 +97,18 @@ function chunkOf(g: ConvGeom, K: number): number {
   return Math.min(S, fit);
 }
 
-/** conv_dw_i8 lists the kernel rows (all axes but the last) of each output row: at most this many. */
-const DW_MAX_KERNEL_ROWS = 1024;
-
 /** conv_w_dw_i8_bytes(channels, rows, KW). */
 export function dwWeightBytes(channels: number, rows: number, KW: number): number {
   return channels * rows * roundUp(KW, 2) * 2;
+}
+
+/** conv_dw_i8_scratch_bytes: one input channel's padded volume (3-D geometry from geomDescriptor). */
+export function dwScratchBytes(g: ConvGeom): number {
+  const lift = (v: number[]) => [...new Array<number>(3 - v.length).fill(1), ...v];
+  const [O, S, K, D] = [lift(g.outSpatial), lift(g.strides), lift(g.kernel), lift(g.dilations)];
+  const extent = (i: number) => (O[i] - 1) * S[i] + (K[i] - 1) * D[i] + 1;
+  const pitch = roundUp(roundUp(O[2], 8) * S[2] + roundUp(K[2], 2) * D[2] + 32, 16);
+  return extent(0) * extent(1) * pitch;
 }
 
 function lower(s: Slots) {
@@ -123,12 +129,13 @@ function lower(s: Slots) {
     const rows = numel(g.kernel) / KW;
     // One input channel per group and few outputs per group: too little work per output for the
     // GEMM's 4-channel tiles, so the direct kernel.
-    if (g.C === 1 && g.M < 4 && rows <= DW_MAX_KERNEL_ROWS) {
+    if (g.C === 1 && g.M < 4) {
       const channels = g.M * g.group;
       const wp = packedWeights(ctx, s.w, s.wZp, dwWeightBytes(channels, rows, KW), `qconv_dw${+wSigned}`, (src, zp, dst) => {
         ctx.step('pack_w_dw_i8', src, wSigned ? 1 : 0, zp, wPerChannel ? 1 : 0, channels, rows, KW, dst);
       });
-      ctx.step('conv_dw_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0));
+      ctx.step('conv_dw_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0),
+        ctx.scratch(dwScratchBytes(g)));
       return;
     }
     const K = g.C * numel(g.kernel);

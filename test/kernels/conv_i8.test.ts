@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
-import { convI8ScratchBytes, convWeightBytes, dwWeightBytes } from '../../src/ops/qconv.js';
+import { convI8ScratchBytes, convWeightBytes, dwScratchBytes, dwWeightBytes } from '../../src/ops/qconv.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 
 const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2;
@@ -120,8 +120,11 @@ function runDepthwise(box: KernelBox, c: Case, d: Data): number[] {
   expect(box.call('pack_w_dw_i8', box.put(d.w), +c.wSigned, box.put(d.wZp), +c.wZpPerChannel, channels, rows, KW, wp)).toBe(0);
   const n = outCount(c, d);
   const y = box.alloc(n * 4);
-  const rc = box.call('conv_dw_i8', box.put(geomDescriptor(c.batch, d.g, 0)), box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
-    d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y);
+  const desc = box.put(geomDescriptor(c.batch, d.g, 0));
+  const scratchBytes = dwScratchBytes(d.g);
+  expect(box.call('conv_dw_i8_scratch_bytes', desc)).toBe(scratchBytes);
+  const rc = box.call('conv_dw_i8', desc, box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
+    d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y, box.alloc(scratchBytes));
   expect(rc).toBe(0);
   return readOut(box, c, y, n);
 }
