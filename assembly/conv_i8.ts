@@ -1,92 +1,58 @@
-// Integer convolution (ConvInteger, QLinearConv) on the int8 GEMM. Geometry: conv_geom.ts.
+// Integer convolution (ConvInteger, QLinearConv), per batch item and group as one exact int8
+// GEMM with the output channels as rows: Y_g = W_g · col (geometry: conv_geom.ts).
 //
-// Per batch item and group, for a chunk of output positions s (descriptor G_CHUNK of them):
-//   col[s, (c,a,b,e)] = X[c, od·SD−PD+a·DD, oh·SH−PH+b·DH, ow·SW−PW+e·DW]   (im2col_i8)
-//   acc[s, m]         = Σ_k (col[s,k] − x_zp) · (W[m,k] − w_zp[m])          (qgemm_i8, i32)
-//   Y[m, s]           = epilogue(acc[s, m] + bias[m])                        (transposed store)
-// The GEMM's A is col (u8 or s8, per-tensor zero point x_zp), its B the group's weights
-// W_g [M, C·KD·KH·KW] as N×K (transB) packed by pack_b_i8 with the per-output-channel zero
-// point as the per-column one. A tap outside X reads as x_zp, so (x_zp − x_zp) = 0 makes it
-// contribute exactly nothing — the ONNX zero padding of the real-valued input.
-// The bias is int32 with scale x_scale·w_scale[m] and zero point 0 (QLinearConv), so it is
-// added to the exact accumulator (wrapping i32, as the references do) before the epilogue;
-// the epilogue's scale and zero point are indexed by the global output channel (column).
+//   col[k = (c,a,b,e), s] = X[c, od·SD−PD+a·DD, oh·SH−PH+b·DH, ow·SW−PW+e·DW]   (im2colSlabs)
+//   Y[m, s] = epilogue(Σ_k (W[m,k] − w_zp[m]) · (col[k,s] − x_zp) + bias[m])
+//
+// Operand layouts: conv_i8_pack.ts; the 4×4 tile: gemm_i8_tile.ts. A tap outside X reads as
+// x_zp, so (x_zp − x_zp) = 0 makes it contribute exactly nothing — the ONNX zero padding of the
+// real-valued input. With a' = W − w_zp (packed) and q = col − off (stored):
+//   Σ_k a'[m,k]·(col[k,s] − x_zp) = Σ_k a'[m,k]·q[k,s] − (x_zp − off)·sumA[m]
+// so each output channel gets one constant rowc[m] = bias[m] − (x_zp − off)·sumA[m], added to
+// the tile before the epilogue; every step is exact in wrapping i32, as the references compute.
+// The bias is int32 with scale x_scale·w_scale[m] and zero point 0 (QLinearConv). Rows of a tile
+// are output channels and its columns four consecutive positions, so the store is per channel
+// with one scale (the epilogue's column index, as the host writes it, is the global channel).
+// Loop order per chunk of positions: slab (16 positions, Kp·16 bytes) → 4-channel weight block
+// (Kp·8 bytes) → quad, so both operands of the inner tiles stay in L1.
 
 import { desc } from './common';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
-import { qgemm_i8 } from './gemm_i8';
-import { pack_b_i8_bytes } from './gemm_i8_pack';
-import { outElemBytes, setEpilogue, storeOne } from './gemm_i8_epilogue';
+import { conv_w_i8_bytes, im2colSlabs, ld8, setGeometry } from './conv_i8_pack';
+import { outElemBytes, setEpilogue, storeFourShared, storeOne } from './gemm_i8_epilogue';
+import { dot4x4_i16i8 } from './gemm_i8_tile';
 
-/** An epilogue descriptor that stores the i32 accumulator (all entries 0: kind EPI_I32). */
-const EPI_STORE_I32: usize = memory.data(48, 16);
+const TILE: usize = memory.data(64, 16);
 
 // @ts-ignore: decorator
-@inline function align16(x: usize): usize {
-  return (x + 15) & ~(<usize>15);
+@inline function roundUp(x: i32, to: i32): i32 {
+  return (x + to - 1) / to * to;
 }
 
-/**
- * im2col of output positions [s0, s0+ns) into `col` (ns rows of K = C·KD·KH·KW bytes, taps in
- * W's (c, a, b, e) order); `x` is one group's input [C, ID, IH, IW] of 8-bit values and `pad`
- * the byte stored for taps outside it. Positions are taken one output-row segment at a time and,
- * within a segment, tap by tap: each tap reads a run of one input row (sequential in x) and
- * writes a column of col, which is small enough to stay in L1.
- */
-function im2col_i8(d: usize, x: usize, pad: u8, col: usize, s0: i32, ns: i32): void {
-  const C = desc(d, G_C);
-  const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
-  const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
-  const SD = desc(d, G_S), SH = desc(d, G_S + 1), SW = desc(d, G_S + 2);
-  const DD = desc(d, G_DIL), DH = desc(d, G_DIL + 1), DW = desc(d, G_DIL + 2);
-  const PD = desc(d, G_PAD), PH = desc(d, G_PAD + 1), PW = desc(d, G_PAD + 2);
-  const OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
-  const K = <usize>(C * KD * KH * KW);
-  const plane = <usize>IH * <usize>IW;
-  const chan = <usize>ID * plane;
-  let s = s0;
-  while (s < s0 + ns) {
-    const ow0 = s % OW;
-    const t = s / OW;
-    const len = min(s0 + ns - s, OW - ow0);
-    const d0 = (t / OH) * SD - PD, h0 = (t % OH) * SH - PH, w0 = ow0 * SW - PW;
-    const seg = col + <usize>(s - s0) * K;
-    let k: usize = 0;
-    for (let c = 0; c < C; c++) {
-      const xc = x + <usize>c * chan;
-      for (let a = 0; a < KD; a++) {
-        const id = d0 + a * DD;
-        for (let b = 0; b < KH; b++) {
-          const ih = h0 + b * DH;
-          const inside = <u32>id < <u32>ID && <u32>ih < <u32>IH;
-          const row = xc + <usize>id * plane + <usize>ih * <usize>IW;
-          for (let e = 0; e < KW; e++) {
-            let dst = seg + k;
-            if (!inside) {
-              for (let q = 0; q < len; q++, dst += K) store<u8>(dst, pad);
-            } else {
-              let iw = w0 + e * DW;
-              for (let q = 0; q < len; q++, dst += K, iw += SW) {
-                store<u8>(dst, <u32>iw < <u32>IW ? load<u8>(row + <usize>iw) : pad);
-              }
-            }
-            k++;
-          }
-        }
-      }
-    }
-    s += len;
+/** Bytes of conv_i8's scratch for K taps per output, M channels per group and `chunk` positions. */
+export function conv_i8_scratch_bytes(K: i32, M: i32, chunk: i32): i32 {
+  const rowStride = roundUp(chunk, 16) + 16;
+  return 4 * rowStride + roundUp(chunk, 16) * roundUp(K, 4) + roundUp(M, 4) * 4;
+}
+
+/** tile row r += v (four lanes). */
+// @ts-ignore: decorator
+@inline function addToRow(r: i32, v: i32): void {
+  const at = TILE + (<usize>r << 4);
+  if (ASC_FEATURE_SIMD) {
+    v128.store(at, i32x4.add(v128.load(at), i32x4.splat(v)));
+    return;
   }
+  for (let j = 0; j < 4; j++) store<i32>(at + (<usize>j << 2), load<i32>(at + (<usize>j << 2)) + v);
 }
 
 /**
  * y = epilogue(conv(x − x_zp, W − w_zp) + bias) — see the file header. x: u8/s8 (xSigned) NCHW;
- * xZp: its zero point (0: none); wp: pack_b_i8 of every group's W_g (transB, K×M with
- * K = C·KD·KH·KW, M per group) back to back, pack_b_i8_bytes(K, M) each; bias: M·G i32 or 0;
- * epi: a gemm_i8_epilogue.ts descriptor with row stride 0 (scale and zero point per output
- * channel or per tensor); scratch: col (chunk·K bytes), acc (chunk·M i32), each rounded up to
- * 16 bytes, then qgemm_i8_scratch_bytes(chunk, K). Returns 0, or 1 when
- * the GEMM rejects its operands or the descriptor.
+ * xZp: its zero point (0: none); wp: pack_w_conv_i8 of every group's W_g [M, K] (K =
+ * C·KD·KH·KW) back to back, conv_w_i8_bytes(M, K) each; bias: M·G i32 or 0; epi: a
+ * gemm_i8_epilogue.ts descriptor indexed (0, output channel); scratch:
+ * conv_i8_scratch_bytes(K, M, chunk) bytes, 16-byte aligned. Returns 0, or 1 when the chunk or
+ * the descriptor is malformed.
  */
 export function conv_i8(d: usize, x: usize, xSigned: i32, xZp: usize, wp: usize, bias: usize, epi: usize, y: usize, scratch: usize): i32 {
   const NB = desc(d, G_N), G = desc(d, G_G), C = desc(d, G_C), M = desc(d, G_M);
@@ -94,39 +60,55 @@ export function conv_i8(d: usize, x: usize, xSigned: i32, xZp: usize, wp: usize,
   const S = desc(d, G_OUT) * desc(d, G_OUT + 1) * desc(d, G_OUT + 2);
   const chunk = desc(d, G_CHUNK);
   if (chunk <= 0 || setEpilogue(epi)) return 1;
+  setGeometry(d);
   const eb = <usize>outElemBytes();
   const inBytes = <usize>C * <usize>desc(d, G_IN) * <usize>desc(d, G_IN + 1) * <usize>desc(d, G_IN + 2);
-  const wpBytes = <usize>pack_b_i8_bytes(K, M);
-  const pad: u8 = xZp ? load<u8>(xZp) : 0;
-  const col = scratch;
-  const acc = col + align16(<usize>chunk * <usize>K);
-  const gemmScratch = acc + align16(<usize>chunk * <usize>M * 4);
+  const Kp = roundUp(K, 4);
+  const groups = Kp >> 2;
+  const wBytes = <usize>conv_w_i8_bytes(M, K);
+  const blockBytes = <usize>Kp << 3;
+  const slabBytes = <usize>Kp << 4;
+  const zpByte: u8 = xZp ? load<u8>(xZp) : 0;
+  const zqx = (xZp ? ld8(xZp, xSigned) : 0) - (xSigned ? 0 : 128);
+  const rowStride = <usize>roundUp(chunk, 16) + 16;
+  const rows = scratch;
+  const slabs = rows + 4 * rowStride;
+  const rowc = slabs + <usize>roundUp(chunk, 16) * <usize>Kp;
   for (let n = 0; n < NB; n++) {
     for (let g = 0; g < G; g++) {
       const xg = x + <usize>(n * G + g) * inBytes;
       const yg = y + <usize>(n * G + g) * <usize>M * <usize>S * eb;
+      const wg = wp + <usize>g * wBytes;
+      const sumA = wg + <usize>(roundUp(M, 4) >> 2) * blockBytes;
+      for (let m = 0; m < M; m++) {
+        const bm = bias ? load<i32>(bias + (<usize>(g * M + m) << 2)) : 0;
+        store<i32>(rowc + (<usize>m << 2), bm - zqx * load<i32>(sumA + (<usize>m << 2)));
+      }
       for (let s0 = 0; s0 < S; s0 += chunk) {
         const ns = min(chunk, S - s0);
-        im2col_i8(d, xg, pad, col, s0, ns);
-        if (qgemm_i8(col, K, xSigned, xZp, 0, wp + <usize>g * wpBytes, acc, M, ns, M, K, EPI_STORE_I32, gemmScratch)) return 1;
-        setEpilogue(epi);
-        for (let m = 0; m < M; m++) {
-          const ch = g * M + m;
-          const bm = bias ? load<i32>(bias + (<usize>ch << 2)) : 0;
-          const ym = yg + (<usize>m * <usize>S + <usize>s0) * eb;
-          for (let i = 0; i < ns; i++) {
-            storeOne(load<i32>(acc + (<usize>(i * M + m) << 2)) + bm, ym + <usize>i * eb, 0, ch);
+        im2colSlabs(xg, xSigned, zpByte, rows, rowStride, slabs, s0, ns);
+        for (let i = 0; (i << 4) < ns; i++) {
+          const slab = slabs + <usize>i * slabBytes;
+          for (let m0 = 0; m0 < M; m0 += 4) {
+            const pa = wg + <usize>(m0 >> 2) * blockBytes;
+            const mv = min(4, M - m0);
+            for (let j = 0; j < 4; j++) {
+              const p = (i << 4) + (j << 2);
+              const nv = min(4, ns - p);
+              if (nv <= 0) break;
+              dot4x4_i16i8(pa, slab + (<usize>j << 4), groups, TILE);
+              for (let r = 0; r < mv; r++) {
+                const m = m0 + r;
+                addToRow(r, load<i32>(rowc + (<usize>m << 2)));
+                storeFourShared(TILE + (<usize>r << 4), yg + (<usize>m * <usize>S + <usize>(s0 + p)) * eb, 0, g * M + m, nv);
+              }
+            }
           }
         }
       }
     }
   }
   return 0;
-}
-
-// @ts-ignore: decorator
-@inline function ld8(p: usize, signed: i32): i32 {
-  return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 
 /**

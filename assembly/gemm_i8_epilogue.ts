@@ -122,13 +122,39 @@ export function storeFour(tile: usize, c: usize, m: i32, n0: i32, nv: i32): void
   }
   let acc = v128.load(tile);
   if (bias && kind != EPI_F32) acc = i32x4.add(acc, loadF4(bias, biasRs, biasCs, m, n0));
+  const sc = kind == EPI_I32 ? i32x4.splat(0) : loadF4(scale, scaleRs, scaleCs, m, n0);
+  const bi = kind == EPI_F32 && bias ? loadF4(bias, biasRs, biasCs, m, n0) : f32x4.splat(0);
+  applyFour(acc, sc, bi, c);
+}
+
+/**
+ * Stores four consecutive outputs at c that share the descriptor index (m, n) — e.g. four
+ * positions of one convolution output channel — from the i32 accumulators at `tile`.
+ */
+export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32): void {
+  if (!ASC_FEATURE_SIMD || nv < 4) {
+    const eb = <usize>outElemBytes();
+    for (let j = 0; j < nv; j++) storeOne(load<i32>(tile + (<usize>j << 2)), c + <usize>j * eb, m, n);
+    return;
+  }
+  const bAt = bias + (<usize>(m * biasRs + n * biasCs) << 2);
+  let acc = v128.load(tile);
+  if (bias && kind != EPI_F32) acc = i32x4.add(acc, v128.load32_splat(bAt));
+  const sc = kind == EPI_I32 ? i32x4.splat(0) : v128.load32_splat(scale + (<usize>(m * scaleRs + n * scaleCs) << 2));
+  const bi = kind == EPI_F32 && bias ? v128.load32_splat(bAt) : f32x4.splat(0);
+  applyFour(acc, sc, bi, c);
+}
+
+/** The vector form of storeOne for four accumulators (i32 bias already added) with their scales sc and f32 biases bi. */
+// @ts-ignore: decorator
+@inline function applyFour(acc: v128, sc: v128, bi: v128, c: usize): void {
   if (kind == EPI_I32) {
     v128.store(c, acc);
     return;
   }
-  let v = f32x4.mul(f32x4.convert_i32x4_s(acc), loadF4(scale, scaleRs, scaleCs, m, n0));
+  let v = f32x4.mul(f32x4.convert_i32x4_s(acc), sc);
   if (kind == EPI_F32) {
-    if (bias) v = f32x4.add(v, loadF4(bias, biasRs, biasCs, m, n0));
+    if (bias) v = f32x4.add(v, bi);
     if (act == 1) v = f32x4.max(v, f32x4.splat(0));
     else if (act == 2) v = f32x4.min(f32x4.max(v, f32x4.splat(lo)), f32x4.splat(hi));
     v128.store(c, v);

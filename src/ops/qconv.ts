@@ -1,21 +1,34 @@
-// QLinearConv and ConvInteger on assembly/conv_i8.ts (8-bit im2col + the exact int8 GEMM).
-// Geometry as the f32 Conv (conv-geom.ts). x's scale and zero point and y's are per tensor; w's
-// are per tensor or per output channel ([M]); QLinearConv's bias is int32 [M]. Weights are
-// packed per group (transB: W_g [M/group, C/group·kernel] is the GEMM's N×K) once per session
-// when they and their zero point are constants, per call otherwise.
+// QLinearConv and ConvInteger on assembly/conv_i8.ts (8-bit im2col + an exact int8 GEMM with
+// the output channels as rows), or assembly/conv_dw_i8.ts (direct) for depthwise-style convs. Geometry as the f32 Conv (conv-geom.ts). x's scale and zero
+// point and y's are per tensor; w's are per tensor or per output channel ([M]); QLinearConv's
+// bias is int32 [M]. Weights are packed per group (W_g [M/group, C/group·kernel], zero point
+// subtracted: assembly/conv_i8_pack.ts) once per session when they and their zero point are
+// constants, per call otherwise.
 
 import { numel } from '../ir/tensor.js';
 import type { OpCtx, OpDef } from './context.js';
 import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
 import { requireType } from './elementwise.js';
 import {
-  emitRequantDesc, packBBytes, packedWeights, perTensor, q8Operand, qgemmScratchBytes, sameParamShape, scaleType,
+  emitRequantDesc, packedWeights, perTensor, q8Operand, sameParamShape, scaleType,
   storeI32Epilogue, zeroPointType,
 } from './qparams.js';
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+/** conv_w_i8_bytes(M, K): one group's packed weights. */
+export function convWeightBytes(M: number, K: number): number {
+  return roundUp(M, 4) * roundUp(K, 4) * 2 + roundUp(M, 4) * 4;
+}
+
+/** conv_i8_scratch_bytes(K, M, chunk). */
+export function convI8ScratchBytes(K: number, M: number, chunk: number): number {
+  return 4 * (roundUp(chunk, 16) + 16) + roundUp(chunk, 16) * roundUp(K, 4) + roundUp(M, 4) * 4;
+}
 import { fmtDims } from './shape-util.js';
 
-/** The GEMM of one chunk keeps its im2col rows and i32 results within about this many bytes. */
-const CHUNK_BYTES = 32 * 1024;
+/** The packed im2col of one chunk of output positions takes about this many bytes (in L2). */
+const CHUNK_BYTES = 96 * 1024;
 
 interface Slots {
   w: number;
@@ -77,25 +90,31 @@ function infer(s: Slots) {
   };
 }
 
-/** Output positions per GEMM call: a multiple of 4 (the GEMM's row block), at most all of them. */
+/** Output positions per im2col chunk: a multiple of 16 (a slab), at most all of them. */
 function chunkOf(g: ConvGeom, K: number): number {
   const S = numel(g.outSpatial);
-  const fit = Math.max(4, Math.floor(CHUNK_BYTES / (K + 4 * g.M) / 4) * 4);
+  const fit = Math.max(16, Math.floor(CHUNK_BYTES / roundUp(K, 4) / 16) * 16);
   return Math.min(S, fit);
+}
+
+/** conv_w_dw_i8_bytes(channels, rows, KW). */
+export function dwWeightBytes(channels: number, rows: number, KW: number): number {
+  return channels * rows * roundUp(KW, 2) * 2;
+}
+
+/** conv_dw_i8_scratch_bytes: one input channel's padded volume (3-D geometry from geomDescriptor). */
+export function dwScratchBytes(g: ConvGeom): number {
+  const lift = (v: number[]) => [...new Array<number>(3 - v.length).fill(1), ...v];
+  const [O, S, K, D] = [lift(g.outSpatial), lift(g.strides), lift(g.kernel), lift(g.dilations)];
+  const extent = (i: number) => (O[i] - 1) * S[i] + (K[i] - 1) * D[i] + 1;
+  const pitch = roundUp(roundUp(O[2], 8) * S[2] + roundUp(K[2], 2) * D[2] + 32, 16);
+  return extent(0) * extent(1) * pitch;
 }
 
 function lower(s: Slots) {
   return (ctx: OpCtx) => {
     if (numel(ctx.outDims(0)) === 0) return;
     const { g, xSigned, wSigned, wPerChannel } = analyse(ctx, s);
-    const K = g.C * numel(g.kernel);
-    const groupBytes = packBBytes(K, g.M);
-    const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qpack_conv${+wSigned}_g${g.group}`, (src, zp, dst) => {
-      for (let j = 0; j < g.group; j++) {
-        const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
-        ctx.step('pack_b_i8', ctx.offset(src, j * g.M * K), K, 1, wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, K, g.M, ctx.offset(dst, j * groupBytes));
-      }
-    });
     let epi = storeI32Epilogue(ctx);
     let bias: ReturnType<OpCtx['in']> | 0 = 0;
     if (s.q) {
@@ -104,11 +123,32 @@ function lower(s: Slots) {
         { addr: ctx.in(q.wScale), count: wPerChannel ? g.M * g.group : 1 }, ctx.in(q.yScale), ctx.in(q.yZp), ctx.dtype(q.yZp) === 'int8');
       if (ctx.has(q.bias)) bias = ctx.in(q.bias);
     }
+    const x = ctx.in(0);
+    const xZp = ctx.has(s.xZp) ? ctx.in(s.xZp) : 0;
+    const KW = g.kernel[g.kernel.length - 1];
+    const rows = numel(g.kernel) / KW;
+    // One input channel per group and few outputs per group: too little work per output for the
+    // GEMM's 4-channel tiles, so the direct kernel.
+    if (g.C === 1 && g.M < 4) {
+      const channels = g.M * g.group;
+      const wp = packedWeights(ctx, s.w, s.wZp, dwWeightBytes(channels, rows, KW), `qconv_dw${+wSigned}`, (src, zp, dst) => {
+        ctx.step('pack_w_dw_i8', src, wSigned ? 1 : 0, zp, wPerChannel ? 1 : 0, channels, rows, KW, dst);
+      });
+      ctx.step('conv_dw_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0),
+        ctx.scratch(dwScratchBytes(g)));
+      return;
+    }
+    const K = g.C * numel(g.kernel);
+    const groupBytes = convWeightBytes(g.M, K);
+    const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qconv_w${+wSigned}_g${g.group}`, (src, zp, dst) => {
+      for (let j = 0; j < g.group; j++) {
+        const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
+        ctx.step('pack_w_conv_i8', ctx.offset(src, j * g.M * K), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, K, ctx.offset(dst, j * groupBytes));
+      }
+    });
     const chunk = chunkOf(g, K);
-    const align = (x: number) => Math.ceil(x / 16) * 16;
-    const scratch = ctx.scratch(align(chunk * K) + align(chunk * g.M * 4) + qgemmScratchBytes(chunk, K));
-    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), xSigned ? 1 : 0,
-      ctx.has(s.xZp) ? ctx.in(s.xZp) : 0, wp, bias, epi, ctx.out(0), scratch);
+    const scratch = ctx.scratch(convI8ScratchBytes(K, g.M, chunk));
+    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0), scratch);
   };
 }
 

@@ -1,10 +1,10 @@
-// conv_i8 (8-bit im2col + qgemm_i8 + transposed epilogue store) against conv_i8__ref (direct
+// conv_i8 (8-bit im2col into slabs + the 4×4 int8 tile + per-channel epilogue) against conv_i8__ref (direct
 // convolution on the plain layouts) on every build, bit for bit; the reference itself against a
 // JS convolution.
 
 import { describe, expect, it } from 'vitest';
 import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
-import { packBBytes, qgemmScratchBytes } from '../../src/ops/qparams.js';
+import { convI8ScratchBytes, convWeightBytes, dwScratchBytes, dwWeightBytes } from '../../src/ops/qconv.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 
 const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2;
@@ -89,20 +89,42 @@ function runRef(box: KernelBox, c: Case, d: Data): number[] {
 
 function runKernel(box: KernelBox, c: Case, d: Data): number[] {
   const K = c.C * prod(c.kernel);
-  const groupBytes = packBBytes(K, c.M);
+  const groupBytes = convWeightBytes(c.M, K);
+  expect(box.call('conv_w_i8_bytes', c.M, K)).toBe(groupBytes);
   const wp = box.alloc(groupBytes * c.group);
   const w = box.put(d.w);
   const wZp = box.put(d.wZp);
   for (let j = 0; j < c.group; j++) {
-    const rc = box.call('pack_b_i8', w + j * c.M * K, K, 1, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, K, c.M, wp + j * groupBytes);
+    const rc = box.call('pack_w_conv_i8', w + j * c.M * K, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, c.M, K, wp + j * groupBytes);
     expect(rc).toBe(0);
   }
-  const align = (x: number) => Math.ceil(x / 16) * 16;
-  const scratch = box.alloc(align(c.chunk * K) + align(c.chunk * c.M * 4) + qgemmScratchBytes(c.chunk, K));
+  const scratchBytes = convI8ScratchBytes(K, c.M, c.chunk);
+  expect(box.call('conv_i8_scratch_bytes', K, c.M, c.chunk)).toBe(scratchBytes);
+  const scratch = box.alloc(scratchBytes);
   const n = outCount(c, d);
   const y = box.alloc(n * 4);
   const rc = box.call('conv_i8', box.put(geomDescriptor(c.batch, d.g, c.chunk)), box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
     d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y, scratch);
+  expect(rc).toBe(0);
+  return readOut(box, c, y, n);
+}
+
+/** conv_dw_i8 (direct, one input channel per group) on the same case. */
+function runDepthwise(box: KernelBox, c: Case, d: Data): number[] {
+  const KW = c.kernel[c.kernel.length - 1];
+  const rows = prod(c.kernel) / KW;
+  const channels = c.M * c.group;
+  const bytes = dwWeightBytes(channels, rows, KW);
+  expect(box.call('conv_w_dw_i8_bytes', channels, rows, KW)).toBe(bytes);
+  const wp = box.alloc(bytes);
+  expect(box.call('pack_w_dw_i8', box.put(d.w), +c.wSigned, box.put(d.wZp), +c.wZpPerChannel, channels, rows, KW, wp)).toBe(0);
+  const n = outCount(c, d);
+  const y = box.alloc(n * 4);
+  const desc = box.put(geomDescriptor(c.batch, d.g, 0));
+  const scratchBytes = dwScratchBytes(d.g);
+  expect(box.call('conv_dw_i8_scratch_bytes', desc)).toBe(scratchBytes);
+  const rc = box.call('conv_dw_i8', desc, box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
+    d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y, box.alloc(scratchBytes));
   expect(rc).toBe(0);
   return readOut(box, c, y, n);
 }
@@ -116,6 +138,13 @@ const CASES: Case[] = [
   { ...base, name: '1-D, stride 3, pad 4, odd K', C: 7, M: 3, inSpatial: [1, 23], kernel: [1, 5], strides: [1, 3], pads: [0, 4], epi: EPI_U8, bias: true, chunk: 5 },
   { ...base, name: 'depthwise 8 groups, 3x3 stride 2 pad 1', batch: 2, group: 8, C: 1, M: 1, inSpatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 12 },
   { ...base, name: '1x1, 33 channels, kernel larger than x with padding', C: 4, M: 33, inSpatial: [2, 2], kernel: [3, 3], pads: [1, 1], chunk: 4 },
+  // Rows long enough for the vector copies (stride 1 and 2, runs of 16, 17 and more), chunks that
+  // end inside an output row and inside a slab.
+  { ...base, name: '3x3 pad 1, 19×41, u8 → u8, per-channel zp, bias, chunk 37', C: 3, M: 6, inSpatial: [19, 41], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, bias: true, epi: EPI_U8, chunk: 37 },
+  { ...base, name: '3x3 stride 2 pad 1, 13×70, s8 → s8, chunk 50', C: 2, M: 5, inSpatial: [13, 70], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 50 },
+  { ...base, name: '5x5 dilation 2 pad 3, 21×35, i32, chunk 16', C: 2, M: 9, inSpatial: [21, 35], kernel: [5, 5], dilations: [2, 2], pads: [3, 3], chunk: 16 },
+  { ...base, name: '1-D stride 2, runs of exactly 16 and 17, chunk 34', C: 3, M: 4, inSpatial: [2, 34], kernel: [1, 2], strides: [1, 2], epi: EPI_U8, chunk: 34 },
+  { ...base, name: '1-D stride 1, run of exactly 16', C: 2, M: 4, inSpatial: [3, 18], kernel: [1, 3], epi: EPI_U8, chunk: 48 },
 ];
 
 describe('conv_i8__ref', () => {
@@ -166,6 +195,43 @@ describe.each(ALL_BACKENDS)('conv_i8 (%s)', (backend) => {
       d.w.fill(wv & 255);
       d.xZp[0] = zp;
       expect(runKernel(box, c, d), `x ${xv} w ${wv} zp ${zp}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+});
+
+const dw = { ...base, C: 1, M: 1, bias: true, chunk: 0 };
+const DW_CASES: Case[] = [
+  { ...dw, name: '3x3 pad 1, 8 groups, 23×37, u8 → u8, per-channel zp', group: 8, inSpatial: [23, 37], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, epi: EPI_U8 },
+  { ...dw, name: '3x3 pad 1, 2 per group, 9×40, s8×s8 → s8', group: 5, M: 2, inSpatial: [9, 40], kernel: [3, 3], pads: [1, 1], xSigned: true, epi: EPI_S8 },
+  { ...dw, name: '5x5 pad 2, 3 per group, 12×29, u8×u8, i32, no bias', group: 3, M: 3, inSpatial: [12, 29], kernel: [5, 5], pads: [2, 2], wSigned: false, bias: false },
+  { ...dw, name: '3x3 stride 2 pad 1, 30×31', batch: 2, group: 4, inSpatial: [30, 31], kernel: [3, 3], strides: [2, 2], pads: [1, 1], epi: EPI_U8 },
+  { ...dw, name: '3x3 dilation 2 pad 2, 14×33', group: 3, inSpatial: [14, 33], kernel: [3, 3], dilations: [2, 2], pads: [2, 2], epi: EPI_S8 },
+  { ...dw, name: '1-D kernel 4, pad 0, width 8 and 9 rows', group: 2, inSpatial: [1, 9], kernel: [1, 4], epi: EPI_U8 },
+  { ...dw, name: '1-D kernel 2, width 20 (even taps), pad 1', group: 2, inSpatial: [1, 20], kernel: [1, 2], pads: [0, 1] },
+  { ...dw, name: 'kernel wider than the input', group: 2, inSpatial: [3, 4], kernel: [3, 7], pads: [1, 3], epi: EPI_U8 },
+];
+
+describe.each(ALL_BACKENDS)('conv_dw_i8 (%s)', (backend) => {
+  it.each([...DW_CASES, CASES[4]])('$name: bit-exact vs the reference', (c) => {
+    const box = new KernelBox(backend);
+    for (const seed of [1, 2]) {
+      const d = data(c, seed * 100 + c.group);
+      expect(runDepthwise(box, c, d), `seed ${seed}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+
+  it('extreme values: x at the zero point or the far end, 8-bit weights', () => {
+    const c: Case = { ...dw, name: 'extremes', group: 3, inSpatial: [6, 30], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, epi: EPI_I32 };
+    const box = new KernelBox(backend);
+    for (const [xv, wv, xz, wz] of [[255, 128, 0, 0], [0, 127, 255, 128], [255, 0, 0, 255], [0, 255, 255, 0]]) {
+      const d = data(c, 9);
+      d.x.fill(xv);
+      d.w.fill(wv);
+      d.xZp[0] = xz;
+      d.wZp.fill(wz);
+      expect(runDepthwise(box, c, d), `x ${xv} w ${wv} zp ${xz}/${wz}`).toEqual(runRef(box, c, d));
       box.reset();
     }
   });

@@ -156,6 +156,8 @@ const CONV_CASES: ConvCase[] = [
   { name: 's8×s8, dilation 2, per-channel scale', op: 'QLinearConv', x: [1, 5, 12, 13], w: [7, 5, 3, 3], xType: 'int8', wType: 'int8', constW: true, perChannel: true, attrs: { dilations: [2, 2], pads: [2, 1, 0, 3] } },
   { name: 'u8×u8, runtime weights, per-channel scale', op: 'QLinearConv', x: [1, 4, 9, 10], w: [17, 4, 2, 3], xType: 'uint8', wType: 'uint8', constW: false, perChannel: true, attrs: { pads: [1, 1, 1, 1] } },
   { name: 'depthwise 3x3 stride 2 pad 1 (8 groups)', op: 'QLinearConv', x: [2, 8, 15, 14], w: [8, 1, 3, 3], xType: 'uint8', wType: 'uint8', constW: true, bias: true, attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 stride 1 pad 1 (12 groups, 2 outputs each), per-channel scale', op: 'QLinearConv', x: [1, 12, 13, 35], w: [24, 1, 3, 3], xType: 'uint8', wType: 'int8', constW: true, perChannel: true, bias: true, attrs: { group: 12, pads: [1, 1, 1, 1] } },
+  { name: 'ConvInteger, depthwise, runtime weights', op: 'ConvInteger', x: [1, 4, 6, 21], w: [4, 1, 3, 3], xType: 'int8', wType: 'int8', constW: false, attrs: { group: 4, pads: [0, 1, 2, 1] } },
   { name: '1-D, stride 3, asymmetric pads', op: 'QLinearConv', x: [2, 3, 29], w: [5, 3, 4], xType: 'int8', wType: 'int8', constW: true, perChannel: true, bias: true, attrs: { strides: [3], pads: [2, 1] } },
   { name: '1x1, 40 outputs', op: 'QLinearConv', x: [1, 16, 7, 6], w: [40, 16, 1, 1], xType: 'uint8', wType: 'int8', constW: true, perChannel: true, bias: true, attrs: {} },
   { name: 'ConvInteger, pads, stride 2', op: 'ConvInteger', x: [2, 3, 10, 11], w: [6, 3, 3, 3], xType: 'uint8', wType: 'uint8', constW: true, attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } },
