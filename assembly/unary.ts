@@ -58,7 +58,7 @@ export const U_SOFTSIGN: i32 = 28;
     const e = Math.exp(<f64>x);
     return <T>(e / (1.0 + e));
   }
-  if (op == U_RELU) return x > <T>0 ? x : <T>0;
+  if (op == U_RELU) return max<T>(x, <T>0); // NaN stays NaN, as numpy max(0, x) and f32x4.max
   if (op == U_RECIP) return <T>1 / x;
   if (op == U_FLOOR) return floor<T>(x);
   if (op == U_CEIL) return ceil<T>(x);

@@ -12,8 +12,11 @@ describe('session.inspect()', () => {
   it('fp32 MLP: every Gemm on the f32 GEMM, exact, nothing quantized', async () => {
     const s = await InferenceSession.create(model('fmnist-mlp-fp32.onnx'));
     const r = s.inspect({ input: [1, 1, 28, 28] });
-    const gemms = r.nodes.filter((n) => n.opType === 'Gemm');
-    expect(gemms.length).toBe(3);
+    // Gemm → Relu pairs are fused into one node that applies the ReLU as the GEMM stores.
+    expect(r.passes['fuse-activation']).toBe(2);
+    const gemms = r.nodes.filter((n) => n.opType === 'Gemm' || n.opType === 'FusedGemm');
+    expect(gemms.map((n) => n.opType)).toEqual(['FusedGemm', 'FusedGemm', 'Gemm']);
+    expect(r.nodes.some((n) => n.opType === 'Relu')).toBe(false);
     for (const n of gemms) {
       expect(n.math).toBe('f32');
       expect(n.exact).toBe(true);

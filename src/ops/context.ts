@@ -141,3 +141,18 @@ export function normAxis(ctx: OpCtx, axis: number, rank: number): number {
 export function ctxFail(node: Node, code: LowbitErrorCode, msg: string): never {
   fail(code, `${nodeLabel(node)}: ${msg}`);
 }
+
+export interface FusedActivation {
+  /** 0 none, 1 relu, 2 clamp to [lo, hi] — the kernels' epilogue codes. */
+  act: 0 | 1 | 2;
+  lo: number;
+  hi: number;
+}
+
+/** The activation an `ai.lowbit` Fused* node applies in its epilogue (src/passes/fuse-activation.ts). */
+export function fusedActivation(ctx: OpCtx): FusedActivation {
+  if (ctx.node.domain !== 'ai.lowbit') return { act: 0, lo: 0, hi: 0 };
+  const act = attrInt(ctx, 'activation', 0);
+  if (act !== 0 && act !== 1 && act !== 2) ctx.fail('LOWBIT_BAD_MODEL', `activation ${act} is not 0 (none), 1 (relu) or 2 (clamp)`);
+  return { act, lo: attrFloat(ctx, 'activation_lo', 0), hi: attrFloat(ctx, 'activation_hi', 0) };
+}

@@ -2,7 +2,7 @@
 // dilation 1, any pads, groups and batch. It trades 36 MACs per 2×2 output tile and channel
 // pair for 16, plus input/output transforms that cost O(C + M) per tile.
 
-import type { Addr, OpCtx } from './context.js';
+import type { Addr, FusedActivation, OpCtx } from './context.js';
 import { geomDescriptor, type ConvGeom } from './conv-geom.js';
 
 /**
@@ -41,7 +41,7 @@ function filters(ctx: OpCtx, g: ConvGeom): Addr {
   return dst;
 }
 
-export function lowerWinograd(ctx: OpCtx, g: ConvGeom, bias: Addr | 0): void {
+export function lowerWinograd(ctx: OpCtx, g: ConvGeom, bias: Addr | 0, e: FusedActivation): void {
   const [OH, OW] = g.outSpatial;
   const TW = Math.ceil(OW / 2);
   const tiles = Math.ceil(OH / 2) * TW;
@@ -52,5 +52,5 @@ export function lowerWinograd(ctx: OpCtx, g: ConvGeom, bias: Addr | 0): void {
   const scratch = 16 * (Math.ceil(chunk / 8) * g.C * 32 + g.M * chunk * 4 + 128) + 16 * rowFloats;
   const u = filters(ctx, g);
   ctx.step('conv_winograd_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), u, bias, ctx.out(0),
-    ctx.scratch(scratch), 0, 0, 0);
+    ctx.scratch(scratch), e.act, e.lo, e.hi);
 }

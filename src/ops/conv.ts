@@ -5,7 +5,7 @@
 // are packed once per session as the GEMM's A operand; runtime weights are packed per call.
 
 import { numel } from '../ir/tensor.js';
-import { type Addr, type OpCtx, type OpDef } from './context.js';
+import { fusedActivation, type Addr, type OpCtx, type OpDef } from './context.js';
 import { convGeom, convTransposeGeom, geomDescriptor } from './conv-geom.js';
 import { requireType } from './elementwise.js';
 import { lowerWinograd, winogradApplies } from './conv-winograd.js';
@@ -62,20 +62,21 @@ const conv: OpDef = {
     if (numel(ctx.outDims(0)) === 0) return;
     const g = convGeom(ctx);
     const bias = ctx.has(2) ? ctx.in(2) : 0;
+    const { act, lo, hi } = fusedActivation(ctx);
     if (g.C === 1 && g.M < 4 && numel(g.kernel) / g.kernel[g.kernel.length - 1] <= DW_MAX_KERNEL_ROWS) {
       // Depthwise-like: a handful of taps per output, too little work for the GEMM.
-      ctx.step('conv_dw_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), 0, 0, 0);
+      ctx.step('conv_dw_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), act, lo, hi);
       return;
     }
     if (winogradApplies(g)) {
-      lowerWinograd(ctx, g, bias);
+      lowerWinograd(ctx, g, bias, { act, lo, hi });
       return;
     }
     const K = g.C * numel(g.kernel);
     const panels = Math.ceil(numel(g.outSpatial) / 8);
     const chunk = Math.max(1, Math.min(panels, Math.floor(CHUNK_BYTES / (K * 32))));
     const wp = packedWeights(ctx, 'pack_a_f32', g.group, g.M, K);
-    ctx.step('conv_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), wp, bias, ctx.out(0), ctx.scratch(chunk * K * 32), 0, 0, 0);
+    ctx.step('conv_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), wp, bias, ctx.out(0), ctx.scratch(chunk * K * 32), act, lo, hi);
   },
 };
 
@@ -103,4 +104,9 @@ const convTranspose: OpDef = {
 export const convOps: Record<string, OpDef> = {
   Conv: conv,
   ConvTranspose: convTranspose,
+};
+
+/** ai.lowbit: Conv with a Relu/Clip applied as the kernel stores (src/passes/fuse-activation.ts). */
+export const fusedConvOps: Record<string, OpDef> = {
+  FusedConv: conv,
 };

@@ -2,7 +2,7 @@
 // a runtime B is packed per call into scratch.
 
 import { numel } from '../ir/tensor.js';
-import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
+import { attrFloat, attrInt, fusedActivation, type Addr, type OpCtx, type OpDef } from './context.js';
 import { B, emitBinary, requireType } from './elementwise.js';
 import { broadcastOrFail, fmtDims, stridesOf } from './shape-util.js';
 import { emitCopy } from './shape.js';
@@ -96,22 +96,23 @@ const matmul: OpDef = {
     const { M, K, N, aBatch, bBatch, batch } = matmulShapes(ctx);
     const nb = numel(batch);
     const out = ctx.out(0);
+    const e = fusedActivation(ctx);
     if (ctx.value(1) && numel(bBatch) === 1) {
       // Weights: pack once; every batch of A is just more rows.
       const bp = packedConstB(ctx, 1, K, N, false);
       if (numel(aBatch) === nb) {
-        emitGemm(ctx, ctx.in(0), K, bp, out, N, M * nb, N, K);
+        emitGemm(ctx, ctx.in(0), K, bp, out, N, M * nb, N, K, e);
         return;
       }
       for (let i = 0; i < nb; i++) {
-        emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K);
+        emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K, e);
       }
       return;
     }
     const bp = ctx.scratch(packedBytes(K, N));
     for (let i = 0; i < nb; i++) {
       ctx.step('pack_b_f32', ctx.offset(ctx.in(1), batchOffset(i, batch, bBatch) * K * N * 4), bp, K, N, N, 0);
-      emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K);
+      emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K, e);
     }
   },
 };
@@ -157,11 +158,14 @@ const gemm: OpDef = {
     }
     const cd = ctx.has(2) ? ctx.dims(2) : undefined;
     const cIsRow = cd !== undefined && numel(cd) === N && (cd.length === 1 || (cd.length === 2 && cd[0] === 1));
+    const e = fusedActivation(ctx);
     if (alpha === 1 && cd && cIsRow && beta === 1 && N > 1) {
-      emitGemm(ctx, a, K, bp, out, N, M, N, K, { bias: ctx.in(2), biasMode: 1 });
+      emitGemm(ctx, a, K, bp, out, N, M, N, K, { bias: ctx.in(2), biasMode: 1, ...e });
       return;
     }
-    emitGemm(ctx, a, K, bp, out, N, M, N, K);
+    // src/passes/fuse-activation.ts fuses only Gemms whose whole epilogue is the one above, or none.
+    if (e.act !== 0 && (cd || alpha !== 1)) ctx.fail('LOWBIT_BAD_MODEL', 'a fused activation needs alpha = beta = 1 and a row bias');
+    emitGemm(ctx, a, K, bp, out, N, M, N, K, e);
     const scalar = (v: number) => ({ addr: ctx.params(new Float32Array([v])), dims: [] as number[] });
     if (alpha !== 1) emitBinary(ctx, B.MUL, 'float32', { addr: out, dims: [M, N] }, scalar(alpha), out, [M, N]);
     if (cd && beta !== 0) {
@@ -179,4 +183,10 @@ const gemm: OpDef = {
 export const matmulOps: Record<string, OpDef> = {
   MatMul: matmul,
   Gemm: gemm,
+};
+
+/** ai.lowbit: MatMul/Gemm with a Relu/Clip applied as the GEMM stores (src/passes/fuse-activation.ts). */
+export const fusedMatmulOps: Record<string, OpDef> = {
+  FusedMatMul: matmul,
+  FusedGemm: gemm,
 };

@@ -5,9 +5,9 @@ import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
 import { batchNormOps } from './batchnorm.js';
 import { castOps } from './cast.js';
-import { convOps } from './conv.js';
+import { convOps, fusedConvOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
-import { matmulOps } from './matmul.js';
+import { fusedMatmulOps, matmulOps } from './matmul.js';
 import { microsoftOps } from './matmul-nbits.js';
 import { lowbitOps } from './matmul-qw.js';
 import { normOps } from './norm.js';
@@ -41,7 +41,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps, ...qgemmOps }],
+  ['ai.lowbit', { ...lowbitOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
 ]);
 
 /** Domains models use without importing them (exporters omit com.microsoft): assumed opset 1. */

@@ -10,6 +10,7 @@
 import type { Graph } from '../ir/graph.js';
 import { dqMatmulPass } from './dq-matmul.js';
 import { dynamicInt8Pass } from './dynamic-int8.js';
+import { fuseActivationPass } from './fuse-activation.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
 import { qdqInt8Pass } from './qdq-int8.js';
 
@@ -23,9 +24,10 @@ export interface Pass {
 
 /**
  * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
- * an int8 weight whose activation is quantised too onto the f32-activation kernel.
+ * an int8 weight whose activation is quantised too onto the f32-activation kernel; activation
+ * fusion comes last, on the f32 layers the others left.
  */
-export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass];
+export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, fuseActivationPass];
 
 export interface PassReport {
   /** Rule name → times fired (rules that never fired are left out). */
