@@ -72,68 +72,88 @@ import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
   return i >= 4 ? byte >> 4 : byte & 15;
 }
 
-// Top-byte selectors: lane j (an i32) gets byte 4j+i of a half in its top byte, i.e. the signed
-// byte times 2^24, which converts to f32 exactly.
-// @ts-ignore: decorator
-@inline function TOP0(): v128 { return i8x16(-1, -1, -1, 0, -1, -1, -1, 4, -1, -1, -1, 8, -1, -1, -1, 12); }
-// @ts-ignore: decorator
-@inline function TOP1(): v128 { return i8x16(-1, -1, -1, 1, -1, -1, -1, 5, -1, -1, -1, 9, -1, -1, -1, 13); }
-// @ts-ignore: decorator
-@inline function TOP2(): v128 { return i8x16(-1, -1, -1, 2, -1, -1, -1, 6, -1, -1, -1, 10, -1, -1, -1, 14); }
-// @ts-ignore: decorator
-@inline function TOP3(): v128 { return i8x16(-1, -1, -1, 3, -1, -1, -1, 7, -1, -1, -1, 11, -1, -1, -1, 15); }
+// 4-bit GEMV masks, read from memory once per call (V8 would rebuild a v128 constant at every
+// use inside the loop). SPREADj: lane i (an i32) gets byte 4j+i of a half — channel j's weight
+// for k = i — in its top byte, i.e. the signed byte times 2^24, which converts to f32 exactly.
+const NIB_MASKS: usize = memory.data<u8>([
+  255, 255, 255, 0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, // SPREAD0
+  255, 255, 255, 4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, // SPREAD1
+  255, 255, 255, 8, 255, 255, 255, 9, 255, 255, 255, 10, 255, 255, 255, 11, // SPREAD2
+  255, 255, 255, 12, 255, 255, 255, 13, 255, 255, 255, 14, 255, 255, 255, 15, // SPREAD3
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, // nibble mask
+  0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, // zp byte of channel j to bytes 4j..4j+3
+], 16);
 
-/** f32((q − zp)·2^24) of 4 channels from a half holding the signed bytes q − zp. */
+/** f32((q − zp)·2^24) of channel j for k = 0..3 of a half holding the signed bytes q − zp. */
 // @ts-ignore: decorator
-@inline function wq24(v: v128, sel: v128): v128 {
-  return f32x4.convert_i32x4_s(pick(v, sel));
+@inline function wk24(v: v128, spread: v128): v128 {
+  return f32x4.convert_i32x4_s(pick(v, spread));
+}
+
+/** Σ of the lanes of p0..p3 as one vector: lane j = p_j[0] + p_j[1] + p_j[2] + p_j[3]. */
+// @ts-ignore: decorator
+@inline function sumLanes4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const e01 = f32x4.add(v128.shuffle<f32>(p0, p1, 0, 4, 1, 5), v128.shuffle<f32>(p0, p1, 2, 6, 3, 7));
+  const e23 = f32x4.add(v128.shuffle<f32>(p2, p3, 0, 4, 1, 5), v128.shuffle<f32>(p2, p3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(e01, e23, 0, 1, 4, 5), v128.shuffle<f32>(e01, e23, 2, 3, 6, 7));
 }
 
 /**
- * One row × one tile (4 channels) over all blocks: returns the 4 sums before bias. For bits ≤ 4
- * the row `a` must be pre-scaled by 2^−24 (the weights come out as (q − zp)·2^24: q − zp is
- * formed once per 16 bytes in i8, which saves a subtraction per 4 weights).
+ * One row × one tile (4 channels), bits ≤ 4: returns the 4 sums before bias. The row `a` must be
+ * pre-scaled by 2^−24 (weights come out as (q − zp)·2^24; q − zp is formed once per 16 bytes
+ * in i8). Lanes run along k: p_j holds channel j's partial sums for k ≡ 0..3 (mod 4), so each
+ * activation vector is one plain load shared by the 4 channels, and the lanes are summed once
+ * per block, before the block's scale.
  */
-function tileRowF32_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize): v128 {
+function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32): v128 {
+  const s0 = v128.load(NIB_MASKS), s1 = v128.load(NIB_MASKS, 16), s2 = v128.load(NIB_MASKS, 32), s3 = v128.load(NIB_MASKS, 48);
+  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
   let acc = f32x4.splat(0);
   let pa = a;
-  const m15 = i8x16.splat(15);
+  for (let b = 0; b < kb; b++) {
+    const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
+    let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
+    for (let u = 0; u < upb; u++) {
+      const w = v128.load(pw);
+      const a0 = v128.load(pa), a1 = v128.load(pa, 16);
+      const lo = i8x16.sub(v128.and(w, m15), zpb);
+      const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
+      p0 = fma(wk24(lo, s0), a0, p0);
+      p1 = fma(wk24(lo, s1), a0, p1);
+      p2 = fma(wk24(lo, s2), a0, p2);
+      p3 = fma(wk24(lo, s3), a0, p3);
+      p0 = fma(wk24(hi, s0), a1, p0);
+      p1 = fma(wk24(hi, s1), a1, p1);
+      p2 = fma(wk24(hi, s2), a1, p2);
+      p3 = fma(wk24(hi, s3), a1, p3);
+      pw += 16;
+      pa += 32;
+    }
+    acc = fma(sumLanes4(p0, p1, p2, p3), v128.load(ps + (<usize>b << 4)), acc);
+  }
+  return acc;
+}
+
+/** One row × one tile (4 channels), bits = 8: returns the 4 sums before bias. */
+function tileRowF32_8_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32): v128 {
+  let acc = f32x4.splat(0);
+  let pa = a;
   for (let b = 0; b < kb; b++) {
     let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
-    if (bits == 8) {
-      const zp = zpVec(pz + (<usize>b << 2));
-      for (let u = 0; u < upb; u++) {
-        const lo = v128.load(pw);
-        p0 = fma(wq(lo, SEL0(), zp), v128.load32_splat(pa, 0), p0);
-        p1 = fma(wq(lo, SEL1(), zp), v128.load32_splat(pa, 4), p1);
-        p2 = fma(wq(lo, SEL2(), zp), v128.load32_splat(pa, 8), p2);
-        p3 = fma(wq(lo, SEL3(), zp), v128.load32_splat(pa, 12), p3);
-        const hi = v128.load(pw, 16);
-        p0 = fma(wq(hi, SEL0(), zp), v128.load32_splat(pa, 16), p0);
-        p1 = fma(wq(hi, SEL1(), zp), v128.load32_splat(pa, 20), p1);
-        p2 = fma(wq(hi, SEL2(), zp), v128.load32_splat(pa, 24), p2);
-        p3 = fma(wq(hi, SEL3(), zp), v128.load32_splat(pa, 28), p3);
-        pw += SB;
-        pa += 32;
-      }
-    } else {
-      // zp byte of channel j in bytes 4j..4j+3.
-      const zpb = i8x16.swizzle(v128.load32_zero(pz + (<usize>b << 2)), i8x16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
-      for (let u = 0; u < upb; u++) {
-        const w = v128.load(pw);
-        const lo = i8x16.sub(v128.and(w, m15), zpb);
-        p0 = fma(wq24(lo, TOP0()), v128.load32_splat(pa, 0), p0);
-        p1 = fma(wq24(lo, TOP1()), v128.load32_splat(pa, 4), p1);
-        p2 = fma(wq24(lo, TOP2()), v128.load32_splat(pa, 8), p2);
-        p3 = fma(wq24(lo, TOP3()), v128.load32_splat(pa, 12), p3);
-        const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
-        p0 = fma(wq24(hi, TOP0()), v128.load32_splat(pa, 16), p0);
-        p1 = fma(wq24(hi, TOP1()), v128.load32_splat(pa, 20), p1);
-        p2 = fma(wq24(hi, TOP2()), v128.load32_splat(pa, 24), p2);
-        p3 = fma(wq24(hi, TOP3()), v128.load32_splat(pa, 28), p3);
-        pw += SB;
-        pa += 32;
-      }
+    const zp = zpVec(pz + (<usize>b << 2));
+    for (let u = 0; u < upb; u++) {
+      const lo = v128.load(pw);
+      p0 = fma(wq(lo, SEL0(), zp), v128.load32_splat(pa, 0), p0);
+      p1 = fma(wq(lo, SEL1(), zp), v128.load32_splat(pa, 4), p1);
+      p2 = fma(wq(lo, SEL2(), zp), v128.load32_splat(pa, 8), p2);
+      p3 = fma(wq(lo, SEL3(), zp), v128.load32_splat(pa, 12), p3);
+      const hi = v128.load(pw, 16);
+      p0 = fma(wq(hi, SEL0(), zp), v128.load32_splat(pa, 16), p0);
+      p1 = fma(wq(hi, SEL1(), zp), v128.load32_splat(pa, 20), p1);
+      p2 = fma(wq(hi, SEL2(), zp), v128.load32_splat(pa, 24), p2);
+      p3 = fma(wq(hi, SEL3(), zp), v128.load32_splat(pa, 28), p3);
+      pw += 32;
+      pa += 32;
     }
     const part = f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3));
     acc = fma(part, v128.load(ps + (<usize>b << 4)), acc);
@@ -141,7 +161,7 @@ function tileRowF32_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb
   return acc;
 }
 
-/** Portable tier of tileRowF32_simd: channel j of the tile. */
+/** Portable tier of tileRowF32_nib_simd / tileRowF32_8_simd: channel j of the tile. */
 function tileRowF32_scalar(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize, j: i32): f32 {
   let acc: f32 = 0;
   let pa = a;
@@ -206,7 +226,7 @@ export function qwgemm_f32(
     memory.copy(apad, src, <usize>K << 2);
     memory.fill(apad + (<usize>K << 2), 0, <usize>(Kp - K) << 2);
     if (ASC_FEATURE_SIMD && bits <= 4) {
-      // Exact power-of-two rescaling for tileRowF32_simd (values below 2^−102 lose bits).
+      // Exact power-of-two rescaling for tileRowF32_nib_simd (values below 2^−102 lose bits).
       for (let k = 0; k < K; k++) store<f32>(apad + (<usize>k << 2), load<f32>(apad + (<usize>k << 2)) * 5.9604644775390625e-8);
     }
     const y = c + <usize>m * (<usize>ldc << 2);
@@ -216,7 +236,7 @@ export function qwgemm_f32(
       const pz = zps + <usize>t * <usize>kb * 4;
       const nv = min(4, N - (t << 2));
       if (ASC_FEATURE_SIMD) {
-        let v = tileRowF32_simd(apad, pw, ps, pz, kb, bs >> 3, bits, SB);
+        let v = bits == 8 ? tileRowF32_8_simd(apad, pw, ps, pz, kb, bs >> 3) : tileRowF32_nib_simd(apad, pw, ps, pz, kb, bs >> 3);
         if (nv == 4) {
           if (bias) v = f32x4.add(v, v128.load(bias + (<usize>t << 4)));
           v128.store(y + (<usize>t << 4), v);
