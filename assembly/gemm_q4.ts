@@ -6,9 +6,12 @@
 //   |y − y_exact| ≤ (K + 2)·u · Σ_k |scale[n,⌊k/bs⌋]·(q − zp)·a[m,k]|
 // (the GEMM path multiplies by the scale before summing; the same bound holds).
 //
-// M < 4 (GEMV): per row, each tile of 4 channels keeps one f32x4 (lane j = channel 4t+j) and
-// broadcasts a[k]; the weights stream once from memory, 4 independent partial sums hide the
-// FMA latency. M ≥ 4: each pair of tiles is dequantized into an 8-column f32 panel
+// M < 4 (GEMV), per row and tile of 4 channels: bits ≤ 4 turn each 16-byte unit into 8 f32x4 of
+// (q − zp)·2^24 with lanes along k (one i8 subtract per 16 bytes, then one swizzle and one
+// convert per 4 weights), multiply them by plain loads of 4 activations shared by the 4
+// channels, and sum lanes once per block (per weight ≈ 1 swizzle/4 + 1 convert/4 + 1 FMA/4:
+// the conversion, not memory, bounds it); bits = 8 keep lane j = channel 4t+j and broadcast
+// a[k]. M ≥ 4: each pair of tiles is dequantized into an 8-column f32 panel
 // ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
 // gemm_f32_pp, so unpacking costs once per weight per call, not once per row.
 

@@ -15,8 +15,10 @@
 // 7-bit operand (nibbles 0..15 are in 0..127; 8-bit weights are split into q & 127 and q >> 7),
 // then i32x4.extadd_pairwise_i16x8_s (not relaxed_dot_add: Node 20's baseline tier gets it
 // wrong). In a unit each i32 lane is one output channel, so the four bytes of a lane meet a
-// load32_splat of four activations and no horizontal sums are needed. simd128 widens both sides
-// to i16 and uses i32x4.dot_i16x8_s.
+// load32_splat of four activations and no horizontal sums are needed. Relaxed 4-bit GEMMs take
+// rows in blocks of 4 so that each weight unit is unpacked once per 4 rows, and the remaining
+// rows in tile pairs that share the activation broadcasts. simd128 widens both sides to i16 and
+// uses i32x4.dot_i16x8_s.
 
 import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
 import { qwAt, unitHi, unitLo, zpVec } from './gemm_q4';
