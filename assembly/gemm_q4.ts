@@ -75,9 +75,10 @@ import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
   return i >= 4 ? byte >> 4 : byte & 15;
 }
 
-// 4-bit GEMV masks, read from memory once per call (V8 would rebuild a v128 constant at every
-// use inside the loop). SPREADj: lane i (an i32) gets byte 4j+i of a half — channel j's weight
-// for k = i — in its top byte, i.e. the signed byte times 2^24, which converts to f32 exactly.
+// 4-bit masks, read from memory once per call (V8 would rebuild a v128 constant at every use
+// inside a loop). SPREADj: lane i (an i32) gets byte 4j+i of a half — channel j's weight for
+// k = i — in its top byte, i.e. the signed byte times 2^24, which converts to f32 exactly.
+// TOPi: lane j gets byte 4j+i in its top byte (channel j's weight for k = i, for the panels).
 const NIB_MASKS: usize = memory.data<u8>([
   255, 255, 255, 0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, // SPREAD0
   255, 255, 255, 4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, // SPREAD1
@@ -85,6 +86,10 @@ const NIB_MASKS: usize = memory.data<u8>([
   255, 255, 255, 12, 255, 255, 255, 13, 255, 255, 255, 14, 255, 255, 255, 15, // SPREAD3
   15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, // nibble mask
   0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, // zp byte of channel j to bytes 4j..4j+3
+  255, 255, 255, 0, 255, 255, 255, 4, 255, 255, 255, 8, 255, 255, 255, 12, // TOP0
+  255, 255, 255, 1, 255, 255, 255, 5, 255, 255, 255, 9, 255, 255, 255, 13, // TOP1
+  255, 255, 255, 2, 255, 255, 255, 6, 255, 255, 255, 10, 255, 255, 255, 14, // TOP2
+  255, 255, 255, 3, 255, 255, 255, 7, 255, 255, 255, 11, 255, 255, 255, 15, // TOP3
 ], 16);
 
 /** f32((q − zp)·2^24) of channel j for k = 0..3 of a half holding the signed bytes q − zp. */
@@ -270,9 +275,31 @@ const ROW: usize = memory.data(16, 16);
  * hold padding·scale = 0 and are not read by gemm_f32_pp).
  */
 function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32, bits: i32, SB: usize): void {
+  const t0 = v128.load(NIB_MASKS, 96), t1 = v128.load(NIB_MASKS, 112), t2 = v128.load(NIB_MASKS, 128), t3 = v128.load(NIB_MASKS, 144);
+  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
   let dst = panel;
   for (let b = 0; b < kb; b++) {
-    if (ASC_FEATURE_SIMD) {
+    if (ASC_FEATURE_SIMD && bits <= 4) {
+      // As in tileRowF32_nib_simd, q − zp is formed once per 16 bytes in i8 and converted from
+      // the top byte, (q − zp)·2^24; the scale takes the 2^−24 (exact unless scale < 2^−102).
+      const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
+      const s = f32x4.mul(v128.load(ps + (<usize>b << 4)), f32x4.splat(5.9604644775390625e-8));
+      for (let u = 0; u < upb; u++) {
+        const w = v128.load(pw);
+        const lo = i8x16.sub(v128.and(w, m15), zpb);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t0)), s), 0);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t1)), s), 32);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t2)), s), 64);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t3)), s), 96);
+        const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t0)), s), 128);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t1)), s), 160);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t2)), s), 192);
+        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t3)), s), 224);
+        pw += 16;
+        dst += 256;
+      }
+    } else if (ASC_FEATURE_SIMD) {
       const zp = zpVec(pz + (<usize>b << 2));
       const s = v128.load(ps + (<usize>b << 4));
       for (let u = 0; u < upb; u++) {
