@@ -275,31 +275,13 @@ const ROW: usize = memory.data(16, 16);
  * hold padding·scale = 0 and are not read by gemm_f32_pp).
  */
 function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32, bits: i32, SB: usize): void {
-  const t0 = v128.load(NIB_MASKS, 96), t1 = v128.load(NIB_MASKS, 112), t2 = v128.load(NIB_MASKS, 128), t3 = v128.load(NIB_MASKS, 144);
-  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
+  if (ASC_FEATURE_SIMD && bits <= 4) {
+    dequantTile_nib_simd(pw, ps, pz, panel, kb, upb);
+    return;
+  }
   let dst = panel;
   for (let b = 0; b < kb; b++) {
-    if (ASC_FEATURE_SIMD && bits <= 4) {
-      // As in tileRowF32_nib_simd, q − zp is formed once per 16 bytes in i8 and converted from
-      // the top byte, (q − zp)·2^24; the scale takes the 2^−24 (exact unless scale < 2^−102).
-      const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
-      const s = f32x4.mul(v128.load(ps + (<usize>b << 4)), f32x4.splat(5.9604644775390625e-8));
-      for (let u = 0; u < upb; u++) {
-        const w = v128.load(pw);
-        const lo = i8x16.sub(v128.and(w, m15), zpb);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t0)), s), 0);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t1)), s), 32);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t2)), s), 64);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t3)), s), 96);
-        const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t0)), s), 128);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t1)), s), 160);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t2)), s), 192);
-        v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t3)), s), 224);
-        pw += 16;
-        dst += 256;
-      }
-    } else if (ASC_FEATURE_SIMD) {
+    if (ASC_FEATURE_SIMD) {
       const zp = zpVec(pz + (<usize>b << 2));
       const s = v128.load(ps + (<usize>b << 4));
       for (let u = 0; u < upb; u++) {
@@ -328,6 +310,34 @@ function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb
         pw += SB;
         dst += 256;
       }
+    }
+  }
+}
+
+/** dequantTile for bits ≤ 4, SIMD builds. */
+function dequantTile_nib_simd(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32): void {
+  const t0 = v128.load(NIB_MASKS, 96), t1 = v128.load(NIB_MASKS, 112), t2 = v128.load(NIB_MASKS, 128), t3 = v128.load(NIB_MASKS, 144);
+  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
+  let dst = panel;
+  for (let b = 0; b < kb; b++) {
+    // As in tileRowF32_nib_simd, q − zp is formed once per 16 bytes in i8 and converted from
+    // the top byte, (q − zp)·2^24; the scale takes the 2^−24 (exact unless scale < 2^−102).
+    const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
+    const s = f32x4.mul(v128.load(ps + (<usize>b << 4)), f32x4.splat(5.9604644775390625e-8));
+    for (let u = 0; u < upb; u++) {
+      const w = v128.load(pw);
+      const lo = i8x16.sub(v128.and(w, m15), zpb);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t0)), s), 0);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t1)), s), 32);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t2)), s), 64);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t3)), s), 96);
+      const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t0)), s), 128);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t1)), s), 160);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t2)), s), 192);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t3)), s), 224);
+      pw += 16;
+      dst += 256;
     }
   }
 }
