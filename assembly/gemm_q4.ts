@@ -6,13 +6,13 @@
 //   |y − y_exact| ≤ (K + 2)·u · Σ_k |scale[n,⌊k/bs⌋]·(q − zp)·a[m,k]|
 // (the GEMM path multiplies by the scale before summing; the same bound holds).
 //
-// M < 4 (GEMV), per row and tile of 4 channels: bits ≤ 4 turn each 16-byte unit into 8 f32x4 of
-// (q − zp)·2^24 with lanes along k (one i8 subtract per 16 bytes, then one swizzle and one
-// convert per 4 weights), multiply them by plain loads of 4 activations shared by the 4
-// channels, and sum lanes once per block (per weight ≈ 1 swizzle/4 + 1 convert/4 + 1 FMA/4:
-// the conversion, not memory, bounds it); bits = 8 keep lane j = channel 4t+j and broadcast
-// a[k]. M ≥ 4: each pair of tiles is dequantized into an 8-column f32 panel
-// ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
+// M < PANEL_MIN_ROWS (GEMV), per row and tile of 4 channels: bits ≤ 4 turn each 16-byte unit
+// into 8 f32x4 of (q − zp)·2^24 with lanes along k (one i8 subtract per 16 bytes, then one
+// swizzle and one convert per 4 weights), multiply them by plain loads of 4 activations shared
+// by the 4 channels, and sum lanes once per block (per weight ≈ 1 swizzle/4 + 1 convert/4 +
+// 1 FMA/4: the conversion, not memory, bounds it); bits = 8 keep lane j = channel 4t+j and
+// broadcast a[k]. M ≥ PANEL_MIN_ROWS: each pair of tiles is dequantized into an 8-column f32
+// panel ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
 // gemm_f32_pp, so unpacking costs once per weight per call, not once per row.
 
 import { gemm_f32_pp, pack_a_f32 } from './gemm_f32';
@@ -186,10 +186,13 @@ function tileRowF32_scalar(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, u
   return acc;
 }
 
+/** Rows from which dequantizing panels once beats converting the weights per row (measured: 3). */
+const PANEL_MIN_ROWS: i32 = 3;
+
 /** Bytes of scratch qwgemm_f32 needs for M rows. */
 export function qwgemm_f32_scratch_bytes(M: i32, K: i32, bs: i32): i32 {
   const Kp = ((K + bs - 1) / bs) * bs;
-  if (M < 4) return Kp << 2;
+  if (M < PANEL_MIN_ROWS) return Kp << 2;
   return ((M + 3) >> 2) * (K << 4) + (Kp << 5);
 }
 
@@ -212,7 +215,7 @@ export function qwgemm_f32(
   const tileBytes = <usize>U * SB;
   const scales = qw + <usize>T * tileBytes;
   const zps = scales + <usize>T * <usize>kb * 16;
-  if (M >= 4) {
+  if (M >= PANEL_MIN_ROWS) {
     const ap = scratch;
     const panel = scratch + <usize>((M + 3) >> 2) * (<usize>K << 4);
     pack_a_f32(a, lda, ap, M, K);
