@@ -15,13 +15,14 @@
 // 7-bit operand (nibbles 0..15 are in 0..127; 8-bit weights are split into q & 127 and q >> 7),
 // then i32x4.extadd_pairwise_i16x8_s (not relaxed_dot_add: Node 20's baseline tier gets it
 // wrong). In a unit each i32 lane is one output channel, so the four bytes of a lane meet a
-// load32_splat of four activations and no horizontal sums are needed. Relaxed 4-bit GEMMs take
-// rows in blocks of 4 so that each weight unit is unpacked once per 4 rows, and the remaining
-// rows in tile pairs that share the activation broadcasts. simd128 widens both sides to i16 and
-// uses i32x4.dot_i16x8_s.
+// load32_splat of four activations and no horizontal sums are needed. simd128 widens both sides
+// to i16 and uses i32x4.dot_i16x8_s. 4-bit GEMMs take rows in blocks of 4 so that each weight
+// unit is unpacked once per 4 rows (gemm_q4_i8_rows.ts); in the relaxed build the remaining rows
+// go through tile pairs that share the activation broadcasts.
 
 import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
 import { qwAt, unitHi, unitLo, zpVec } from './gemm_q4';
+import { dot7, QUAD, tileQuadRowI8_relaxed4, tileQuadRowI8_simd4 } from './gemm_q4_i8_rows';
 
 /**
  * Quantizes M rows of K floats (row stride lda) to int8 as described above: aq [M][Kp] i8,
@@ -79,11 +80,6 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
 @inline function qv(x: v128, s: v128): v128 {
   const r = f32x4.nearest(f32x4.div(x, s));
   return i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(r, f32x4.splat(-127)), f32x4.splat(127)));
-}
-
-// @ts-ignore: decorator
-@inline function dot7(a: v128, w: v128): v128 {
-  return i16x8.relaxed_dot_i8x16_i7x16_s(a, w);
 }
 
 /** d per channel of one tile for one block, relaxed build, bits ≤ 4 (upb is even: bs % 16 == 0). */
@@ -199,55 +195,6 @@ function tilePairRowI8_relaxed4(pa: usize, pas: usize, pw0: usize, pw1: usize, p
 
 const PAIR: usize = memory.data(32, 16);
 
-// Nibble mask read from memory once per call (V8 rebuilds a v128 constant at every use in a loop).
-const NIBBLE_MASK: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
-
-/**
- * Four rows (aq rows pa, pa + Kp, …) × one tile, relaxed build, bits ≤ 4: each weight unit is
- * unpacked once for the four rows. Same integer sums and f32 operations as tileRowI8_simd; acc of
- * row r (before the row scale) goes to QUAD[r].
- */
-function tileQuadRowI8_relaxed4(pa: usize, Kp: usize, pas: usize, kb: i32, pw: usize, ps: usize, pz: usize, upb: i32): void {
-  const m15 = v128.load(NIBBLE_MASK);
-  const kbBytes = <usize>kb << 2;
-  let a0 = pa, a1 = pa + Kp, a2 = pa + 2 * Kp, a3 = pa + 3 * Kp;
-  let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
-  for (let b = 0; b < kb; b++) {
-    let blk0 = i32x4.splat(0), blk1 = i32x4.splat(0), blk2 = i32x4.splat(0), blk3 = i32x4.splat(0);
-    let u = 0;
-    while (u < upb) {
-      const end = min(upb, u + 4); // ≤ 4 units per i16 sum (see blockDot4_relaxed)
-      let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
-      for (; u < end; u++) {
-        const w = v128.load(pw);
-        const lo = v128.and(w, m15), hi = v128.and(i16x8.shr_u(w, 4), m15);
-        s0 = i16x8.add(s0, i16x8.add(dot7(v128.load32_splat(a0), lo), dot7(v128.load32_splat(a0, 4), hi)));
-        s1 = i16x8.add(s1, i16x8.add(dot7(v128.load32_splat(a1), lo), dot7(v128.load32_splat(a1, 4), hi)));
-        s2 = i16x8.add(s2, i16x8.add(dot7(v128.load32_splat(a2), lo), dot7(v128.load32_splat(a2, 4), hi)));
-        s3 = i16x8.add(s3, i16x8.add(dot7(v128.load32_splat(a3), lo), dot7(v128.load32_splat(a3, 4), hi)));
-        pw += 16;
-        a0 += 8; a1 += 8; a2 += 8; a3 += 8;
-      }
-      blk0 = i32x4.add(blk0, i32x4.extadd_pairwise_i16x8_s(s0));
-      blk1 = i32x4.add(blk1, i32x4.extadd_pairwise_i16x8_s(s1));
-      blk2 = i32x4.add(blk2, i32x4.extadd_pairwise_i16x8_s(s2));
-      blk3 = i32x4.add(blk3, i32x4.extadd_pairwise_i16x8_s(s3));
-    }
-    const zp = zpVec(pz + (<usize>b << 2));
-    const scale = v128.load(ps + (<usize>b << 4));
-    const pb = pas + (<usize>b << 2);
-    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(blk0, i32x4.mul(zp, v128.load32_splat(pb)))), scale));
-    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(blk1, i32x4.mul(zp, v128.load32_splat(pb + kbBytes)))), scale));
-    acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(blk2, i32x4.mul(zp, v128.load32_splat(pb + 2 * kbBytes)))), scale));
-    acc3 = f32x4.add(acc3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(blk3, i32x4.mul(zp, v128.load32_splat(pb + 3 * kbBytes)))), scale));
-  }
-  v128.store(QUAD, acc0);
-  v128.store(QUAD, acc1, 16);
-  v128.store(QUAD, acc2, 32);
-  v128.store(QUAD, acc3, 48);
-}
-
-const QUAD: usize = memory.data(64, 16);
 
 /** acc (before the row scale) of one row × one tile over all blocks. */
 function tileRowI8_simd(pa: usize, pas: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize): v128 {
@@ -302,14 +249,16 @@ export function qwgemm_i8(
   const scales = qw + <usize>T * tileBytes;
   const zps = scales + <usize>T * <usize>kb * 16;
   let m0 = 0;
-  if (ASC_FEATURE_RELAXED_SIMD && bits <= 4) {
+  if (ASC_FEATURE_SIMD && bits <= 4) {
     // Blocks of 4 rows: each weight unit is unpacked once per 4 rows.
     for (; m0 + 4 <= M; m0 += 4) {
       for (let t = 0; t < T; t++) {
         const n0 = t << 2;
         const nv = min(4, N - n0);
-        tileQuadRowI8_relaxed4(aq + <usize>m0 * <usize>Kp, <usize>Kp, asum + (<usize>m0 * <usize>kb << 2), kb, qw + <usize>t * tileBytes,
-          scales + <usize>t * <usize>kb * 16, zps + <usize>t * <usize>kb * 4, upb);
+        const pa = aq + <usize>m0 * <usize>Kp, pas = asum + (<usize>m0 * <usize>kb << 2), pw = qw + <usize>t * tileBytes;
+        const ps = scales + <usize>t * <usize>kb * 16, pz = zps + <usize>t * <usize>kb * 4;
+        if (ASC_FEATURE_RELAXED_SIMD) tileQuadRowI8_relaxed4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb);
+        else tileQuadRowI8_simd4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb);
         for (let r = 0; r < 4; r++) {
           const m = m0 + r;
           const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
