@@ -6,10 +6,13 @@
 //   |y − y_exact| ≤ (K + 2)·u · Σ_k |scale[n,⌊k/bs⌋]·(q − zp)·a[m,k]|
 // (the GEMM path multiplies by the scale before summing; the same bound holds).
 //
-// M < 4 (GEMV): per row, each tile of 4 channels keeps one f32x4 (lane j = channel 4t+j) and
-// broadcasts a[k]; the weights stream once from memory, 4 independent partial sums hide the
-// FMA latency. M ≥ 4: each pair of tiles is dequantized into an 8-column f32 panel
-// ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
+// M < PANEL_MIN_ROWS (GEMV), per row and tile of 4 channels: bits ≤ 4 turn each 16-byte unit
+// into 8 f32x4 of (q − zp)·2^24 with lanes along k (one i8 subtract per 16 bytes, then one
+// swizzle and one convert per 4 weights), multiply them by plain loads of 4 activations shared
+// by the 4 channels, and sum lanes once per tile (per weight ≈ 1 swizzle/4 + 1 convert/4 +
+// 1 FMA/4: the conversion, not memory, bounds it); bits = 8 keep lane j = channel 4t+j and
+// broadcast a[k]. M ≥ PANEL_MIN_ROWS: each pair of tiles is dequantized into an 8-column f32
+// panel ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
 // gemm_f32_pp, so unpacking costs once per weight per call, not once per row.
 
 import { gemm_f32_pp, pack_a_f32 } from './gemm_f32';
@@ -72,68 +75,97 @@ import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
   return i >= 4 ? byte >> 4 : byte & 15;
 }
 
-// Top-byte selectors: lane j (an i32) gets byte 4j+i of a half in its top byte, i.e. the signed
-// byte times 2^24, which converts to f32 exactly.
-// @ts-ignore: decorator
-@inline function TOP0(): v128 { return i8x16(-1, -1, -1, 0, -1, -1, -1, 4, -1, -1, -1, 8, -1, -1, -1, 12); }
-// @ts-ignore: decorator
-@inline function TOP1(): v128 { return i8x16(-1, -1, -1, 1, -1, -1, -1, 5, -1, -1, -1, 9, -1, -1, -1, 13); }
-// @ts-ignore: decorator
-@inline function TOP2(): v128 { return i8x16(-1, -1, -1, 2, -1, -1, -1, 6, -1, -1, -1, 10, -1, -1, -1, 14); }
-// @ts-ignore: decorator
-@inline function TOP3(): v128 { return i8x16(-1, -1, -1, 3, -1, -1, -1, 7, -1, -1, -1, 11, -1, -1, -1, 15); }
+// 4-bit masks, read from memory once per call (V8 would rebuild a v128 constant at every use
+// inside a loop). SPREADj: lane i (an i32) gets byte 4j+i of a half — channel j's weight for
+// k = i — in its top byte, i.e. the signed byte times 2^24, which converts to f32 exactly.
+// TOPi: lane j gets byte 4j+i in its top byte (channel j's weight for k = i, for the panels).
+const NIB_MASKS: usize = memory.data<u8>([
+  255, 255, 255, 0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, // SPREAD0
+  255, 255, 255, 4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, // SPREAD1
+  255, 255, 255, 8, 255, 255, 255, 9, 255, 255, 255, 10, 255, 255, 255, 11, // SPREAD2
+  255, 255, 255, 12, 255, 255, 255, 13, 255, 255, 255, 14, 255, 255, 255, 15, // SPREAD3
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, // nibble mask
+  0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, // zp byte of channel j to bytes 4j..4j+3
+  255, 255, 255, 0, 255, 255, 255, 4, 255, 255, 255, 8, 255, 255, 255, 12, // TOP0
+  255, 255, 255, 1, 255, 255, 255, 5, 255, 255, 255, 9, 255, 255, 255, 13, // TOP1
+  255, 255, 255, 2, 255, 255, 255, 6, 255, 255, 255, 10, 255, 255, 255, 14, // TOP2
+  255, 255, 255, 3, 255, 255, 255, 7, 255, 255, 255, 11, 255, 255, 255, 15, // TOP3
+], 16);
 
-/** f32((q − zp)·2^24) of 4 channels from a half holding the signed bytes q − zp. */
+/** f32((q − zp)·2^24) of channel j for k = 0..3 of a half holding the signed bytes q − zp. */
 // @ts-ignore: decorator
-@inline function wq24(v: v128, sel: v128): v128 {
-  return f32x4.convert_i32x4_s(pick(v, sel));
+@inline function wk24(v: v128, spread: v128): v128 {
+  return f32x4.convert_i32x4_s(pick(v, spread));
+}
+
+/** Σ of the lanes of p0..p3 as one vector: lane j = p_j[0] + p_j[1] + p_j[2] + p_j[3]. */
+// @ts-ignore: decorator
+@inline function sumLanes4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const e01 = f32x4.add(v128.shuffle<f32>(p0, p1, 0, 4, 1, 5), v128.shuffle<f32>(p0, p1, 2, 6, 3, 7));
+  const e23 = f32x4.add(v128.shuffle<f32>(p2, p3, 0, 4, 1, 5), v128.shuffle<f32>(p2, p3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(e01, e23, 0, 1, 4, 5), v128.shuffle<f32>(e01, e23, 2, 3, 6, 7));
 }
 
 /**
- * One row × one tile (4 channels) over all blocks: returns the 4 sums before bias. For bits ≤ 4
- * the row `a` must be pre-scaled by 2^−24 (the weights come out as (q − zp)·2^24: q − zp is
- * formed once per 16 bytes in i8, which saves a subtraction per 4 weights).
+ * One row × one tile (4 channels), bits ≤ 4: returns the 4 sums before bias. The row `a` must be
+ * pre-scaled by 2^−24 (weights come out as (q − zp)·2^24; q − zp is formed once per 16 bytes
+ * in i8). Lanes run along k: p_j holds channel j's partial sums for k ≡ 0..3 (mod 4), so each
+ * activation vector is one plain load shared by the 4 channels; c_j += p_j·scale[j, b] per
+ * block, and the lanes of c_j are summed once at the end.
  */
-function tileRowF32_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize): v128 {
+function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32): v128 {
+  const s0 = v128.load(NIB_MASKS), s1 = v128.load(NIB_MASKS, 16), s2 = v128.load(NIB_MASKS, 32), s3 = v128.load(NIB_MASKS, 48);
+  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let pa = a;
+  for (let b = 0; b < kb; b++) {
+    const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
+    let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
+    for (let u = 0; u < upb; u++) {
+      const w = v128.load(pw);
+      const a0 = v128.load(pa), a1 = v128.load(pa, 16);
+      const lo = i8x16.sub(v128.and(w, m15), zpb);
+      const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
+      p0 = fma(wk24(lo, s0), a0, p0);
+      p1 = fma(wk24(lo, s1), a0, p1);
+      p2 = fma(wk24(lo, s2), a0, p2);
+      p3 = fma(wk24(lo, s3), a0, p3);
+      p0 = fma(wk24(hi, s0), a1, p0);
+      p1 = fma(wk24(hi, s1), a1, p1);
+      p2 = fma(wk24(hi, s2), a1, p2);
+      p3 = fma(wk24(hi, s3), a1, p3);
+      pw += 16;
+      pa += 32;
+    }
+    const sp = ps + (<usize>b << 4);
+    c0 = fma(p0, v128.load32_splat(sp), c0);
+    c1 = fma(p1, v128.load32_splat(sp, 4), c1);
+    c2 = fma(p2, v128.load32_splat(sp, 8), c2);
+    c3 = fma(p3, v128.load32_splat(sp, 12), c3);
+  }
+  return sumLanes4(c0, c1, c2, c3);
+}
+
+/** One row × one tile (4 channels), bits = 8: returns the 4 sums before bias. */
+function tileRowF32_8_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32): v128 {
   let acc = f32x4.splat(0);
   let pa = a;
-  const m15 = i8x16.splat(15);
   for (let b = 0; b < kb; b++) {
     let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
-    if (bits == 8) {
-      const zp = zpVec(pz + (<usize>b << 2));
-      for (let u = 0; u < upb; u++) {
-        const lo = v128.load(pw);
-        p0 = fma(wq(lo, SEL0(), zp), v128.load32_splat(pa, 0), p0);
-        p1 = fma(wq(lo, SEL1(), zp), v128.load32_splat(pa, 4), p1);
-        p2 = fma(wq(lo, SEL2(), zp), v128.load32_splat(pa, 8), p2);
-        p3 = fma(wq(lo, SEL3(), zp), v128.load32_splat(pa, 12), p3);
-        const hi = v128.load(pw, 16);
-        p0 = fma(wq(hi, SEL0(), zp), v128.load32_splat(pa, 16), p0);
-        p1 = fma(wq(hi, SEL1(), zp), v128.load32_splat(pa, 20), p1);
-        p2 = fma(wq(hi, SEL2(), zp), v128.load32_splat(pa, 24), p2);
-        p3 = fma(wq(hi, SEL3(), zp), v128.load32_splat(pa, 28), p3);
-        pw += SB;
-        pa += 32;
-      }
-    } else {
-      // zp byte of channel j in bytes 4j..4j+3.
-      const zpb = i8x16.swizzle(v128.load32_zero(pz + (<usize>b << 2)), i8x16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
-      for (let u = 0; u < upb; u++) {
-        const w = v128.load(pw);
-        const lo = i8x16.sub(v128.and(w, m15), zpb);
-        p0 = fma(wq24(lo, TOP0()), v128.load32_splat(pa, 0), p0);
-        p1 = fma(wq24(lo, TOP1()), v128.load32_splat(pa, 4), p1);
-        p2 = fma(wq24(lo, TOP2()), v128.load32_splat(pa, 8), p2);
-        p3 = fma(wq24(lo, TOP3()), v128.load32_splat(pa, 12), p3);
-        const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
-        p0 = fma(wq24(hi, TOP0()), v128.load32_splat(pa, 16), p0);
-        p1 = fma(wq24(hi, TOP1()), v128.load32_splat(pa, 20), p1);
-        p2 = fma(wq24(hi, TOP2()), v128.load32_splat(pa, 24), p2);
-        p3 = fma(wq24(hi, TOP3()), v128.load32_splat(pa, 28), p3);
-        pw += SB;
-        pa += 32;
-      }
+    const zp = zpVec(pz + (<usize>b << 2));
+    for (let u = 0; u < upb; u++) {
+      const lo = v128.load(pw);
+      p0 = fma(wq(lo, SEL0(), zp), v128.load32_splat(pa, 0), p0);
+      p1 = fma(wq(lo, SEL1(), zp), v128.load32_splat(pa, 4), p1);
+      p2 = fma(wq(lo, SEL2(), zp), v128.load32_splat(pa, 8), p2);
+      p3 = fma(wq(lo, SEL3(), zp), v128.load32_splat(pa, 12), p3);
+      const hi = v128.load(pw, 16);
+      p0 = fma(wq(hi, SEL0(), zp), v128.load32_splat(pa, 16), p0);
+      p1 = fma(wq(hi, SEL1(), zp), v128.load32_splat(pa, 20), p1);
+      p2 = fma(wq(hi, SEL2(), zp), v128.load32_splat(pa, 24), p2);
+      p3 = fma(wq(hi, SEL3(), zp), v128.load32_splat(pa, 28), p3);
+      pw += 32;
+      pa += 32;
     }
     const part = f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3));
     acc = fma(part, v128.load(ps + (<usize>b << 4)), acc);
@@ -141,7 +173,7 @@ function tileRowF32_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb
   return acc;
 }
 
-/** Portable tier of tileRowF32_simd: channel j of the tile. */
+/** Portable tier of tileRowF32_nib_simd / tileRowF32_8_simd: channel j of the tile. */
 function tileRowF32_scalar(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize, j: i32): f32 {
   let acc: f32 = 0;
   let pa = a;
@@ -158,10 +190,13 @@ function tileRowF32_scalar(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, u
   return acc;
 }
 
+/** Rows from which dequantizing panels once beats converting the weights per row (measured: 3). */
+const PANEL_MIN_ROWS: i32 = 3;
+
 /** Bytes of scratch qwgemm_f32 needs for M rows. */
 export function qwgemm_f32_scratch_bytes(M: i32, K: i32, bs: i32): i32 {
   const Kp = ((K + bs - 1) / bs) * bs;
-  if (M < 4) return Kp << 2;
+  if (M < PANEL_MIN_ROWS) return Kp << 2;
   return ((M + 3) >> 2) * (K << 4) + (Kp << 5);
 }
 
@@ -184,7 +219,7 @@ export function qwgemm_f32(
   const tileBytes = <usize>U * SB;
   const scales = qw + <usize>T * tileBytes;
   const zps = scales + <usize>T * <usize>kb * 16;
-  if (M >= 4) {
+  if (M >= PANEL_MIN_ROWS) {
     const ap = scratch;
     const panel = scratch + <usize>((M + 3) >> 2) * (<usize>K << 4);
     pack_a_f32(a, lda, ap, M, K);
@@ -206,7 +241,7 @@ export function qwgemm_f32(
     memory.copy(apad, src, <usize>K << 2);
     memory.fill(apad + (<usize>K << 2), 0, <usize>(Kp - K) << 2);
     if (ASC_FEATURE_SIMD && bits <= 4) {
-      // Exact power-of-two rescaling for tileRowF32_simd (values below 2^−102 lose bits).
+      // Exact power-of-two rescaling for tileRowF32_nib_simd (values below 2^−102 lose bits).
       for (let k = 0; k < K; k++) store<f32>(apad + (<usize>k << 2), load<f32>(apad + (<usize>k << 2)) * 5.9604644775390625e-8);
     }
     const y = c + <usize>m * (<usize>ldc << 2);
@@ -216,7 +251,7 @@ export function qwgemm_f32(
       const pz = zps + <usize>t * <usize>kb * 4;
       const nv = min(4, N - (t << 2));
       if (ASC_FEATURE_SIMD) {
-        let v = tileRowF32_simd(apad, pw, ps, pz, kb, bs >> 3, bits, SB);
+        let v = bits == 8 ? tileRowF32_8_simd(apad, pw, ps, pz, kb, bs >> 3) : tileRowF32_nib_simd(apad, pw, ps, pz, kb, bs >> 3);
         if (nv == 4) {
           if (bias) v = f32x4.add(v, v128.load(bias + (<usize>t << 4)));
           v128.store(y + (<usize>t << 4), v);
@@ -247,6 +282,10 @@ const ROW: usize = memory.data(16, 16);
  * hold padding·scale = 0 and are not read by gemm_f32_pp).
  */
 function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32, bits: i32, SB: usize): void {
+  if (ASC_FEATURE_SIMD && bits <= 4) {
+    dequantTile_nib_simd(pw, ps, pz, panel, kb, upb);
+    return;
+  }
   let dst = panel;
   for (let b = 0; b < kb; b++) {
     if (ASC_FEATURE_SIMD) {
@@ -278,6 +317,34 @@ function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb
         pw += SB;
         dst += 256;
       }
+    }
+  }
+}
+
+/** dequantTile for bits ≤ 4, SIMD builds. */
+function dequantTile_nib_simd(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32): void {
+  const t0 = v128.load(NIB_MASKS, 96), t1 = v128.load(NIB_MASKS, 112), t2 = v128.load(NIB_MASKS, 128), t3 = v128.load(NIB_MASKS, 144);
+  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
+  let dst = panel;
+  for (let b = 0; b < kb; b++) {
+    // As in tileRowF32_nib_simd, q − zp is formed once per 16 bytes in i8 and converted from
+    // the top byte, (q − zp)·2^24; the scale takes the 2^−24 (exact unless scale < 2^−102).
+    const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
+    const s = f32x4.mul(v128.load(ps + (<usize>b << 4)), f32x4.splat(5.9604644775390625e-8));
+    for (let u = 0; u < upb; u++) {
+      const w = v128.load(pw);
+      const lo = i8x16.sub(v128.and(w, m15), zpb);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t0)), s), 0);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t1)), s), 32);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t2)), s), 64);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t3)), s), 96);
+      const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t0)), s), 128);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t1)), s), 160);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t2)), s), 192);
+      v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t3)), s), 224);
+      pw += 16;
+      dst += 256;
     }
   }
 }

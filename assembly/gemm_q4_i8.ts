@@ -16,10 +16,13 @@
 // then i32x4.extadd_pairwise_i16x8_s (not relaxed_dot_add: Node 20's baseline tier gets it
 // wrong). In a unit each i32 lane is one output channel, so the four bytes of a lane meet a
 // load32_splat of four activations and no horizontal sums are needed. simd128 widens both sides
-// to i16 and uses i32x4.dot_i16x8_s.
+// to i16 and uses i32x4.dot_i16x8_s. 4-bit GEMMs take rows in blocks of 4 so that each weight
+// unit is unpacked once per 4 rows (gemm_q4_i8_rows.ts); in the relaxed build the remaining rows
+// go through tile pairs that share the activation broadcasts.
 
 import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
 import { qwAt, unitHi, unitLo, zpVec } from './gemm_q4';
+import { dot7, QUAD, tileQuadRowI8_relaxed4, tileQuadRowI8_simd4 } from './gemm_q4_i8_rows';
 
 /**
  * Quantizes M rows of K floats (row stride lda) to int8 as described above: aq [M][Kp] i8,
@@ -77,11 +80,6 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
 @inline function qv(x: v128, s: v128): v128 {
   const r = f32x4.nearest(f32x4.div(x, s));
   return i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(r, f32x4.splat(-127)), f32x4.splat(127)));
-}
-
-// @ts-ignore: decorator
-@inline function dot7(a: v128, w: v128): v128 {
-  return i16x8.relaxed_dot_i8x16_i7x16_s(a, w);
 }
 
 /** d per channel of one tile for one block, relaxed build, bits ≤ 4 (upb is even: bs % 16 == 0). */
@@ -197,6 +195,7 @@ function tilePairRowI8_relaxed4(pa: usize, pas: usize, pw0: usize, pw1: usize, p
 
 const PAIR: usize = memory.data(32, 16);
 
+
 /** acc (before the row scale) of one row × one tile over all blocks. */
 function tileRowI8_simd(pa: usize, pas: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, bits: i32, SB: usize): v128 {
   let acc = f32x4.splat(0);
@@ -249,13 +248,32 @@ export function qwgemm_i8(
   const tileBytes = <usize>(Kp >> 3) * SB;
   const scales = qw + <usize>T * tileBytes;
   const zps = scales + <usize>T * <usize>kb * 16;
+  let m0 = 0;
+  if (ASC_FEATURE_SIMD && bits <= 4) {
+    // Blocks of 4 rows: each weight unit is unpacked once per 4 rows.
+    for (; m0 + 4 <= M; m0 += 4) {
+      for (let t = 0; t < T; t++) {
+        const n0 = t << 2;
+        const nv = min(4, N - n0);
+        const pa = aq + <usize>m0 * <usize>Kp, pas = asum + (<usize>m0 * <usize>kb << 2), pw = qw + <usize>t * tileBytes;
+        const ps = scales + <usize>t * <usize>kb * 16, pz = zps + <usize>t * <usize>kb * 4;
+        if (ASC_FEATURE_RELAXED_SIMD) tileQuadRowI8_relaxed4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb);
+        else tileQuadRowI8_simd4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb);
+        for (let r = 0; r < 4; r++) {
+          const m = m0 + r;
+          const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
+          storeTile(f32x4.mul(v128.load(QUAD + (<usize>r << 4)), f32x4.splat(load<f32>(ascale + (<usize>m << 2)))), y, bias, n0, nv);
+        }
+      }
+    }
+  }
   let t = 0;
   if (ASC_FEATURE_RELAXED_SIMD && bits <= 4) {
     // Tile pairs; the scales and zero points of tile t+1 follow those of tile t.
     for (; t + 2 <= T; t += 2) {
       const pw = qw + <usize>t * tileBytes;
       const n0 = t << 2;
-      for (let m = 0; m < M; m++) {
+      for (let m = m0; m < M; m++) {
         const sa = f32x4.splat(load<f32>(ascale + (<usize>m << 2)));
         tilePairRowI8_relaxed4(aq + <usize>m * <usize>Kp, asum + (<usize>m * <usize>kb << 2), pw, pw + tileBytes,
           scales + <usize>t * <usize>kb * 16, zps + <usize>t * <usize>kb * 4, kb, upb);
@@ -271,7 +289,7 @@ export function qwgemm_i8(
     const pz = zps + <usize>t * <usize>kb * 4;
     const n0 = t << 2;
     const nv = min(4, N - n0);
-    for (let m = 0; m < M; m++) {
+    for (let m = m0; m < M; m++) {
       const pa = aq + <usize>m * <usize>Kp;
       const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
       const sa = load<f32>(ascale + (<usize>m << 2));

@@ -20,10 +20,13 @@ export function qwPackBytes(N: number, K: number, bits: number, bs: number): num
   return T * ((kb * bs) / 8) * (bits === 8 ? 32 : 16) + T * kb * 20;
 }
 
+/** Rows from which qwgemm_f32 takes the panel path (PANEL_MIN_ROWS in assembly/gemm_q4.ts). */
+const QW_PANEL_MIN_ROWS = 3;
+
 /** Scratch bytes qwgemm_f32 needs, as qwgemm_f32_scratch_bytes computes them. */
 function qwF32ScratchBytes(M: number, K: number, bs: number): number {
   const Kp = Math.ceil(K / bs) * bs;
-  return M < 4 ? Kp * 4 : Math.ceil(M / 4) * K * 16 + Kp * 32;
+  return M < QW_PANEL_MIN_ROWS ? Kp * 4 : Math.ceil(M / 4) * K * 16 + Kp * 32;
 }
 
 export interface QwSource {

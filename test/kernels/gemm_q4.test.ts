@@ -150,12 +150,13 @@ describe.each(ALL_BACKENDS)('qwgemm_i8 int8-activation path (%s)', (backend) => 
     for (const [bits, bs, K] of [[2, 128, 300], [4, 128, 300], [4, 16, 48], [8, 4096, 4096], [8, 64, 200]]) {
       box.reset();
       const r = rng(5);
-      const N = 5, M = 2;
+      // M = 6: a block of 4 rows (the relaxed build's 4-row kernel) and 2 more rows.
+      const N = 5, M = 6;
       const w = randomWeights(r, N, K, bits, bs, false);
       w.q.fill((1 << bits) - 1);
       w.zp.fill(0);
       const a = new Float32Array(M * K).fill(1);
-      for (let k = 0; k < K; k += 3) a[K + k] = -1;
+      for (let m = 1; m < M; m++) for (let k = 0; k < K; k++) if (m === 2 || k % (m + 2) === 0) a[m * K + k] = -1;
       const qw = packVia(box, w, SRC_NBITS, false, ZP_BYTES);
       const kb = Math.ceil(K / bs), Kp = kb * bs;
       const paq = box.alloc(M * Kp), ps = box.alloc(M * 4), psum = box.alloc(M * kb * 4);
