@@ -1,30 +1,27 @@
 // int8 GEMM / GEMV: C[M,N] = epilogue(Σ_k (a[m,k] − a_zp[m]) · (b[k,n] − b_zp[n])), exact in i32.
 //
 // A is u8 or s8 [M, lda] with a per-tensor or per-row zero point; B is constant u8 or s8 with a
-// per-tensor or per-column zero point, packed once by pack_b_i8 (layouts: gemm_i8_pack.ts);
-// the epilogue (i32 / requantise / dequantise) is a descriptor (gemm_i8_epilogue.ts).
+// per-tensor or per-column zero point, packed once by pack_b_i8 in the i8 layout (GEMV), the
+// i16 layout (GEMM) or both (layouts: gemm_i8_pack.ts); the epilogue (i32 / requantise /
+// dequantise) is a descriptor (gemm_i8_epilogue.ts).
 //
 // qgemm_i8 packs A into the caller's scratch, with row sums, then:
-// - M ≥ 4 on SIMD builds: packed GEMM, slab-major (a 16-column slab of B stays in cache while
-//   every A block passes over each of its quads).
-//   dot path (i32x4.dot_i16x8_s; simd128, and relaxed when B is not 7-bit): 4×4 tile. A is
-//   pre-widened to i16 at pack time; each 16-byte quad group (4 columns × 4 k) is widened in
-//   registers once and serves 4 rows. dot_i16x8_s sums k pairs, so a row keeps two accumulators
-//   per 4 columns ([c0 k01, c0 k23, c1 k01, c1 k23] and the same for c2, c3), folded at store:
-//   8 accumulators + 2 widened B + 1 A fit V8's 15 XMM registers (6×4 and unrolling k by 2
-//   measured slower: spills).
-//   relaxed path (7-bit B only, flags bit 0 of the packed B): 4×8 tile, one
-//   i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per 16 MACs, one
-//   accumulator per 4 columns. (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in
-//   Node 20's baseline tier.) The relaxed dot's i16 pair sums cannot overflow: |a·q| ≤ 128·127.
-//   On x64 both paths spend two multiply µops per 16 MACs (extadd is a pmaddwd), so relaxed
-//   gains from fewer widening/add instructions, not from the multiplier.
-// - M < 4 (and every M on the scalar build): GEMV, one row at a time against one slab
-//   (16 columns, one sequential stream), reading the int8 weights and widening them in
-//   registers — the product is memory bound, and pre-widened weights would double the bytes.
+// - GEMM, when B has i16 panels and M ≥ 4 (or B has no i8 slabs): the 4×8 tile dot4x8_i16
+//   (gemm_i8_tile.ts) on A and B both pre-widened to i16 — A per call, B once per session — so
+//   the inner loop widens nothing. Blocked for the caches: a block of rows of A (at most
+//   A_BLOCK_BYTES, in L2) meets every 8-column panel of B (Kp·16 bytes, in L1 for K up to
+//   about 1500) in turn, each panel serving all the block's 4-row tiles before the next.
+// - GEMV otherwise (B with i8 slabs only): one row at a time against one slab (16 columns, one
+//   sequential stream), reading the int8 weights and widening them in registers — the product
+//   is memory bound, and pre-widened weights would double the bytes. On the relaxed build with
+//   7-bit B (flags bit 0): i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per
+//   16 MACs on i8 A (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in Node 20's
+//   baseline tier; the i16 pair sums cannot overflow: |a·q| ≤ 128·127); otherwise
+//   i32x4.dot_i16x8_s on i16 A. The scalar build computes both paths with plain loops.
 
-import { PB_FLAG_I7, packA, pbCorr, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
+import { PB_FLAG_I7, PB_I16, PB_I8, packA, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
 import { outElemBytes, setEpilogue, storeFour, storeOne } from './gemm_i8_epilogue';
+import { dot4x8_i16, dotAdd, foldPairs } from './gemm_i8_tile';
 
 // Per-call constants shared by the microkernels (kernels are not re-entrant).
 let zqArr: usize = 0;
@@ -32,11 +29,11 @@ let corrArr: usize = 0;
 let rowSums: usize = 0;
 let rowZps: usize = 0;
 const TILE: usize = memory.data(16, 16);
+/** The 4×8 tile of the GEMM path. */
+const GTILE: usize = memory.data(128, 16);
 
-// @ts-ignore: decorator
-@inline function dotAdd(acc: v128, b: v128, a: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(b, a));
-}
+/** Rows of A per cache block of the GEMM: about this many bytes of packed A. */
+const A_BLOCK_BYTES: i32 = 256 * 1024;
 
 // @ts-ignore: decorator
 @inline function rdotAdd(acc: v128, a: v128, q: v128): v128 {
@@ -46,13 +43,7 @@ const TILE: usize = memory.data(16, 16);
   return unreachable();
 }
 
-/** [c0a, c0b, c1a, c1b] and [c2a, c2b, c3a, c3b] → [c0, c1, c2, c3]. */
-// @ts-ignore: decorator
-@inline function foldPairs(lo: v128, hi: v128): v128 {
-  return i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7));
-}
-
-/** acc = S − zq[n]·rowsum[m] − za[m]·corr[n], then the epilogue. */
+/** acc = S − zq[n]·rowsum[m] − za[m]·corr[n], then the epilogue (uses TILE[0, 16)). */
 // @ts-ignore: decorator
 @inline function finish(s: v128, c: usize, m: i32, n0: i32, nv: i32): void {
   if (nv <= 0) return;
@@ -64,52 +55,6 @@ const TILE: usize = memory.data(16, 16);
   );
   v128.store(TILE, acc);
   storeFour(TILE, c, m, n0, nv);
-}
-
-/** Dot path, 4 rows × 4 columns: pa is an i16 A block (32 bytes per k-group), pb one quad. */
-function mk4x4_dot(pa: usize, pb: usize, G: i32, c: usize, crs: usize, m0: i32, mv: i32, n0: i32, nv: i32): void {
-  let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
-  let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
-  for (let g = 0; g < G; g++) {
-    const q = v128.load(pb);
-    const bl = i16x8.extend_low_i8x16_s(q);
-    const bh = i16x8.extend_high_i8x16_s(q);
-    let a = v128.load64_splat(pa, 0); c0l = dotAdd(c0l, bl, a); c0h = dotAdd(c0h, bh, a);
-    a = v128.load64_splat(pa, 8); c1l = dotAdd(c1l, bl, a); c1h = dotAdd(c1h, bh, a);
-    a = v128.load64_splat(pa, 16); c2l = dotAdd(c2l, bl, a); c2h = dotAdd(c2h, bh, a);
-    a = v128.load64_splat(pa, 24); c3l = dotAdd(c3l, bl, a); c3h = dotAdd(c3h, bh, a);
-    pa += 32;
-    pb += 64;
-  }
-  finish(foldPairs(c0l, c0h), c, m0, n0, nv);
-  if (mv > 1) finish(foldPairs(c1l, c1h), c + crs, m0 + 1, n0, nv);
-  if (mv > 2) finish(foldPairs(c2l, c2h), c + 2 * crs, m0 + 2, n0, nv);
-  if (mv > 3) finish(foldPairs(c3l, c3h), c + 3 * crs, m0 + 3, n0, nv);
-}
-
-/** Relaxed path, 4 rows × 8 columns: pa is an i8 A block (16 bytes per k-group), two quads. */
-function mk4x8_relaxed(
-  pa: usize, pb: usize, G: i32, c: usize, crs: usize, eb: usize, m0: i32, mv: i32, n0: i32, nv: i32,
-): void {
-  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-  let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-  for (let g = 0; g < G; g++) {
-    const q0 = v128.load(pb, 0);
-    const q1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa, 0); c00 = rdotAdd(c00, a, q0); c01 = rdotAdd(c01, a, q1);
-    a = v128.load32_splat(pa, 4); c10 = rdotAdd(c10, a, q0); c11 = rdotAdd(c11, a, q1);
-    a = v128.load32_splat(pa, 8); c20 = rdotAdd(c20, a, q0); c21 = rdotAdd(c21, a, q1);
-    a = v128.load32_splat(pa, 12); c30 = rdotAdd(c30, a, q0); c31 = rdotAdd(c31, a, q1);
-    pa += 16;
-    pb += 64;
-  }
-  const c4 = c + 4 * eb;
-  const nv1 = nv - 4;
-  finish(c00, c, m0, n0, min(4, nv));
-  if (nv1 > 0) finish(c01, c4, m0, n0 + 4, nv1);
-  if (mv > 1) { finish(c10, c + crs, m0 + 1, n0, min(4, nv)); if (nv1 > 0) finish(c11, c4 + crs, m0 + 1, n0 + 4, nv1); }
-  if (mv > 2) { finish(c20, c + 2 * crs, m0 + 2, n0, min(4, nv)); if (nv1 > 0) finish(c21, c4 + 2 * crs, m0 + 2, n0 + 4, nv1); }
-  if (mv > 3) { finish(c30, c + 3 * crs, m0 + 3, n0, min(4, nv)); if (nv1 > 0) finish(c31, c4 + 3 * crs, m0 + 3, n0 + 4, nv1); }
 }
 
 /** GEMV, dot path: one row (i16, 8 bytes per k-group) × one slab (16 columns). */
@@ -172,6 +117,27 @@ function mk1x4_scalar(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32,
   }
 }
 
+/** Stores rows [m0, m0 + mv) × columns [n0, n0 + nv) of the 4×8 tile at GTILE (corrected, epilogue). */
+function storeTile(c: usize, crs: usize, eb: usize, m0: i32, mv: i32, n0: i32, nv: i32): void {
+  for (let r = 0; r < mv; r++) {
+    const m = m0 + r;
+    const row = GTILE + (<usize>r << 5);
+    const cm = c + <usize>r * crs;
+    if (ASC_FEATURE_SIMD) {
+      finish(v128.load(row), cm, m, n0, min(4, nv));
+      finish(v128.load(row, 16), cm + 4 * eb, m, n0 + 4, nv - 4);
+      continue;
+    }
+    const za = load<i32>(rowZps + (<usize>m << 2));
+    const rs = load<i32>(rowSums + (<usize>m << 2));
+    for (let j = 0; j < nv; j++) {
+      const n = n0 + j;
+      const s = load<i32>(row + (<usize>j << 2)) - load<i32>(zqArr + (<usize>n << 2)) * rs - za * load<i32>(corrArr + (<usize>n << 2));
+      storeOne(s, cm + <usize>j * eb, m, n);
+    }
+  }
+}
+
 /**
  * C = epilogue(A·B) — see the file header. a: M×K u8/s8 (aSigned) with leading dimension lda;
  * aZp: the zero point(s) in A's type, one value or M when aZpPerRow, 0 for none; bp: from
@@ -186,40 +152,42 @@ export function qgemm_i8(
   if (M <= 0 || N <= 0 || K <= 0 || lda < K || ldc < N) return 1;
   if (load<i32>(bp) != K || load<i32>(bp + 4) != N) return 1;
   if (setEpilogue(epi)) return 1;
-  const relaxed = ASC_FEATURE_RELAXED_SIMD && (load<i32>(bp + 8) & PB_FLAG_I7) != 0;
-  const gemm = ASC_FEATURE_SIMD && M >= 4;
+  const layouts = pbLayouts(bp);
+  const gemm = (layouts & PB_I16) != 0 && (M >= 4 || (layouts & PB_I8) == 0);
+  const relaxed = ASC_FEATURE_RELAXED_SIMD && !gemm && (load<i32>(bp + 8) & PB_FLAG_I7) != 0;
   const R = gemm ? 4 : 1;
   const ew = relaxed ? 1 : 2;
   rowSums = packA(a, lda, aSigned, aZp, aZpPerRow, M, K, R, ew, scratch);
   rowZps = rowSums + (<usize>((M + R - 1) / R * R) << 2);
   zqArr = pbZq(bp);
   corrArr = pbCorr(bp, N);
-  const slabs = pbSlabs(bp, N);
-  const G = roundUp4(K) >> 2;
-  const slabBytes = <usize>G << 6;
-  const S = (N + 15) >> 4;
+  const Kp = roundUp4(K);
   const eb = <usize>outElemBytes();
   const crs = <usize>ldc * eb;
-  const arow = <usize>G * <usize>(R * 4 * ew);
   if (gemm) {
-    const step = relaxed ? 2 : 1;
-    for (let s = 0; s < S; s++) {
-      const slab = slabs + <usize>s * slabBytes;
-      for (let j = 0; j < 4; j += step) {
-        const n0 = (s << 4) + (j << 2);
-        if (n0 >= N) break;
-        const nv = min(step << 2, N - n0);
-        for (let m0 = 0; m0 < M; m0 += 4) {
-          const pa = scratch + <usize>(m0 >> 2) * arow;
-          const mv = min(4, M - m0);
-          const cp = c + <usize>m0 * crs + <usize>n0 * eb;
-          if (relaxed) mk4x8_relaxed(pa, slab + (<usize>j << 4), G, cp, crs, eb, m0, mv, n0, nv);
-          else mk4x4_dot(pa, slab + (<usize>j << 4), G, cp, crs, m0, mv, n0, nv);
+    const panels = pbPanels(bp);
+    const blockBytes = <usize>Kp << 3;
+    const panelBytes = <usize>Kp << 4;
+    const rowsPerBlock = max(4, A_BLOCK_BYTES / (Kp << 1) & ~3);
+    for (let mb = 0; mb < M; mb += rowsPerBlock) {
+      const mEnd = min(M, mb + rowsPerBlock);
+      for (let n0 = 0; n0 < N; n0 += 8) {
+        const pb = panels + <usize>(n0 >> 3) * panelBytes;
+        const nv = min(8, N - n0);
+        for (let m0 = mb; m0 < mEnd; m0 += 4) {
+          dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, pb, Kp >> 1, GTILE);
+          storeTile(c + <usize>m0 * crs + <usize>n0 * eb, crs, eb, m0, min(4, M - m0), n0, nv);
         }
       }
     }
     return 0;
   }
+  if ((layouts & PB_I8) == 0) return 1;
+  const slabs = pbSlabs(bp, N);
+  const G = Kp >> 2;
+  const slabBytes = <usize>G << 6;
+  const S = (N + 15) >> 4;
+  const arow = <usize>Kp * <usize>ew;
   for (let m = 0; m < M; m++) {
     const pa = scratch + <usize>m * arow;
     const cm = c + <usize>m * crs;

@@ -4,29 +4,41 @@
 // point shifted by the same off, so (v − zp) = (q − (zp − off)) and the product is unchanged.
 // u8 activations use off = 128 (q = v xor 0x80); s8 activations off = 0.
 //
-// Packed B (pack_b_i8, once per session; the same bytes on every build):
-//   [0, 16)              header i32 ×4: K, N, flags (bit 0: every q in 0..127), 0
+// Packed B (pack_b_i8, once per session; the same bytes on every build) holds the weights in
+// one or both of two layouts, chosen by the caller (`layouts`, PB_I8 | PB_I16):
+//   [0, 16)              header i32 ×4: K, N, flags, byte offset of the i16 panels (0: none)
+//                        flags bit 0: every q in 0..127; bit 1: i8 slabs; bit 2: i16 panels
 //   [16, 16 + 4·Np)      zq[n]  = b_zp[n] − off[n], i32        (Np = N rounded up to 16)
 //   [.., .. + 4·Np)      corr[n] = Σ_k (q[k,n] − zq[n]), i32   (the column sum, exact mod 2^32)
-//   then Np/16 slabs of Kp·16 bytes (Kp = K rounded up to 4): slab s holds columns
+//   PB_I8 (the GEMV, M < 4: memory bound, so it reads one byte per weight and widens in
+//   registers): Np/16 slabs of Kp·16 bytes (Kp = K rounded up to 4): slab s holds columns
 //   16s..16s+15 as Kp/4 k-groups of 64 bytes; in group g, byte 16j + 4c + t is
 //   q[4g + t, 16s + 4j + c]. So four consecutive k of one column are adjacent (the operand
 //   shape of i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s), a 16-byte
-//   "quad" j holds 4 columns, and GEMV streams one slab sequentially. Padding is q = 0.
+//   "quad" j holds 4 columns, and GEMV streams one slab sequentially.
+//   PB_I16 (the GEMM, M ≥ 4: widening paid once here, not per row block): Np/8 panels of
+//   Kp·16 bytes, the pb operand of dot4x8_i16 (gemm_i8_tile.ts): panel p holds columns
+//   8p..8p+7 as Kp/2 k-pair groups of 32 bytes; in group g, i16 element 2c + t is
+//   q[2g + t, 8p + c]. Twice the bytes of PB_I8.
+//   Padding is q = 0 in both.
 // off[n] is chosen per column: if max − min of the column is ≤ 127, off = min and q ∈ 0..127;
 // otherwise off = 128 for u8 weights and 0 for s8. When every column fits 0..127 (flags bit 0:
-// 7-bit or narrower weights) the relaxed build may use the relaxed dot, whose second operand
-// must be in 0..127; otherwise every SIMD build uses i32x4.dot_i16x8_s on widened operands.
+// 7-bit or narrower weights) the relaxed build's GEMV uses the relaxed dot, whose second
+// operand must be in 0..127; otherwise every SIMD build uses i32x4.dot_i16x8_s.
 //
 // Packed A (per call, inside the scratch of qgemm_i8; its layout is private to one call):
-// blocks of R rows (R = 4 for the packed GEMM, 1 for GEMV), each Kp/4 k-groups of R×4 elements
-// (row r of group g at element 4r), zero-padded past M and K; elements are i8 for the relaxed
-// dot and i16 (pre-widened) otherwise. rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off
-// (i32 arrays) follow the blocks. Then acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with
-// S = Σ_k q_a[m,k]·q[k,n]; every step is exact in wrapping i32 arithmetic.
+// blocks of R rows, zero-padded past M and K (Kp columns): R = 4 for the GEMM tile, i16, the pa
+// operand of dot4x8_i16 (Kp/2 k-pair groups of 16 bytes, row r at byte 4r); R = 1 for the GEMV,
+// Kp consecutive elements, i8 for the relaxed dot and i16 (pre-widened) otherwise.
+// rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow the blocks. Then
+// acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n]; every step is exact
+// in wrapping i32 arithmetic.
 
 export const PB_HEADER: usize = 16;
 export const PB_FLAG_I7: i32 = 1;
+/** `layouts` bits of pack_b_i8: the GEMV's i8 slabs, the GEMM's i16 panels. */
+export const PB_I8: i32 = 1;
+export const PB_I16: i32 = 2;
 
 // @ts-ignore: decorator
 @inline export function roundUp4(x: i32): i32 {
@@ -38,9 +50,16 @@ export const PB_FLAG_I7: i32 = 1;
   return (x + 15) & ~15;
 }
 
-/** Bytes of the packed B for a K×N weight matrix. */
-export function pack_b_i8_bytes(K: i32, N: i32): i32 {
-  return <i32>PB_HEADER + roundUp16(N) * 8 + roundUp16(N) * roundUp4(K);
+/** Bytes of the i8 slabs (PB_I8) of a K×N matrix; the i16 panels (PB_I16) take twice this. */
+// @ts-ignore: decorator
+@inline function slabBytes(K: i32, N: i32): i32 {
+  return roundUp16(N) * roundUp4(K);
+}
+
+/** Bytes of the packed B for a K×N weight matrix with the given layouts (PB_I8 | PB_I16). */
+export function pack_b_i8_bytes(K: i32, N: i32, layouts: i32): i32 {
+  const body = slabBytes(K, N) * ((layouts & PB_I8 ? 1 : 0) + (layouts & PB_I16 ? 2 : 0));
+  return <i32>PB_HEADER + roundUp16(N) * 8 + body;
 }
 
 // @ts-ignore: decorator
@@ -53,9 +72,22 @@ export function pack_b_i8_bytes(K: i32, N: i32): i32 {
   return bp + PB_HEADER + (<usize>roundUp16(N) << 2);
 }
 
+/** The i8 slabs (when flags say PB_I8). */
 // @ts-ignore: decorator
 @inline export function pbSlabs(bp: usize, N: i32): usize {
   return bp + PB_HEADER + (<usize>roundUp16(N) << 3);
+}
+
+/** Which layouts a packed B holds (PB_I8 | PB_I16). */
+// @ts-ignore: decorator
+@inline export function pbLayouts(bp: usize): i32 {
+  return (load<i32>(bp + 8) >> 1) & 3;
+}
+
+/** The i16 panels (when flags say PB_I16). */
+// @ts-ignore: decorator
+@inline export function pbPanels(bp: usize): usize {
+  return bp + <usize>load<i32>(bp + 12);
 }
 
 // @ts-ignore: decorator
@@ -65,54 +97,56 @@ export function pack_b_i8_bytes(K: i32, N: i32): i32 {
 
 /**
  * Packs constant weights b (K×N row-major with leading dimension ldb, or N×K if transB) of type
- * s8 (bSigned = 1) or u8 (0) into bp (pack_b_i8_bytes(K, N) bytes). bZp points to the zero
- * point(s) in b's own type: one value, or N values when bZpPerCol; 0 means zero point 0.
- * Returns 0, or 1 when a dimension is not positive.
+ * s8 (bSigned = 1) or u8 (0) into bp (pack_b_i8_bytes(K, N, layouts) bytes) in the layouts
+ * PB_I8 and/or PB_I16. bZp points to the zero point(s) in b's own type: one value, or N values
+ * when bZpPerCol; 0 means zero point 0. Returns 0, or 1 when a dimension is not positive or
+ * no layout is asked for.
  */
 export function pack_b_i8(
-  b: usize, ldb: i32, transB: i32, bSigned: i32, bZp: usize, bZpPerCol: i32, K: i32, N: i32, bp: usize,
+  b: usize, ldb: i32, transB: i32, bSigned: i32, bZp: usize, bZpPerCol: i32, K: i32, N: i32, bp: usize, layouts: i32,
 ): i32 {
-  if (K <= 0 || N <= 0) return 1;
+  if (K <= 0 || N <= 0 || (layouts & (PB_I8 | PB_I16)) == 0 || layouts > (PB_I8 | PB_I16)) return 1;
   const Kp = roundUp4(K);
   const Np = roundUp16(N);
   const zqp = pbZq(bp);
   const corrp = pbCorr(bp, N);
   const slabs = pbSlabs(bp, N);
+  const i8 = (layouts & PB_I8) != 0;
+  const i16 = (layouts & PB_I16) != 0;
+  const panels = slabs + (i8 ? <usize>slabBytes(K, N) : 0);
   let allI7 = 1;
   for (let n = 0; n < Np; n++) {
-    const panel = slabs + <usize>(n >> 4) * <usize>Kp * 16 + <usize>((n & 15) << 2);
-    if (n >= N) {
-      store<i32>(zqp + (<usize>n << 2), 0);
-      store<i32>(corrp + (<usize>n << 2), 0);
-      for (let g = 0; g < Kp; g += 4) store<i32>(panel + (<usize>g << 4), 0);
-      continue;
-    }
+    const slabCol = slabs + <usize>(n >> 4) * <usize>Kp * 16 + <usize>((n & 15) << 2);
+    const panelCol = panels + <usize>(n >> 3) * <usize>Kp * 16 + <usize>((n & 7) << 2);
     const colStride: usize = transB ? 1 : <usize>ldb;
     const col = b + (transB ? <usize>n * <usize>ldb : <usize>n);
-    let lo = 255, hi = -128;
-    for (let k = 0; k < K; k++) {
-      const v = loadQ8(col + <usize>k * colStride, bSigned);
-      lo = min(lo, v);
-      hi = max(hi, v);
+    let off = 0, zq = 0;
+    if (n < N) {
+      let lo = 255, hi = -128;
+      for (let k = 0; k < K; k++) {
+        const v = loadQ8(col + <usize>k * colStride, bSigned);
+        lo = min(lo, v);
+        hi = max(hi, v);
+      }
+      off = bSigned ? 0 : 128;
+      if (hi - lo <= 127) off = lo;
+      else allI7 = 0;
+      zq = (bZp ? loadQ8(bZp + (bZpPerCol ? <usize>n : 0), bSigned) : 0) - off;
     }
-    let off = bSigned ? 0 : 128;
-    if (hi - lo <= 127) off = lo;
-    else allI7 = 0;
-    const zp = bZp ? loadQ8(bZp + (bZpPerCol ? <usize>n : 0), bSigned) : 0;
-    const zq = zp - off;
     let sum = 0;
     for (let k = 0; k < Kp; k++) {
-      const q = k < K ? loadQ8(col + <usize>k * colStride, bSigned) - off : 0;
-      store<i8>(panel + (<usize>(k >> 2) << 6) + <usize>(k & 3), <i8>q);
+      const q = n < N && k < K ? loadQ8(col + <usize>k * colStride, bSigned) - off : 0;
+      if (i8) store<i8>(slabCol + (<usize>(k >> 2) << 6) + <usize>(k & 3), <i8>q);
+      if (i16) store<i16>(panelCol + (<usize>(k >> 1) << 5) + (<usize>(k & 1) << 1), <i16>q);
       sum += q;
     }
     store<i32>(zqp + (<usize>n << 2), zq);
-    store<i32>(corrp + (<usize>n << 2), sum - K * zq);
+    store<i32>(corrp + (<usize>n << 2), n < N ? sum - K * zq : 0);
   }
   store<i32>(bp, K);
   store<i32>(bp + 4, N);
-  store<i32>(bp + 8, allI7 ? PB_FLAG_I7 : 0);
-  store<i32>(bp + 12, 0);
+  store<i32>(bp + 8, (allI7 ? PB_FLAG_I7 : 0) | (layouts << 1));
+  store<i32>(bp + 12, i16 ? <i32>(panels - bp) : 0);
   return 0;
 }
 
@@ -135,8 +169,9 @@ export function qgemm_i8_scratch_bytes(M: i32, K: i32): i32 {
 }
 
 /**
- * Packs rows of A (see the header) into `ap`: R rows per block, element width ew (1: i8, 2: i16).
- * Writes rowsum[Mp] then za[Mp] (i32) right after the blocks; returns their address.
+ * Packs rows of A (see the header) into `ap`: R = 4 (the GEMM tile: i16 k-pairs, ew must be 2)
+ * or R = 1 (the GEMV: element width ew, 1 for i8, 2 for i16). Writes rowsum[Mp] then za[Mp]
+ * (i32) right after the blocks; returns their address.
  */
 export function packA(
   a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i32, M: i32, K: i32, R: i32, ew: i32, ap: usize,
@@ -145,11 +180,14 @@ export function packA(
   const Mp = (M + R - 1) / R * R;
   const off = aSigned ? 0 : 128;
   const sums = ap + <usize>Mp * <usize>Kp * <usize>ew;
-  const gstride = <usize>(R * 4 * ew);
+  // Element (m, k) of a block lies at (k >> 2)·gstride + ((k >> 1) & 1)·half + (k & 1)·ew:
+  // R = 4 puts k-pairs 16 bytes apart, R = 1 keeps the row contiguous.
+  const gstride = <usize>(R == 4 ? 32 : 4 * ew);
+  const half = <usize>(R == 4 ? 16 : 2 * ew);
   const flip: u32 = aSigned ? 0 : 0x80808080; // u8 → s8 is v − 128, i.e. xor of the top bit
   const full = K >> 2;
   for (let m = 0; m < Mp; m++) {
-    const dst = ap + <usize>(m / R) * <usize>Kp * <usize>R * <usize>ew + <usize>((m % R) * 4 * ew);
+    const dst = ap + <usize>(m / R) * <usize>Kp * <usize>R * <usize>ew + <usize>((m % R) * 2 * ew);
     const src = a + <usize>m * <usize>lda;
     let s = 0;
     let g = 0;
@@ -157,14 +195,19 @@ export function packA(
       for (; g < full; g++) {
         const w = load<u32>(src + (<usize>g << 2)) ^ flip;
         const at = dst + <usize>g * gstride;
-        if (ew == 1) store<u32>(at, w);
-        else store<u64>(at, widen4(w));
+        if (ew == 1) {
+          store<u32>(at, w);
+        } else {
+          const x = widen4(w);
+          store<u32>(at, <u32>x);
+          store<u32>(at + half, <u32>(x >> 32));
+        }
         s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
       }
     }
     for (let k = g << 2; k < Kp; k++) {
       const q = m < M && k < K ? loadQ8(src + <usize>k, aSigned) - off : 0;
-      const at = dst + <usize>(k >> 2) * gstride + <usize>((k & 3) * ew);
+      const at = dst + <usize>(k >> 2) * gstride + <usize>((k >> 1) & 1) * half + <usize>((k & 1) * ew);
       if (ew == 1) store<i8>(at, <i8>q);
       else store<i16>(at, <i16>q);
       s += q;

@@ -17,6 +17,9 @@ const SHAPES: Shape[] = [
   { name: 'GEMV 1×4096×4096 u8×s7→u8', M: 1, N: 4096, K: 4096, weights: 's7' },
   { name: 'GEMM 64×1024×1024 u8×s8→u8', M: 64, N: 1024, K: 1024, weights: 's8' },
   { name: 'GEMM 64×1024×1024 u8×s7→u8', M: 64, N: 1024, K: 1024, weights: 's7' },
+  { name: 'GEMM 128×512×2048 u8×s8→u8', M: 128, N: 2048, K: 512, weights: 's8' },
+  { name: 'GEMM 16×4096×1024 u8×s8→u8', M: 16, N: 1024, K: 4096, weights: 's8' },
+  { name: 'GEMM 37×999×517 u8×s8→u8', M: 37, N: 517, K: 999, weights: 's8' },
 ];
 
 function median(xs: number[]): number {
@@ -44,8 +47,10 @@ function bench(backend: Backend, sh: Shape): { median: number; min: number } {
   const span = sh.weights === 's8' ? 256 : 128;
   const b = put(new Uint8Array(K * N).map(() => (Math.floor(r() * span) - (span >> 1)) & 255));
   const bzp = put(new Uint8Array(1));
-  const bp = alloc(call('pack_b_i8_bytes', K, N));
-  call('pack_b_i8', b, N, 0, 1, bzp, 0, K, N, bp);
+  // The layout the host chooses: i16 panels for the GEMM (M ≥ 4), i8 slabs for the GEMV.
+  const layout = M >= 4 ? 2 : 1;
+  const bp = alloc(call('pack_b_i8_bytes', K, N, layout));
+  call('pack_b_i8', b, N, 0, 1, bzp, 0, K, N, bp, layout);
   const a = put(new Uint8Array(M * K).map(() => Math.floor(r() * 256)));
   const azp = put(new Uint8Array([131]));
   const mult = put(new Float32Array(N).map(() => 1e-4 * (1 + r())));
@@ -55,8 +60,8 @@ function bench(backend: Backend, sh: Shape): { median: number; min: number } {
   const run = (): number => call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, N, K, epi, scratch);
   // Warm up with short calls first (V8 cannot tier up a long call mid-flight).
   const kw = 64;
-  const bpw = alloc(call('pack_b_i8_bytes', kw, 64));
-  call('pack_b_i8', b, 64, 0, 1, bzp, 0, kw, 64, bpw);
+  const bpw = alloc(call('pack_b_i8_bytes', kw, 64, layout));
+  call('pack_b_i8', b, 64, 0, 1, bzp, 0, kw, 64, bpw, layout);
   for (let i = 0; i < 2000; i++) call('qgemm_i8', a, kw, 0, azp, 0, bpw, c, 64, Math.min(M, 8), 64, kw, epi, scratch);
   for (let i = 0; i < 3; i++) if (run() !== 0) throw new Error('qgemm_i8 failed');
   const times: number[] = [];

@@ -19,7 +19,7 @@
 import { numel } from '../ir/tensor.js';
 import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
 import { requireType } from './elementwise.js';
-import { emitRequantDesc, packBBytes, packedWeights, perTensor, q8Operand, qgemmScratchBytes, zeroPointType } from './qparams.js';
+import { emitRequantDesc, packBBytes, packedWeights, packLayout, perTensor, q8Operand, qgemmScratchBytes, zeroPointType } from './qparams.js';
 import { fmtDims } from './shape-util.js';
 
 const EPI_U8 = 1, EPI_S8 = 2, EPI_F32 = 3, ACT_CLAMP = 2, EPI_DESC_HEADER = 48;
@@ -76,8 +76,9 @@ function perColumn(ctx: OpCtx, i: number, name: string, N: number): boolean {
 function packB(ctx: OpCtx, s: Slots, p: Shape): Addr {
   const bPerCol = perColumn(ctx, s.bZp, 'b_zero_point', p.N);
   const ldb = p.transB ? p.K : p.N;
-  return packedWeights(ctx, s.b, s.bZp, packBBytes(p.K, p.N), `qpack_b${+p.bSigned}_t${+p.transB}`, (src, zp, dst) => {
-    ctx.step('pack_b_i8', src, ldb, p.transB ? 1 : 0, p.bSigned ? 1 : 0, zp, bPerCol ? 1 : 0, p.K, p.N, dst);
+  const layout = packLayout(p.rows);
+  return packedWeights(ctx, s.b, s.bZp, packBBytes(p.K, p.N, layout), `qpack_b${+p.bSigned}_t${+p.transB}_l${layout}`, (src, zp, dst) => {
+    ctx.step('pack_b_i8', src, ldb, p.transB ? 1 : 0, p.bSigned ? 1 : 0, zp, bPerCol ? 1 : 0, p.K, p.N, dst, layout);
   });
 }
 

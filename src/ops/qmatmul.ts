@@ -8,7 +8,7 @@ import { numel } from '../ir/tensor.js';
 import type { Addr, OpCtx, OpDef } from './context.js';
 import { batchOffset, matmulShapes } from './matmul.js';
 import {
-  emitRequantDesc, matrixParam, packBBytes, packedWeights, perTensor, q8Operand, qgemmScratchBytes, sameParamShape,
+  emitRequantDesc, matrixParam, packBBytes, packedWeights, packLayout, perTensor, q8Operand, qgemmScratchBytes, sameParamShape,
   scaleType, storeI32Epilogue, zeroPointType, type QParamLayout,
 } from './qparams.js';
 
@@ -109,14 +109,17 @@ function lower(s: Slots) {
     const bCols = p.bParam.count > 1;
     const scaleBytes = s.q && ctx.dtype(s.q.aScale) === 'float16' ? 2 : 4;
     const sharedB = numel(p.bBatch) === 1;
-    const packB = (src: Addr, zp: Addr | 0, dst: Addr) => {
-      ctx.step('pack_b_i8', src, N, 0, p.bSigned ? 1 : 0, zp, bCols ? 1 : 0, K, N, dst);
-    };
-    const constB = sharedB && !p.bParam.perBatch ? packedWeights(ctx, s.b, s.bZp, packBBytes(K, N), `qpack_b${+p.bSigned}`, packB) : undefined;
-    const bScratch = constB ? undefined : ctx.scratch(packBBytes(K, N));
+    const oneB = sharedB && !p.bParam.perBatch;
     // A whole batch of A against one B with per-tensor A parameters is one taller GEMM.
-    const merged = constB !== undefined && numel(p.aBatch) === nb && !aRows;
+    const merged = oneB && numel(p.aBatch) === nb && !aRows;
     const rows = merged ? M * nb : M;
+    const layout = packLayout(rows);
+    const packB = (src: Addr, zp: Addr | 0, dst: Addr) => {
+      ctx.step('pack_b_i8', src, N, 0, p.bSigned ? 1 : 0, zp, bCols ? 1 : 0, K, N, dst, layout);
+    };
+    const constB = oneB
+      ? packedWeights(ctx, s.b, s.bZp, packBBytes(K, N, layout), `qpack_b${+p.bSigned}_l${layout}`, packB) : undefined;
+    const bScratch = constB ? undefined : ctx.scratch(packBBytes(K, N, layout));
     const gemmScratch = ctx.scratch(qgemmScratchBytes(rows, K));
     const fixedEpi = !s.q ? storeI32Epilogue(ctx) : undefined;
     let sharedEpi: Addr | undefined;

@@ -13,9 +13,22 @@ const SCALE_TYPES = new Set<DType>(['float32', 'float16']);
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
-/** pack_b_i8_bytes(K, N). */
-export function packBBytes(K: number, N: number): number {
-  return 16 + roundUp(N, 16) * 8 + roundUp(N, 16) * roundUp(K, 4);
+/** pack_b_i8's layouts: i8 slabs for the GEMV, i16 panels (twice the bytes) for the GEMM. */
+export const PB_I8 = 1;
+export const PB_I16 = 2;
+
+/**
+ * The one layout a product with `rows` rows of A reads: the GEMM's i16 panels from 4 rows on
+ * (widened once per session instead of per 4-row block), the GEMV's int8 slabs below.
+ */
+export function packLayout(rows: number): number {
+  return rows >= 4 ? PB_I16 : PB_I8;
+}
+
+/** pack_b_i8_bytes(K, N, layouts). */
+export function packBBytes(K: number, N: number, layouts: number): number {
+  const copies = (layouts & PB_I8 ? 1 : 0) + (layouts & PB_I16 ? 2 : 0);
+  return 16 + roundUp(N, 16) * 8 + copies * roundUp(N, 16) * roundUp(K, 4);
 }
 
 /** qgemm_i8_scratch_bytes(M, K). */

@@ -4,6 +4,9 @@ import { ALL_BACKENDS, KernelBox, rng, sizesAround } from '../support/kernels.js
 // Epilogue kinds and the descriptor layout of assembly/gemm_i8_epilogue.ts.
 const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2, EPI_F32 = 3;
 const FLAG_I7 = 1;
+// pack_b_i8 layouts: the GEMV's i8 slabs, the GEMM's i16 panels (assembly/gemm_i8_pack.ts).
+const PB_I8 = 1, PB_I16 = 2;
+const LAYOUTS = [PB_I8, PB_I16, PB_I8 | PB_I16];
 
 interface Epi {
   kind: number;
@@ -60,12 +63,14 @@ function runRef(box: KernelBox, t: Case, epi: Epi): number[] {
   return readOut(box, c, epi.kind, t.M, t.N, t.N);
 }
 
-/** Packs B (plain K×N) and returns the packed address and its flags word. */
-function packB(box: KernelBox, t: Case): { bp: number; flags: number } {
-  const bp = box.alloc(box.call('pack_b_i8_bytes', t.K, t.N) as number);
-  const rc = box.call('pack_b_i8', box.put(t.b), t.N, 0, +t.bSigned, t.bZp ? box.put(t.bZp) : 0, +t.bZpPerCol, t.K, t.N, bp);
+/** Packs B (plain K×N) in the given layouts and returns the packed address and its flags word. */
+function packB(box: KernelBox, t: Case, layouts: number): { bp: number; flags: number } {
+  const bp = box.alloc(box.call('pack_b_i8_bytes', t.K, t.N, layouts) as number);
+  const rc = box.call('pack_b_i8', box.put(t.b), t.N, 0, +t.bSigned, t.bZp ? box.put(t.bZp) : 0, +t.bZpPerCol, t.K, t.N, bp, layouts);
   expect(rc).toBe(0);
-  return { bp, flags: box.i32(bp + 8, 1)[0] };
+  const flags = box.i32(bp + 8, 1)[0];
+  expect((flags >> 1) & 3).toBe(layouts);
+  return { bp, flags };
 }
 
 function runFast(box: KernelBox, t: Case, bp: number, epi: Epi): number[] {
@@ -188,23 +193,29 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
     const seed = 2024;
     const r = rng(seed);
     let relaxedPacks = 0, dotPacks = 0;
+    const perLayout = new Map<string, number>();
     for (const M of Ms) for (const N of Ns) for (const K of Ks) {
       const [aS, bS] = TYPE_COMBOS[(M + N + K) % 4];
       for (const narrowB of [false, true]) {
         box.reset();
         const t = randomCase(r, M, N, K, aS, bS, narrowB);
-        const { bp, flags } = packB(box, t);
+        // Every layout meets every M (GEMM tile, GEMV, and the tile below 4 rows).
+        const layouts = LAYOUTS[(N + K + +narrowB) % 3];
+        const key = `${layouts}/${M >= 4}`;
+        perLayout.set(key, (perLayout.get(key) ?? 0) + 1);
+        const { bp, flags } = packB(box, t, layouts);
         expect(flags & FLAG_I7).toBe(columnsFit7Bits(t) ? FLAG_I7 : 0);
         if (flags & FLAG_I7) relaxedPacks++;
         else dotPacks++;
         for (const epi of randomEpis(r, M, N)) {
-          const what = `seed ${seed} ${tn(aS)}×${tn(bS)} narrowB=${narrowB} M=${M} N=${N} K=${K} kind=${epi.kind} act=${epi.act ?? 0}`;
+          const what = `seed ${seed} ${tn(aS)}×${tn(bS)} narrowB=${narrowB} layouts=${layouts} M=${M} N=${N} K=${K} kind=${epi.kind} act=${epi.act ?? 0}`;
           expectSame(runFast(box, t, bp, epi), runRef(box, t, epi), what);
         }
       }
     }
     expect(relaxedPacks).toBeGreaterThan(100);
     expect(dotPacks).toBeGreaterThan(100);
+    for (const l of LAYOUTS) for (const tall of [false, true]) expect(perLayout.get(`${l}/${tall}`)).toBeGreaterThan(20);
   });
 
   it('is exact on extreme values with nonzero zero points, long K (i16 overflow would show) and i32 wrap-around', () => {
@@ -220,7 +231,6 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
         b: new Uint8Array(K * N).map((_, i) => bExt[i % 5 === 0 ? 0 : 1]),
         aZp: new Uint8Array([aExt[0]]), bZp: new Uint8Array(N).map((_, n) => bExt[n % 2]),
       };
-      const { bp } = packB(box, t);
       const want = runRef(box, t, { kind: EPI_I32 });
       if (K === 60001) {
         const v = (x: number, s: boolean): number => (s ? (x << 24) >> 24 : x);
@@ -229,7 +239,22 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
         expect(Math.abs(exact)).toBeGreaterThan(2 ** 31);
         expect(want[0]).toBe(exact | 0);
       }
-      expectSame(runFast(box, t, bp, { kind: EPI_I32 }), want, `extremes ${tn(aS)}×${tn(bS)} M=${M} N=${N} K=${K}`);
+      for (const layouts of LAYOUTS) {
+        const { bp } = packB(box, t, layouts);
+        expectSame(runFast(box, t, bp, { kind: EPI_I32 }), want, `extremes ${tn(aS)}×${tn(bS)} layouts=${layouts} M=${M} N=${N} K=${K}`);
+      }
+    }
+  });
+
+  it('is exact when the GEMM blocks rows of A for the cache (more rows than one 256 KiB block)', () => {
+    const r = rng(77);
+    // K = 8193: 16 rows of packed A per block, so M = 37 makes three blocks, the last ragged.
+    for (const [aS, bS] of [[false, true], [true, false]] as const) {
+      box.reset();
+      const t = randomCase(r, 37, 11, 8193, aS, bS, false);
+      const { bp } = packB(box, t, PB_I16);
+      const epi: Epi = { kind: EPI_I32 };
+      expectSame(runFast(box, t, bp, epi), runRef(box, t, epi), `row blocks ${tn(aS)}×${tn(bS)}`);
     }
   });
 
@@ -242,7 +267,7 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
       const t = randomCase(r, M, N, K, aS, bS, false);
       t.a = t.a.map((_, i) => t.aZp![t.aZpPerRow ? Math.floor(i / K) : 0] + Math.floor(r() * 7) - 3);
       t.b = t.b.map((_, i) => t.bZp![t.bZpPerCol ? i % N : 0] + Math.floor(r() * 7) - 3);
-      const { bp } = packB(box, t);
+      const { bp } = packB(box, t, LAYOUTS[(kind + +aS + 2 * +bS) % 3]);
       const acc = runRef(box, t, { kind: EPI_I32 });
       // Multiplier 0.5: every odd accumulator is an exact tie. Then 64, which saturates.
       for (const [mult, yZp] of [[0.5, kind === EPI_U8 ? 128 : 0], [64, kind === EPI_U8 ? 100 : -20]]) {
@@ -272,13 +297,23 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
     const b = bytesIn(r, K * N, 0, 255);
     const bt = new Uint8Array(N * K);
     for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bt[n * K + k] = b[k * N + n];
-    const bytes = box.call('pack_b_i8_bytes', K, N) as number;
     const zp = box.put(bytesIn(r, N, 0, 255));
-    const p1 = box.alloc(bytes), p2 = box.alloc(bytes);
-    box.call('pack_b_i8', box.put(b), N, 0, 0, zp, 1, K, N, p1);
-    box.call('pack_b_i8', box.put(bt), K, 1, 0, zp, 1, K, N, p2);
-    expect(box.u8(p1, bytes)).toEqual(box.u8(p2, bytes));
-    expect(box.call('pack_b_i8', box.put(b), N, 0, 0, 0, 0, 0, N, p2)).toBe(1);
+    const headerAndSums = 16 + 2 * 4 * 32;
+    const slabs = 32 * 16;
+    for (const layouts of LAYOUTS) {
+      const bytes = box.call('pack_b_i8_bytes', K, N, layouts) as number;
+      expect(bytes).toBe(headerAndSums + slabs * ((layouts & PB_I8 ? 1 : 0) + (layouts & PB_I16 ? 2 : 0)));
+      const p1 = box.alloc(bytes), p2 = box.alloc(bytes);
+      box.call('pack_b_i8', box.put(b), N, 0, 0, zp, 1, K, N, p1, layouts);
+      box.call('pack_b_i8', box.put(bt), K, 1, 0, zp, 1, K, N, p2, layouts);
+      expect(box.u8(p1, bytes)).toEqual(box.u8(p2, bytes));
+    }
+    const p1 = box.alloc(box.call('pack_b_i8_bytes', K, N, PB_I16) as number);
+    box.call('pack_b_i8', box.put(b), N, 0, 0, zp, 1, K, N, p1, PB_I16);
+    expect(box.call('pack_b_i8', box.put(b), N, 0, 0, 0, 0, 0, N, p1, PB_I16)).toBe(1);
+    expect(box.call('pack_b_i8', box.put(b), N, 0, 0, 0, 0, K, N, p1, 0)).toBe(1);
+    expect(box.call('pack_b_i8', box.put(b), N, 0, 0, 0, 0, K, N, p1, 4)).toBe(1);
+    box.call('pack_b_i8', box.put(b), N, 0, 0, zp, 1, K, N, p1, PB_I16);
 
     const a = box.put(bytesIn(r, 4 * K, 0, 255));
     const c = box.alloc(4 * N * 4);
