@@ -1,0 +1,327 @@
+// Binary GEMM / GEMV (XNOR-popcount): C[m, n] = epilogue(Σ_k A[m, k]·B[n, k]) over ±1 values.
+//
+//   bgemm_b1b1(a, b, c, M, N, K, ldc, epi) → 0, or 1 on a bad epilogue descriptor / size
+//     a    M bit rows of K elements (activations, packed per call by pack_signs_f32)
+//     b    N bit rows of K elements (weights, packed once per session; B is N×K = "transB")
+//     c    kind I32/F32: M×N row-major, leading dimension ldc elements;
+//          kind SIGN: M bit rows of N elements (the next layer's `a`), padding bits zeroed
+//     epi  binary epilogue descriptor (bgemm_epilogue.ts); output channel = n
+//   bgemm_b1b1__ref: the same on the plain layout — a, b int8 ±1 (M×K, N×K), SIGN output as
+//     int8 ±1 (M×N, ldc); it never reads a bit row.
+//
+// The maths: with a set bit meaning −1, a·w = +1 where the bits agree and −1 where they differ,
+// so over the K real elements Σ a·w = K − 2·popcount(a xor w). Only real bits are counted: the
+// last 128-bit block of every row is ANDed with a mask of its K − 128·(KB−1) real bits, so the
+// padding may hold anything. The binary conv also passes a per-row mask of its valid taps and
+// a per-row count of them ("valid"): dot = valid − 2·popcount((a xor w) and mask).
+//
+// Inner loop (simd128): per 128-bit block, v128.xor + i8x16.popcnt into u8 lane counters (≤ 8
+// per block, so 31 blocks fit in a u8), widened every 31 blocks by two pairwise extadds into i32
+// lanes. The relaxed build counts with a nibble table through i8x16.relaxed_swizzle (pshufb
+// without the index clamp). Tiles: 4 rows × 2 columns (8 counters + 2 weight vectors + 1
+// activation vector + popcount temporaries fit in x64's 15 vector registers); GEMV (M = 1)
+// uses 1 × 4. Exact for K < 2^31.
+
+import { bit_row_bytes } from './bitpack';
+import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot } from './bgemm_epilogue';
+
+/** Tile results of the microkernels: popcount[row][col], 4 × 4 i32. */
+const POPS: usize = memory.data(64, 16);
+/** The mask of the real bits of the last 128-bit block of a row. */
+const TAIL: usize = memory.data(16, 16);
+
+// @ts-ignore: decorator
+@inline function popc8(x: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const nib = i8x16.splat(15);
+    const table = i8x16(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    return i8x16.add(
+      i8x16.relaxed_swizzle(table, v128.and(x, nib)),
+      i8x16.relaxed_swizzle(table, v128.and(i16x8.shr_u(x, 4), nib)),
+    );
+  }
+  return i8x16.popcnt(x);
+}
+
+/** u8 lane counters → i32 lanes (each the sum of 4 counters). */
+// @ts-ignore: decorator
+@inline function widen(p: v128): v128 {
+  return i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(p));
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/** Blocks per u8 counter run: 31 · 8 = 248 ≤ 255. */
+const RUN: i32 = 31;
+
+/** 4 rows × 2 columns over KB blocks, the last one masked by TAIL. */
+function mk4x2(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usize, KB: i32): void {
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
+  let s20 = i32x4.splat(0), s21 = i32x4.splat(0), s30 = i32x4.splat(0), s31 = i32x4.splat(0);
+  const full = KB - 1;
+  let kb = 0;
+  while (kb < full) {
+    const end = min(kb + RUN, full);
+    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
+    let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
+    for (; kb < end; kb++) {
+      const off = <usize>kb << 4;
+      const y0 = v128.load(b0 + off);
+      const y1 = v128.load(b1 + off);
+      let x = v128.load(a0 + off);
+      p00 = i8x16.add(p00, popc8(v128.xor(x, y0)));
+      p01 = i8x16.add(p01, popc8(v128.xor(x, y1)));
+      x = v128.load(a1 + off);
+      p10 = i8x16.add(p10, popc8(v128.xor(x, y0)));
+      p11 = i8x16.add(p11, popc8(v128.xor(x, y1)));
+      x = v128.load(a2 + off);
+      p20 = i8x16.add(p20, popc8(v128.xor(x, y0)));
+      p21 = i8x16.add(p21, popc8(v128.xor(x, y1)));
+      x = v128.load(a3 + off);
+      p30 = i8x16.add(p30, popc8(v128.xor(x, y0)));
+      p31 = i8x16.add(p31, popc8(v128.xor(x, y1)));
+    }
+    s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
+    s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
+    s20 = i32x4.add(s20, widen(p20)); s21 = i32x4.add(s21, widen(p21));
+    s30 = i32x4.add(s30, widen(p30)); s31 = i32x4.add(s31, widen(p31));
+  }
+  const off = <usize>full << 4;
+  const t = v128.load(TAIL);
+  const y0 = v128.and(v128.load(b0 + off), t);
+  const y1 = v128.and(v128.load(b1 + off), t);
+  let x = v128.and(v128.load(a0 + off), t);
+  s00 = i32x4.add(s00, widen(popc8(v128.xor(x, y0)))); s01 = i32x4.add(s01, widen(popc8(v128.xor(x, y1))));
+  x = v128.and(v128.load(a1 + off), t);
+  s10 = i32x4.add(s10, widen(popc8(v128.xor(x, y0)))); s11 = i32x4.add(s11, widen(popc8(v128.xor(x, y1))));
+  x = v128.and(v128.load(a2 + off), t);
+  s20 = i32x4.add(s20, widen(popc8(v128.xor(x, y0)))); s21 = i32x4.add(s21, widen(popc8(v128.xor(x, y1))));
+  x = v128.and(v128.load(a3 + off), t);
+  s30 = i32x4.add(s30, widen(popc8(v128.xor(x, y0)))); s31 = i32x4.add(s31, widen(popc8(v128.xor(x, y1))));
+  store<i32>(POPS, hsum(s00)); store<i32>(POPS, hsum(s01), 4);
+  store<i32>(POPS, hsum(s10), 16); store<i32>(POPS, hsum(s11), 20);
+  store<i32>(POPS, hsum(s20), 32); store<i32>(POPS, hsum(s21), 36);
+  store<i32>(POPS, hsum(s30), 48); store<i32>(POPS, hsum(s31), 52);
+}
+
+/** 4 rows × 2 columns over KB blocks, every block of row i ANDed with its mask row mi. */
+function mk4x2_masked(
+  a0: usize, a1: usize, a2: usize, a3: usize, m0: usize, m1: usize, m2: usize, m3: usize,
+  b0: usize, b1: usize, KB: i32,
+): void {
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
+  let s20 = i32x4.splat(0), s21 = i32x4.splat(0), s30 = i32x4.splat(0), s31 = i32x4.splat(0);
+  let kb = 0;
+  while (kb < KB) {
+    const end = min(kb + RUN, KB);
+    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
+    let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
+    for (; kb < end; kb++) {
+      const off = <usize>kb << 4;
+      const y0 = v128.load(b0 + off);
+      const y1 = v128.load(b1 + off);
+      let x = v128.load(a0 + off);
+      let m = v128.load(m0 + off);
+      p00 = i8x16.add(p00, popc8(v128.and(v128.xor(x, y0), m)));
+      p01 = i8x16.add(p01, popc8(v128.and(v128.xor(x, y1), m)));
+      x = v128.load(a1 + off);
+      m = v128.load(m1 + off);
+      p10 = i8x16.add(p10, popc8(v128.and(v128.xor(x, y0), m)));
+      p11 = i8x16.add(p11, popc8(v128.and(v128.xor(x, y1), m)));
+      x = v128.load(a2 + off);
+      m = v128.load(m2 + off);
+      p20 = i8x16.add(p20, popc8(v128.and(v128.xor(x, y0), m)));
+      p21 = i8x16.add(p21, popc8(v128.and(v128.xor(x, y1), m)));
+      x = v128.load(a3 + off);
+      m = v128.load(m3 + off);
+      p30 = i8x16.add(p30, popc8(v128.and(v128.xor(x, y0), m)));
+      p31 = i8x16.add(p31, popc8(v128.and(v128.xor(x, y1), m)));
+    }
+    s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
+    s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
+    s20 = i32x4.add(s20, widen(p20)); s21 = i32x4.add(s21, widen(p21));
+    s30 = i32x4.add(s30, widen(p30)); s31 = i32x4.add(s31, widen(p31));
+  }
+  store<i32>(POPS, hsum(s00)); store<i32>(POPS, hsum(s01), 4);
+  store<i32>(POPS, hsum(s10), 16); store<i32>(POPS, hsum(s11), 20);
+  store<i32>(POPS, hsum(s20), 32); store<i32>(POPS, hsum(s21), 36);
+  store<i32>(POPS, hsum(s30), 48); store<i32>(POPS, hsum(s31), 52);
+}
+
+/** 1 row × 4 columns over KB blocks (GEMV), the last one masked by TAIL. */
+function mk1x4(a0: usize, b0: usize, b1: usize, b2: usize, b3: usize, KB: i32): void {
+  let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+  const full = KB - 1;
+  let kb = 0;
+  while (kb < full) {
+    const end = min(kb + RUN, full);
+    let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
+    for (; kb < end; kb++) {
+      const off = <usize>kb << 4;
+      const x = v128.load(a0 + off);
+      p0 = i8x16.add(p0, popc8(v128.xor(x, v128.load(b0 + off))));
+      p1 = i8x16.add(p1, popc8(v128.xor(x, v128.load(b1 + off))));
+      p2 = i8x16.add(p2, popc8(v128.xor(x, v128.load(b2 + off))));
+      p3 = i8x16.add(p3, popc8(v128.xor(x, v128.load(b3 + off))));
+    }
+    s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
+    s2 = i32x4.add(s2, widen(p2)); s3 = i32x4.add(s3, widen(p3));
+  }
+  const off = <usize>full << 4;
+  const x = v128.and(v128.load(a0 + off), v128.load(TAIL));
+  s0 = i32x4.add(s0, widen(popc8(v128.xor(x, v128.and(v128.load(b0 + off), v128.load(TAIL))))));
+  s1 = i32x4.add(s1, widen(popc8(v128.xor(x, v128.and(v128.load(b1 + off), v128.load(TAIL))))));
+  s2 = i32x4.add(s2, widen(popc8(v128.xor(x, v128.and(v128.load(b2 + off), v128.load(TAIL))))));
+  s3 = i32x4.add(s3, widen(popc8(v128.xor(x, v128.and(v128.load(b3 + off), v128.load(TAIL))))));
+  store<i32>(POPS, hsum(s0)); store<i32>(POPS, hsum(s1), 4);
+  store<i32>(POPS, hsum(s2), 8); store<i32>(POPS, hsum(s3), 12);
+}
+
+/** popcount((a xor b) [and m]) over the K real bits of two bit rows, scalar (u64 words). */
+function popRow(a: usize, b: usize, m: usize, K: i32): i32 {
+  let pop: i64 = 0;
+  const words = K >> 6;
+  for (let w = 0; w < words; w++) {
+    const off = <usize>w << 3;
+    let x = load<u64>(a + off) ^ load<u64>(b + off);
+    if (m) x &= load<u64>(m + off);
+    pop += popcnt(x);
+  }
+  const rem = K & 63;
+  if (rem) {
+    const off = <usize>words << 3;
+    let x = (load<u64>(a + off) ^ load<u64>(b + off)) & ((<u64>1 << rem) - 1);
+    if (m) x &= load<u64>(m + off);
+    pop += popcnt(x);
+  }
+  return <i32>pop;
+}
+
+/**
+ * The shared driver: dots of M bit rows of `a` (stride lda bytes) against N bit rows of `b`
+ * (stride ldb bytes), stored through the current epilogue (storeDot addressing) with output
+ * channel ch0 + n. mask (stride lda) and valid (i32 per row) are both 0, or both given: then
+ * row r counts only the bits set in its mask row and dot = valid[r] − 2·popcount.
+ */
+export function bgemmCore(
+  a: usize, lda: i32, mask: usize, valid: usize, b: usize, ldb: i32, M: i32, N: i32, K: i32,
+  c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32,
+): void {
+  if (K == 0) {
+    for (let r = 0; r < M; r++) for (let n = 0; n < N; n++) storeDot(c, crs, ccs, cbit, r, n, ch0 + n, 0);
+    return;
+  }
+  const la = <usize>lda, lb = <usize>ldb;
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < M; r++) {
+      const ar = a + <usize>r * la;
+      const mr = mask ? mask + <usize>r * la : 0;
+      const v = valid ? load<i32>(valid + (<usize>r << 2)) : K;
+      for (let n = 0; n < N; n++) {
+        storeDot(c, crs, ccs, cbit, r, n, ch0 + n, v - 2 * popRow(ar, b + <usize>n * lb, mr, K));
+      }
+    }
+    return;
+  }
+  const KB = (K + 127) >> 7;
+  const tailBits = K - ((KB - 1) << 7);
+  for (let j = 0; j < 4; j++) {
+    const bits = min(32, max(0, tailBits - 32 * j));
+    store<u32>(TAIL + (<usize>j << 2), bits == 32 ? 0xffffffff : (<u32>1 << bits) - 1);
+  }
+  for (let r0 = 0; r0 < M; r0 += 4) {
+    const mv = min(4, M - r0);
+    const a0 = a + <usize>r0 * la;
+    const a1 = mv > 1 ? a0 + la : a0;
+    const a2 = mv > 2 ? a0 + 2 * la : a0;
+    const a3 = mv > 3 ? a0 + 3 * la : a0;
+    let masked = false;
+    if (mask) for (let i = 0; i < mv; i++) if (load<i32>(valid + (<usize>(r0 + i) << 2)) != K) masked = true;
+    if (mv == 1 && !masked) {
+      for (let n0 = 0; n0 < N; n0 += 4) {
+        const nv = min(4, N - n0);
+        const b0 = b + <usize>n0 * lb;
+        mk1x4(a0, b0, nv > 1 ? b0 + lb : b0, nv > 2 ? b0 + 2 * lb : b0, nv > 3 ? b0 + 3 * lb : b0, KB);
+        for (let j = 0; j < nv; j++) {
+          const v = valid ? load<i32>(valid + (<usize>r0 << 2)) : K;
+          storeDot(c, crs, ccs, cbit, r0, n0 + j, ch0 + n0 + j, v - 2 * load<i32>(POPS + (<usize>j << 2)));
+        }
+      }
+      continue;
+    }
+    const m0 = mask + <usize>r0 * la;
+    const m1 = mv > 1 ? m0 + la : m0;
+    const m2 = mv > 2 ? m0 + 2 * la : m0;
+    const m3 = mv > 3 ? m0 + 3 * la : m0;
+    for (let n0 = 0; n0 < N; n0 += 2) {
+      const b0 = b + <usize>n0 * lb;
+      const b1 = n0 + 1 < N ? b0 + lb : b0;
+      if (masked) mk4x2_masked(a0, a1, a2, a3, m0, m1, m2, m3, b0, b1, KB);
+      else mk4x2(a0, a1, a2, a3, b0, b1, KB);
+      for (let i = 0; i < mv; i++) {
+        const v = valid ? load<i32>(valid + (<usize>(r0 + i) << 2)) : K;
+        for (let j = 0; j < min(2, N - n0); j++) {
+          const pop = load<i32>(POPS + (<usize>(i * 4 + j) << 2));
+          storeDot(c, crs, ccs, cbit, r0 + i, n0 + j, ch0 + n0 + j, v - 2 * pop);
+        }
+      }
+    }
+  }
+}
+
+/** Zeroes the padding bits past `used` of `rows` bit rows of `rowBytes` (stride rowBytes). */
+export function clearRowPadding(c: usize, rows: i32, rowBytes: i32, used: i32): void {
+  if (used >= rowBytes << 3) return;
+  for (let r = 0; r < rows; r++) {
+    const row = c + <usize>r * <usize>rowBytes;
+    const w = used >> 5;
+    if (used & 31) {
+      const p = row + (<usize>w << 2);
+      store<u32>(p, load<u32>(p) & ((<u32>1 << (used & 31)) - 1));
+      memory.fill(p + 4, 0, <usize>(rowBytes - ((w + 1) << 2)));
+    } else {
+      memory.fill(row + (<usize>w << 2), 0, <usize>(rowBytes - (w << 2)));
+    }
+  }
+}
+
+/** Binary GEMM on bit rows (see the top of this file). */
+export function bgemm_b1b1(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ldc: i32, epi: usize): i32 {
+  if (M < 0 || N < 0 || K < 0 || setBinaryEpilogue(epi) != 0) return 1;
+  const rb = bit_row_bytes(K);
+  if (epilogueKind() == BEPI_SIGN) {
+    const ob = bit_row_bytes(N);
+    clearRowPadding(c, M, ob, N);
+    bgemmCore(a, rb, 0, 0, b, rb, M, N, K, c, ob, 0, 0, 0);
+  } else {
+    bgemmCore(a, rb, 0, 0, b, rb, M, N, K, c, ldc, 1, 0, 0);
+  }
+  return 0;
+}
+
+/** Reference on the plain layout: a, b int8 ±1 (M×K, N×K); SIGN output int8 ±1 (M×N, ldc). */
+export function bgemm_b1b1__ref(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ldc: i32, epi: usize): i32 {
+  if (M < 0 || N < 0 || K < 0 || setBinaryEpilogue(epi) != 0) return 1;
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let dot = 0;
+      for (let k = 0; k < K; k++) {
+        dot += <i32>load<i8>(a + <usize>m * <usize>K + <usize>k) * <i32>load<i8>(b + <usize>n * <usize>K + <usize>k);
+      }
+      storePlain(c, ldc, m, n, n, dot);
+    }
+  }
+  return 0;
+}
+
+/** Stores a dot at (r, n) of a plain row-major output (ldc): i32, f32, or int8 ±1 for SIGN. */
+export function storePlain(c: usize, ldc: i32, r: i32, n: i32, ch: i32, dot: i32): void {
+  if (epilogueKind() == BEPI_SIGN) {
+    store<i8>(c + <usize>r * <usize>ldc + <usize>n, signIsNegative(dot, ch) ? -1 : 1);
+  } else {
+    storeDot(c, ldc, 1, 0, r, n, ch, dot);
+  }
+}
