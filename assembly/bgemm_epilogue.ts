@@ -90,6 +90,21 @@ export function epilogueKind(): i32 {
   else store<f32>(at, epiF32(<f32>dot, ch));
 }
 
+/** Stores 4 consecutive I32/F32 outputs (channels ch..ch+3) at `at`: the vector storeDot. */
+// @ts-ignore: decorator
+@inline export function storeDots4(at: usize, dots: v128, ch: i32): void {
+  if (kind == BEPI_I32) {
+    v128.store(at, dots);
+    return;
+  }
+  let y = f32x4.convert_i32x4_s(dots);
+  if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
+  if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
+  if (act == 1) y = f32x4.max(y, f32x4.splat(0));
+  else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
+  v128.store(at, y);
+}
+
 /**
  * SIGN thresholds of a kind-1 descriptor `d` for channels 0..N−1 and dots in [−K, K]: writes
  * the (t, d) pairs to `out` (N·8 bytes). Returns 1 if d is malformed or a channel's set
