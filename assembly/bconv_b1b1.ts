@@ -83,6 +83,7 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, msk: usize, valid: us
   const OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
   const rowIn = <usize>bit_row_bytes(desc(d, G_G) * C);
   const rowK = <usize>bit_row_bytes(taps(d) * C);
+  const words = (C & 31) == 0 ? C >> 5 : 0;
   memory.fill(col, 0, rowK * <usize>ns);
   memory.fill(msk, 0, rowK * <usize>ns);
   for (let r = 0; r < ns; r++) {
@@ -102,8 +103,18 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, msk: usize, valid: us
           const iw = w0 + e * DW;
           if (<u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW) {
             const src = x + (<usize>((id * IH + ih) * IW + iw)) * rowIn;
-            orBits(src, g * C, dst, tap * C, C);
-            orBits(0, 0, mdst, tap * C, C);
+            if (words) {
+              // C a multiple of 32: the group's channels and the tap's slot are whole words.
+              const s = src + (<usize>(g * words) << 2);
+              const o = <usize>(tap * words) << 2;
+              for (let j: usize = 0; j < <usize>(words << 2); j += 4) {
+                store<u32>(dst + o + j, load<u32>(s + j));
+                store<u32>(mdst + o + j, 0xffffffff);
+              }
+            } else {
+              orBits(src, g * C, dst, tap * C, C);
+              orBits(0, 0, mdst, tap * C, C);
+            }
             count += C;
           }
           tap++;

@@ -117,48 +117,41 @@ function mk2x4(a0: usize, a1: usize, b0: usize, b1: usize, b2: usize, b3: usize,
   v128.store(POPS, reduce4(s10, s11, s12, s13), 16);
 }
 
-/** 4 rows × 2 columns over KB blocks, every block of row i ANDed with its mask row mi. */
-function mk4x2_masked(
-  a0: usize, a1: usize, a2: usize, a3: usize, m0: usize, m1: usize, m2: usize, m3: usize,
-  b0: usize, b1: usize, KB: i32,
-): void {
-  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
-  let s20 = i32x4.splat(0), s21 = i32x4.splat(0), s30 = i32x4.splat(0), s31 = i32x4.splat(0);
+/** 2 rows × 4 columns over KB blocks, every block of row i ANDed with its mask row mi. */
+function mk2x4_masked(a0: usize, a1: usize, m0: usize, m1: usize, b0: usize, b1: usize, b2: usize, b3: usize, KB: i32): void {
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s02 = i32x4.splat(0), s03 = i32x4.splat(0);
+  let s10 = i32x4.splat(0), s11 = i32x4.splat(0), s12 = i32x4.splat(0), s13 = i32x4.splat(0);
   let kb = 0;
   while (kb < KB) {
     const end = min(kb + RUN, KB);
-    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
-    let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
+    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p02 = i32x4.splat(0), p03 = i32x4.splat(0);
+    let p10 = i32x4.splat(0), p11 = i32x4.splat(0), p12 = i32x4.splat(0), p13 = i32x4.splat(0);
     for (; kb < end; kb++) {
       const off = <usize>kb << 4;
-      const y0 = v128.load(b0 + off);
-      const y1 = v128.load(b1 + off);
-      let x = v128.load(a0 + off);
-      let m = v128.load(m0 + off);
-      p00 = i8x16.add(p00, popc8(v128.and(v128.xor(x, y0), m)));
-      p01 = i8x16.add(p01, popc8(v128.and(v128.xor(x, y1), m)));
-      x = v128.load(a1 + off);
-      m = v128.load(m1 + off);
-      p10 = i8x16.add(p10, popc8(v128.and(v128.xor(x, y0), m)));
-      p11 = i8x16.add(p11, popc8(v128.and(v128.xor(x, y1), m)));
-      x = v128.load(a2 + off);
-      m = v128.load(m2 + off);
-      p20 = i8x16.add(p20, popc8(v128.and(v128.xor(x, y0), m)));
-      p21 = i8x16.add(p21, popc8(v128.and(v128.xor(x, y1), m)));
-      x = v128.load(a3 + off);
-      m = v128.load(m3 + off);
-      p30 = i8x16.add(p30, popc8(v128.and(v128.xor(x, y0), m)));
-      p31 = i8x16.add(p31, popc8(v128.and(v128.xor(x, y1), m)));
+      const x0 = v128.load(a0 + off);
+      const x1 = v128.load(a1 + off);
+      const k0 = v128.load(m0 + off);
+      const k1 = v128.load(m1 + off);
+      let y = v128.load(b0 + off);
+      p00 = i8x16.add(p00, popc8(v128.and(v128.xor(x0, y), k0)));
+      p10 = i8x16.add(p10, popc8(v128.and(v128.xor(x1, y), k1)));
+      y = v128.load(b1 + off);
+      p01 = i8x16.add(p01, popc8(v128.and(v128.xor(x0, y), k0)));
+      p11 = i8x16.add(p11, popc8(v128.and(v128.xor(x1, y), k1)));
+      y = v128.load(b2 + off);
+      p02 = i8x16.add(p02, popc8(v128.and(v128.xor(x0, y), k0)));
+      p12 = i8x16.add(p12, popc8(v128.and(v128.xor(x1, y), k1)));
+      y = v128.load(b3 + off);
+      p03 = i8x16.add(p03, popc8(v128.and(v128.xor(x0, y), k0)));
+      p13 = i8x16.add(p13, popc8(v128.and(v128.xor(x1, y), k1)));
     }
     s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
+    s02 = i32x4.add(s02, widen(p02)); s03 = i32x4.add(s03, widen(p03));
     s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
-    s20 = i32x4.add(s20, widen(p20)); s21 = i32x4.add(s21, widen(p21));
-    s30 = i32x4.add(s30, widen(p30)); s31 = i32x4.add(s31, widen(p31));
+    s12 = i32x4.add(s12, widen(p12)); s13 = i32x4.add(s13, widen(p13));
   }
-  store<i32>(POPS, hsum(s00)); store<i32>(POPS, hsum(s01), 4);
-  store<i32>(POPS, hsum(s10), 16); store<i32>(POPS, hsum(s11), 20);
-  store<i32>(POPS, hsum(s20), 32); store<i32>(POPS, hsum(s21), 36);
-  store<i32>(POPS, hsum(s30), 48); store<i32>(POPS, hsum(s31), 52);
+  v128.store(POPS, reduce4(s00, s01, s02, s03));
+  v128.store(POPS, reduce4(s10, s11, s12, s13), 16);
 }
 
 /** 1 row × 4 columns (GEMV), blocks as mk2x4; popcounts to POPS row 0. */
@@ -246,32 +239,10 @@ export function bgemmCore(
   // A last block without padding needs no mask: count it with the whole ones.
   const tail = tailBits < 128;
   const full = tail ? KB - 1 : KB;
+  // Quads of rows share each group of 4 weight rows (read from cache once per quad); within a
+  // quad, pairs of rows whose taps are all valid take the unmasked microkernel.
   for (let r0 = 0; r0 < M; r0 += 4) {
     const mv = min(4, M - r0);
-    const a0 = a + <usize>r0 * la;
-    let masked = false;
-    if (mask) for (let i = 0; i < mv; i++) if (load<i32>(valid + (<usize>(r0 + i) << 2)) != K) masked = true;
-    if (masked) {
-      const a1 = mv > 1 ? a0 + la : a0;
-      const a2 = mv > 2 ? a0 + 2 * la : a0;
-      const a3 = mv > 3 ? a0 + 3 * la : a0;
-      const m0 = mask + <usize>r0 * la;
-      const m1 = mv > 1 ? m0 + la : m0;
-      const m2 = mv > 2 ? m0 + 2 * la : m0;
-      const m3 = mv > 3 ? m0 + 3 * la : m0;
-      for (let n0 = 0; n0 < N; n0 += 2) {
-        const b0 = b + <usize>n0 * lb;
-        mk4x2_masked(a0, a1, a2, a3, m0, m1, m2, m3, b0, n0 + 1 < N ? b0 + lb : b0, KB);
-        for (let i = 0; i < mv; i++) {
-          const v = load<i32>(valid + (<usize>(r0 + i) << 2));
-          for (let j = 0; j < min(2, N - n0); j++) {
-            const pop = load<i32>(POPS + (<usize>(i * 4 + j) << 2));
-            storeDot(c, crs, ccs, cbit, r0 + i, n0 + j, ch0 + n0 + j, v - 2 * pop);
-          }
-        }
-      }
-      continue;
-    }
     for (let n0 = 0; n0 < N; n0 += 4) {
       const nv = min(4, N - n0);
       const b0 = b + <usize>n0 * lb;
@@ -279,29 +250,38 @@ export function bgemmCore(
       const b2 = nv > 2 ? b0 + 2 * lb : b0;
       const b3 = nv > 3 ? b0 + 3 * lb : b0;
       for (let i = 0; i < mv; i += 2) {
-        const ai = a0 + <usize>i * la;
-        if (i + 1 < mv) mk2x4(ai, ai + la, b0, b1, b2, b3, full, tail);
-        else mk1x4(ai, b0, b1, b2, b3, full, tail);
-        storeTile(c, crs, ccs, cbit, r0 + i, min(2, mv - i), n0, nv, ch0, K);
+        const r = r0 + i;
+        const two = i + 1 < mv;
+        const ai = a + <usize>r * la;
+        const v0 = valid ? load<i32>(valid + (<usize>r << 2)) : K;
+        const v1 = valid && two ? load<i32>(valid + (<usize>(r + 1) << 2)) : K;
+        if (v0 != K || v1 != K) {
+          const mi = mask + <usize>r * la;
+          mk2x4_masked(ai, two ? ai + la : ai, mi, two ? mi + la : mi, b0, b1, b2, b3, KB);
+        } else if (two) {
+          mk2x4(ai, ai + la, b0, b1, b2, b3, full, tail);
+        } else {
+          mk1x4(ai, b0, b1, b2, b3, full, tail);
+        }
+        storeTile(c, crs, ccs, cbit, r, two ? 2 : 1, n0, nv, ch0, v0, v1);
       }
     }
   }
 }
 
-/** Stores the popcounts in POPS (rows × nv, row-major by 4) as dots K − 2·pop. */
+/** Stores the popcounts in POPS (rows × nv, row-major by 4) as dots valid − 2·pop. */
 // @ts-ignore: decorator
-@inline function storeTile(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, rows: i32, n0: i32, nv: i32, ch0: i32, K: i32): void {
-  if (nv == 4 && ccs == 1 && epilogueKind() != BEPI_SIGN) {
-    for (let i = 0; i < rows; i++) {
-      const dots = i32x4.sub(i32x4.splat(K), i32x4.shl(v128.load(POPS + (<usize>i << 4)), 1));
-      storeDots4(c + ((<usize>(r + i) * <usize>crs + <usize>n0) << 2), dots, ch0 + n0);
-    }
-    return;
-  }
+@inline function storeTile(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, rows: i32, n0: i32, nv: i32, ch0: i32, v0: i32, v1: i32): void {
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < nv; j++) {
-      const pop = load<i32>(POPS + (<usize>(i * 4 + j) << 2));
-      storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, K - 2 * pop);
+    const v = i ? v1 : v0;
+    if (nv == 4) {
+      const dots = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(POPS + (<usize>i << 4)), 1));
+      storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, dots);
+    } else {
+      for (let j = 0; j < nv; j++) {
+        const pop = load<i32>(POPS + (<usize>(i * 4 + j) << 2));
+        storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, v - 2 * pop);
+      }
     }
   }
 }

@@ -90,19 +90,48 @@ export function epilogueKind(): i32 {
   else store<f32>(at, epiF32(<f32>dot, ch));
 }
 
-/** Stores 4 consecutive I32/F32 outputs (channels ch..ch+3) at `at`: the vector storeDot. */
+/** storeDot of columns n..n+3 (channels ch..ch+3) of row r, from a vector of 4 dots. */
 // @ts-ignore: decorator
-@inline export function storeDots4(at: usize, dots: v128, ch: i32): void {
-  if (kind == BEPI_I32) {
-    v128.store(at, dots);
+@inline export function storeDots4(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, n: i32, ch: i32, dots: v128): void {
+  if (kind == BEPI_SIGN) {
+    const p = thr + (<usize>ch << 3);
+    const lo4 = v128.load(p), hi4 = v128.load(p, 16);
+    const t = v128.shuffle<i32>(lo4, hi4, 0, 2, 4, 6);
+    const d = v128.shuffle<i32>(lo4, hi4, 1, 3, 5, 7);
+    putBits4(c + <usize>r * <usize>crs, cbit + n, <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t)));
     return;
   }
-  let y = f32x4.convert_i32x4_s(dots);
-  if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
-  if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
-  if (act == 1) y = f32x4.max(y, f32x4.splat(0));
-  else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
-  v128.store(at, y);
+  let y = dots;
+  if (kind == BEPI_F32) {
+    y = f32x4.convert_i32x4_s(dots);
+    if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
+    if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
+    if (act == 1) y = f32x4.max(y, f32x4.splat(0));
+    else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
+  }
+  const at = c + ((<usize>r * <usize>crs + <usize>n * <usize>ccs) << 2);
+  if (ccs == 1) {
+    v128.store(at, y);
+  } else {
+    const step = <usize>ccs << 2;
+    v128.store32_lane(at, y, 0);
+    v128.store32_lane(at + step, y, 1);
+    v128.store32_lane(at + 2 * step, y, 2);
+    v128.store32_lane(at + 3 * step, y, 3);
+  }
+}
+
+/** Writes 4 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */
+// @ts-ignore: decorator
+@inline function putBits4(row: usize, k: i32, bits: u32): void {
+  const p = row + (<usize>(k >> 5) << 2);
+  const sh = k & 31;
+  store<u32>(p, (load<u32>(p) & ~(<u32>15 << sh)) | (bits << sh));
+  if (sh > 28) {
+    const q = p + 4;
+    const up = 32 - sh;
+    store<u32>(q, (load<u32>(q) & ~(<u32>15 >> up)) | (bits >> up));
+  }
 }
 
 /**

@@ -33,7 +33,7 @@ function randomGeom(r: () => number): Geom {
     out[i] = Math.floor((inp[i] + pad[i] + end - span) / s[i]) + 1;
   }
   return {
-    N: pick([1, 2]), G: pick([1, 1, 2, 3]), C: pick([1, 2, 3, 5, 16, 32, 33, 40, 70]), M: pick([1, 2, 3, 5, 8]),
+    N: pick([1, 2]), G: pick([1, 1, 2, 3]), C: pick([1, 2, 3, 5, 16, 32, 33, 40, 64, 70]), M: pick([1, 2, 3, 5, 8, 13]),
     inp, k, s, dil, pad, out, chunk: pick([1, 3, 4, 7, 16, 64]),
   };
 }
@@ -164,6 +164,27 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
     const y1 = runRef(box, g, x, Int8Array.from(wf, signOf), affine);
     const want = floatConv(g, Int8Array.from(y1, signOf), Int8Array.from(wf2, signOf));
     expect([...box.i32(y2, 2 * 64 * Pout)]).toEqual(want);
+  });
+  it('pins grouped layers whose SIGN bits straddle a word (G·M = 2·31) and word-aligned channels', () => {
+    const r = rng(10);
+    const geoms: Geom[] = [
+      { N: 2, G: 2, C: 33, M: 31, inp: [1, 5, 6], k: [1, 3, 2], s: [1, 2, 1], dil: [1, 1, 2], pad: [0, 1, 2], out: [1, 3, 5], chunk: 5 },
+      { N: 1, G: 3, C: 32, M: 30, inp: [1, 6, 6], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 6, 6], chunk: 64 },
+      { N: 2, G: 2, C: 64, M: 9, inp: [1, 4, 5], k: [1, 3, 3], s: [1, 2, 2], dil: [1, 2, 1], pad: [0, 2, 1], out: [1, 2, 3], chunk: 2 },
+    ];
+    for (const g of geoms) {
+      box.reset();
+      const Mt = g.G * g.M, K = prod(g.k) * g.C;
+      const xf = randomSignedF32(r, g.N * g.G * g.C * prod(g.inp));
+      const wf = randomSignedF32(r, Mt * g.C * prod(g.k));
+      const { xp, wp } = pack(box, g, xf, wf);
+      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
+      const affine = randomAffine(r, Mt, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
+        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
   });
   it('rejects a zero stride and a zero chunk', () => {
     box.reset();
