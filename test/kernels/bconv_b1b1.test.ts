@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
-  BEPI_F32, BEPI_I32, BEPI_SIGN, type BinaryEpi, bitRowBytes, expectSameArray, paddingIsZero, putEpi,
+  BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, expectSameArray, paddingIsZero, putEpi,
   randomAffine, randomSignedF32, signEpi, signOf, unpackBits,
 } from '../support/binary.js';
 
