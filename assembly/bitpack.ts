@@ -17,6 +17,8 @@
 //     layout of bconv_b1b1 (input and its sign output).
 //   pack_bconv_weights_f32: W[M, C, T] (T = kernel taps KD·KH·KW) → M bit rows of K = T·C
 //     elements, element t·C + c = W[m, c, t] (tap-major, matching bconv_b1b1's bit im2col).
+// Leaving a binary chain: unpack_signs_f32 (bit rows → f32 ±1 matrix) and
+// unpack_signs_nhwc_f32 (bit NHWC → f32 ±1 NCHW).
 
 /** Bytes of one bit row of L elements (padded to 128 bits). */
 export function bit_row_bytes(L: i32): i32 {
@@ -99,6 +101,19 @@ export function unpack_signs_f32(src: usize, rows: i32, K: i32, dst: usize, ldy:
     const row = src + <usize>r * rb;
     const out = dst + ((<usize>r * <usize>ldy) << 2);
     for (let k = 0; k < K; k++) store<f32>(out + (<usize>k << 2), getBit(row, k) ? -1 : 1);
+  }
+}
+
+/** Bit NHWC (C channels) → f32 ±1 NCHW [N, C, P]: leaves a chain of binary convs. */
+export function unpack_signs_nhwc_f32(src: usize, N: i32, C: i32, P: i32, dst: usize): void {
+  const rb = <usize>bit_row_bytes(C);
+  for (let n = 0; n < N; n++) {
+    for (let p = 0; p < P; p++) {
+      const row = src + (<usize>n * <usize>P + <usize>p) * rb;
+      for (let c = 0; c < C; c++) {
+        store<f32>(dst + ((<usize>(n * C + c) * <usize>P + <usize>p) << 2), getBit(row, c) ? -1 : 1);
+      }
+    }
   }
 }
 

@@ -28,6 +28,7 @@ export { quantize_linear, quantize_linear__ref, dequantize_linear, dequantize_li
 export { dynamic_quantize_linear_f32 } from './quant_dynamic';
 export {
   bit_row_bytes, pack_signs_f32, pack_signs_i8, pack_signs_nchw_f32, pack_bconv_weights_f32, unpack_signs_f32,
+  unpack_signs_nhwc_f32,
 } from './bitpack';
 export { bsign_thresholds } from './bgemm_epilogue';
 export { bgemm_b1b1, bgemm_b1b1__ref } from './bgemm_b1b1';

@@ -186,6 +186,17 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       }
     }
   });
+  it('unpack_signs_nhwc_f32 inverts pack_signs_nchw_f32 to ±1 NCHW', () => {
+    box.reset();
+    const r = rng(12);
+    const [N, C, P] = [2, 131, 7];
+    const xf = randomSignedF32(r, N * C * P);
+    const xp = box.alloc(N * P * bitRowBytes(C));
+    box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp);
+    const y = box.alloc(N * C * P * 4);
+    box.call('unpack_signs_nhwc_f32', xp, N, C, P, y);
+    expect([...box.f32(y, N * C * P)]).toEqual([...xf].map(signOf));
+  });
   it('rejects a zero stride and a zero chunk', () => {
     box.reset();
     const g: Geom = { N: 1, G: 1, C: 1, M: 1, inp: [1, 1, 3], k: [1, 1, 1], s: [1, 1, 0], dil: [1, 1, 1], pad: [0, 0, 0], out: [1, 1, 3], chunk: 4 };
