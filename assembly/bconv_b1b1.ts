@@ -1,0 +1,193 @@
+// Binary convolution (XNOR-popcount): ONNX Conv (groups, strides, dilations, zero pads, 1-/2-/3-D
+// via the conv_geom.ts descriptor) over ±1 inputs and ±1 weights, equal to the float Conv on
+// the ±1 values exactly — padded taps included.
+//
+//   bconv_b1b1(x, w, y, d, epi, scratch) → 0, or 1 on a bad descriptor / epilogue
+//     x  input in bit NHWC (bitpack.ts): per image n and input position p a bit row of G·C
+//        channels at (n·P_in + p)·bit_row_bytes(G·C), P_in = ID·IH·IW
+//     w  pack_bconv_weights_f32 of W[G·M, C, KD, KH, KW]: G·M bit rows of K = taps·C, tap-major
+//     y  kind I32/F32: NCHW [N, G·M, P_out]; kind SIGN: bit NHWC of G·M channels (the next
+//        binary conv's x), row padding zeroed
+//     d  conv_geom.ts descriptor; G_CHUNK = output positions per GEMM call (≥ 1)
+//     epi binary epilogue descriptor (bgemm_epilogue.ts); output channel = g·M + m
+//     scratch bconv_b1b1_scratch_bytes(d) bytes, 16-byte aligned
+//   bconv_b1b1__ref(x, w, y, d, epi): plain layout — x int8 ±1 NCHW, w int8 ±1 [G·M, C, taps],
+//     SIGN output int8 ±1 NCHW; it never reads a bit row.
+//
+// Padding: a tap outside X contributes 0 in ONNX, which a ±1 bit cannot express. The bit
+// im2col writes, per output position, the row of its K tap bits (0 where the tap is outside),
+// a mask row with the bits of the valid taps set and the count of valid taps; the GEMM then
+// computes dot = valid − 2·popcount((a xor w) and mask) — the sum over valid taps only. Rows
+// whose taps are all inside (valid = K) take the unmasked microkernel.
+
+import { desc } from './common';
+import { bit_row_bytes } from './bitpack';
+import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
+import { BEPI_SIGN, epilogueKind, setBinaryEpilogue } from './bgemm_epilogue';
+import { bgemmCore, clearRowPadding, storePlain } from './bgemm_b1b1';
+
+/** Reads bits [bit, bit+n) (1 ≤ n ≤ 32) of a bit row as the low bits of a u32. */
+// @ts-ignore: decorator
+@inline function readBits(src: usize, bit: i32, n: i32): u32 {
+  const w = src + (<usize>(bit >> 5) << 2);
+  const sh = bit & 31;
+  let v = load<u32>(w) >>> sh;
+  if (sh + n > 32) v |= load<u32>(w, 4) << (32 - sh);
+  return n == 32 ? v : v & ((<u32>1 << n) - 1);
+}
+
+/** ORs bits [sbit, sbit+n) of src (or all ones when src is 0) into dst at dbit. */
+function orBits(src: usize, sbit: i32, dst: usize, dbit: i32, n: i32): void {
+  while (n > 0) {
+    const dsh = dbit & 31;
+    const take = min(n, 32 - dsh);
+    const v = src ? readBits(src, sbit, take) : (take == 32 ? <u32>0xffffffff : (<u32>1 << take) - 1);
+    const p = dst + (<usize>(dbit >> 5) << 2);
+    store<u32>(p, load<u32>(p) | (v << dsh));
+    sbit += take;
+    dbit += take;
+    n -= take;
+  }
+}
+
+/** Checks the descriptor; returns 1 if a size is out of range. */
+function badGeometry(d: usize): bool {
+  if (desc(d, G_N) < 0 || desc(d, G_G) < 1 || desc(d, G_C) < 1 || desc(d, G_M) < 1 || desc(d, G_CHUNK) < 1) return true;
+  for (let i = 0; i < 3; i++) {
+    if (desc(d, G_IN + i) < 1 || desc(d, G_K + i) < 1 || desc(d, G_S + i) < 1 || desc(d, G_DIL + i) < 1) return true;
+    if (desc(d, G_OUT + i) < 1 || desc(d, G_PAD + i) < 0) return true;
+  }
+  return false;
+}
+
+function taps(d: usize): i32 {
+  return desc(d, G_K) * desc(d, G_K + 1) * desc(d, G_K + 2);
+}
+
+export function bconv_b1b1_scratch_bytes(d: usize): i32 {
+  const chunk = desc(d, G_CHUNK);
+  return chunk * (2 * bit_row_bytes(taps(d) * desc(d, G_C)) + 4);
+}
+
+/**
+ * Bit im2col of output positions [s0, s0+ns) of one image and group: tap rows into `col`, valid
+ * tap masks into `msk` (both stride rowK bytes) and valid counts into `valid`.
+ */
+function im2col_b1(d: usize, x: usize, g: i32, col: usize, msk: usize, valid: usize, s0: i32, ns: i32): void {
+  const C = desc(d, G_C);
+  const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
+  const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
+  const SD = desc(d, G_S), SH = desc(d, G_S + 1), SW = desc(d, G_S + 2);
+  const DD = desc(d, G_DIL), DH = desc(d, G_DIL + 1), DW = desc(d, G_DIL + 2);
+  const PD = desc(d, G_PAD), PH = desc(d, G_PAD + 1), PW = desc(d, G_PAD + 2);
+  const OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
+  const rowIn = <usize>bit_row_bytes(desc(d, G_G) * C);
+  const rowK = <usize>bit_row_bytes(taps(d) * C);
+  const words = (C & 31) == 0 ? C >> 5 : 0;
+  memory.fill(col, 0, rowK * <usize>ns);
+  memory.fill(msk, 0, rowK * <usize>ns);
+  for (let r = 0; r < ns; r++) {
+    const s = s0 + r;
+    const ow = s % OW;
+    const t = s / OW;
+    const d0 = (t / OH) * SD - PD, h0 = (t % OH) * SH - PH, w0 = ow * SW - PW;
+    const dst = col + <usize>r * rowK;
+    const mdst = msk + <usize>r * rowK;
+    let tap = 0;
+    let count = 0;
+    for (let a = 0; a < KD; a++) {
+      const id = d0 + a * DD;
+      for (let b = 0; b < KH; b++) {
+        const ih = h0 + b * DH;
+        for (let e = 0; e < KW; e++) {
+          const iw = w0 + e * DW;
+          if (<u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW) {
+            const src = x + (<usize>((id * IH + ih) * IW + iw)) * rowIn;
+            if (words) {
+              // C a multiple of 32: the group's channels and the tap's slot are whole words.
+              const s = src + (<usize>(g * words) << 2);
+              const o = <usize>(tap * words) << 2;
+              for (let j: usize = 0; j < <usize>(words << 2); j += 4) {
+                store<u32>(dst + o + j, load<u32>(s + j));
+                store<u32>(mdst + o + j, 0xffffffff);
+              }
+            } else {
+              orBits(src, g * C, dst, tap * C, C);
+              orBits(0, 0, mdst, tap * C, C);
+            }
+            count += C;
+          }
+          tap++;
+        }
+      }
+    }
+    store<i32>(valid + (<usize>r << 2), count);
+  }
+}
+
+/** Binary convolution on bit NHWC activations (see the top of this file). */
+export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, scratch: usize): i32 {
+  if (badGeometry(d) || setBinaryEpilogue(epi) != 0) return 1;
+  const N = desc(d, G_N), G = desc(d, G_G), C = desc(d, G_C), M = desc(d, G_M);
+  const Pin = desc(d, G_IN) * desc(d, G_IN + 1) * desc(d, G_IN + 2);
+  const Pout = desc(d, G_OUT) * desc(d, G_OUT + 1) * desc(d, G_OUT + 2);
+  const chunk = desc(d, G_CHUNK);
+  const K = taps(d) * C;
+  const rowIn = <usize>bit_row_bytes(G * C);
+  const rowK = bit_row_bytes(K);
+  const rowOut = bit_row_bytes(G * M);
+  const sign = epilogueKind() == BEPI_SIGN;
+  const col = scratch;
+  const msk = col + <usize>chunk * <usize>rowK;
+  const valid = msk + <usize>chunk * <usize>rowK;
+  for (let n = 0; n < N; n++) {
+    const xn = x + <usize>n * <usize>Pin * rowIn;
+    if (sign) clearRowPadding(y + <usize>n * <usize>Pout * <usize>rowOut, Pout, rowOut, G * M);
+    for (let g = 0; g < G; g++) {
+      const wg = w + <usize>(g * M) * <usize>rowK;
+      for (let s0 = 0; s0 < Pout; s0 += chunk) {
+        const ns = min(chunk, Pout - s0);
+        im2col_b1(d, xn, g, col, msk, valid, s0, ns);
+        if (sign) {
+          const out = y + (<usize>n * <usize>Pout + <usize>s0) * <usize>rowOut;
+          bgemmCore(col, rowK, msk, valid, wg, rowK, ns, M, K, out, rowOut, 0, g * M, g * M);
+        } else {
+          const out = y + ((<usize>(n * G * M + g * M) * <usize>Pout + <usize>s0) << 2);
+          bgemmCore(col, rowK, msk, valid, wg, rowK, ns, M, K, out, 1, Pout, 0, g * M);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+/** Reference on the plain layout: Σ over valid taps of x·w (int8 ±1), then the epilogue. */
+export function bconv_b1b1__ref(x: usize, w: usize, y: usize, d: usize, epi: usize): i32 {
+  if (badGeometry(d) || setBinaryEpilogue(epi) != 0) return 1;
+  const N = desc(d, G_N), G = desc(d, G_G), C = desc(d, G_C), M = desc(d, G_M);
+  const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
+  const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
+  const OD = desc(d, G_OUT), OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
+  const Pin = ID * IH * IW, Pout = OD * OH * OW, T = KD * KH * KW;
+  for (let n = 0; n < N; n++) for (let g = 0; g < G; g++) for (let m = 0; m < M; m++) {
+    const ch = g * M + m;
+    for (let od = 0; od < OD; od++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      let dot = 0;
+      for (let c = 0; c < C; c++) {
+        const xc = x + <usize>((n * G + g) * C + c) * <usize>Pin;
+        const wc = w + <usize>(ch * C + c) * <usize>T;
+        for (let a = 0; a < KD; a++) for (let b = 0; b < KH; b++) for (let e = 0; e < KW; e++) {
+          const id = od * desc(d, G_S) - desc(d, G_PAD) + a * desc(d, G_DIL);
+          const ih = oh * desc(d, G_S + 1) - desc(d, G_PAD + 1) + b * desc(d, G_DIL + 1);
+          const iw = ow * desc(d, G_S + 2) - desc(d, G_PAD + 2) + e * desc(d, G_DIL + 2);
+          if (id < 0 || id >= ID || ih < 0 || ih >= IH || iw < 0 || iw >= IW) continue;
+          const xv = <i32>load<i8>(xc + <usize>((id * IH + ih) * IW + iw));
+          dot += xv * <i32>load<i8>(wc + <usize>((a * KH + b) * KW + e));
+        }
+      }
+      const s = (od * OH + oh) * OW + ow;
+      storePlain(y, Pout, n * G * M + ch, s, ch, dot);
+    }
+  }
+  return 0;
+}

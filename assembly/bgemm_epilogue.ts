@@ -1,0 +1,171 @@
+// The epilogue of the binary kernels: what happens to an output value when a tile is stored.
+// It is data — an i32 descriptor the host writes once per plan step:
+//
+//   [0] kind   0 BEPI_I32:  store the exact dot product as i32
+//              1 BEPI_F32:  y = f32(dot)·scale[ch] + bias[ch], then act; store f32
+//              2 BEPI_SIGN: store sign(y) straight into a bit row (set bit = −1, bitpack.ts)
+//   [1] scale  f32 per output channel, or 0 for 1          (kind 1; folded BatchNorm is this form)
+//   [2] bias   f32 per output channel, or 0 for 0          (kind 1)
+//   [3] act    0 none, 1 relu (max(y, 0)), 2 clamp (min(max(y, lo), hi))   (kind 1)
+//   [4] [5]    lo, hi as f32 bit patterns
+//   [6] thr    i32 pairs (t, d) per output channel (kind 2): +1 iff d·dot ≥ t, else −1.
+//
+// "dot" is Σ a·w over the ±1 values (for binary × int8/f32, over the int8/f32 values). ch is the
+// global output channel. Exact float operations, in this order, on every build: the product
+// f32(dot)·scale rounded to f32, then + bias rounded to f32 (no fused multiply-add). f32(dot) is
+// exact for |dot| < 2^24.
+//
+// The SIGN output is sign(f32 epilogue) with sign(0) = +1, computed exactly on the integer dot:
+// y(dot) is monotone in dot (rounding is monotone), so {dot : y ≥ 0} is {dot ≥ t} when the scale
+// is positive and {dot ≤ −t} — written d = −1 — when it is negative. bsign_thresholds derives
+// (t, d) from a kind-1 descriptor by evaluating the f32 epilogue (act included) at every dot in
+// [−K, K], and refuses (returns 1) if the set is not of that form (e.g. a NaN scale), so a chain
+// of binary layers equals "f32 epilogue, then pack_signs" bit for bit.
+
+import { desc } from './common';
+import { putBit } from './bitpack';
+
+export const BEPI_I32: i32 = 0;
+export const BEPI_F32: i32 = 1;
+export const BEPI_SIGN: i32 = 2;
+
+// The descriptor, read once per call (kernels are not re-entrant).
+let kind: i32 = 0;
+let scale: usize = 0;
+let bias: usize = 0;
+let act: i32 = 0;
+let lo: f32 = 0;
+let hi: f32 = 0;
+let thr: usize = 0;
+
+/** Reads a binary epilogue descriptor; returns 1 if it is malformed. */
+export function setBinaryEpilogue(d: usize): i32 {
+  kind = desc(d, 0);
+  if (kind < BEPI_I32 || kind > BEPI_SIGN) return 1;
+  scale = <usize>desc(d, 1);
+  bias = <usize>desc(d, 2);
+  act = desc(d, 3);
+  if (act < 0 || act > 2) return 1;
+  lo = reinterpret<f32>(desc(d, 4));
+  hi = reinterpret<f32>(desc(d, 5));
+  thr = <usize>desc(d, 6);
+  if (kind == BEPI_SIGN && thr == 0) return 1;
+  return 0;
+}
+
+export function epilogueKind(): i32 {
+  return kind;
+}
+
+/** The f32 epilogue of one value of output channel ch. */
+// @ts-ignore: decorator
+@inline export function epiF32(v: f32, ch: i32): f32 {
+  let y = v;
+  if (scale) y = y * load<f32>(scale + (<usize>ch << 2));
+  if (bias) y = y + load<f32>(bias + (<usize>ch << 2));
+  if (act == 1) y = max<f32>(y, 0);
+  else if (act == 2) y = min<f32>(max<f32>(y, lo), hi);
+  return y;
+}
+
+/** Whether the SIGN epilogue maps `dot` of channel ch to −1. */
+// @ts-ignore: decorator
+@inline export function signIsNegative(dot: i32, ch: i32): bool {
+  const p = thr + (<usize>ch << 3);
+  return (load<i32>(p, 4) < 0 ? -dot : dot) < load<i32>(p);
+}
+
+/**
+ * Stores an integer dot of row r, column n (channel ch). i32/f32 outputs: element at
+ * c + (r·crs + n·ccs)·4. SIGN output: bit cbit + n of the bit row at c + r·crs (bytes).
+ */
+// @ts-ignore: decorator
+@inline export function storeDot(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, n: i32, ch: i32, dot: i32): void {
+  if (kind == BEPI_SIGN) {
+    putBit(c + <usize>r * <usize>crs, cbit + n, signIsNegative(dot, ch));
+    return;
+  }
+  const at = c + ((<usize>r * <usize>crs + <usize>n * <usize>ccs) << 2);
+  if (kind == BEPI_I32) store<i32>(at, dot);
+  else store<f32>(at, epiF32(<f32>dot, ch));
+}
+
+/** storeDot of columns n..n+3 (channels ch..ch+3) of row r, from a vector of 4 dots. */
+// @ts-ignore: decorator
+@inline export function storeDots4(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, n: i32, ch: i32, dots: v128): void {
+  if (kind == BEPI_SIGN) {
+    const p = thr + (<usize>ch << 3);
+    const lo4 = v128.load(p), hi4 = v128.load(p, 16);
+    const t = v128.shuffle<i32>(lo4, hi4, 0, 2, 4, 6);
+    const d = v128.shuffle<i32>(lo4, hi4, 1, 3, 5, 7);
+    putBits4(c + <usize>r * <usize>crs, cbit + n, <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t)));
+    return;
+  }
+  let y = dots;
+  if (kind == BEPI_F32) {
+    y = f32x4.convert_i32x4_s(dots);
+    if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
+    if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
+    if (act == 1) y = f32x4.max(y, f32x4.splat(0));
+    else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
+  }
+  const at = c + ((<usize>r * <usize>crs + <usize>n * <usize>ccs) << 2);
+  if (ccs == 1) {
+    v128.store(at, y);
+  } else {
+    const step = <usize>ccs << 2;
+    v128.store32_lane(at, y, 0);
+    v128.store32_lane(at + step, y, 1);
+    v128.store32_lane(at + 2 * step, y, 2);
+    v128.store32_lane(at + 3 * step, y, 3);
+  }
+}
+
+/** Writes 4 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */
+// @ts-ignore: decorator
+@inline function putBits4(row: usize, k: i32, bits: u32): void {
+  const p = row + (<usize>(k >> 5) << 2);
+  const sh = k & 31;
+  store<u32>(p, (load<u32>(p) & ~(<u32>15 << sh)) | (bits << sh));
+  if (sh > 28) {
+    const q = p + 4;
+    const up = 32 - sh;
+    store<u32>(q, (load<u32>(q) & ~(<u32>15 >> up)) | (bits >> up));
+  }
+}
+
+/**
+ * SIGN thresholds of a kind-1 descriptor `d` for channels 0..N−1 and dots in [−K, K]: writes
+ * the (t, d) pairs to `out` (N·8 bytes). Returns 1 if d is malformed or a channel's set
+ * {dot : y(dot) ≥ 0} is not a threshold set (then the host must not fuse the sign).
+ */
+export function bsign_thresholds(d: usize, N: i32, K: i32, out: usize): i32 {
+  if (setBinaryEpilogue(d) != 0 || kind != BEPI_F32 || K < 0) return 1;
+  for (let ch = 0; ch < N; ch++) {
+    let flips = 0;
+    let first = -K - 1; // first dot where the answer differs from the one at −K
+    const startPositive = !(epiF32(<f32>-K, ch) < 0);
+    let prev = startPositive;
+    for (let dot = -K + 1; dot <= K; dot++) {
+      const pos = !(epiF32(<f32>dot, ch) < 0);
+      if (pos != prev) {
+        flips++;
+        first = dot;
+        prev = pos;
+      }
+    }
+    if (flips > 1) return 1;
+    const p = out + (<usize>ch << 3);
+    if (flips == 0) {
+      store<i32>(p, startPositive ? -K : K + 1);
+      store<i32>(p, 1, 4);
+    } else if (startPositive) {
+      store<i32>(p, 1 - first); // +1 iff dot ≤ first − 1, i.e. −dot ≥ 1 − first
+      store<i32>(p, -1, 4);
+    } else {
+      store<i32>(p, first);
+      store<i32>(p, 1, 4);
+    }
+  }
+  return 0;
+}

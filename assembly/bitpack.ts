@@ -1,0 +1,137 @@
+// Bit packing of ±1 tensors for the binary (XNOR-popcount) kernels.
+//
+// The packed layout ("bit rows"): a row of L elements is ⌈L/128⌉·16 bytes (bit_row_bytes);
+// element k is bit k&31 of the little-endian u32 word k>>5, and a SET bit means −1 (it is the
+// sign bit). The packers write 0 in the padding bits past L; the binary kernels never rely on
+// that (they mask the padding, see bgemm_b1b1.ts), so a padded row may hold anything there.
+//
+// Sign convention (the usual BNN rule sign(0) = +1): x < 0 → −1 (bit 1); +0, −0 and NaN → +1
+// (bit 0). An int8 ±1 tensor packs by the same rule (x < 0).
+//
+// Layouts the packers produce:
+//   pack_signs_f32 / pack_signs_i8: a matrix, element (r, k) at x[r·ldr + k·ldk] → `rows` bit
+//     rows of K elements (GEMM operands: activations A as M×K, weights B as N×K; a K×N weight
+//     matrix packs with ldr = 1, ldk = N).
+//   pack_signs_nchw_f32: X[N, C, P] (P = spatial positions) → "bit NHWC": image n, position p is
+//     the bit row at (n·P + p)·bit_row_bytes(C) holding channel c at bit c — the activation
+//     layout of bconv_b1b1 (input and its sign output).
+//   pack_bconv_weights_f32: W[M, C, T] (T = kernel taps KD·KH·KW) → M bit rows of K = T·C
+//     elements, element t·C + c = W[m, c, t] (tap-major, matching bconv_b1b1's bit im2col).
+// Leaving a binary chain: unpack_signs_f32 (bit rows → f32 ±1 matrix) and
+// unpack_signs_nhwc_f32 (bit NHWC → f32 ±1 NCHW).
+
+/** Bytes of one bit row of L elements (padded to 128 bits). */
+export function bit_row_bytes(L: i32): i32 {
+  return ((L + 127) >> 7) << 4;
+}
+
+/** Packs `rows` rows of K f32 values (element (r, k) at x[r·ldr + k·ldk]) into bit rows. */
+export function pack_signs_f32(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, dst: usize): void {
+  const rb = <usize>bit_row_bytes(K);
+  memory.fill(dst, 0, rb * <usize>rows);
+  for (let r = 0; r < rows; r++) {
+    const src = x + ((<usize>r * <usize>ldr) << 2);
+    const row = dst + <usize>r * rb;
+    let k = 0;
+    if (ASC_FEATURE_SIMD && ldk == 1) {
+      const zero = f32x4.splat(0);
+      for (; k + 32 <= K; k += 32) {
+        const p = src + (<usize>k << 2);
+        let w: u32 = 0;
+        for (let q = 0; q < 8; q++) {
+          w |= <u32>i32x4.bitmask(f32x4.lt(v128.load(p + (<usize>q << 4)), zero)) << (q << 2);
+        }
+        store<u32>(row + (<usize>k >> 3), w);
+      }
+    }
+    for (; k < K; k++) {
+      if (load<f32>(src + ((<usize>k * <usize>ldk) << 2)) < 0) setBit(row, k);
+    }
+  }
+}
+
+/** Packs `rows` rows of K int8 values (element (r, k) at x[r·ldr + k·ldk]) into bit rows. */
+export function pack_signs_i8(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, dst: usize): void {
+  const rb = <usize>bit_row_bytes(K);
+  memory.fill(dst, 0, rb * <usize>rows);
+  for (let r = 0; r < rows; r++) {
+    const src = x + <usize>r * <usize>ldr;
+    const row = dst + <usize>r * rb;
+    for (let k = 0; k < K; k++) {
+      if (load<i8>(src + <usize>k * <usize>ldk) < 0) setBit(row, k);
+    }
+  }
+}
+
+/** X[N, C, P] f32 → bit NHWC (one bit row of C channels per image and position). */
+export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize): void {
+  const rb = <usize>bit_row_bytes(C);
+  const plane = <usize>P;
+  memory.fill(dst, 0, rb * <usize>N * plane);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const src = x + ((<usize>(n * C + c) * plane) << 2);
+      const rows = dst + <usize>n * plane * rb;
+      for (let p = 0; p < P; p++) {
+        if (load<f32>(src + (<usize>p << 2)) < 0) setBit(rows + <usize>p * rb, c);
+      }
+    }
+  }
+}
+
+/** Conv weights W[M, C, T] f32 → M bit rows of T·C elements, tap-major (element t·C + c). */
+export function pack_bconv_weights_f32(w: usize, M: i32, C: i32, T: i32, dst: usize): void {
+  const rb = <usize>bit_row_bytes(T * C);
+  memory.fill(dst, 0, rb * <usize>M);
+  for (let m = 0; m < M; m++) {
+    const row = dst + <usize>m * rb;
+    for (let c = 0; c < C; c++) {
+      const src = w + ((<usize>(m * C + c) * <usize>T) << 2);
+      for (let t = 0; t < T; t++) {
+        if (load<f32>(src + (<usize>t << 2)) < 0) setBit(row, t * C + c);
+      }
+    }
+  }
+}
+
+/** Bit rows → f32 ±1 (row-major rows×K, leading dimension ldy): leaves a binary chain. */
+export function unpack_signs_f32(src: usize, rows: i32, K: i32, dst: usize, ldy: i32): void {
+  const rb = <usize>bit_row_bytes(K);
+  for (let r = 0; r < rows; r++) {
+    const row = src + <usize>r * rb;
+    const out = dst + ((<usize>r * <usize>ldy) << 2);
+    for (let k = 0; k < K; k++) store<f32>(out + (<usize>k << 2), getBit(row, k) ? -1 : 1);
+  }
+}
+
+/** Bit NHWC (C channels) → f32 ±1 NCHW [N, C, P]: leaves a chain of binary convs. */
+export function unpack_signs_nhwc_f32(src: usize, N: i32, C: i32, P: i32, dst: usize): void {
+  const rb = <usize>bit_row_bytes(C);
+  for (let n = 0; n < N; n++) {
+    for (let p = 0; p < P; p++) {
+      const row = src + (<usize>n * <usize>P + <usize>p) * rb;
+      for (let c = 0; c < C; c++) {
+        store<f32>(dst + ((<usize>(n * C + c) * <usize>P + <usize>p) << 2), getBit(row, c) ? -1 : 1);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline export function setBit(row: usize, k: i32): void {
+  const p = row + (<usize>(k >> 5) << 2);
+  store<u32>(p, load<u32>(p) | (<u32>1 << (k & 31)));
+}
+
+// @ts-ignore: decorator
+@inline export function getBit(row: usize, k: i32): bool {
+  return ((load<u32>(row + (<usize>(k >> 5) << 2)) >> (k & 31)) & 1) != 0;
+}
+
+/** Writes element k of a bit row: −1 sets the bit, +1 clears it. */
+// @ts-ignore: decorator
+@inline export function putBit(row: usize, k: i32, negative: bool): void {
+  const p = row + (<usize>(k >> 5) << 2);
+  const m = <u32>1 << (k & 31);
+  store<u32>(p, negative ? load<u32>(p) | m : load<u32>(p) & ~m);
+}
