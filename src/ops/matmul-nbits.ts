@@ -3,7 +3,8 @@
 // (FORMATS.md). B, scales and zero points must be constants: they are packed once per session
 // into the qw layout. accuracy_level 4 runs the int8-activation kernel (activations quantized
 // per row, as onnxruntime does); every other level runs the exact f32 kernel. The plan shows
-// which: the node's steps are quantize_rows_i8 + qwgemm_i8, or qwgemm_f32.
+// which: the node's steps are quantize_rows_i8 + qwgemm_i8, or qwgemm_f32. Float zero points
+// that are not whole numbers add a qw_zp_fraction step (assembly/qw_zp_fraction.ts).
 
 import { numel } from '../ir/tensor.js';
 import { attrInt, intsOf, type OpCtx, type OpDef } from './context.js';
@@ -51,8 +52,19 @@ function constantInput(ctx: OpCtx, i: number, what: string, dtype: string, eleme
   if (!ctx.value(i)) ctx.fail('LOWBIT_UNSUPPORTED', `${what} must be a constant initializer (weights are packed once per session)`);
 }
 
-/** Zero points as qw_pack reads them: packed uint8 rows as they are, float ones as bytes. */
-function zeroPoints(ctx: OpCtx, p: NBits): { layout: number; bytes: Uint8Array } | undefined {
+interface ZeroPoints {
+  layout: number;
+  bytes: Uint8Array;
+  /** zf·scale [N][kb] (rounded once to f32) when some float zero point is not a whole number. */
+  fraction?: Float32Array;
+}
+
+/**
+ * Zero points as qw_pack reads them: packed uint8 rows as they are; float ones split into an
+ * integer part zi = round(zp) clamped to [0, 2^bits − 1] (one byte each, packed with the weights)
+ * and the rest zf = zp − zi, applied by qw_zp_fraction (assembly/qw_zp_fraction.ts).
+ */
+function zeroPoints(ctx: OpCtx, p: NBits, scale?: Float32Array): ZeroPoints | undefined {
   if (!ctx.has(3)) return undefined;
   const { N, kb, bits } = p;
   if (ctx.dtype(3) === 'uint8') {
@@ -63,14 +75,18 @@ function zeroPoints(ctx: OpCtx, p: NBits): { layout: number; bytes: Uint8Array }
   constantInput(ctx, 3, 'zero_points (float)', 'float32', N * kb, [[N, kb], [N * kb]]);
   const v = new Float32Array(ctx.value(3)!.bytes.slice().buffer);
   const bytes = new Uint8Array(v.length);
+  const fraction = new Float32Array(v.length);
+  let fractional = false;
   for (let i = 0; i < v.length; i++) {
-    // A fractional zero point shifts W by a non-grid amount the integer kernels cannot carry.
-    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= 1 << bits) {
-      ctx.fail('LOWBIT_UNSUPPORTED', `float zero point ${v[i]} (index ${i}) is not a whole number in [0, ${(1 << bits) - 1}]`);
+    if (!Number.isFinite(v[i])) ctx.fail('LOWBIT_BAD_MODEL', `float zero point ${v[i]} (index ${i}) is not finite`);
+    const zi = Math.min((1 << bits) - 1, Math.max(0, Math.round(v[i])));
+    bytes[i] = zi;
+    if (v[i] !== zi) {
+      fractional = true;
+      if (scale) fraction[i] = (v[i] - zi) * scale[i];
     }
-    bytes[i] = v[i];
   }
-  return { layout: QW_ZP.BYTES, bytes };
+  return { layout: QW_ZP.BYTES, bytes, fraction: fractional ? fraction : undefined };
 }
 
 function checkGIdx(ctx: OpCtx, p: NBits): void {
@@ -109,14 +125,17 @@ const matmulNBits: OpDef = {
     const p = nbitsAttrs(ctx);
     const { K, N, bits, bs } = p;
     const [, scales, zps] = ctx.node.inputs;
+    const scale = new Float32Array(ctx.value(2)!.bytes.slice().buffer);
+    const zp = zeroPoints(ctx, p, scale);
     const qw = packQw(ctx, {
       input: 1, key: `qw_nbits_${bits}_${bs}_${N}x${K}_${scales}_${ctx.has(3) ? zps : ''}`,
-      layout: QW_SRC.NBITS, signed: false, N, K, bits, bs,
-      scale: new Float32Array(ctx.value(2)!.bytes.slice().buffer),
-      zp: zeroPoints(ctx, p),
+      layout: QW_SRC.NBITS, signed: false, N, K, bits, bs, scale, zp,
     });
     const M = numel(ctx.dims(0)) / K;
-    emitQwGemm(ctx, { a: ctx.in(0), qw, out: ctx.out(0), bias: ctx.has(5) ? ctx.in(5) : undefined, M, N, K, bits, bs, int8: p.int8 });
+    emitQwGemm(ctx, {
+      a: ctx.in(0), qw, out: ctx.out(0), bias: ctx.has(5) ? ctx.in(5) : undefined, M, N, K, bits, bs, int8: p.int8,
+      zpFraction: zp?.fraction ? ctx.params(zp.fraction) : undefined,
+    });
   },
 };
 

@@ -67,6 +67,8 @@ export interface QwGemm {
   bs: number;
   /** Quantize activations to int8 per row (approximate by design) instead of the exact path. */
   int8: boolean;
+  /** f32 [N][kb] zf·scale of fractional zero points (qw holds their integer parts), if any. */
+  zpFraction?: Addr;
 }
 
 /** Emits Y = A·Wᵀ (+ bias) for row-major A [M,K] and Y [M,N]. */
@@ -80,8 +82,12 @@ export function emitQwGemm(ctx: OpCtx, g: QwGemm): void {
     const asum = ctx.scratch(g.M * kb * 4);
     ctx.step('quantize_rows_i8', g.a, g.K, g.M, g.K, g.bs, aq, ascale, asum);
     ctx.step('qwgemm_i8', aq, ascale, asum, g.qw, g.out, g.N, g.M, g.N, g.K, g.bits, g.bs, bias);
-    return;
+  } else {
+    const scratch = ctx.scratch(qwF32ScratchBytes(g.M, g.K, g.bs));
+    ctx.step('qwgemm_f32', g.a, g.K, g.qw, g.out, g.N, g.M, g.N, g.K, g.bits, g.bs, bias, scratch);
   }
-  const scratch = ctx.scratch(qwF32ScratchBytes(g.M, g.K, g.bs));
-  ctx.step('qwgemm_f32', g.a, g.K, g.qw, g.out, g.N, g.M, g.N, g.K, g.bits, g.bs, bias, scratch);
+  if (g.zpFraction !== undefined) {
+    const blockSums = ctx.scratch(Math.ceil(g.K / g.bs) * 4);
+    ctx.step('qw_zp_fraction', g.a, g.K, g.zpFraction, g.out, g.N, g.M, g.N, g.K, g.bs, blockSums);
+  }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, KernelBox, randomF32, rng } from '../support/kernels.js';
 import {
   SRC_KN, SRC_NBITS, SRC_NK, ZP_BYTES, ZP_NBITS, ZP_NONE, ZP_PACKED, encodeSource, randomWeights, refF64,
-  type PlainWeights,
+  withFractionalZp, zpFractionOf, type PlainWeights,
 } from '../support/qweights.js';
 
 const U = 2 ** -24;
@@ -176,6 +176,77 @@ describe.each(ALL_BACKENDS)('qwgemm_i8 int8-activation path (%s)', (backend) => 
         }
         expect(Math.abs(got[n] - want)).toBeLessThanOrEqual(mag * (kb + 3) * 2 ** -24);
       }
+    }
+  });
+});
+
+/** qw_zp_fraction's stated f32 operations in JS (block sums in k order, then Σ_b in b order). */
+function zpFractionRef(a: Float32Array, corr: Float32Array, c: Float32Array, M: number, N: number, K: number, bs: number): Float32Array {
+  const kb = Math.ceil(K / bs), f = Math.fround, out = c.slice();
+  for (let m = 0; m < M; m++) {
+    const sums = new Float32Array(kb);
+    for (let k = 0; k < K; k++) sums[Math.floor(k / bs)] = f(sums[Math.floor(k / bs)] + a[m * K + k]);
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let b = 0; b < kb; b++) acc = f(acc + f(corr[n * kb + b] * sums[b]));
+      out[m * N + n] = f(out[m * N + n] - acc);
+    }
+  }
+  return out;
+}
+
+describe.each(ALL_BACKENDS)('fractional float zero points: integer part packed + qw_zp_fraction (%s)', (backend) => {
+  const box = new KernelBox(backend);
+  const shapes = (seed: number): Case[] => cases(seed).filter((c) => c.layout === SRC_NBITS && c.zpLayout === ZP_BYTES)
+    .flatMap((c) => [1, 2, 3, 6].map((M) => ({ ...c, M })));
+
+  it('exact path (GEMV and GEMM panels): float64 of (q − zp)·scale within (K + bs + kb + 4)·2^-24·Σ|scale|·(|q − zp| + 1)·|a|', () => {
+    const seed = 2024;
+    const r = rng(seed);
+    for (const c of shapes(seed)) {
+      box.reset();
+      const w = withFractionalZp(r, randomWeights(r, c.N, c.K, c.bits, c.bs, false));
+      const a = randomF32(r, c.M * c.K);
+      const bias = r() < 0.5 ? randomF32(r, c.N) : null;
+      const qw = packVia(box, w, SRC_NBITS, false, ZP_BYTES);
+      const pa = box.put(a);
+      const scratch = box.alloc(box.call('qwgemm_f32_scratch_bytes', c.M, c.K, c.bs)!);
+      const pc = box.alloc(c.M * c.N * 4);
+      expect(box.call('qwgemm_f32', pa, c.K, qw, pc, c.N, c.M, c.N, c.K, c.bits, c.bs, bias ? box.put(bias) : 0, scratch)).toBe(0);
+      expect(box.call('qw_zp_fraction', pa, c.K, box.put(zpFractionOf(w)), pc, c.N, c.M, c.N, c.K, c.bs, box.alloc(w.kb * 4))).toBe(0);
+      const got = box.f32(pc, c.M * c.N);
+      const { y, mag } = refF64(w, a, c.M, bias);
+      const rounded = refF64({ ...w, zpFloat: undefined }, a, c.M, bias).y;
+      let moved = false;
+      for (let i = 0; i < c.M * c.N; i++) {
+        const bound = (c.K + c.bs + w.kb + 4) * U * mag[i];
+        if (!(Math.abs(got[i] - y[i]) <= bound)) expect.fail(`${label(c, seed)} [${i}] ${got[i]} vs ${y[i]} (bound ${bound})`);
+        moved ||= Math.abs(y[i] - rounded[i]) > bound;
+      }
+      // The fraction matters: rounding the zero points instead would miss the bound somewhere.
+      if (c.K > 1) expect(moved).toBe(true);
+    }
+  });
+
+  it('int8 path: qwgemm_i8 on the integer part + qw_zp_fraction equals the scalar references bit for bit', () => {
+    const seed = 2025;
+    const r = rng(seed);
+    for (const c of shapes(seed)) {
+      box.reset();
+      const w = withFractionalZp(r, randomWeights(r, c.N, c.K, c.bits, c.bs, false));
+      const a = randomF32(r, c.M * c.K);
+      const qw = packVia(box, w, SRC_NBITS, false, ZP_BYTES);
+      const kb = w.kb, Kp = kb * c.bs;
+      const pa = box.put(a), paq = box.alloc(c.M * Kp), ps = box.alloc(c.M * 4), psum = box.alloc(c.M * kb * 4);
+      box.call('quantize_rows_i8', pa, c.K, c.M, c.K, c.bs, paq, ps, psum);
+      const pc = box.alloc(c.M * c.N * 4), pr = box.alloc(c.M * c.N * 4);
+      const corr = zpFractionOf(w);
+      expect(box.call('qwgemm_i8', paq, ps, psum, qw, pc, c.N, c.M, c.N, c.K, c.bits, c.bs, 0)).toBe(0);
+      expect(box.call('qw_zp_fraction', pa, c.K, box.put(corr), pc, c.N, c.M, c.N, c.K, c.bs, box.alloc(kb * 4))).toBe(0);
+      box.call('qwgemm_i8__ref', paq, ps, box.put(w.q), box.put(w.scale), box.put(w.zp), pr, c.N, c.M, c.N, c.K, c.bs, 0);
+      const want = zpFractionRef(a, corr, box.f32(pr, c.M * c.N), c.M, c.N, c.K, c.bs);
+      const got = box.f32(pc, c.M * c.N);
+      for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) expect.fail(`${label(c, seed)} [${i}] ${got[i]} ≠ ${want[i]}`);
     }
   });
 });

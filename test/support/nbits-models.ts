@@ -2,7 +2,7 @@
 // float64 answers and error bounds they are checked against.
 
 import { OnnxBuilder } from '../../scripts/lib/onnx-builder.js';
-import { encodeSource, refF64, SRC_NBITS, ZP_NBITS, ZP_NONE, type PlainWeights } from './qweights.js';
+import { encodeSource, refF64, SRC_NBITS, ZP_NBITS, ZP_NONE, zpAt, type PlainWeights } from './qweights.js';
 
 export type ZpForm = 'default' | 'packed' | 'float';
 
@@ -30,7 +30,7 @@ export function nbitsModel(m: NBitsModel, attrs: Record<string, number> = {}): U
     b.init('B', 'uint8', [N, kb, (bs * bits) / 8], s.src),
     b.init('scales', 'float32', m.flatScales ? [N * kb] : [N, kb], s.scale),
     m.zp === 'packed' ? b.init('zp', 'uint8', [N, Math.ceil((kb * bits) / 8)], s.zp!)
-      : m.zp === 'float' ? b.init('zp', 'float32', [N, kb], Float32Array.from(m.w.zp)) : '',
+      : m.zp === 'float' ? b.init('zp', 'float32', [N, kb], m.w.zpFloat ?? Float32Array.from(m.w.zp)) : '',
     m.gIdx ? b.init('g_idx', 'int32', [K], Int32Array.from({ length: K }, (_, k) => Math.floor(k / bs))) : '',
     m.bias ? b.init('bias', 'float32', [N], m.bias) : '',
   ];
@@ -52,7 +52,8 @@ const U = 2 ** -24;
 
 /**
  * Exact path: every f32 sum of j terms is within (j−1)·u of exact relative to Σ|terms|, so
- * |y − y64| ≤ (K+2)·u·Σ|w·a|. Int8 path: |a − s·aq| ≤ s/2 with s = max|a[m]|/127, so
+ * |y − y64| ≤ (K+2)·u·Σ|w·a|; fractional float zero points (qw_zp_fraction) widen it to
+ * (K + bs + kb + 4)·u·Σ|scale|·(|q − zp| + 1)·|a|. Int8 path: |a − s·aq| ≤ s/2 with s = max|a[m]|/127, so
  * |y − y64| ≤ (s/2)·Σ_k|w[n,k]| plus f32 rounding.
  */
 export function bounds(w: PlainWeights, a: Float32Array, M: number, bias: Float32Array | null): Bounds {
@@ -68,10 +69,12 @@ export function bounds(w: PlainWeights, a: Float32Array, M: number, bias: Float3
       let wabs = 0;
       for (let k = 0; k < K; k++) {
         const b = Math.floor(k / bs);
-        wabs += Math.abs((w.q[n * K + k] - w.zp[n * kb + b]) * w.scale[n * kb + b]);
+        // With fractional zero points the int8 kernel sees q − round(zp): |q − zp| + 1 bounds it.
+        const d = Math.abs(w.q[n * K + k] - zpAt(w, n * kb + b)) + (w.zpFloat ? 1 : 0);
+        wabs += d * Math.abs(w.scale[n * kb + b]);
       }
       const i = m * N + n;
-      exact[i] = (K + 2) * U * mag[i];
+      exact[i] = (w.zpFloat ? K + bs + kb + 4 : K + 2) * U * mag[i];
       int8[i] = (s / 2) * wabs * (1 + 1e-5) + 1e-6 * (1 + Math.abs(y[i])) + exact[i];
     }
   }

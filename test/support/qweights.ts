@@ -9,11 +9,30 @@ export const ZP_NBITS = 1;
 export const ZP_PACKED = 2;
 export const ZP_BYTES = 3;
 
-/** Plain layout: q u8 [N][K] unsigned, scale f32 [N][kb], zp u8 [N][kb] unsigned. */
+/**
+ * Plain layout: q u8 [N][K] unsigned, scale f32 [N][kb], zp u8 [N][kb] unsigned. `zpFloat`, when
+ * set, holds float zero points [N][kb] (possibly fractional) that replace zp in W = (q − zp)·scale;
+ * zp then holds their integer parts round(zpFloat) as the host packs them.
+ */
 export interface PlainWeights {
   N: number; K: number; bits: number; bs: number; kb: number;
-  q: Uint8Array; scale: Float32Array; zp: Uint8Array;
+  q: Uint8Array; scale: Float32Array; zp: Uint8Array; zpFloat?: Float32Array;
 }
+
+/** Gives w random fractional float zero points in [0, 2^bits − 1] (HQQ style); zp := round(zpFloat). */
+export function withFractionalZp(r: () => number, w: PlainWeights): PlainWeights {
+  const zpFloat = new Float32Array(w.N * w.kb);
+  for (let i = 0; i < zpFloat.length; i++) zpFloat[i] = r() * ((1 << w.bits) - 1);
+  return { ...w, zpFloat, zp: Uint8Array.from(zpFloat, (z) => Math.round(z)) };
+}
+
+/** zf·scale rounded once to f32: what the host hands qw_zp_fraction. */
+export function zpFractionOf(w: PlainWeights): Float32Array {
+  return Float32Array.from(w.zpFloat!, (z, i) => (z - w.zp[i]) * w.scale[i]);
+}
+
+/** The zero point W uses at (n, block b). */
+export const zpAt = (w: PlainWeights, i: number): number => (w.zpFloat ? w.zpFloat[i] : w.zp[i]);
 
 export function randomWeights(r: () => number, N: number, K: number, bits: number, bs: number, defaultZp: boolean): PlainWeights {
   const kb = Math.ceil(K / bs);
@@ -83,7 +102,10 @@ export function encodeSource(w: PlainWeights, layout: number, signed: boolean, z
   return { src, scale, zp };
 }
 
-/** y = A·Wᵀ (+ bias) in float64 and the magnitude sum Σ|w·a| per output (for error bounds). */
+/**
+ * y = A·Wᵀ (+ bias) in float64 and the magnitude sum Σ|w·a| per output (for error bounds); with
+ * float zero points the sum is Σ|scale|·(|q − zp| + 1)·|a|, the one qw_zp_fraction's bound uses.
+ */
 export function refF64(w: PlainWeights, a: Float32Array, M: number, bias: Float32Array | null): { y: Float64Array; mag: Float64Array } {
   const { N, K, bs, kb } = w;
   const y = new Float64Array(M * N);
@@ -92,9 +114,10 @@ export function refF64(w: PlainWeights, a: Float32Array, M: number, bias: Float3
     let s = 0, g = 0;
     for (let k = 0; k < K; k++) {
       const b = Math.floor(k / bs);
-      const t = (w.q[n * K + k] - w.zp[n * kb + b]) * w.scale[n * kb + b] * a[m * K + k];
+      const d = w.q[n * K + k] - zpAt(w, n * kb + b);
+      const t = d * w.scale[n * kb + b] * a[m * K + k];
       s += t;
-      g += Math.abs(t);
+      g += w.zpFloat ? Math.abs(w.scale[n * kb + b] * a[m * K + k]) * (Math.abs(d) + 1) : Math.abs(t);
     }
     y[m * N + n] = s + (bias ? bias[n] : 0);
     mag[m * N + n] = g + (bias ? Math.abs(bias[n]) : 0);
