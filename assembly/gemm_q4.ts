@@ -6,8 +6,8 @@
 //   |y − y_exact| ≤ (K + 2)·u · Σ_k |scale[n,⌊k/bs⌋]·(q − zp)·a[m,k]|
 // (the GEMM path multiplies by the scale before summing; the same bound holds).
 //
-// M < PANEL_MIN_ROWS (GEMV), per row and tile of 4 channels: bits ≤ 4 turn each 16-byte unit
-// into 8 f32x4 of (q − zp)·2^24 with lanes along k (one i8 subtract per 16 bytes, then one
+// M < PANEL_MIN_ROWS (GEMV), per row and tile of 4 channels: bits ≤ 4 turn each unit (16 bytes,
+// or 8 for 2-bit spread to the same nibble form by unitNib) into 8 f32x4 of (q − zp)·2^24 with lanes along k (one i8 subtract per 16 bytes, then one
 // swizzle and one convert per 4 weights), multiply them by plain loads of 4 activations shared
 // by the 4 channels, and sum lanes once per tile (per weight ≈ 1 swizzle/4 + 1 convert/4 +
 // 1 FMA/4: the conversion, not memory, bounds it); bits = 8 keep lane j = channel 4t+j and
@@ -46,18 +46,29 @@ import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+/**
+ * A unit of bits ≤ 4 (SB = 16 or 8 bytes) in nibble form, byte 4j+i = q[8u+i] | q[8u+4+i] << 4:
+ * the 4-bit unit as stored, or a 2-bit unit spread from a 64-bit splat (qw_pack.ts).
+ */
+// @ts-ignore: decorator
+@inline export function unitNib(pw: usize, SB: usize): v128 {
+  if (SB == 16) return v128.load(pw);
+  const s = v128.load64_splat(pw);
+  return v128.and(v128.bitselect(s, i16x8.shr_u(s, 2), v128.load(NIB_MASKS, 160)), v128.load(NIB_MASKS, 176));
+}
+
 /** The first (k 0..3) half of a unit: low nibbles, or the first 16 bytes for 8-bit. */
 // @ts-ignore: decorator
 @inline export function unitLo(pw: usize, bits: i32): v128 {
   if (bits == 8) return v128.load(pw);
-  return v128.and(v128.load(pw), i8x16.splat(15));
+  return v128.and(unitNib(pw, <usize>qwUnitBytes(bits)), i8x16.splat(15));
 }
 
 /** The second (k 4..7) half of a unit. */
 // @ts-ignore: decorator
 @inline export function unitHi(pw: usize, bits: i32): v128 {
   if (bits == 8) return v128.load(pw, 16);
-  return i8x16.shr_u(v128.load(pw), 4);
+  return i8x16.shr_u(unitNib(pw, <usize>qwUnitBytes(bits)), 4);
 }
 
 /** Zero points of one (tile, block) as i32x4. */
@@ -71,6 +82,7 @@ import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
 @inline export function qwAt(pu: usize, j: i32, i: i32, bits: i32): i32 {
   const o = <usize>((j << 2) + (i & 3));
   if (bits == 8) return <i32>load<u8>(pu + o + (i >= 4 ? 16 : 0));
+  if (bits == 2) return (<i32>load<u8>(pu + (o & 7)) >> ((o >= 8 ? 2 : 0) + (i >= 4 ? 4 : 0))) & 3;
   const byte = <i32>load<u8>(pu + o);
   return i >= 4 ? byte >> 4 : byte & 15;
 }
@@ -90,6 +102,8 @@ const NIB_MASKS: usize = memory.data<u8>([
   255, 255, 255, 1, 255, 255, 255, 5, 255, 255, 255, 9, 255, 255, 255, 13, // TOP1
   255, 255, 255, 2, 255, 255, 255, 6, 255, 255, 255, 10, 255, 255, 255, 14, // TOP2
   255, 255, 255, 3, 255, 255, 255, 7, 255, 255, 255, 11, 255, 255, 255, 15, // TOP3
+  255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, // low half (2-bit units)
+  0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, // crumb pairs
 ], 16);
 
 /** f32((q − zp)·2^24) of channel j for k = 0..3 of a half holding the signed bytes q − zp. */
@@ -113,7 +127,7 @@ const NIB_MASKS: usize = memory.data<u8>([
  * activation vector is one plain load shared by the 4 channels; c_j += p_j·scale[j, b] per
  * block, and the lanes of c_j are summed once at the end.
  */
-function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32): v128 {
+function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, SB: usize): v128 {
   const s0 = v128.load(NIB_MASKS), s1 = v128.load(NIB_MASKS, 16), s2 = v128.load(NIB_MASKS, 32), s3 = v128.load(NIB_MASKS, 48);
   const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
@@ -122,7 +136,7 @@ function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32,
     const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
     let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
     for (let u = 0; u < upb; u++) {
-      const w = v128.load(pw);
+      const w = unitNib(pw, SB);
       const a0 = v128.load(pa), a1 = v128.load(pa, 16);
       const lo = i8x16.sub(v128.and(w, m15), zpb);
       const hi = i8x16.sub(v128.and(i16x8.shr_u(w, 4), m15), zpb);
@@ -134,7 +148,7 @@ function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32,
       p1 = fma(wk24(hi, s1), a1, p1);
       p2 = fma(wk24(hi, s2), a1, p2);
       p3 = fma(wk24(hi, s3), a1, p3);
-      pw += 16;
+      pw += SB;
       pa += 32;
     }
     const sp = ps + (<usize>b << 4);
@@ -251,7 +265,7 @@ export function qwgemm_f32(
       const pz = zps + <usize>t * <usize>kb * 4;
       const nv = min(4, N - (t << 2));
       if (ASC_FEATURE_SIMD) {
-        let v = bits == 8 ? tileRowF32_8_simd(apad, pw, ps, pz, kb, bs >> 3) : tileRowF32_nib_simd(apad, pw, ps, pz, kb, bs >> 3);
+        let v = bits == 8 ? tileRowF32_8_simd(apad, pw, ps, pz, kb, bs >> 3) : tileRowF32_nib_simd(apad, pw, ps, pz, kb, bs >> 3, SB);
         if (nv == 4) {
           if (bias) v = f32x4.add(v, v128.load(bias + (<usize>t << 4)));
           v128.store(y + (<usize>t << 4), v);
@@ -283,7 +297,7 @@ const ROW: usize = memory.data(16, 16);
  */
 function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32, bits: i32, SB: usize): void {
   if (ASC_FEATURE_SIMD && bits <= 4) {
-    dequantTile_nib_simd(pw, ps, pz, panel, kb, upb);
+    dequantTile_nib_simd(pw, ps, pz, panel, kb, upb, SB);
     return;
   }
   let dst = panel;
@@ -322,7 +336,7 @@ function dequantTile(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb
 }
 
 /** dequantTile for bits ≤ 4, SIMD builds. */
-function dequantTile_nib_simd(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32): void {
+function dequantTile_nib_simd(pw: usize, ps: usize, pz: usize, panel: usize, kb: i32, upb: i32, SB: usize): void {
   const t0 = v128.load(NIB_MASKS, 96), t1 = v128.load(NIB_MASKS, 112), t2 = v128.load(NIB_MASKS, 128), t3 = v128.load(NIB_MASKS, 144);
   const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
   let dst = panel;
@@ -332,7 +346,7 @@ function dequantTile_nib_simd(pw: usize, ps: usize, pz: usize, panel: usize, kb:
     const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
     const s = f32x4.mul(v128.load(ps + (<usize>b << 4)), f32x4.splat(5.9604644775390625e-8));
     for (let u = 0; u < upb; u++) {
-      const w = v128.load(pw);
+      const w = unitNib(pw, SB);
       const lo = i8x16.sub(v128.and(w, m15), zpb);
       v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t0)), s), 0);
       v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(lo, t1)), s), 32);
@@ -343,7 +357,7 @@ function dequantTile_nib_simd(pw: usize, ps: usize, pz: usize, panel: usize, kb:
       v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t1)), s), 160);
       v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t2)), s), 192);
       v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(pick(hi, t3)), s), 224);
-      pw += 16;
+      pw += SB;
       dst += 256;
     }
   }

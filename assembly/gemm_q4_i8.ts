@@ -21,7 +21,7 @@
 // go through tile pairs that share the activation broadcasts.
 
 import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
-import { qwAt, unitHi, unitLo, zpVec } from './gemm_q4';
+import { qwAt, unitHi, unitLo, unitNib, zpVec } from './gemm_q4';
 import { dot7, QUAD, tileQuadRowI8_relaxed4, tileQuadRowI8_simd4 } from './gemm_q4_i8_rows';
 
 /**
@@ -84,7 +84,7 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
 
 /** d per channel of one tile for one block, relaxed build, bits ≤ 4 (upb is even: bs % 16 == 0). */
 // @ts-ignore: decorator
-@inline function blockDot4_relaxed(pa: usize, pw: usize, upb: i32): v128 {
+@inline function blockDot4_relaxed(pa: usize, pw: usize, upb: i32, SB: usize): v128 {
   let blk = i32x4.splat(0);
   const m15 = i8x16.splat(15);
   let u = 0;
@@ -93,12 +93,12 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
     const end = min(upb, u + 4);
     let s = i16x8.splat(0);
     for (; u < end; u += 2) {
-      const w0 = v128.load(pw), w1 = v128.load(pw, 16);
+      const w0 = unitNib(pw, SB), w1 = unitNib(pw + SB, SB);
       s = i16x8.add(s, dot7(v128.load32_splat(pa), v128.and(w0, m15)));
       s = i16x8.add(s, dot7(v128.load32_splat(pa, 4), v128.and(i16x8.shr_u(w0, 4), m15)));
       s = i16x8.add(s, dot7(v128.load32_splat(pa, 8), v128.and(w1, m15)));
       s = i16x8.add(s, dot7(v128.load32_splat(pa, 12), v128.and(i16x8.shr_u(w1, 4), m15)));
-      pw += 32;
+      pw += SB << 1;
       pa += 16;
     }
     blk = i32x4.add(blk, i32x4.extadd_pairwise_i16x8_s(s));
@@ -151,7 +151,7 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
  * Two tiles × one row, relaxed build, bits ≤ 4: the activation broadcasts are shared by both
  * tiles. Same integer sums and f32 operations as tileRowI8_simd; results go to PAIR[0..7].
  */
-function tilePairRowI8_relaxed4(pa: usize, pas: usize, pw0: usize, pw1: usize, ps: usize, pz: usize, kb: i32, upb: i32): void {
+function tilePairRowI8_relaxed4(pa: usize, pas: usize, pw0: usize, pw1: usize, ps: usize, pz: usize, kb: i32, upb: i32, SB: usize): void {
   let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
   const m15 = i8x16.splat(15);
   const ps1 = ps + (<usize>kb << 4), pz1 = pz + (<usize>kb << 2);
@@ -164,20 +164,20 @@ function tilePairRowI8_relaxed4(pa: usize, pas: usize, pw0: usize, pw1: usize, p
       for (; u < end; u += 2) {
         const x0 = v128.load32_splat(pa), x1 = v128.load32_splat(pa, 4);
         const x2 = v128.load32_splat(pa, 8), x3 = v128.load32_splat(pa, 12);
-        let w = v128.load(pw0);
+        let w = unitNib(pw0, SB);
         s0 = i16x8.add(s0, dot7(x0, v128.and(w, m15)));
         s0 = i16x8.add(s0, dot7(x1, v128.and(i16x8.shr_u(w, 4), m15)));
-        w = v128.load(pw1);
+        w = unitNib(pw1, SB);
         s1 = i16x8.add(s1, dot7(x0, v128.and(w, m15)));
         s1 = i16x8.add(s1, dot7(x1, v128.and(i16x8.shr_u(w, 4), m15)));
-        w = v128.load(pw0, 16);
+        w = unitNib(pw0 + SB, SB);
         s0 = i16x8.add(s0, dot7(x2, v128.and(w, m15)));
         s0 = i16x8.add(s0, dot7(x3, v128.and(i16x8.shr_u(w, 4), m15)));
-        w = v128.load(pw1, 16);
+        w = unitNib(pw1 + SB, SB);
         s1 = i16x8.add(s1, dot7(x2, v128.and(w, m15)));
         s1 = i16x8.add(s1, dot7(x3, v128.and(i16x8.shr_u(w, 4), m15)));
-        pw0 += 32;
-        pw1 += 32;
+        pw0 += SB << 1;
+        pw1 += SB << 1;
         pa += 16;
       }
       blk0 = i32x4.add(blk0, i32x4.extadd_pairwise_i16x8_s(s0));
@@ -203,7 +203,7 @@ function tileRowI8_simd(pa: usize, pas: usize, pw: usize, ps: usize, pz: usize, 
   const blockA = <usize>upb << 3;
   for (let b = 0; b < kb; b++) {
     let blk: v128;
-    if (ASC_FEATURE_RELAXED_SIMD) blk = bits == 8 ? blockDot8_relaxed(pa, pw, upb) : blockDot4_relaxed(pa, pw, upb);
+    if (ASC_FEATURE_RELAXED_SIMD) blk = bits == 8 ? blockDot8_relaxed(pa, pw, upb) : blockDot4_relaxed(pa, pw, upb, SB);
     else blk = blockDot_simd(pa, pw, upb, bits, SB);
     const d = i32x4.sub(blk, i32x4.mul(zpVec(pz + (<usize>b << 2)), v128.load32_splat(pas + (<usize>b << 2))));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(ps + (<usize>b << 4))));
@@ -257,8 +257,8 @@ export function qwgemm_i8(
         const nv = min(4, N - n0);
         const pa = aq + <usize>m0 * <usize>Kp, pas = asum + (<usize>m0 * <usize>kb << 2), pw = qw + <usize>t * tileBytes;
         const ps = scales + <usize>t * <usize>kb * 16, pz = zps + <usize>t * <usize>kb * 4;
-        if (ASC_FEATURE_RELAXED_SIMD) tileQuadRowI8_relaxed4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb);
-        else tileQuadRowI8_simd4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb);
+        if (ASC_FEATURE_RELAXED_SIMD) tileQuadRowI8_relaxed4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb, SB);
+        else tileQuadRowI8_simd4(pa, <usize>Kp, pas, kb, pw, ps, pz, upb, SB);
         for (let r = 0; r < 4; r++) {
           const m = m0 + r;
           const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
@@ -276,7 +276,7 @@ export function qwgemm_i8(
       for (let m = m0; m < M; m++) {
         const sa = f32x4.splat(load<f32>(ascale + (<usize>m << 2)));
         tilePairRowI8_relaxed4(aq + <usize>m * <usize>Kp, asum + (<usize>m * <usize>kb << 2), pw, pw + tileBytes,
-          scales + <usize>t * <usize>kb * 16, zps + <usize>t * <usize>kb * 4, kb, upb);
+          scales + <usize>t * <usize>kb * 16, zps + <usize>t * <usize>kb * 4, kb, upb, SB);
         const y = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
         storeTile(f32x4.mul(v128.load(PAIR), sa), y, bias, n0, 4);
         storeTile(f32x4.mul(v128.load(PAIR, 16), sa), y + 16, bias, n0 + 4, min(4, N - n0 - 4));

@@ -1,9 +1,9 @@
 // Row-blocked kernels of the int8-activation path (gemm_q4_i8.ts), bits ≤ 4: four rows of
-// quantized activations × one tile of 4 channels, so each 16-byte weight unit is loaded and
-// unpacked once for four rows. Integer sums are exact in any order and the f32 operations are
+// quantized activations × one tile of 4 channels, so each weight unit (SB = 16 bytes, or 8 for
+// 2-bit, read in nibble form by unitNib) is loaded and unpacked once for four rows. Integer sums are exact in any order and the f32 operations are
 // those of tileRowI8_simd, so results are bit-identical to the one-row kernels.
 
-import { zpVec } from './gemm_q4';
+import { unitNib, zpVec } from './gemm_q4';
 
 // @ts-ignore: decorator
 @inline export function dot7(a: v128, w: v128): v128 {
@@ -18,7 +18,7 @@ const NIBBLE_MASK: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 
  * unpacked once for the four rows. Same integer sums and f32 operations as tileRowI8_simd; acc of
  * row r (before the row scale) goes to QUAD[r].
  */
-export function tileQuadRowI8_relaxed4(pa: usize, Kp: usize, pas: usize, kb: i32, pw: usize, ps: usize, pz: usize, upb: i32): void {
+export function tileQuadRowI8_relaxed4(pa: usize, Kp: usize, pas: usize, kb: i32, pw: usize, ps: usize, pz: usize, upb: i32, SB: usize): void {
   const m15 = v128.load(NIBBLE_MASK);
   const kbBytes = <usize>kb << 2;
   let a0 = pa, a1 = pa + Kp, a2 = pa + 2 * Kp, a3 = pa + 3 * Kp;
@@ -30,13 +30,13 @@ export function tileQuadRowI8_relaxed4(pa: usize, Kp: usize, pas: usize, kb: i32
       const end = min(upb, u + 4); // ≤ 4 units per i16 sum (see blockDot4_relaxed, gemm_q4_i8.ts)
       let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
       for (; u < end; u++) {
-        const w = v128.load(pw);
+        const w = unitNib(pw, SB);
         const lo = v128.and(w, m15), hi = v128.and(i16x8.shr_u(w, 4), m15);
         s0 = i16x8.add(s0, i16x8.add(dot7(v128.load32_splat(a0), lo), dot7(v128.load32_splat(a0, 4), hi)));
         s1 = i16x8.add(s1, i16x8.add(dot7(v128.load32_splat(a1), lo), dot7(v128.load32_splat(a1, 4), hi)));
         s2 = i16x8.add(s2, i16x8.add(dot7(v128.load32_splat(a2), lo), dot7(v128.load32_splat(a2, 4), hi)));
         s3 = i16x8.add(s3, i16x8.add(dot7(v128.load32_splat(a3), lo), dot7(v128.load32_splat(a3, 4), hi)));
-        pw += 16;
+        pw += SB;
         a0 += 8; a1 += 8; a2 += 8; a3 += 8;
       }
       blk0 = i32x4.add(blk0, i32x4.extadd_pairwise_i16x8_s(s0));
@@ -65,7 +65,7 @@ export const QUAD: usize = memory.data(64, 16);
  * tileQuadRowI8_relaxed4 for simd128 builds: the nibbles are widened to i16 once per unit for
  * the four rows and meet i32x4.dot_i16x8_s (lanes as in blockDot_simd, i32 sums throughout).
  */
-export function tileQuadRowI8_simd4(pa: usize, Kp: usize, pas: usize, kb: i32, pw: usize, ps: usize, pz: usize, upb: i32): void {
+export function tileQuadRowI8_simd4(pa: usize, Kp: usize, pas: usize, kb: i32, pw: usize, ps: usize, pz: usize, upb: i32, SB: usize): void {
   const m15 = v128.load(NIBBLE_MASK);
   const kbBytes = <usize>kb << 2;
   let a0 = pa, a1 = pa + Kp, a2 = pa + 2 * Kp, a3 = pa + 3 * Kp;
@@ -75,7 +75,7 @@ export function tileQuadRowI8_simd4(pa: usize, Kp: usize, pas: usize, kb: i32, p
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
     let q0 = i32x4.splat(0), q1 = i32x4.splat(0), q2 = i32x4.splat(0), q3 = i32x4.splat(0);
     for (let u = 0; u < upb; u++) {
-      const w = v128.load(pw);
+      const w = unitNib(pw, SB);
       const lo = v128.and(w, m15), hi = v128.and(i16x8.shr_u(w, 4), m15);
       const lo01 = i16x8.extend_low_i8x16_u(lo), lo23 = i16x8.extend_high_i8x16_u(lo);
       const hi01 = i16x8.extend_low_i8x16_u(hi), hi23 = i16x8.extend_high_i8x16_u(hi);
@@ -91,7 +91,7 @@ export function tileQuadRowI8_simd4(pa: usize, Kp: usize, pas: usize, kb: i32, p
       x0 = i16x8.extend_low_i8x16_s(v128.load32_splat(a3)); x1 = i16x8.extend_low_i8x16_s(v128.load32_splat(a3, 4));
       p3 = i32x4.add(p3, i32x4.add(i32x4.dot_i16x8_s(lo01, x0), i32x4.dot_i16x8_s(hi01, x1)));
       q3 = i32x4.add(q3, i32x4.add(i32x4.dot_i16x8_s(lo23, x0), i32x4.dot_i16x8_s(hi23, x1)));
-      pw += 16;
+      pw += SB;
       a0 += 8; a1 += 8; a2 += 8; a3 += 8;
     }
     const zp = zpVec(pz + (<usize>b << 2));

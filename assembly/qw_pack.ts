@@ -3,16 +3,19 @@
 // DequantizeLinear(int4/uint4/int2/uint2/int8/uint8, block_size)→MatMul both pack into this.
 //
 // Sizes: kb = ⌈K/bs⌉ blocks, Kp = kb·bs (the last block is zero-padded), U = Kp/8 units of
-// 8 k, T = ⌈N/4⌉ tiles of 4 output channels (rows n), SB = bytes per (tile, unit): 16 for
-// bits ≤ 4, 32 for bits = 8. bs must be a multiple of 16 in [16, 65536] (so a unit never spans
+// 8 k, T = ⌈N/4⌉ tiles of 4 output channels (rows n), SB = bytes per (tile, unit): 8 for
+// bits = 2, 16 for bits = 4, 32 for bits = 8 (a weight costs exactly `bits` bits). bs must be a multiple of 16 in [16, 65536] (so a unit never spans
 // two blocks, and a block's integer dot Σ|q·a| ≤ 65536·255·127 < 2^31 cannot overflow i32).
 //
 // Layout at `qw` (16-byte aligned if qw is):
 //   weights  T·U·SB bytes: tile t, unit u at qw + (t·U + u)·SB. Within a unit, row j of the tile
 //            (n = 4t + j) owns bytes 4j..4j+3 of each 16-byte half, so after a byte-wise split
 //            each i32 lane of a vector is one output channel:
-//              bits ≤ 4: byte 4j+i = q[n, 8u+i] | q[n, 8u+4+i] << 4   (i = 0..3; 2-bit values
-//                        are stored as 4-bit nibbles — a 2-bit weight costs 4 bits here)
+//              bits = 4: byte 4j+i = q[n, 8u+i] | q[n, 8u+4+i] << 4   (i = 0..3): the "nibble
+//                        form" nib[x], x = 4j+i, that every bits ≤ 4 kernel consumes
+//              bits = 2: 8 bytes, byte p (0..7) = nib[p] | nib[p+8] << 2 with nib as above (2-bit
+//                        values): crumbs lo[p], lo[p+8], hi[p], hi[p+8] from bit 0. A kernel gets
+//                        nib back from a 64-bit splat: low half & 0x33, high half (>> 2) & 0x33
 //              bits = 8: byte 4j+i = q[n, 8u+i], byte 16+4j+i = q[n, 8u+4+i]
 //   scales   f32 [T][kb][4] at qw + T·U·SB: scale[4t+j, b] at ((t·kb + b)·4 + j)·4.
 //   zps      u8  [T][kb][4] after the scales: zp[4t+j, b] at (t·kb + b)·4 + j.
@@ -44,7 +47,7 @@ export const QW_MAX_BLOCK: i32 = 65536;
 
 // @ts-ignore: decorator
 @inline export function qwUnitBytes(bits: i32): i32 {
-  return bits == 8 ? 32 : 16;
+  return bits << 2;
 }
 
 /** Checks the shape parameters shared by every qw kernel; QW_OK or a QW_BAD_* code. */
@@ -100,8 +103,12 @@ export function qw_pack(
           if (bits == 8) {
             store<u8>(pu + o, q0);
             store<u8>(pu + 16 + o, q1);
-          } else {
+          } else if (bits == 4) {
             store<u8>(pu + o, q0 | (q1 << 4));
+          } else if (o < 8) {
+            store<u8>(pu + o, q0 | (q1 << 4)); // rows j = 0, 1 come first: bytes 0..7 start fresh
+          } else {
+            store<u8>(pu + o - 8, <i32>load<u8>(pu + o - 8) | ((q0 | (q1 << 4)) << 2));
           }
         }
       }

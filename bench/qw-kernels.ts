@@ -1,5 +1,5 @@
 // Kernel timings of the low-bit weight GEMM (qw_pack.ts, gemm_q4*.ts) on the issue's shapes:
-//   node --experimental-wasm-relaxed-simd --import tsx bench/qw-kernels.ts
+//   [QW_BITS=2|4|8] node --experimental-wasm-relaxed-simd --import tsx bench/qw-kernels.ts
 // Medians of repeated warm calls on one thread; the machine is shared, so numbers are indicative.
 
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import type { Backend } from '../src/runtime/wasm.js';
 const shapes: Array<[number, number, number]> = process.env.QW_SHAPES
   ? process.env.QW_SHAPES.split(",").map((s) => s.split("x").map(Number) as [number, number, number])
   : [[1, 4096, 4096], [64, 1024, 1024]];
-const bits = 4, bs = 32;
+const bits = Number(process.env.QW_BITS ?? 4), bs = 32;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,6 +51,6 @@ for (const backend of ['simd', 'relaxed'] as Backend[]) {
     const tI8 = time(() => { quant(a, K, M, K, bs, aq, as, asum); gemmI8(aq, as, asum, qw, c, N, M, N, K, bits, bs, 0); }, runs);
     const gmac = (M * N * K) / 1e6;
     const fmt = (t: Timing): string => `${t.median.toFixed(3)} ms (min ${t.min.toFixed(3)}, ${(gmac / t.median).toFixed(1)} GMAC/s)`;
-    console.log(`${backend.padEnd(7)} ${M}x${N}x${K} bs${bs} 4-bit: exact ${fmt(tExact)}, int8 ${fmt(tI8)}`);
+    console.log(`${backend.padEnd(7)} ${M}x${N}x${K} bs${bs} ${bits}-bit: exact ${fmt(tExact)}, int8 ${fmt(tI8)}`);
   }
 }

@@ -17,7 +17,7 @@ export const QW_MAX_BLOCK = 65536;
 export function qwPackBytes(N: number, K: number, bits: number, bs: number): number {
   const kb = Math.ceil(K / bs);
   const T = Math.ceil(N / 4);
-  return T * ((kb * bs) / 8) * (bits === 8 ? 32 : 16) + T * kb * 20;
+  return T * ((kb * bs) / 8) * (bits * 4) + T * kb * 20;
 }
 
 /** Rows from which qwgemm_f32 takes the panel path (PANEL_MIN_ROWS in assembly/gemm_q4.ts). */

@@ -253,7 +253,9 @@ describe.each(ALL_BACKENDS)('fractional float zero points: integer part packed +
 
 describe('qw_pack argument checks', () => {
   const box = new KernelBox('scalar');
-  it('rejects bad bits, block sizes, shapes and layouts with distinct codes', () => {
+  it('sizes the layout at `bits` bits a weight; rejects bad bits, block sizes, shapes and layouts with distinct codes', () => {
+    // N = 8, K = 64, bs = 32: 2 tiles × 8 units × SB (8 / 16 / 32 bytes for 2 / 4 / 8 bits) + 2 × 2 × 4 × 5.
+    expect([2, 4, 8].map((bits) => box.call('qw_pack_bytes', 8, 64, bits, 32))).toEqual([128 + 80, 256 + 80, 512 + 80]);
     expect(box.call('qw_pack_bytes', 4, 32, 3, 32)).toBe(-1);
     expect(box.call('qw_pack_bytes', 4, 32, 4, 24)).toBe(-1);
     expect(box.call('qw_pack_bytes', 4, 32, 4, 8)).toBe(-1);

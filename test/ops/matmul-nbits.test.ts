@@ -100,12 +100,12 @@ describe.each(ALL_BACKENDS)('MatMulNBits (%s)', (backend) => {
 });
 
 describe('MatMulNBits storage and plan', () => {
-  it('packs B once per session into K·N/2 bytes + scales and zero points for 4-bit (the raw B is not kept)', async () => {
-    const c: Case = { name: 'storage', N: 256, K: 512, bits: 4, bs: 32, lead: [2], zp: 'packed', bias: false };
+  it.each([[4, 32], [2, 32], [2, 128]])('packs B once per session into K·N·bits/8 bytes + scales and zero points (bits %i, block %i; the raw B is not kept)', async (bits, bs) => {
+    const c: Case = { name: 'storage', N: 256, K: 512, bits, bs, lead: [2], zp: 'packed', bias: false };
     const { model, a } = instantiate(c, 5);
     const { session } = await runLowbit(nbitsModel(model), a, c.lead, c.K, 'scalar');
-    // Packed weights K·N/2 + one f32 scale and one u8 zero point per (channel, block).
-    expect(session._engine.weights.size).toBe((c.K * c.N) / 2 + c.N * (c.K / c.bs) * 5);
+    // Packed weights K·N·bits/8 + one f32 scale and one u8 zero point per (channel, block).
+    expect(session._engine.weights.size).toBe((c.K * c.N * bits) / 8 + c.N * (c.K / c.bs) * 5);
     const steps = session._engine.planFor(new Map([['a', { dtype: 'float32', dims: [2, c.K], bytes: new Uint8Array(2 * c.K * 4) }]])).steps;
     expect(steps.map((s) => s.kernel)).toEqual(['qwgemm_f32']);
   });

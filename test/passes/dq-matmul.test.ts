@@ -238,16 +238,20 @@ describe('onnxruntime-node on the same models (its int8 activations: within the 
   });
 });
 
-describe('a 4-bit weight costs 4 bits in session memory', () => {
+describe('a 4-bit weight costs 4 bits and a 2-bit weight 2 bits in session memory', () => {
   it.each([
     ['int4 blocked 32', { wtype: 'int4', gran: 'block', bs: 32 }, 512 / 32],
     ['uint4 per-channel', { wtype: 'uint4', gran: 'channel' }, 1],
-  ] as const)('%s: the W region is exactly K·N/2 + 5 bytes per (channel, block)', async (_, g, blocks) => {
+    ['int2 blocked 64', { wtype: 'int2', gran: 'block', bs: 64 }, 512 / 64],
+    ['uint2 blocked 32', { wtype: 'uint2', gran: 'block', bs: 32 }, 512 / 32],
+    ['int2 per-channel', { wtype: 'int2', gran: 'channel' }, 1],
+  ] as const)('%s: the W region is exactly K·N·bits/8 + 5 bytes per (channel, block)', async (_, g, blocks) => {
     const c: Case = { name: 'size', K: 512, N: 256, zp: true, consumer: 'MatMul', lead: [2], ...g };
     const { bytes } = build(c, 9);
-    const { session } = await run(bytes, randomF32(rng(1), 2 * c.K), [2, c.K], 'scalar');
-    // Packed nibbles, one f32 scale and one u8 zero point per block of each channel; the int4
-    // initializer itself (and any f32 copy of W) is not kept.
-    expect(session._engine.weights.size).toBe((c.K * c.N) / 2 + c.N * blocks * 5);
+    const { y, session } = await run(bytes, randomF32(rng(1), 2 * c.K), [2, c.K], 'scalar');
+    // Packed `bits`-wide weights, one f32 scale and one u8 zero point per block of each channel;
+    // the low-bit initializer itself (and any f32 copy of W) is not kept.
+    expect(session._engine.weights.size).toBe((c.K * c.N * BITS[c.wtype]) / 8 + c.N * blocks * 5);
+    expect(y.length).toBe(2 * c.N);
   });
 });
