@@ -1,16 +1,14 @@
 // ai.lowbit binary layers, what the binary pass (src/passes/binary.ts) makes of MatMul/Gemm/Conv
 // whose constant weights are ±s_n per output channel n:
 //
-//   BinaryMatMul(X, W, scale, bias?)        Y = (bipolar(X) · sign(W)) · scale + bias
-//   BinaryWeightMatMul(X, W, scale, bias?)  Y = (X · sign(W)) · scale + bias
-//   BinaryConv(X, W, scale, bias?)          Y = Conv(bipolar(X), sign(W)) · scale + bias   (Conv attrs)
+//   BinaryMatMul(X, W, scale, bias?)  Y = (bipolar(X) · sign(W)) · scale + bias
+//   BinaryConv(X, W, scale, bias?)    Y = Conv(bipolar(X), sign(W)) · scale + bias   (Conv attrs)
 //
 // bipolar(x) = x < 0 ? −1 : +1 (the packers' rule, assembly/bitpack.ts); W is the original f32
 // initializer ([K, N], or [N, K] with trans_b = 1; Conv [M, C/group, kernel…]), of which only the
 // signs are kept: packed once per session into bit rows (N·⌈K/128⌉·16 bytes). scale and bias are
 // float32 [N]. Binary×binary dots are exact integers (|dot| ≤ K < 2^24 is exact in f32), then
 // the epilogue rounds dot·scale and then + bias to f32 (assembly/bgemm_epilogue.ts).
-// BinaryWeightMatMul sums ±x in f32 (the usual f32 summation bound).
 
 import { numel } from '../ir/tensor.js';
 import { attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
@@ -63,32 +61,25 @@ function packedMatmulWeights(ctx: OpCtx, K: number, N: number, transB: boolean):
   });
 }
 
-function binaryMatmul(signInput: boolean): OpDef {
-  return {
-    infer(ctx) {
-      requireF32(ctx, 0, 'X');
-      const { K, N } = matmulShape(ctx);
-      const xd = ctx.dims(0);
-      if (xd.length === 0 || xd[xd.length - 1] !== K) ctx.fail('LOWBIT_SHAPE_MISMATCH', `X ${fmtDims(xd)} must end in K=${K}`);
-      checkChannels(ctx, N);
-      ctx.setOutput(0, 'float32', [...xd.slice(0, -1), N]);
-    },
-    lower(ctx) {
-      const { K, N, transB } = matmulShape(ctx);
-      const M = numel(ctx.dims(0)) / K;
-      if (M === 0) return;
-      const w = packedMatmulWeights(ctx, K, N, transB);
-      const epi = epilogue(ctx, N);
-      if (!signInput) {
-        ctx.step('bgemm_b1f32', ctx.in(0), K, w, ctx.out(0), M, N, K, N, epi);
-        return;
-      }
-      const a = ctx.scratch(M * bitRowBytes(K));
-      ctx.step('pack_signs_f32', ctx.in(0), M, K, K, 1, a);
-      ctx.step('bgemm_b1b1', a, w, ctx.out(0), M, N, K, N, epi);
-    },
-  };
-}
+const binaryMatmul: OpDef = {
+  infer(ctx) {
+    requireF32(ctx, 0, 'X');
+    const { K, N } = matmulShape(ctx);
+    const xd = ctx.dims(0);
+    if (xd.length === 0 || xd[xd.length - 1] !== K) ctx.fail('LOWBIT_SHAPE_MISMATCH', `X ${fmtDims(xd)} must end in K=${K}`);
+    checkChannels(ctx, N);
+    ctx.setOutput(0, 'float32', [...xd.slice(0, -1), N]);
+  },
+  lower(ctx) {
+    const { K, N, transB } = matmulShape(ctx);
+    const M = numel(ctx.dims(0)) / K;
+    if (M === 0) return;
+    const w = packedMatmulWeights(ctx, K, N, transB);
+    const a = ctx.scratch(M * bitRowBytes(K));
+    ctx.step('pack_signs_f32', ctx.in(0), M, K, K, 1, a);
+    ctx.step('bgemm_b1b1', a, w, ctx.out(0), M, N, K, N, epilogue(ctx, N));
+  },
+};
 
 const binaryConv: OpDef = {
   infer(ctx) {
@@ -117,7 +108,6 @@ const binaryConv: OpDef = {
 };
 
 export const binaryOps: Record<string, OpDef> = {
-  BinaryMatMul: binaryMatmul(true),
-  BinaryWeightMatMul: binaryMatmul(false),
+  BinaryMatMul: binaryMatmul,
   BinaryConv: binaryConv,
 };

@@ -30,7 +30,6 @@ const KERNELS: Record<string, KernelInfo> = {
   },
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
   bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
-  bgemm_b1f32: { math: 'binary×f32', exact: true },
   quantize_linear: { math: 'quantize', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
   dynamic_quantize_linear_f32: { math: 'dynamic quantize', exact: true },
