@@ -7,11 +7,12 @@
 // bipolar(x) = x < 0 ? −1 : +1 (the packers' rule, assembly/bitpack.ts); W is the original f32
 // initializer ([K, N], or [N, K] with trans_b = 1; Conv [M, C/group, kernel…]), of which only the
 // signs are kept: packed once per session into bit rows (N·⌈K/128⌉·16 bytes). scale and bias are
-// float32 [N]. Binary×binary dots are exact integers (|dot| ≤ K < 2^24 is exact in f32), then
+// float32 [N]; the activation attributes of src/passes/fuse-activation.ts apply a Relu/Clip last.
+// Binary×binary dots are exact integers (|dot| ≤ K < 2^24 is exact in f32), then
 // the epilogue rounds dot·scale and then + bias to f32 (assembly/bgemm_epilogue.ts).
 
 import { numel } from '../ir/tensor.js';
-import { attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
+import { attrInt, fusedActivation, type Addr, type OpCtx, type OpDef } from './context.js';
 import { convGeom, geomDescriptor } from './conv-geom.js';
 import { fmtDims } from './shape-util.js';
 
@@ -40,9 +41,11 @@ function checkChannels(ctx: OpCtx, N: number): void {
   }
 }
 
+/** The f32 epilogue: · scale, + bias, then the Relu/Clip fuse-activation attached (if any). */
 function epilogue(ctx: OpCtx, N: number): Addr {
   const epi = ctx.scratch(epiBytes(N));
-  ctx.step('binary_epilogue_desc', epi, ctx.in(2), ctx.has(3) ? ctx.in(3) : 0, N, 0, 0, 0);
+  const { act, lo, hi } = fusedActivation(ctx);
+  ctx.step('binary_epilogue_desc', epi, ctx.in(2), ctx.has(3) ? ctx.in(3) : 0, N, act, lo, hi);
   return epi;
 }
 

@@ -30,6 +30,8 @@ interface Case {
   M?: number; K?: number; N?: number;
   conv?: { n: number; c: number; hw: number; m: number; k: number; group: number };
   bias?: boolean;
+  /** A Relu or Clip [−0.25, 0.5] after the layer, which fuse-activation folds into its epilogue. */
+  then?: 'Relu' | 'Clip';
 }
 
 const CASES: Case[] = [
@@ -38,6 +40,8 @@ const CASES: Case[] = [
   { name: 'bipolar → MatMul GEMV, K = 1024', layer: 'MatMul', act: 'bipolar', weights: 'pm_s', becomes: 'BinaryMatMul', M: 1, K: 1024, N: 64 },
   { name: 'bipolar → Conv 3×3 pad 1 + bias', layer: 'Conv', act: 'bipolar', weights: 'pm_s', becomes: 'BinaryConv', conv: { n: 2, c: 40, hw: 7, m: 6, k: 3, group: 1 }, attrs: { pads: [1, 1, 1, 1] }, bias: true },
   { name: 'bipolar → Conv stride 2, group 2', layer: 'Conv', act: 'bipolar', weights: 'pm_s', becomes: 'BinaryConv', conv: { n: 1, c: 64, hw: 9, m: 8, k: 3, group: 2 }, attrs: { pads: [1, 0, 1, 0], strides: [2, 2], group: 2 } },
+  { name: 'bipolar → Conv + Relu (fused)', layer: 'Conv', act: 'bipolar', weights: 'pm_s', becomes: 'BinaryConv', conv: { n: 1, c: 32, hw: 6, m: 5, k: 3, group: 1 }, attrs: { pads: [1, 1, 1, 1] }, bias: true, then: 'Relu' },
+  { name: 'bipolar → Gemm + Clip (fused)', layer: 'Gemm', act: 'bipolar', weights: 'pm_s', becomes: 'BinaryMatMul', M: 4, K: 300, N: 11, bias: true, then: 'Clip' },
   { name: 'f32 → MatMul (no sign: float path)', layer: 'MatMul', act: 'float', weights: 'pm_s', becomes: null, M: 6, K: 77, N: 10 },
   { name: 'Sign → MatMul (Sign(0) = 0: float path)', layer: 'MatMul', act: 'sign', weights: 'pm_s', becomes: null, M: 4, K: 100, N: 8 },
   { name: 'Sign → Conv (Sign(0) = 0: float path)', layer: 'Conv', act: 'sign', weights: 'pm_s', becomes: null, conv: { n: 1, c: 8, hw: 5, m: 4, k: 3, group: 1 } },
@@ -85,7 +89,10 @@ function build(c: Case, seed: number): Uint8Array {
     ins.push(b.init('w', 'float32', transB ? [N, c.K!] : [c.K!, N], w));
   }
   if (c.bias) ins.push(b.init('b', 'float32', [N], Float32Array.from({ length: N }, () => Math.round((r() * 2 - 1) * 256) / 256)));
-  b.output(b.op(c.layer, ins, c.attrs ?? {}, { name: 'layer', outputs: ['y'] }), 'float32', null);
+  const y = b.op(c.layer, ins, c.attrs ?? {}, { name: 'layer', outputs: [c.then ? 't' : 'y'] });
+  if (c.then === 'Relu') b.op('Relu', [y], {}, { outputs: ['y'] });
+  if (c.then === 'Clip') b.op('Clip', [y, b.init('lo', 'float32', [], [-0.25]), b.init('hi', 'float32', [], [0.5])], {}, { outputs: ['y'] });
+  b.output('y', 'float32', null);
   return b.toBytes();
 }
 
@@ -114,6 +121,7 @@ describe('binary pass', () => {
         expect(ops).toContain(`ai.lowbit::${c.becomes}`);
         // The bipolar Where/Less pair is read only by the layer: it goes away.
         if (c.act === 'bipolar') expect(ops.filter((o) => o === '::Where' || o === '::Less')).toEqual([]);
+        if (c.then) expect(ops).toEqual([`ai.lowbit::${c.becomes}`]); // the activation went into its epilogue
       } else {
         expect(ops.some((o) => o.startsWith('ai.lowbit::Binary'))).toBe(false);
         expect(ops).toContain(`::${c.layer}`);
