@@ -143,7 +143,11 @@ describe('binary pass', () => {
       it(`${backend}: ${c.name} agrees with onnxruntime-node`, async () => {
         const bytes = build(c, 2);
         const session = await InferenceSession.create(bytes, { backend });
-        expect(session.inspect().passes.binary).toBe(1);
+        const report = session.inspect();
+        expect(report.passes.binary).toBe(1);
+        const layer = report.nodes.find((n) => n.name === 'layer')!;
+        expect(layer.kernels).toContain(c.layer === 'Conv' ? 'bconv_b1b1' : 'bgemm_b1b1');
+        expect([layer.math, layer.exact]).toEqual(['binary×binary (xnor-popcount)', true]);
         const { data, dims } = input(c, 3);
         const y = (await session.run({ x: new Tensor('float32', data, dims) })).y.data as Float32Array;
         const ref = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
