@@ -169,3 +169,28 @@ export function bsign_thresholds(d: usize, N: i32, K: i32, out: usize): i32 {
   }
   return 0;
 }
+
+/** Bytes of the header binary_epilogue_desc writes before its copies of the scales and biases. */
+const BEPI_DESC_HEADER: usize = 32;
+
+/**
+ * Writes a self-contained kind-F32 descriptor at dst (BEPI_DESC_HEADER + 8·N bytes): the header,
+ * then copies of the N scales (s, or none when 0) and N biases (b, or none when 0) it points to.
+ * Self-contained because a plan keeps a buffer alive only while steps name it: the kernel step
+ * names the descriptor, so what it points to lives inside it. Returns 1 for N < 1 or a bad act.
+ */
+export function binary_epilogue_desc(dst: usize, s: usize, b: usize, N: i32, a: i32, l: f32, h: f32): i32 {
+  if (N < 1 || a < 0 || a > 2) return 1;
+  const sCopy = dst + BEPI_DESC_HEADER;
+  const bCopy = sCopy + (<usize>N << 2);
+  if (s) memory.copy(sCopy, s, <usize>N << 2);
+  if (b) memory.copy(bCopy, b, <usize>N << 2);
+  store<i32>(dst, BEPI_F32);
+  store<i32>(dst, s ? <i32>sCopy : 0, 4);
+  store<i32>(dst, b ? <i32>bCopy : 0, 8);
+  store<i32>(dst, a, 12);
+  store<f32>(dst, l, 16);
+  store<f32>(dst, h, 20);
+  store<i32>(dst, 0, 24);
+  return 0;
+}

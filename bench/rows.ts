@@ -1,8 +1,8 @@
 // The benchmark rows: one entry per row. Later rows (binary, L-Mul) are added here.
 
 import type { Tolerance } from '../scripts/lib/differential.js';
-import { convF32, matmulF32, type BenchCase, type ConvShape } from './lib/models.js';
-import { matmulNBits4, qlinearConv, qlinearMatmul } from './lib/quant-models.js';
+import { binaryConv, binaryMatmul, convF32, matmulF32, type BenchCase, type ConvShape } from './lib/models.js';
+import { binaryConvInt8, binaryMatmulInt8, matmulNBits4, qlinearConv, qlinearMatmul } from './lib/quant-models.js';
 
 export interface BenchRow {
   id: string;
@@ -11,6 +11,11 @@ export interface BenchRow {
   /** Agreement with onnxruntime-node required before a runtime is timed. */
   tolerance: Tolerance;
   build(): BenchCase;
+  /**
+   * The same layer as an int8 model (QLinearMatMul/QLinearConv over ±1 values), timed on
+   * onnxruntime-web as `ortweb_int8_ms` beside the fp32 model's `ortweb_fp32_ms`.
+   */
+  int8Twin?(): BenchCase;
 }
 
 // fp32 rows: outputs are O(1) (see lib/models.ts); the residue is summation order over K terms.
@@ -51,6 +56,20 @@ function qlinearConvRow(id: string, cin: number, cout: number, hw: number, kerne
   return { id, macs, tolerance: U8_ONE_QUANTUM, build: () => qlinearConv(shape, 1) };
 }
 
+// Binary rows: the partial sums of ±s_n are exact in f32 (lib/models.ts binaryScales), so
+// onnxruntime-node's float result is exact and lowbit may differ only by the rounding of its
+// final dot·s_n (and + bias): one half ulp each, 2^−23 relative.
+const BINARY: Tolerance = { rtol: 2 ** -23, atol: 0 };
+
+function binaryMatmulRow(id: string, m: number, k: number, n: number): BenchRow {
+  return { id, macs: m * k * n, tolerance: BINARY, build: () => binaryMatmul(m, k, n, 1), int8Twin: () => binaryMatmulInt8(m, k, n, 1) };
+}
+
+function binaryConvRow(id: string, cin: number, cout: number, hw: number, kernel: number, pad: number, stride: number): BenchRow {
+  const { shape, macs } = convCase(cin, cout, hw, kernel, pad, stride);
+  return { id, macs, tolerance: BINARY, build: () => binaryConv(shape, 1), int8Twin: () => binaryConvInt8(shape, 1) };
+}
+
 export const ROWS: readonly BenchRow[] = [
   matmulRow('fp32_gemv_1x4096x4096', 1, 4096, 4096),
   matmulRow('fp32_gemm_64x1024x1024', 64, 1024, 1024),
@@ -60,4 +79,7 @@ export const ROWS: readonly BenchRow[] = [
   matmulNBitsRow('int4_gemv_1x4096x4096', 1, 4096, 4096),
   matmulNBitsRow('int4_gemm_64x1024x1024', 64, 1024, 1024),
   qlinearConvRow('int8_qlinearconv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
+  binaryMatmulRow('binary_gemm_64x1024x1024', 64, 1024, 1024),
+  binaryMatmulRow('binary_gemv_1x4096x4096', 1, 4096, 4096),
+  binaryConvRow('binary_conv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
 ];

@@ -80,3 +80,49 @@ export function qlinearConv(s: ConvShape, seed: number): BenchCase {
   const n = s.n * s.cin * s.h * s.w;
   return { model: b.toBytes(), feeds: { x: { type: 'uint8', data: Uint8Array.from(ints(r, n, 0, 255)), dims: [s.n, s.cin, s.h, s.w] } } };
 }
+
+/** ±1 as uint8 around zero point 128 (scale 1): what an int8 runtime reads for binary activations. */
+function pm1U8(r: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = r() < 0.5 ? ACT_ZP - 1 : ACT_ZP + 1;
+  return out;
+}
+
+/** int8 ±1 weights. */
+const pm1I8 = (r: () => number, n: number): Int8Array => Int8Array.from(ints(r, n, 0, 1).map((v) => 2 * v - 1));
+
+/**
+ * The int8 twin of binaryMatmul (models.ts): QLinearMatMul over ±1 activations (uint8, zp 128,
+ * scale 1) and ±1 int8 weights (scale 1/√k), the same layer as an int8 runtime would run it.
+ */
+export function binaryMatmulInt8(m: number, k: number, n: number, seed: number): BenchCase {
+  const r = seededRandom(seed);
+  const b = new OnnxBuilder({ name: `binary_qlinearmatmul_${m}x${k}x${n}` });
+  const x = b.input('x', 'uint8', [m, k]);
+  const inputs = [
+    x, b.const('float32', [], [1]), b.const('uint8', [], [ACT_ZP]),
+    b.init('w', 'int8', [k, n], pm1I8(r, k * n)), b.const('float32', [], [1 / Math.sqrt(k)]), b.const('int8', [], [0]),
+    b.const('float32', [], [OUT_SCALE]), b.const('uint8', [], [ACT_ZP]),
+  ];
+  b.output(b.op('QLinearMatMul', inputs, {}, { outputs: ['y'] }), 'uint8', [m, n]);
+  return { model: b.toBytes(), feeds: { x: { type: 'uint8', data: pm1U8(r, m * k), dims: [m, k] } } };
+}
+
+/** The int8 twin of binaryConv (models.ts): QLinearConv over ±1 uint8 activations and ±1 int8 weights. */
+export function binaryConvInt8(s: ConvShape, seed: number): BenchCase {
+  const r = seededRandom(seed);
+  const fanIn = s.cin * s.kernel * s.kernel;
+  const outH = Math.floor((s.h + 2 * s.pad - s.kernel) / s.stride) + 1;
+  const outW = Math.floor((s.w + 2 * s.pad - s.kernel) / s.stride) + 1;
+  const b = new OnnxBuilder({ name: 'binary_qlinearconv' });
+  const x = b.input('x', 'uint8', [s.n, s.cin, s.h, s.w]);
+  const inputs = [
+    x, b.const('float32', [], [1]), b.const('uint8', [], [ACT_ZP]),
+    b.init('w', 'int8', [s.cout, s.cin, s.kernel, s.kernel], pm1I8(r, s.cout * fanIn)),
+    b.init('w_scale', 'float32', [s.cout], new Float32Array(s.cout).fill(1 / Math.sqrt(fanIn))), b.init('w_zero_point', 'int8', [s.cout], new Int8Array(s.cout)),
+    b.const('float32', [], [OUT_SCALE]), b.const('uint8', [], [ACT_ZP]),
+  ];
+  const attrs = { kernel_shape: [s.kernel, s.kernel], pads: [s.pad, s.pad, s.pad, s.pad], strides: [s.stride, s.stride] };
+  b.output(b.op('QLinearConv', inputs, attrs, { outputs: ['y'] }), 'uint8', [s.n, s.cout, outH, outW]);
+  return { model: b.toBytes(), feeds: { x: { type: 'uint8', data: pm1U8(r, s.n * s.cin * s.h * s.w), dims: [s.n, s.cin, s.h, s.w] } } };
+}

@@ -22,6 +22,12 @@ export interface ResultRow {
   iterations: number;
   macs: number;
   lowbit_gmacs: number | null;
+  /** Binary rows: GOP/s (2 ops per multiply-accumulate), ort-web on the fp32 model and on its int8 twin. */
+  lowbit_gops?: number | null;
+  ortweb_fp32_ms?: number | null;
+  ortweb_int8_ms?: number | null;
+  ortweb_fp32_over_lowbit?: number | null;
+  ortweb_int8_over_lowbit?: number | null;
   /** Agreement of each runtime's outputs with onnxruntime-node's (absent when it could not run). */
   check: Partial<Record<'lowbit' | 'ortweb', Agreement>>;
   error?: string;
@@ -35,7 +41,8 @@ export interface Results {
 const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));
 const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? round(a / b, 3) : null);
 
-export function resultRow(row: BenchRow, m: RowMeasurement): ResultRow {
+/** `twin`: the measurement of row.int8Twin (ort-web and ort-node only). */
+export function resultRow(row: BenchRow, m: RowMeasurement, twin?: RowMeasurement): ResultRow {
   const at = (id: RuntimeId, k: 'median' | 'p10' | 'p90'): number | null => {
     const s = m.timings[id];
     return s ? round(s[k]) : null;
@@ -43,7 +50,20 @@ export function resultRow(row: BenchRow, m: RowMeasurement): ResultRow {
   const lowbit = at('lowbit', 'median');
   const ortweb = at('ortweb', 'median');
   const ortnode = at('ortnode', 'median');
-  const errors = Object.entries(m.errors).map(([id, e]) => `${id}: ${e}`);
+  const errors = [
+    ...Object.entries(m.errors).map(([id, e]) => `${id}: ${e}`),
+    ...Object.entries(twin?.errors ?? {}).map(([id, e]) => `${id} (int8 twin): ${e}`),
+  ];
+  const int8 = twin?.timings.ortweb ? round(twin.timings.ortweb.median) : null;
+  const binary = twin
+    ? {
+      lowbit_gops: lowbit !== null ? round((2 * row.macs) / lowbit / 1e6, 3) : null,
+      ortweb_fp32_ms: ortweb,
+      ortweb_int8_ms: int8,
+      ortweb_fp32_over_lowbit: ratio(ortweb, lowbit),
+      ortweb_int8_over_lowbit: ratio(int8, lowbit),
+    }
+    : {};
   return {
     id: row.id,
     lowbit_ms: lowbit,
@@ -60,6 +80,7 @@ export function resultRow(row: BenchRow, m: RowMeasurement): ResultRow {
     iterations: m.iterations,
     macs: row.macs,
     lowbit_gmacs: lowbit !== null ? round(row.macs / lowbit / 1e6, 3) : null,
+    ...binary,
     check: { lowbit: m.agreement.lowbit, ortweb: m.agreement.ortweb },
     ...(errors.length ? { error: errors.join('; ') } : {}),
   };
@@ -77,5 +98,8 @@ export function markdownTable(rows: readonly ResultRow[]): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(width[i]) : c.padStart(width[i]))).join(' | ')} |`;
   const rule = `|${width.map((w, i) => (i === 0 || i === width.length - 1 ? `${'-'.repeat(w + 1)}-` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   const errors = rows.filter((r) => r.error).map((r) => `- ${r.id}: ${r.error}`);
-  return [line(head), rule, ...body.map(line), ...(errors.length ? ['', ...errors] : [])].join('\n');
+  const binary = rows.filter((r) => r.ortweb_fp32_ms !== undefined).map((r) =>
+    `- ${r.id}: lowbit ${r.lowbit_gops ?? '—'} GOP/s; ort-web fp32 ${ms(r.ortweb_fp32_ms ?? null)} ms (${times(r.ortweb_fp32_over_lowbit ?? null)}), ` +
+    `ort-web int8 ${ms(r.ortweb_int8_ms ?? null)} ms (${times(r.ortweb_int8_over_lowbit ?? null)})`);
+  return [line(head), rule, ...body.map(line), ...(binary.length ? ['', ...binary] : []), ...(errors.length ? ['', ...errors] : [])].join('\n');
 }

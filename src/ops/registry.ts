@@ -4,6 +4,7 @@ import { fail } from '../errors.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
 import { batchNormOps } from './batchnorm.js';
+import { binaryOps } from './binary.js';
 import { castOps } from './cast.js';
 import { convOps, fusedConvOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
@@ -41,7 +42,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
+  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
 ]);
 
 /** Domains models use without importing them (exporters omit com.microsoft): assumed opset 1. */

@@ -1,6 +1,8 @@
 // Epilogue fusion: an f32 Conv, MatMul or Gemm whose only reader is a Relu or a Clip with
 // constant bounds becomes one internal node (`ai.lowbit` FusedConv / FusedMatMul / FusedGemm)
-// that applies the activation as each tile is stored, instead of a second pass over memory.
+// that applies the activation as each tile is stored, instead of a second pass over memory. The
+// binary layers (`ai.lowbit` BinaryMatMul / BinaryConv, src/passes/binary.ts) take the same
+// activation attributes into their f32 epilogue and keep their name.
 //
 // Exact: the kernels' epilogues compute max(y, 0) and min(max(y, lo), hi) with the same wasm
 // f32 min/max the Relu and Clip kernels use (NaN propagates in both), on the same rounded y.
@@ -13,6 +15,13 @@ import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
 import type { Pass } from './index.js';
 
 const FUSED: Record<string, string> = { Conv: 'FusedConv', MatMul: 'FusedMatMul', Gemm: 'FusedGemm' };
+const BINARY = new Set(['BinaryMatMul', 'BinaryConv']);
+
+/** The op type `n` becomes with an activation fused, or undefined when it takes none. */
+function fusedOpType(n: Node): string | undefined {
+  if (n.domain === '') return FUSED[n.opType];
+  return n.domain === LOWBIT_DOMAIN && BINARY.has(n.opType) && !n.attrs.has('activation') ? n.opType : undefined;
+}
 
 function num(n: Node, name: string, def: number): number {
   const a = n.attrs.get(name);
@@ -54,8 +63,9 @@ export const fuseActivationPass: Pass = {
     const v = new GraphView(g);
     let fired = 0;
     for (const n of [...g.nodes]) {
-      if (n.domain !== '' || !FUSED[n.opType] || !v.singleUse(n.outputs[0])) continue;
-      if (n.opType === 'Gemm' && !gemmFusable(v, n)) continue;
+      const opType = fusedOpType(n);
+      if (!opType || !v.singleUse(n.outputs[0])) continue;
+      if (n.domain === '' && n.opType === 'Gemm' && !gemmFusable(v, n)) continue;
       const a = v.consumersOf(n.outputs[0])[0];
       const act = activationOf(v, a);
       if (!act || a.inputs[0] !== n.outputs[0]) continue;
@@ -63,7 +73,7 @@ export const fuseActivationPass: Pass = {
       attrs.set('activation', { type: 'int', value: act.act });
       attrs.set('activation_lo', { type: 'float', value: act.lo });
       attrs.set('activation_hi', { type: 'float', value: act.hi });
-      g.nodes[g.nodes.indexOf(n)] = { ...n, opType: FUSED[n.opType], domain: LOWBIT_DOMAIN, outputs: [...a.outputs], attrs };
+      g.nodes[g.nodes.indexOf(n)] = { ...n, opType, domain: LOWBIT_DOMAIN, outputs: [...a.outputs], attrs };
       g.nodes.splice(g.nodes.indexOf(a), 1);
       fired++;
     }

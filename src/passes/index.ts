@@ -8,6 +8,7 @@
 // beyond what the rule's comment states.
 
 import type { Graph } from '../ir/graph.js';
+import { binaryPass } from './binary.js';
 import { dqMatmulPass } from './dq-matmul.js';
 import { dynamicInt8Pass } from './dynamic-int8.js';
 import { fuseActivationPass } from './fuse-activation.js';
@@ -25,9 +26,10 @@ export interface Pass {
 /**
  * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
  * an int8 weight whose activation is quantised too onto the f32-activation kernel; activation
- * fusion comes last, on the f32 layers the others left.
+ * fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
+ * plain MatMul/Gemm/Conv).
  */
-export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, fuseActivationPass];
+export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, binaryPass, fuseActivationPass];
 
 export interface PassReport {
   /** Rule name → times fired (rules that never fired are left out). */

@@ -28,6 +28,8 @@ const KERNELS: Record<string, KernelInfo> = {
     math: 'n-bit weights × int8', exact: false,
     note: 'activations quantized to int8 per row (MatMulNBits accuracy_level 4): differs from exact float math by design',
   },
+  bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
+  bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
   quantize_linear: { math: 'quantize', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
   dynamic_quantize_linear_f32: { math: 'dynamic quantize', exact: true },

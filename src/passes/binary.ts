@@ -1,0 +1,129 @@
+// Implicit binary layers: MatMul / Gemm / Conv whose constant f32 weights are ±s_n per output
+// channel n (s_n > 0, every weight of channel n is +s_n or −s_n) and whose activation is a
+// bipolar sign become ai.lowbit binary ops (src/ops/binary.ts) that keep one bit per weight plus
+// scale[n] = s_n and run on the XNOR-popcount kernels:
+//
+//   Where(Less(x, 0), −1, +1) → MatMul/Gemm  ⇒  BinaryMatMul(x, W, scale, bias)
+//   Where(Less(x, 0), −1, +1) → Conv         ⇒  BinaryConv(x, W, scale, bias)
+//
+// The activation rule is the bipolar sign (QONNX BipolarQuant: x ≥ 0 → +1), written in ai.onnx
+// as Where(Less(x, 0), −1, +1): exactly the packers' rule, ±0 and NaN included (Less is false
+// for both, so they map to +1). ai.onnx Sign is not that function — Sign(0) = 0, which a ±1 bit
+// cannot express — so Sign-fed layers stay on the float path, as do ±s layers on plain f32
+// activations (bgemm_b1f32 measured ≈2× slower than gemm_f32 on 1×4096×4096 and 64×1024×1024).
+//
+// Exactness: Σ_k a_k·(±s_n) over ±1 activations equals dot·s_n with dot an exact integer; the op
+// rounds dot·s_n once (and then + bias), so it matches any float evaluation whose partial sums
+// are exact (e.g. s_n with ≤ 24 − log2(K) significant bits) up to that final rounding.
+// Gemm matches when transA = 0, alpha = 1 and C is absent or a float32 constant of N elements
+// ([N] or [1, N]) with beta = 1. The weight's QuantParams (bits 1, per channel) go to graph.quant.
+
+import type { AttrValue, Graph, Node } from '../ir/graph.js';
+import type { QuantParams } from '../ir/quant.js';
+import { makeTensor, numel, toNumbers, type TensorData } from '../ir/tensor.js';
+import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
+import type { Pass } from './index.js';
+
+function num(n: Node, name: string, def: number): number {
+  const a = n.attrs.get(name);
+  return a && (a.type === 'int' || a.type === 'float') ? a.value : def;
+}
+
+/** A float32 constant holding the single value `want`. */
+function isScalar(v: GraphView, name: string | undefined, want: number): boolean {
+  const t = name ? v.constant(name) : undefined;
+  if (!t || t.dtype !== 'float32' || numel(t.dims) !== 1) return false;
+  return toNumbers(t)[0] === want;
+}
+
+/** x when `value` is Where(Less(x, 0), −1, +1), else undefined. */
+function bipolarSource(v: GraphView, value: string): string | undefined {
+  const w = v.producer(value);
+  if (!w || w.domain !== '' || w.opType !== 'Where' || !isScalar(v, w.inputs[1], -1) || !isScalar(v, w.inputs[2], 1)) return undefined;
+  const less = v.producer(w.inputs[0]);
+  if (!less || less.domain !== '' || less.opType !== 'Less' || !isScalar(v, less.inputs[1], 0)) return undefined;
+  return less.inputs[0];
+}
+
+/**
+ * s_n of a weight whose element (n, j) of channel n is at w[n·cs + j·js] (j < per), when every
+ * element of channel n is ±s_n with s_n > 0 finite; otherwise undefined.
+ */
+export function channelMagnitudes(w: Float32Array, N: number, per: number, cs: number, js: number): Float32Array | undefined {
+  const s = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    const m = Math.abs(w[n * cs]);
+    if (!(m > 0) || m === Infinity) return undefined;
+    for (let j = 1; j < per; j++) if (Math.abs(w[n * cs + j * js]) !== m) return undefined;
+    s[n] = m;
+  }
+  return s;
+}
+
+interface Match {
+  /** Output channels, elements per channel, and how W is walked (see channelMagnitudes). */
+  N: number;
+  per: number;
+  cs: number;
+  js: number;
+  /** W's channel axis (QuantParams.axis). */
+  axis: number;
+  bias: string;
+  attrs: Map<string, AttrValue>;
+}
+
+function matmulMatch(v: GraphView, n: Node, w: TensorData): Match | undefined {
+  if (w.dims.length !== 2) return undefined;
+  const intA = (x: number): AttrValue => ({ type: 'int', value: x });
+  if (n.opType === 'MatMul') {
+    const [K, N] = w.dims;
+    return { N, per: K, cs: 1, js: N, axis: 1, bias: '', attrs: new Map([['trans_b', intA(0)]]) };
+  }
+  if (num(n, 'transA', 0) !== 0 || num(n, 'alpha', 1) !== 1) return undefined;
+  const transB = num(n, 'transB', 0) === 1;
+  const [K, N] = transB ? [w.dims[1], w.dims[0]] : w.dims;
+  const bias = n.inputs[2] ?? '';
+  if (bias !== '') {
+    const c = v.constant(bias);
+    const rowShaped = c !== undefined && (c.dims.length === 1 || (c.dims.length === 2 && c.dims[0] === 1)) && numel(c.dims) === N;
+    if (!rowShaped || c.dtype !== 'float32' || num(n, 'beta', 1) !== 1) return undefined;
+  }
+  const walk = transB ? { cs: K, js: 1, axis: 0 } : { cs: 1, js: N, axis: 1 };
+  return { N, per: K, ...walk, bias, attrs: new Map([['trans_b', intA(transB ? 1 : 0)]]) };
+}
+
+function convMatch(n: Node, w: TensorData): Match | undefined {
+  if (w.dims.length < 3) return undefined;
+  const per = numel(w.dims.slice(1));
+  return { N: w.dims[0], per, cs: per, js: 1, axis: 0, bias: n.inputs[2] ?? '', attrs: new Map(n.attrs) };
+}
+
+function rewrite(g: Graph, v: GraphView, n: Node, serial: number): boolean {
+  if (n.domain !== '' || !['MatMul', 'Gemm', 'Conv'].includes(n.opType)) return false;
+  const wName = n.inputs[1];
+  const w = v.constant(wName);
+  if (!w || w.dtype !== 'float32' || n.inputs[0] === wName) return false;
+  const m = n.opType === 'Conv' ? convMatch(n, w) : matmulMatch(v, n, w);
+  if (!m || m.N < 1 || m.per < 1) return false;
+  const s = channelMagnitudes(new Float32Array(w.bytes.slice().buffer), m.N, m.per, m.cs, m.js);
+  if (!s) return false;
+  const x = bipolarSource(v, n.inputs[0]);
+  if (x === undefined) return false;
+  const opType = n.opType === 'Conv' ? 'BinaryConv' : 'BinaryMatMul';
+  const sName = `${wName}__binary_scale_${serial}`;
+  g.initializers.set(sName, makeTensor('float32', [m.N], new Uint8Array(s.buffer)));
+  const inputs = [x, wName, sName, m.bias];
+  if (inputs[3] === '') inputs.pop();
+  g.nodes[g.nodes.indexOf(n)] = { name: n.name, opType, domain: LOWBIT_DOMAIN, inputs, outputs: [...n.outputs], attrs: m.attrs };
+  const q: QuantParams = { scale: s, zeroPoint: new Int32Array(m.N), axis: m.axis, blockSize: 0, bits: 1, signed: true, narrow: false };
+  g.quant.set(wName, q);
+  return true;
+}
+
+export const binaryPass: Pass = {
+  name: 'binary',
+  run(g) {
+    const v = new GraphView(g);
+    return [...g.nodes].reduce((fired, n) => fired + (rewrite(g, v, n, fired) ? 1 : 0), 0);
+  },
+};
