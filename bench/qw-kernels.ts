@@ -3,8 +3,8 @@
 // Medians of repeated warm calls on one thread; the machine is shared, so numbers are indicative.
 
 import { readFileSync } from 'node:fs';
-import { Machine } from '../src/runtime/machine.js';
-import type { Backend } from '../src/runtime/wasm.js';
+import { Machine } from '../src/kernels/machine.js';
+import type { Backend } from '../src/kernels/wasm.js';
 
 const shapes: Array<[number, number, number]> = process.env.QW_SHAPES
   ? process.env.QW_SHAPES.split(",").map((s) => s.split("x").map(Number) as [number, number, number])

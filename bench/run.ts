@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BACKENDS, supportedBackends, type Backend } from '../src/runtime/wasm.js';
+import { BACKENDS, supportedBackends, type Backend } from '../src/kernels/wasm.js';
 import { FULL_PLAN, QUICK_PLAN, measureRow } from './lib/measure.js';
 import { markdownTable, resultRow, type ResultRow, type Results } from './lib/report.js';
 import { lowbitRuntime, ortNodeRuntime, ortVersions, ortWebRuntime } from './lib/runtimes.js';

@@ -4,8 +4,8 @@
 // Median and minimum of warm calls; the machine is shared, so both are indicative.
 
 import { readFileSync } from 'node:fs';
-import { Machine, alignUp } from '../src/runtime/machine.js';
-import type { Backend } from '../src/runtime/wasm.js';
+import { Machine, alignUp } from '../src/kernels/machine.js';
+import type { Backend } from '../src/kernels/wasm.js';
 import { seededRandom } from './lib/random-models.js';
 
 const quick = process.argv.includes('--quick');

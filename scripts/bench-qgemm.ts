@@ -3,8 +3,8 @@
 // Median and minimum of warm calls: on a shared machine the minimum is the steadier estimate.
 
 import { readFileSync } from 'node:fs';
-import { Machine, alignUp } from '../src/runtime/machine.js';
-import type { Backend } from '../src/runtime/wasm.js';
+import { Machine, alignUp } from '../src/kernels/machine.js';
+import type { Backend } from '../src/kernels/wasm.js';
 import { seededRandom } from './lib/random-models.js';
 
 const quick = process.argv.includes('--quick');

@@ -3,4 +3,4 @@ export { InferenceSession, type SessionOptions, type ValueMetadata } from './api
 export type { InspectReport, NodeReport } from './session/inspect.js';
 export { Tensor, type TensorType } from './api/tensor.js';
 export { LowbitError, type LowbitErrorCode } from './errors.js';
-export { supportedBackends, type Backend } from './runtime/wasm.js';
+export { supportedBackends, type Backend } from './kernels/wasm.js';

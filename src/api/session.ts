@@ -7,7 +7,7 @@ import { numel } from '../ir/tensor.js';
 import { decodeModel } from '../onnx/decode.js';
 import { Engine, type Feed } from '../session/engine.js';
 import { inspectPlan, type InspectReport } from '../session/inspect.js';
-import { compileKernels, pickBackend, type Backend, type WasmSource } from '../runtime/wasm.js';
+import { compileKernels, pickBackend, type Backend, type WasmSource } from '../kernels/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
 import { Tensor, type TensorType } from './tensor.js';
 

@@ -2,7 +2,7 @@
 // largest first, each into the smallest gap left by already-placed buffers whose lifetimes
 // overlap, else above them all.
 
-import { alignUp } from '../runtime/machine.js';
+import { alignUp } from '../kernels/machine.js';
 
 export interface Lifetime {
   bytes: number;

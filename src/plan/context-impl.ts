@@ -6,7 +6,7 @@ import { byteLength, type DType } from '../ir/dtype.js';
 import { nodeLabel, type Node } from '../ir/graph.js';
 import { makeTensor, numel, type TensorData } from '../ir/tensor.js';
 import type { Addr, Backend, KArg, OpCtx } from '../ops/context.js';
-import { alignUp, type Machine } from '../runtime/machine.js';
+import { alignUp, type Machine } from '../kernels/machine.js';
 import type { Arg, Step } from './types.js';
 import type { WeightStore } from './weights.js';
 

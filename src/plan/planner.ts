@@ -6,7 +6,7 @@ import { byteLength, type DType } from '../ir/dtype.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import { numel, type TensorData } from '../ir/tensor.js';
 import type { Addr, Backend, OpDef } from '../ops/context.js';
-import { alignUp, type Machine } from '../runtime/machine.js';
+import { alignUp, type Machine } from '../kernels/machine.js';
 import { placeBuffers, type Lifetime } from './arena.js';
 import { addr, EagerCtx, PlanCtx, type AddrImpl, type PlanSink, type PValue, type Scratch } from './context-impl.js';
 import type { Arg, IOSlot, Plan, Ref, Step } from './types.js';

@@ -1,7 +1,7 @@
 // Session constants in the W region: initializers uploaded on first use, and constants derived
 // from them (pre-packed weights), each stored once per session.
 
-import { alignUp, type Machine } from '../runtime/machine.js';
+import { alignUp, type Machine } from '../kernels/machine.js';
 
 export class WeightStore {
   private readonly offsets = new Map<string, number>();

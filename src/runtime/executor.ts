@@ -3,7 +3,7 @@
 
 import { fail, LowbitError } from '../errors.js';
 import type { IOSlot, Plan, Ref } from '../plan/types.js';
-import { alignUp, type KernelFn, type Machine } from './machine.js';
+import { alignUp, type KernelFn, type Machine } from '../kernels/machine.js';
 
 export class BoundPlan {
   readonly planBase: number;

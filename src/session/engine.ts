@@ -13,8 +13,8 @@ import { buildPlan, foldNode, type BoundInput, type PlannerEnv, type ResolvedNod
 import type { Plan } from '../plan/types.js';
 import { WeightStore } from '../plan/weights.js';
 import { BoundPlan } from '../runtime/executor.js';
-import { Machine } from '../runtime/machine.js';
-import type { Backend } from '../runtime/wasm.js';
+import { Machine } from '../kernels/machine.js';
+import type { Backend } from '../kernels/wasm.js';
 
 export interface Feed {
   dtype: DType;

@@ -2,8 +2,8 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Machine, alignUp } from '../../src/runtime/machine.js';
-import type { Backend } from '../../src/runtime/wasm.js';
+import { Machine, alignUp } from '../../src/kernels/machine.js';
+import type { Backend } from '../../src/kernels/wasm.js';
 
 export const ALL_BACKENDS: Backend[] = ['scalar', 'simd', 'relaxed'];
 
