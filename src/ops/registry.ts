@@ -16,6 +16,7 @@ import { poolOps } from './pool.js';
 import { qconvOps } from './qconv.js';
 import { qgemmOps } from './qgemm.js';
 import { qmatmulOps } from './qmatmul.js';
+import { QONNX_DOMAINS, qonnxOps } from './qonnx.js';
 import { quantOps } from './quant.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
@@ -43,10 +44,11 @@ const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
   ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
+  ...QONNX_DOMAINS.map((d): [string, Record<string, OpDef>] => [d, qonnxOps]),
 ]);
 
-/** Domains models use without importing them (exporters omit com.microsoft): assumed opset 1. */
-const IMPLICIT_OPSET = new Map<string, number>([['com.microsoft', 1]]);
+/** Domains models use without importing them (exporters omit com.microsoft and the QONNX ones): assumed opset 1. */
+const IMPLICIT_OPSET = new Map<string, number>([['com.microsoft', 1], ...QONNX_DOMAINS.map((d): [string, number] => [d, 1])]);
 
 export interface ResolvedOp {
   def: OpDef;
