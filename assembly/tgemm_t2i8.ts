@@ -42,6 +42,8 @@ const RUN_GROUPS: i32 = 60;
 /** Codes of the 16 elements at sub-block i (0..3) of a packed block. */
 // @ts-ignore: decorator
 @inline function codes(blk: v128, i: i32): v128 {
+  if (i == 0) return v128.and(blk, i8x16.splat(3));
+  if (i == 3) return i8x16.shr_u(blk, 6);
   return v128.and(i8x16.shr_u(blk, <u32>(i << 1)), i8x16.splat(3));
 }
 
@@ -62,6 +64,12 @@ const RUN_GROUPS: i32 = 60;
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
+/** p + the code dot of x with sub-block i of packed block blk (i constant: fixed shifts). */
+// @ts-ignore: decorator
+@inline function step(p: v128, x: v128, blk: v128, i: i32): v128 {
+  return i16x8.add(p, dotCodes(x, codes(blk, i)));
+}
+
 /** Σ a·c of one row against 4 ternary rows over the first G groups of 16, into DOTS[0..3]. */
 function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i32): void {
   let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
@@ -69,18 +77,26 @@ function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i32): vo
   while (g < G) {
     const gend = min(g + RUN_GROUPS, G);
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
-    while (g < gend) {
-      const off = <usize>(g >> 2) << 4;
+    for (; g + 4 <= gend; g += 4) {
+      const off = <usize>g << 2;
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
-      const iend = min(4, gend - g);
-      for (let i = 0; i < iend; i++) {
-        const x = v128.load(a + (<usize>(g + i) << 4));
-        p0 = i16x8.add(p0, dotCodes(x, codes(b0, i)));
-        p1 = i16x8.add(p1, dotCodes(x, codes(b1, i)));
-        p2 = i16x8.add(p2, dotCodes(x, codes(b2, i)));
-        p3 = i16x8.add(p3, dotCodes(x, codes(b3, i)));
+      const ax = a + (<usize>g << 4);
+      let x = v128.load(ax);
+      p0 = step(p0, x, b0, 0); p1 = step(p1, x, b1, 0); p2 = step(p2, x, b2, 0); p3 = step(p3, x, b3, 0);
+      x = v128.load(ax, 16);
+      p0 = step(p0, x, b0, 1); p1 = step(p1, x, b1, 1); p2 = step(p2, x, b2, 1); p3 = step(p3, x, b3, 1);
+      x = v128.load(ax, 32);
+      p0 = step(p0, x, b0, 2); p1 = step(p1, x, b1, 2); p2 = step(p2, x, b2, 2); p3 = step(p3, x, b3, 2);
+      x = v128.load(ax, 48);
+      p0 = step(p0, x, b0, 3); p1 = step(p1, x, b1, 3); p2 = step(p2, x, b2, 3); p3 = step(p3, x, b3, 3);
+    }
+    if (g < gend) { // the whole groups of a last, partial block
+      const off = <usize>g << 2;
+      const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
+      for (let i = 0; g < gend; i++, g++) {
+        const x = v128.load(a + (<usize>g << 4));
+        p0 = step(p0, x, b0, i); p1 = step(p1, x, b1, i); p2 = step(p2, x, b2, i); p3 = step(p3, x, b3, i);
       }
-      g += iend;
     }
     s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
     s2 = i32x4.add(s2, widen(p2)); s3 = i32x4.add(s3, widen(p3));
