@@ -42,21 +42,42 @@ const RUN_GROUPS: i32 = 60;
 /** Codes of the 16 elements at sub-block i (0..3) of a packed block. */
 // @ts-ignore: decorator
 @inline function codes(blk: v128, i: i32): v128 {
+  // An i16 shift then the byte mask: V8 lowers i8x16.shr_u to a 16-bit shift plus its own mask.
   if (i == 0) return v128.and(blk, i8x16.splat(3));
-  if (i == 3) return i8x16.shr_u(blk, 6);
-  return v128.and(i8x16.shr_u(blk, <u32>(i << 1)), i8x16.splat(3));
+  return v128.and(i16x8.shr_u(blk, <u32>(i << 1)), i8x16.splat(3));
 }
 
-/** i16 lanes each holding the sum of two products a·c. */
+/** The activation operand of dotCodes: int8 as loaded (relaxed) or widened to i16 (simd128). */
 // @ts-ignore: decorator
-@inline function dotCodes(x: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, c);
-  return i16x8.add(i16x8.extmul_low_i8x16_s(x, c), i16x8.extmul_high_i8x16_s(x, c));
+@inline function lowHalf(x: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? x : i16x8.extend_low_i8x16_s(x);
 }
 
+// @ts-ignore: decorator
+@inline function highHalf(x: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? x : i16x8.extend_high_i8x16_s(x);
+}
+
+/**
+ * Lanes of products a·c of 16 elements: relaxed, i16 lanes of two products from the int8 x
+ * (xl = xh = x); simd128, i32 lanes of four products from x widened to i16 (xl, xh).
+ */
+// @ts-ignore: decorator
+@inline function dotCodes(xl: v128, xh: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(xl, c);
+  return i32x4.add(i32x4.dot_i16x8_s(xl, i16x8.extend_low_i8x16_u(c)), i32x4.dot_i16x8_s(xh, i16x8.extend_high_i8x16_u(c)));
+}
+
+/** Run accumulator + dotCodes lanes (i16 relaxed, i32 simd128). */
+// @ts-ignore: decorator
+@inline function accum(p: v128, d: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? i16x8.add(p, d) : i32x4.add(p, d);
+}
+
+/** A run accumulator as i32 lanes. */
 // @ts-ignore: decorator
 @inline function widen(p: v128): v128 {
-  return i32x4.extadd_pairwise_i16x8_s(p);
+  return ASC_FEATURE_RELAXED_SIMD ? i32x4.extadd_pairwise_i16x8_s(p) : p;
 }
 
 // @ts-ignore: decorator
@@ -66,8 +87,8 @@ const RUN_GROUPS: i32 = 60;
 
 /** p + the code dot of x with sub-block i of packed block blk (i constant: fixed shifts). */
 // @ts-ignore: decorator
-@inline function step(p: v128, x: v128, blk: v128, i: i32): v128 {
-  return i16x8.add(p, dotCodes(x, codes(blk, i)));
+@inline function step(p: v128, xl: v128, xh: v128, blk: v128, i: i32): v128 {
+  return accum(p, dotCodes(xl, xh, codes(blk, i)));
 }
 
 /** Σ a·c of one row against 4 ternary rows over the first G groups of 16, into DOTS[0..3]. */
@@ -81,21 +102,21 @@ function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i32): vo
       const off = <usize>g << 2;
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
       const ax = a + (<usize>g << 4);
-      let x = v128.load(ax);
-      p0 = step(p0, x, b0, 0); p1 = step(p1, x, b1, 0); p2 = step(p2, x, b2, 0); p3 = step(p3, x, b3, 0);
-      x = v128.load(ax, 16);
-      p0 = step(p0, x, b0, 1); p1 = step(p1, x, b1, 1); p2 = step(p2, x, b2, 1); p3 = step(p3, x, b3, 1);
-      x = v128.load(ax, 32);
-      p0 = step(p0, x, b0, 2); p1 = step(p1, x, b1, 2); p2 = step(p2, x, b2, 2); p3 = step(p3, x, b3, 2);
-      x = v128.load(ax, 48);
-      p0 = step(p0, x, b0, 3); p1 = step(p1, x, b1, 3); p2 = step(p2, x, b2, 3); p3 = step(p3, x, b3, 3);
+      let x = v128.load(ax), xl = lowHalf(x), xh = highHalf(x);
+      p0 = step(p0, xl, xh, b0, 0); p1 = step(p1, xl, xh, b1, 0); p2 = step(p2, xl, xh, b2, 0); p3 = step(p3, xl, xh, b3, 0);
+      x = v128.load(ax, 16); xl = lowHalf(x); xh = highHalf(x);
+      p0 = step(p0, xl, xh, b0, 1); p1 = step(p1, xl, xh, b1, 1); p2 = step(p2, xl, xh, b2, 1); p3 = step(p3, xl, xh, b3, 1);
+      x = v128.load(ax, 32); xl = lowHalf(x); xh = highHalf(x);
+      p0 = step(p0, xl, xh, b0, 2); p1 = step(p1, xl, xh, b1, 2); p2 = step(p2, xl, xh, b2, 2); p3 = step(p3, xl, xh, b3, 2);
+      x = v128.load(ax, 48); xl = lowHalf(x); xh = highHalf(x);
+      p0 = step(p0, xl, xh, b0, 3); p1 = step(p1, xl, xh, b1, 3); p2 = step(p2, xl, xh, b2, 3); p3 = step(p3, xl, xh, b3, 3);
     }
     if (g < gend) { // the whole groups of a last, partial block
       const off = <usize>g << 2;
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
       for (let i = 0; g < gend; i++, g++) {
-        const x = v128.load(a + (<usize>g << 4));
-        p0 = step(p0, x, b0, i); p1 = step(p1, x, b1, i); p2 = step(p2, x, b2, i); p3 = step(p3, x, b3, i);
+        const x = v128.load(a + (<usize>g << 4)), xl = lowHalf(x), xh = highHalf(x);
+        p0 = step(p0, xl, xh, b0, i); p1 = step(p1, xl, xh, b1, i); p2 = step(p2, xl, xh, b2, i); p3 = step(p3, xl, xh, b3, i);
       }
     }
     s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
@@ -119,14 +140,14 @@ function mk4x2(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, w1: usize,
       const i = g & 3;
       const c0 = codes(v128.load(w0 + off), i), c1 = codes(v128.load(w1 + off), i);
       const ax = <usize>g << 4;
-      let x = v128.load(a0 + ax);
-      p00 = i16x8.add(p00, dotCodes(x, c0)); p01 = i16x8.add(p01, dotCodes(x, c1));
-      x = v128.load(a1 + ax);
-      p10 = i16x8.add(p10, dotCodes(x, c0)); p11 = i16x8.add(p11, dotCodes(x, c1));
-      x = v128.load(a2 + ax);
-      p20 = i16x8.add(p20, dotCodes(x, c0)); p21 = i16x8.add(p21, dotCodes(x, c1));
-      x = v128.load(a3 + ax);
-      p30 = i16x8.add(p30, dotCodes(x, c0)); p31 = i16x8.add(p31, dotCodes(x, c1));
+      let x = v128.load(a0 + ax), xl = lowHalf(x), xh = highHalf(x);
+      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
+      x = v128.load(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
+      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
+      x = v128.load(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
+      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
+      x = v128.load(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
+      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
     }
     s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
     s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
