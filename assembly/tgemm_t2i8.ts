@@ -16,19 +16,25 @@
 // (f32(dot) is exact for |dot| < 2^24), so every build and the reference agree bit for bit.
 //
 // Inner loop (simd builds) on the codes c = w + 1 ∈ {0, 1, 2} of 16 consecutive elements
-// (one `and` / `shr` of a 16-byte packed block, ternary_pack.ts): Σ a·w = Σ a·c − Σ a, with Σ a
-// of the row computed once per call.
+// (ternary_pack.ts: `and 3` of a packed block, or an i16 shift by 2i then `and 3`, constant i):
+// Σ a·w = Σ a·c − Σ a, with Σ a of the row computed once per call.
 //   relaxed: i16x8.relaxed_dot_i8x16_i7x16_s(a, c) — c is the 7-bit operand (0..127, so the
 //     result is deterministic); not relaxed_dot_add (Node 20's baseline tier gets it wrong).
-//   simd128: i16x8.extmul_low/high_i8x16_s(a, c) added.
-// Either way an i16 lane gains two products, |a·c| ≤ 256, per 16 elements, so i16 runs of
-// ≤ 63 groups of 16 cannot overflow (63·512 < 2^15); runs are RUN_GROUPS = 60, then widened to
-// i32 by a pairwise extadd. Chosen over byte-mask select + add/sub (two masks, two ands and two
-// extadds per 16 elements and row) because the codes need one or two ops per 16 elements and
-// output channel and the product is one op (relaxed) — measured in scripts/bench-ternary.ts.
+//     An i16 lane gains two products, |a·c| ≤ 256, per 16 elements, so i16 runs of ≤ 63 groups
+//     cannot overflow (63·512 < 2^15); runs are RUN_GROUPS = 60, then widened to i32 by a
+//     pairwise extadd.
+//   simd128: the activations widened to i16 once per 16 (shared by the tile's channels), the
+//     codes zero-extended, i32x4.dot_i16x8_s into i32 lanes (no overflow for K < 2^24).
+// Measured (scripts/bench-ternary.ts, GEMV 1×4096×4096): simd128 with i16x8.extmul_*_i8x16_s on
+// the int8 pair ≈ 1.7 ms vs ≈ 0.8–1.0 ms with the i16 dot; variable sub-block shifts (a loop
+// over i, i8x16.shr_u) ≈ 1.95 ms vs ≈ 0.6 ms relaxed with the unrolled constant shifts (V8
+// emulates variable i8x16 shifts). The machine is shared: numbers are indicative.
+// Byte-mask select + add/sub was not taken: it needs two masks, two ands and two extadds per
+// 16 elements and channel, where the codes need ≤ 2 ops and the product 1 (relaxed).
 // Tiles: GEMV rows (M < 4, and the rows past the last quad) 1 row × 4 channels with the packed
-// blocks held in registers; GEMM 4 rows × 2 channels (8 i16 accumulators), each code vector
-// shared by 4 rows. Elements past the last whole 16 run scalar on the packed codes.
+// blocks held in registers; GEMM 4 rows × 2 channels (8 accumulators), each code vector shared
+// by 4 rows. Elements past the last whole 16 run scalar on the packed codes; the scalar build
+// runs everything that way.
 
 import { ternary_row_bytes, ternaryCode } from './ternary_pack';
 import { BEPI_F32, BEPI_I32, epiF32, epilogueKind, setBinaryEpilogue } from './bgemm_epilogue';
