@@ -1,0 +1,68 @@
+// Packing of ternary ({−1, 0, +1}) weights for the ternary kernels (tgemm_t2i8.ts).
+//
+// The packed layout ("ternary rows"): a row of K elements is ⌈K/64⌉ blocks of 16 bytes
+// (ternary_row_bytes, 2 bits per weight, rows 128-bit aligned). Element k = 64·b + 16·i + j
+// (0 ≤ i < 4, 0 ≤ j < 16) is the 2-bit code in bits 2i..2i+1 of byte j of block b, so
+// (block >> 2i) & 3 over the 16 bytes gives the codes of 16 consecutive elements, lined up with
+// one 16-byte load of int8 activations. The code is w + 1: 0 → −1, 1 → 0, 2 → +1 (3 is never
+// written). The packers write code 1 (zero weight) in the padding past K; the kernels never read
+// the padding, so it may hold anything.
+//
+//   pack_ternary_f32 / pack_ternary_i8(x, rows, K, ldr, ldk, dst) → 0, or 1 if a value is not
+//     exactly −1, 0 or +1 (−0 counts as 0; NaN is refused); element (r, k) at x[r·ldr + k·ldk],
+//     so a K×N weight matrix packs with ldr = 1, ldk = N. Scaling (absmean) and rounding to
+//     {−1, 0, +1} are the host's business; the scale goes to the epilogue.
+
+/** Bytes of one ternary row of K elements (2 bits each, padded to 64 elements). */
+export function ternary_row_bytes(K: i32): i32 {
+  return ((K + 63) >> 6) << 4;
+}
+
+/** Code (w + 1) of element k in a ternary row. */
+// @ts-ignore: decorator
+@inline export function ternaryCode(row: usize, k: i32): i32 {
+  const byte = <i32>load<u8>(row + (<usize>(k >> 6) << 4) + <usize>(k & 15));
+  return (byte >> (((k >> 4) & 3) << 1)) & 3;
+}
+
+// @ts-ignore: decorator
+@inline function putCode(row: usize, k: i32, code: i32): void {
+  const at = row + (<usize>(k >> 6) << 4) + <usize>(k & 15);
+  const sh = ((k >> 4) & 3) << 1;
+  store<u8>(at, (<i32>load<u8>(at) & ~(3 << sh)) | (code << sh));
+}
+
+/** All codes 1 (0b01 in each of the four 2-bit fields of a byte). */
+const ZERO_CODES: u8 = 0x55;
+
+/** Packs `rows` rows of K f32 ternary values (element (r, k) at x[r·ldr + k·ldk]). */
+export function pack_ternary_f32(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, dst: usize): i32 {
+  const rb = <usize>ternary_row_bytes(K);
+  memory.fill(dst, ZERO_CODES, rb * <usize>rows);
+  for (let r = 0; r < rows; r++) {
+    const src = x + ((<usize>r * <usize>ldr) << 2);
+    const row = dst + <usize>r * rb;
+    for (let k = 0; k < K; k++) {
+      const v = load<f32>(src + ((<usize>k * <usize>ldk) << 2));
+      if (v != -1 && v != 0 && v != 1) return 1;
+      putCode(row, k, <i32>v + 1);
+    }
+  }
+  return 0;
+}
+
+/** Packs `rows` rows of K int8 ternary values (element (r, k) at x[r·ldr + k·ldk]). */
+export function pack_ternary_i8(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, dst: usize): i32 {
+  const rb = <usize>ternary_row_bytes(K);
+  memory.fill(dst, ZERO_CODES, rb * <usize>rows);
+  for (let r = 0; r < rows; r++) {
+    const src = x + <usize>r * <usize>ldr;
+    const row = dst + <usize>r * rb;
+    for (let k = 0; k < K; k++) {
+      const v = <i32>load<i8>(src + <usize>k * <usize>ldk);
+      if (v < -1 || v > 1) return 1;
+      putCode(row, k, v + 1);
+    }
+  }
+  return 0;
+}
