@@ -25,7 +25,7 @@
 //     pairwise extadd.
 //   simd128: the activations widened to i16 once per 16 (shared by the tile's channels), the
 //     codes zero-extended, i32x4.dot_i16x8_s into i32 lanes (no overflow for K < 2^24).
-// Measured (scripts/bench-ternary.ts, GEMV 1×4096×4096): simd128 with i16x8.extmul_*_i8x16_s on
+// Measured (bench/kernels/ternary.ts, GEMV 1×4096×4096): simd128 with i16x8.extmul_*_i8x16_s on
 // the int8 pair ≈ 1.7 ms vs ≈ 0.8–1.0 ms with the i16 dot; variable sub-block shifts (a loop
 // over i, i8x16.shr_u) ≈ 1.95 ms vs ≈ 0.6 ms relaxed with the unrolled constant shifts (V8
 // emulates variable i8x16 shifts). The machine is shared: numbers are indicative.

@@ -1,13 +1,12 @@
 // Indicative timings of the ternary-weight × int8 kernel (tgemm_t2i8) on the simd and relaxed builds.
-// Run: node --experimental-wasm-relaxed-simd --import tsx scripts/bench-ternary.ts [--quick]
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/ternary.ts [--quick]
 // GOP/s counts 2·M·N·K. Median and minimum of warm calls; the machine is shared, so both are
 // indicative. The GEMV goal (issue): ≥ 8× onnxruntime-web's fp32 GEMV 1×4096×4096 (≈ 2.6–3.6 ms),
 // i.e. ≤ 0.33–0.45 ms.
 
-import { readFileSync } from 'node:fs';
-import { Machine, alignUp } from '../src/kernels/machine.js';
-import type { Backend } from '../src/kernels/wasm.js';
-import { seededRandom } from './lib/random-models.js';
+import type { Backend } from '../../src/kernels/wasm.js';
+import { KernelBox } from '../../scripts/lib/kernel-box.js';
+import { seededRandom } from '../../scripts/lib/random-models.js';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 7 : 25;
@@ -20,20 +19,10 @@ const SHAPES = [
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 function bench(backend: Backend, M: number, N: number, K: number): { median: number; min: number } {
-  const m = new Machine(new WebAssembly.Module(readFileSync(`build/lowbit.${backend}.wasm`)), backend);
-  const call = (name: string, ...args: number[]): number => m.kernel(name)(...args) as number;
-  let top = m.heapBase;
-  const alloc = (n: number): number => {
-    const at = top;
-    top = alignUp(top + n);
-    m.ensure(top);
-    return at;
-  };
-  const put = (v: ArrayBufferView): number => {
-    const at = alloc(v.byteLength);
-    m.u8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
-    return at;
-  };
+  const box = new KernelBox(backend);
+  const call = (name: string, ...args: number[]): number => box.call(name, ...args) as number;
+  const alloc = (n: number): number => box.alloc(n);
+  const put = (v: ArrayBufferView): number => box.put(v);
   const r = seededRandom(42);
   const w = put(Int8Array.from({ length: N * K }, () => Math.floor(r() * 3) - 1));
   const wp = alloc(N * call('ternary_row_bytes', K));

@@ -1,10 +1,10 @@
 // Kernel timings of the low-bit weight GEMM (qw_pack.ts, gemm_q4*.ts) on the shapes:
-//   [QW_BITS=2|4|8] node --experimental-wasm-relaxed-simd --import tsx bench/qw-kernels.ts
+//   [QW_BITS=2|4|8] node --experimental-wasm-relaxed-simd --import tsx bench/kernels/qw.ts
 // Medians of repeated warm calls on one thread; the machine is shared, so numbers are indicative.
 
 import { readFileSync } from 'node:fs';
-import { Machine } from '../src/kernels/machine.js';
-import type { Backend } from '../src/kernels/wasm.js';
+import { Machine } from '../../src/kernels/machine.js';
+import type { Backend } from '../../src/kernels/wasm.js';
 
 const shapes: Array<[number, number, number]> = process.env.QW_SHAPES
   ? process.env.QW_SHAPES.split(",").map((s) => s.split("x").map(Number) as [number, number, number])

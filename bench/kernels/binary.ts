@@ -1,12 +1,11 @@
 // Indicative timings of the binary (XNOR-popcount) kernels on the simd and relaxed builds.
-// Run: node --experimental-wasm-relaxed-simd --import tsx scripts/bench-binary.ts [--quick]
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/binary.ts [--quick]
 // GOP/s counts 2·M·N·K (a multiply and an add per ±1 product), as TOOLCHAIN.md's ceilings do.
 // Median and minimum of warm calls; the machine is shared, so both are indicative.
 
-import { readFileSync } from 'node:fs';
-import { Machine, alignUp } from '../src/kernels/machine.js';
-import type { Backend } from '../src/kernels/wasm.js';
-import { seededRandom } from './lib/random-models.js';
+import type { Backend } from '../../src/kernels/wasm.js';
+import { KernelBox } from '../../scripts/lib/kernel-box.js';
+import { seededRandom } from '../../scripts/lib/random-models.js';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 7 : 25;
@@ -25,20 +24,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 const rowBytes = (L: number): number => Math.ceil(L / 128) * 16;
 
 function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number; ops: number } {
-  const m = new Machine(new WebAssembly.Module(readFileSync(`build/lowbit.${backend}.wasm`)), backend);
-  const call = (name: string, ...args: number[]): number => m.kernel(name)(...args) as number;
-  let top = m.heapBase;
-  const alloc = (n: number): number => {
-    const at = top;
-    top = alignUp(top + n);
-    m.ensure(top);
-    return at;
-  };
-  const put = (v: ArrayBufferView): number => {
-    const at = alloc(v.byteLength);
-    m.u8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
-    return at;
-  };
+  const box = new KernelBox(backend);
+  const call = (name: string, ...args: number[]): number => box.call(name, ...args) as number;
+  const alloc = (n: number): number => box.alloc(n);
+  const put = (v: ArrayBufferView): number => box.put(v);
   const r = seededRandom(42);
   const rand = (n: number): Float32Array => new Float32Array(n).map(() => r() * 2 - 1);
   const scale = put(rand(1024 * 4).map((x) => x + 2));

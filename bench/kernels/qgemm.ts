@@ -1,11 +1,10 @@
 // Indicative timings of the int8 GEMV/GEMM kernels (qgemm_i8) on the simd and relaxed builds.
-// Run: node --experimental-wasm-relaxed-simd --import tsx scripts/bench-qgemm.ts [--quick]
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/qgemm.ts [--quick]
 // Median and minimum of warm calls: on a shared machine the minimum is the steadier estimate.
 
-import { readFileSync } from 'node:fs';
-import { Machine, alignUp } from '../src/kernels/machine.js';
-import type { Backend } from '../src/kernels/wasm.js';
-import { seededRandom } from './lib/random-models.js';
+import type { Backend } from '../../src/kernels/wasm.js';
+import { KernelBox } from '../../scripts/lib/kernel-box.js';
+import { seededRandom } from '../../scripts/lib/random-models.js';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 5 : 25;
@@ -28,20 +27,10 @@ function median(xs: number[]): number {
 }
 
 function bench(backend: Backend, sh: Shape): { median: number; min: number } {
-  const m = new Machine(new WebAssembly.Module(readFileSync(`build/lowbit.${backend}.wasm`)), backend);
-  const call = (name: string, ...args: number[]): number => m.kernel(name)(...args) as number;
-  let top = m.heapBase;
-  const alloc = (n: number): number => {
-    const at = top;
-    top = alignUp(top + n);
-    m.ensure(top);
-    return at;
-  };
-  const put = (v: ArrayBufferView): number => {
-    const at = alloc(v.byteLength);
-    m.u8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
-    return at;
-  };
+  const box = new KernelBox(backend);
+  const call = (name: string, ...args: number[]): number => box.call(name, ...args) as number;
+  const alloc = (n: number): number => box.alloc(n);
+  const put = (v: ArrayBufferView): number => box.put(v);
   const r = seededRandom(42);
   const { M, N, K } = sh;
   const span = sh.weights === 's8' ? 256 : 128;

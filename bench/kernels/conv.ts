@@ -1,10 +1,10 @@
 // Conv layer timings through the public API on layer shapes from real CNNs (ResNet, MobileNet).
-// Run: node --experimental-wasm-relaxed-simd --import tsx scripts/bench-conv.ts [--runs N] [--only NAME]
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/conv.ts [--runs N] [--only NAME]
 
 import { parseArgs } from 'node:util';
-import { InferenceSession, Tensor, type Backend } from '../src/index.js';
-import { OnnxBuilder } from './lib/onnx-builder.js';
-import { randomF32, rng } from '../test/support/kernels.js';
+import { InferenceSession, Tensor, type Backend } from '../../src/index.js';
+import { OnnxBuilder } from '../../scripts/lib/onnx-builder.js';
+import { randomF32, rng } from '../../test/support/kernels.js';
 
 interface Layer {
   name: string;
