@@ -153,4 +153,4 @@ export const qonnxOps: Record<string, OpDef> = {
   MultiThreshold: multiThreshold,
 };
 
-export const QONNX_DOMAINS = ['qonnx.custom_op.general', 'onnx.brevitas', 'finn.custom_op.general'];
+export { QONNX_DOMAINS } from '../ir/domains.js';

@@ -5,6 +5,9 @@
 //
 //   Where(Less(x, 0), −1, +1) → MatMul/Gemm  ⇒  BinaryMatMul(x, W, scale, bias)
 //   Where(Less(x, 0), −1, +1) → Conv         ⇒  BinaryConv(x, W, scale, bias)
+//   QONNX BipolarQuant(x, s_a) (s_a a constant scalar > 0) as the activation: scale[n] = s_n·s_a
+//   QONNX BipolarQuant(W, s_w) on a constant W (s_w scalar or per output channel) as the weight:
+//     folded here (before constant folding would turn it into plain f32) to ±s_w,n
 //
 // The activation rule is the bipolar sign (QONNX BipolarQuant: x ≥ 0 → +1), written in ai.onnx
 // as Where(Less(x, 0), −1, +1): exactly the packers' rule, ±0 and NaN included (Less is false
@@ -21,6 +24,7 @@
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import type { QuantParams } from '../ir/quant.js';
 import { makeTensor, numel, toNumbers, type TensorData } from '../ir/tensor.js';
+import { QONNX_DOMAINS } from '../ir/domains.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
 import type { Pass } from './index.js';
 
@@ -36,13 +40,57 @@ function isScalar(v: GraphView, name: string | undefined, want: number): boolean
   return toNumbers(t)[0] === want;
 }
 
-/** x when `value` is Where(Less(x, 0), −1, +1), else undefined. */
-function bipolarSource(v: GraphView, value: string): string | undefined {
+/** A float32 constant with one finite positive value. */
+function positiveScalar(v: GraphView, name: string | undefined): number | undefined {
+  const t = name ? v.constant(name) : undefined;
+  if (!t || t.dtype !== 'float32' || numel(t.dims) !== 1) return undefined;
+  const x = toNumbers(t)[0];
+  return x > 0 && x < Infinity ? x : undefined;
+}
+
+const isBipolarQuant = (n: Node | undefined): boolean => !!n && n.opType === 'BipolarQuant' && QONNX_DOMAINS.includes(n.domain);
+
+/**
+ * x and the activation scale when `value` is a bipolar sign of x: Where(Less(x, 0), −1, +1)
+ * (scale 1) or QONNX BipolarQuant(x, s) with a constant scalar s > 0 (x ≥ 0 → +s, else −s).
+ */
+function bipolarSource(v: GraphView, value: string): { x: string; scale: number } | undefined {
   const w = v.producer(value);
+  if (w && isBipolarQuant(w)) {
+    const scale = positiveScalar(v, w.inputs[1]);
+    return scale === undefined ? undefined : { x: w.inputs[0], scale };
+  }
   if (!w || w.domain !== '' || w.opType !== 'Where' || !isScalar(v, w.inputs[1], -1) || !isScalar(v, w.inputs[2], 1)) return undefined;
   const less = v.producer(w.inputs[0]);
   if (!less || less.domain !== '' || less.opType !== 'Less' || !isScalar(v, less.inputs[1], 0)) return undefined;
-  return less.inputs[0];
+  return { x: less.inputs[0], scale: 1 };
+}
+
+/**
+ * The value of BipolarQuant(W, s) for a constant f32 W and a constant s that is a scalar or one
+ * value per output channel (channel axis `axis` of W, 1 elsewhere): (W ≥ 0 ? +1 : −1)·s, in f32
+ * as the op computes it. Undefined for any other producer.
+ */
+function foldedBipolarWeight(v: GraphView, value: string, axis: (w: TensorData) => number): TensorData | undefined {
+  const q = v.producer(value);
+  if (!q || !isBipolarQuant(q)) return undefined;
+  const w = v.constant(q.inputs[0]);
+  const s = q.inputs[1] ? v.constant(q.inputs[1]) : undefined;
+  if (!w || !s || w.dtype !== 'float32' || s.dtype !== 'float32' || w.dims.length < 2) return undefined;
+  const a = axis(w);
+  const C = w.dims[a];
+  const sv = toNumbers(s);
+  const perChannel = sv.length === C && s.dims.length <= w.dims.length &&
+    s.dims.every((d, i) => d === (i === s.dims.length - (w.dims.length - a) ? C : 1));
+  if (sv.length !== 1 && !perChannel) return undefined;
+  const wv = new Float32Array(w.bytes.slice().buffer);
+  const inner = numel(w.dims.slice(a + 1));
+  const out = new Float32Array(wv.length);
+  for (let i = 0; i < wv.length; i++) {
+    const sc = sv.length === 1 ? sv[0] : sv[Math.floor(i / inner) % C];
+    out[i] = Math.fround((wv[i] >= 0 ? 1 : -1) * sc);
+  }
+  return makeTensor('float32', w.dims, new Uint8Array(out.buffer));
 }
 
 /**
@@ -100,15 +148,24 @@ function convMatch(n: Node, w: TensorData): Match | undefined {
 
 function rewrite(g: Graph, v: GraphView, n: Node, serial: number): boolean {
   if (n.domain !== '' || !['MatMul', 'Gemm', 'Conv'].includes(n.opType)) return false;
-  const wName = n.inputs[1];
-  const w = v.constant(wName);
+  let wName = n.inputs[1];
+  const chanAxis = (t: TensorData) => (n.opType === 'Conv' ? 0 : n.opType === 'Gemm' && num(n, 'transB', 0) === 1 ? 0 : t.dims.length - 1);
+  const folded = foldedBipolarWeight(v, wName, chanAxis);
+  const w = folded ?? v.constant(wName);
   if (!w || w.dtype !== 'float32' || n.inputs[0] === wName) return false;
   const m = n.opType === 'Conv' ? convMatch(n, w) : matmulMatch(v, n, w);
   if (!m || m.N < 1 || m.per < 1) return false;
   const s = channelMagnitudes(new Float32Array(w.bytes.slice().buffer), m.N, m.per, m.cs, m.js);
   if (!s) return false;
-  const x = bipolarSource(v, n.inputs[0]);
-  if (x === undefined) return false;
+  const src = bipolarSource(v, n.inputs[0]);
+  if (src === undefined) return false;
+  if (src.scale !== 1) for (let i = 0; i < s.length; i++) s[i] = Math.fround(s[i] * src.scale);
+  if (!s.every((x) => x > 0 && x < Infinity)) return false;
+  if (folded) {
+    wName = `${wName}__bipolar_${serial}`;
+    g.initializers.set(wName, folded);
+  }
+  const x = src.x;
   const opType = n.opType === 'Conv' ? 'BinaryConv' : 'BinaryMatMul';
   const sName = `${wName}__binary_scale_${serial}`;
   g.initializers.set(sName, makeTensor('float32', [m.N], new Uint8Array(s.buffer)));
