@@ -42,12 +42,19 @@ export interface ConvShape {
   stride: number;
 }
 
+/** A conv layer's weights per output channel and its output size. */
+export function convSizes(s: ConvShape): { fanIn: number; outH: number; outW: number } {
+  return {
+    fanIn: s.cin * s.kernel * s.kernel,
+    outH: Math.floor((s.h + 2 * s.pad - s.kernel) / s.stride) + 1,
+    outW: Math.floor((s.w + 2 * s.pad - s.kernel) / s.stride) + 1,
+  };
+}
+
 /** Conv (NCHW, square kernel, symmetric padding) with constant weights and bias. */
 export function convF32(s: ConvShape, seed: number): BenchCase {
   const r = seededRandom(seed);
-  const fanIn = s.cin * s.kernel * s.kernel;
-  const outH = Math.floor((s.h + 2 * s.pad - s.kernel) / s.stride) + 1;
-  const outW = Math.floor((s.w + 2 * s.pad - s.kernel) / s.stride) + 1;
+  const { fanIn, outH, outW } = convSizes(s);
   const b = new OnnxBuilder({ name: 'conv' });
   const x = b.input('x', 'float32', [s.n, s.cin, s.h, s.w]);
   const w = b.init('w', 'float32', [s.cout, s.cin, s.kernel, s.kernel], uniform(r, s.cout * fanIn, 1 / Math.sqrt(fanIn)));
@@ -102,9 +109,7 @@ export function binaryMatmul(m: number, k: number, n: number, seed: number): Ben
 /** Conv(bipolar(X), W) + bias with W = ±s_m per output channel: a binary conv layer. */
 export function binaryConv(s: ConvShape, seed: number): BenchCase {
   const r = seededRandom(seed);
-  const fanIn = s.cin * s.kernel * s.kernel;
-  const outH = Math.floor((s.h + 2 * s.pad - s.kernel) / s.stride) + 1;
-  const outW = Math.floor((s.w + 2 * s.pad - s.kernel) / s.stride) + 1;
+  const { fanIn, outH, outW } = convSizes(s);
   const b = new OnnxBuilder({ name: 'binary_conv' });
   const x = b.input('x', 'float32', [s.n, s.cin, s.h, s.w]);
   const w = b.init('w', 'float32', [s.cout, s.cin, s.kernel, s.kernel], binaryWeights(r, binaryScales(r, s.cout), fanIn, fanIn, 1));

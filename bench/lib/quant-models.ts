@@ -6,7 +6,7 @@
 
 import { OnnxBuilder } from '../../scripts/lib/onnx-builder.js';
 import { seededRandom } from '../../scripts/lib/random-models.js';
-import { uniform, type BenchCase, type ConvShape } from './models.js';
+import { convSizes, uniform, type BenchCase, type ConvShape } from './models.js';
 
 /** n integers uniform in [lo, hi]. */
 function ints(r: () => number, n: number, lo: number, hi: number): number[] {
@@ -60,9 +60,7 @@ export function matmulNBits4(m: number, k: number, n: number, seed: number): Ben
 /** QLinearConv (NCHW, square kernel): u8 activations, s8 weights with per-output-channel w_scale, int32 bias. */
 export function qlinearConv(s: ConvShape, seed: number): BenchCase {
   const r = seededRandom(seed);
-  const fanIn = s.cin * s.kernel * s.kernel;
-  const outH = Math.floor((s.h + 2 * s.pad - s.kernel) / s.stride) + 1;
-  const outW = Math.floor((s.w + 2 * s.pad - s.kernel) / s.stride) + 1;
+  const { fanIn, outH, outW } = convSizes(s);
   const b = new OnnxBuilder({ name: 'qlinearconv' });
   const x = b.input('x', 'uint8', [s.n, s.cin, s.h, s.w]);
   // Per-channel scales vary by up to 2× between channels, as calibrated weights do.
@@ -111,9 +109,7 @@ export function binaryMatmulInt8(m: number, k: number, n: number, seed: number):
 /** The int8 twin of binaryConv (models.ts): QLinearConv over ±1 uint8 activations and ±1 int8 weights. */
 export function binaryConvInt8(s: ConvShape, seed: number): BenchCase {
   const r = seededRandom(seed);
-  const fanIn = s.cin * s.kernel * s.kernel;
-  const outH = Math.floor((s.h + 2 * s.pad - s.kernel) / s.stride) + 1;
-  const outW = Math.floor((s.w + 2 * s.pad - s.kernel) / s.stride) + 1;
+  const { fanIn, outH, outW } = convSizes(s);
   const b = new OnnxBuilder({ name: 'binary_qlinearconv' });
   const x = b.input('x', 'uint8', [s.n, s.cin, s.h, s.w]);
   const inputs = [
