@@ -194,3 +194,18 @@ export function binary_epilogue_desc(dst: usize, s: usize, b: usize, N: i32, a: 
   store<i32>(dst, 0, 24);
   return 0;
 }
+
+/**
+ * Writes a self-contained kind-SIGN descriptor at dst (BEPI_DESC_HEADER + 8·N bytes): the
+ * header, then a copy of the N (t, d) pairs at `pairs` (bsign_thresholds' output, or the host's
+ * equal derivation). Self-contained for the reason given at binary_epilogue_desc.
+ */
+export function binary_sign_desc(dst: usize, pairs: usize, N: i32): i32 {
+  if (N < 1) return 1;
+  const copy = dst + BEPI_DESC_HEADER;
+  memory.copy(copy, pairs, <usize>N << 3);
+  store<i32>(dst, BEPI_SIGN);
+  for (let i: usize = 4; i < 24; i += 4) store<i32>(dst + i, 0);
+  store<i32>(dst, <i32>copy, 24);
+  return 0;
+}

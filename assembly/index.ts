@@ -34,7 +34,8 @@ export {
   bit_row_bytes, pack_signs_f32, pack_signs_i8, pack_signs_nchw_f32, pack_bconv_weights_f32, unpack_signs_f32,
   unpack_signs_nhwc_f32,
 } from './bitpack';
-export { binary_epilogue_desc, bsign_thresholds } from './bgemm_epilogue';
+export { binary_epilogue_desc, binary_sign_desc, bsign_thresholds } from './bgemm_epilogue';
+export { flatten_b1_nhwc, maxpool_b1 } from './bitmove';
 export { bgemm_b1b1, bgemm_b1b1__ref } from './bgemm_b1b1';
 export { bconv_b1b1, bconv_b1b1__ref, bconv_b1b1_scratch_bytes } from './bconv_b1b1';
 export { bgemm_b1i8, bgemm_b1i8__ref, bgemm_b1f32, bgemm_b1f32__ref } from './bgemm_b1x';

@@ -17,23 +17,23 @@
 
 import { desc, DT_F32, DT_I8, DT_U8 } from './common';
 
-const PD: i32 = 0;
-const PO: i32 = 3;
-const PK: i32 = 6;
-const PS: i32 = 9;
-const PDIL: i32 = 12;
-const PPAD: i32 = 15;
+export const PD: i32 = 0;
+export const PO: i32 = 3;
+export const PK: i32 = 6;
+export const PS: i32 = 9;
+export const PDIL: i32 = 12;
+export const PPAD: i32 = 15;
 const PLIM: i32 = 18;
 
 /** First tap j with base + j·dil ≥ 0. */
 // @ts-ignore: decorator
-@inline function tapBegin(base: i32, dil: i32): i32 {
+@inline export function tapBegin(base: i32, dil: i32): i32 {
   return base >= 0 ? 0 : (dil - 1 - base) / dil;
 }
 
 /** One past the last tap j < k with base + j·dil < n (base ≥ −dil·k, so never negative). */
 // @ts-ignore: decorator
-@inline function tapEnd(base: i32, dil: i32, n: i32, k: i32): i32 {
+@inline export function tapEnd(base: i32, dil: i32, n: i32, k: i32): i32 {
   if (base >= n) return 0;
   return min(k, (n - base + dil - 1) / dil);
 }

@@ -88,6 +88,19 @@ describe('bsign_thresholds', () => {
     expect([...box.i32(thr, 4)]).toEqual([-4, 1, 1, 1]);
     expect(box.call('bsign_thresholds', putEpi(box, { kind: BEPI_I32 }), 2, 4, thr)).toBe(1);
   });
+  it('binary_sign_desc writes a SIGN descriptor holding its own copy of the pairs', () => {
+    const box = new KernelBox('scalar');
+    const pairs = new Int32Array([3, 1, -2, -1, 0, 1]);
+    const src = box.put(pairs);
+    const d = box.alloc(32 + 8 * 3);
+    expect(box.call('binary_sign_desc', d, src, 3)).toBe(0);
+    box.m.u8().fill(0, src, src + pairs.byteLength);
+    const head = box.i32(d, 7);
+    expect([...head.slice(0, 6)]).toEqual([BEPI_SIGN, 0, 0, 0, 0, 0]);
+    expect(head[6]).toBe(d + 32);
+    expect([...box.i32(d + 32, 6)]).toEqual([...pairs]);
+    expect(box.call('binary_sign_desc', d, src, 0)).toBe(1);
+  });
 });
 
 describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
