@@ -10,6 +10,15 @@
 // float32 [N]; the activation attributes of src/passes/fuse-activation.ts apply a Relu/Clip last.
 // Binary×binary dots are exact integers (|dot| ≤ K < 2^24 is exact in f32), then
 // the epilogue rounds dot·scale and then + bias to f32 (assembly/bgemm_epilogue.ts).
+//
+// Chains kept in bits (src/passes/binary-chain.ts): with packed_output = 1 the layer stores
+// sign(y) instead of y, through input 4 `sign_thresholds` (int32 [N, 2]: per channel (t, d),
+// +1 iff d·dot ≥ t, the pass's exact derivation), and with packed_input = 1 it reads X as those
+// bits. A packed tensor is uint8 holding bit rows (assembly/bitpack.ts, set bit = −1):
+//   BinaryMatMul  logical [..., N]          → uint8 [..., bitRowBytes(N)]
+//   BinaryConv    logical [B, C, spatial…]  → uint8 [B, spatial…, bitRowBytes(C)] (bit NHWC)
+// The length of the packed axis is not in the dims: a reader takes it from its own weights
+// (K, or C = W.dims[1]·group), which the pass checked against the writer's channels.
 
 import { numel } from '../ir/tensor.js';
 import { attrInt, fusedActivation, type Addr, type OpCtx, type OpDef } from './context.js';
@@ -41,12 +50,38 @@ function checkChannels(ctx: OpCtx, N: number): void {
   }
 }
 
-/** The f32 epilogue: · scale, + bias, then the Relu/Clip fuse-activation attached (if any). */
+const packedInput = (ctx: OpCtx): boolean => attrInt(ctx, 'packed_input', 0) === 1;
+const packedOutput = (ctx: OpCtx): boolean => attrInt(ctx, 'packed_output', 0) === 1;
+
+/** X's dtype: float32, or uint8 bit rows whose last dim is bitRowBytes(bits) when packed. */
+function checkInput(ctx: OpCtx, bits: number): void {
+  if (!packedInput(ctx)) return requireF32(ctx, 0, 'X');
+  const xd = ctx.dims(0);
+  if (ctx.dtype(0) !== 'uint8' || xd.length === 0 || xd[xd.length - 1] !== bitRowBytes(bits)) {
+    ctx.fail('LOWBIT_SHAPE_MISMATCH', `packed X ${ctx.dtype(0)} ${fmtDims(xd)} must be uint8 bit rows of ${bits} (last dim ${bitRowBytes(bits)})`);
+  }
+}
+
+/** The f32 epilogue (· scale, + bias, then a fused Relu/Clip), or the sign of it when packed. */
 function epilogue(ctx: OpCtx, N: number): Addr {
   const epi = ctx.scratch(epiBytes(N));
+  if (packedOutput(ctx)) {
+    if (!ctx.has(4) || ctx.dtype(4) !== 'int32' || numel(ctx.dims(4)) !== 2 * N || !ctx.value(4)) {
+      ctx.fail('LOWBIT_BAD_MODEL', `packed output needs constant int32 sign_thresholds of ${2 * N} values (input 4)`);
+    }
+    ctx.step('binary_sign_desc', epi, ctx.in(4), N);
+    return epi;
+  }
   const { act, lo, hi } = fusedActivation(ctx);
   ctx.step('binary_epilogue_desc', epi, ctx.in(2), ctx.has(3) ? ctx.in(3) : 0, N, act, lo, hi);
   return epi;
+}
+
+/** Output 0: f32 of `dims`, or its sign bits packed along the axis of `channels`, at the end. */
+function setOutput(ctx: OpCtx, dims: number[], channelAxis: number): void {
+  if (!packedOutput(ctx)) return ctx.setOutput(0, 'float32', dims);
+  const rows = dims.filter((_, i) => i !== channelAxis);
+  ctx.setOutput(0, 'uint8', [...rows, bitRowBytes(dims[channelAxis])]);
 }
 
 function matmulShape(ctx: OpCtx): { K: number; N: number; transB: boolean } {
@@ -66,35 +101,48 @@ function packedMatmulWeights(ctx: OpCtx, K: number, N: number, transB: boolean):
 
 const binaryMatmul: OpDef = {
   infer(ctx) {
-    requireF32(ctx, 0, 'X');
     const { K, N } = matmulShape(ctx);
+    checkInput(ctx, K);
     const xd = ctx.dims(0);
-    if (xd.length === 0 || xd[xd.length - 1] !== K) ctx.fail('LOWBIT_SHAPE_MISMATCH', `X ${fmtDims(xd)} must end in K=${K}`);
+    if (xd.length === 0 || (!packedInput(ctx) && xd[xd.length - 1] !== K)) ctx.fail('LOWBIT_SHAPE_MISMATCH', `X ${fmtDims(xd)} must end in K=${K}`);
     checkChannels(ctx, N);
-    ctx.setOutput(0, 'float32', [...xd.slice(0, -1), N]);
+    setOutput(ctx, [...xd.slice(0, -1), N], xd.length - 1);
   },
   lower(ctx) {
     const { K, N, transB } = matmulShape(ctx);
-    const M = numel(ctx.dims(0)) / K;
+    const M = numel(ctx.dims(0).slice(0, -1));
     if (M === 0) return;
     const w = packedMatmulWeights(ctx, K, N, transB);
-    const a = ctx.scratch(M * bitRowBytes(K));
-    ctx.step('pack_signs_f32', ctx.in(0), M, K, K, 1, a);
+    let a = ctx.in(0);
+    if (!packedInput(ctx)) {
+      a = ctx.scratch(M * bitRowBytes(K));
+      ctx.step('pack_signs_f32', ctx.in(0), M, K, K, 1, a);
+    }
     ctx.step('bgemm_b1b1', a, w, ctx.out(0), M, N, K, N, epilogue(ctx, N));
   },
 };
 
+/** X's NCHW dims (checked): as stored, or [B, C, spatial…] of packed bit NHWC [B, spatial…, bytes]. */
+function convInputDims(ctx: OpCtx): readonly number[] {
+  const xd = ctx.dims(0);
+  const wd = ctx.dims(1);
+  const C = wd.length > 1 ? wd[1] * attrInt(ctx, 'group', 1) : 0;
+  checkInput(ctx, C);
+  return packedInput(ctx) ? [xd[0], C, ...xd.slice(1, -1)] : xd;
+}
+
 const binaryConv: OpDef = {
   infer(ctx) {
-    requireF32(ctx, 0, 'X');
-    const g = convGeom(ctx);
+    const xd = convInputDims(ctx);
+    const g = convGeom(ctx, 0, 1, xd);
     checkChannels(ctx, g.M * g.group);
-    ctx.setOutput(0, 'float32', [ctx.dims(0)[0], g.M * g.group, ...g.outSpatial]);
+    setOutput(ctx, [xd[0], g.M * g.group, ...g.outSpatial], 1);
   },
   lower(ctx) {
     if (numel(ctx.outDims(0)) === 0) return;
-    const g = convGeom(ctx);
-    const batch = ctx.dims(0)[0];
+    const xd = convInputDims(ctx);
+    const g = convGeom(ctx, 0, 1, xd);
+    const batch = xd[0];
     const taps = numel(g.kernel);
     const K = taps * g.C;
     const channels = g.group * g.M;
@@ -102,8 +150,11 @@ const binaryConv: OpDef = {
       ctx.step('pack_bconv_weights_f32', src, channels, g.C, taps, dst);
     });
     const P = numel(g.inSpatial);
-    const x = ctx.scratch(batch * P * bitRowBytes(g.group * g.C));
-    ctx.step('pack_signs_nchw_f32', ctx.in(0), batch, g.group * g.C, P, x);
+    let x = ctx.in(0);
+    if (!packedInput(ctx)) {
+      x = ctx.scratch(batch * P * bitRowBytes(g.group * g.C));
+      ctx.step('pack_signs_nchw_f32', ctx.in(0), batch, g.group * g.C, P, x);
+    }
     const chunk = Math.max(1, Math.min(numel(g.outSpatial), Math.floor(BCONV_CHUNK_BYTES / (2 * bitRowBytes(K)))));
     const scratch = ctx.scratch(chunk * (2 * bitRowBytes(K) + 4));
     ctx.step('bconv_b1b1', x, w, ctx.out(0), ctx.params(geomDescriptor(batch, g, chunk)), epilogue(ctx, channels), scratch);

@@ -30,8 +30,7 @@ function positiveInts(ctx: OpCtx, name: string, rank: number, def: number): numb
 }
 
 /** Checks X and W ranks and the kernel shape; returns the parts both ops share. */
-function commonShape(ctx: OpCtx, xi: number, wi: number) {
-  const xd = ctx.dims(xi);
+function commonShape(ctx: OpCtx, xi: number, wi: number, xd: readonly number[] = ctx.dims(xi)) {
   const wd = ctx.dims(wi);
   const rank = xd.length - 2;
   if (rank < 1) ctx.fail('LOWBIT_SHAPE_MISMATCH', `X must be [N, C, spatial…], got ${fmtDims(xd)}`);
@@ -61,9 +60,12 @@ function outputOrFail(ctx: OpCtx, out: number[], what: string): void {
   if (out.some((o) => !(o >= 1))) ctx.fail('LOWBIT_SHAPE_MISMATCH', `${what} gives output spatial dims [${out.join(', ')}]; every dim must be ≥ 1`);
 }
 
-/** Conv geometry of X (input xi) and W (input wi, [M, C/group, kernel…]). */
-export function convGeom(ctx: OpCtx, xi = 0, wi = 1): ConvGeom {
-  const { xd, wd, rank, kernel, group, autoPad, pads, strides, dilations } = commonShape(ctx, xi, wi);
+/**
+ * Conv geometry of X (input xi) and W (input wi, [M, C/group, kernel…]); `xDims` stands in for
+ * X's dims when X is stored in another layout (the binary ops' packed sign bits).
+ */
+export function convGeom(ctx: OpCtx, xi = 0, wi = 1, xDims?: readonly number[]): ConvGeom {
+  const { xd, wd, rank, kernel, group, autoPad, pads, strides, dilations } = commonShape(ctx, xi, wi, xDims);
   if (wd[0] % group !== 0) ctx.fail('LOWBIT_SHAPE_MISMATCH', `W has ${wd[0]} output channels, not a multiple of group ${group}`);
   if (wd[1] * group !== xd[1]) ctx.fail('LOWBIT_SHAPE_MISMATCH', `W ${fmtDims(wd)} expects ${wd[1] * group} input channels (group ${group}), X ${fmtDims(xd)} has ${xd[1]}`);
   const inSpatial = xd.slice(2);

@@ -79,8 +79,8 @@ export function poolWindows(xd: readonly number[], p: PoolAttrs): PoolGeometry |
   return { nc: xd[0] * xd[1], outDims: [xd[0], xd[1], ...out], desc };
 }
 
-function poolGeometry(ctx: OpCtx, hasCeil: boolean): PoolGeometry {
-  const xd = ctx.dims(0);
+/** The pool of X = input 0 (or of `xd` when X is stored in another layout) by the node's attributes. */
+export function poolGeometry(ctx: OpCtx, hasCeil: boolean, xd: readonly number[] = ctx.dims(0)): PoolGeometry {
   const ns = xd.length - 2;
   if (ns < 1 || ns > 3) ctx.fail('LOWBIT_UNSUPPORTED', `pooling needs 1 to 3 spatial axes, input is ${fmtDims(xd)}`);
   const autoPad = attrString(ctx, 'auto_pad', 'NOTSET') || 'NOTSET';

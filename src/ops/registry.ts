@@ -5,6 +5,7 @@ import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import type { OpDef } from './context.js';
 import { batchNormOps } from './batchnorm.js';
 import { binaryOps } from './binary.js';
+import { binaryBitsOps } from './binary-bits.js';
 import { castOps } from './cast.js';
 import { convOps, fusedConvOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
@@ -43,7 +44,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
+  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
   ...QONNX_DOMAINS.map((d): [string, Record<string, OpDef>] => [d, qonnxOps]),
 ]);
 

@@ -37,10 +37,8 @@ function aliasOp(shape: (ctx: OpCtx) => number[]): OpDef {
   };
 }
 
-const reshape = aliasOp((ctx) => {
-  const target = intsOf(ctx, 1, 'the target shape');
-  const allowzero = attrInt(ctx, 'allowzero', 0);
-  const inDims = ctx.dims(0);
+/** Reshape's output dims for input dims `inDims` (0 copies a dim unless allowzero, −1 is inferred). */
+export function reshapeDims(ctx: OpCtx, inDims: readonly number[], target: readonly number[], allowzero: number): number[] {
   const out = target.map((d, i) => (d === 0 && !allowzero ? (i < inDims.length ? inDims[i] : ctx.fail('LOWBIT_SHAPE_MISMATCH', `shape entry ${i} is 0 but the input has rank ${inDims.length}`)) : d));
   const neg = out.filter((d) => d === -1).length;
   if (neg > 1 || out.some((d) => d < -1)) ctx.fail('LOWBIT_SHAPE_MISMATCH', `invalid target shape ${fmtDims(target)}`);
@@ -51,15 +49,19 @@ const reshape = aliasOp((ctx) => {
     out[out.indexOf(-1)] = total / known;
   }
   return out;
-});
+}
 
-const flatten = aliasOp((ctx) => {
-  const d = ctx.dims(0);
+const reshape = aliasOp((ctx) => reshapeDims(ctx, ctx.dims(0), intsOf(ctx, 1, 'the target shape'), attrInt(ctx, 'allowzero', 0)));
+
+/** Flatten's output dims for input dims `d`. */
+export function flattenDims(ctx: OpCtx, d: readonly number[]): number[] {
   let axis = attrInt(ctx, 'axis', 1);
   if (axis < 0) axis += d.length;
   if (axis < 0 || axis > d.length) ctx.fail('LOWBIT_BAD_MODEL', `axis ${axis} is out of range for rank ${d.length}`);
   return [numel(d.slice(0, axis)), numel(d.slice(axis))];
-});
+}
+
+const flatten = aliasOp((ctx) => flattenDims(ctx, ctx.dims(0)));
 
 function axesOf(ctx: OpCtx, inputIndex: number): number[] | undefined {
   if (ctx.opset >= 13) return ctx.has(inputIndex) ? intsOf(ctx, inputIndex, 'the axes') : undefined;

@@ -29,7 +29,7 @@ function num(n: Node, name: string, def: number): number {
 }
 
 /** The activation a Relu/Clip node applies, when its bounds are known constants. */
-function activationOf(v: GraphView, n: Node): { act: 1 | 2; lo: number; hi: number } | undefined {
+export function activationOf(v: GraphView, n: Node): { act: 1 | 2; lo: number; hi: number } | undefined {
   if (n.domain !== '') return undefined;
   if (n.opType === 'Relu') return { act: 1, lo: 0, hi: 0 };
   if (n.opType !== 'Clip') return undefined;

@@ -9,6 +9,7 @@
 
 import type { Graph } from '../ir/graph.js';
 import { binaryPass } from './binary.js';
+import { binaryChainPass, binaryFoldPass } from './binary-chain.js';
 import { dqMatmulPass } from './dq-matmul.js';
 import { dynamicInt8Pass } from './dynamic-int8.js';
 import { fuseActivationPass } from './fuse-activation.js';
@@ -27,9 +28,12 @@ export interface Pass {
  * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
  * an int8 weight whose activation is quantised too onto the f32-activation kernel; activation
  * fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
- * plain MatMul/Gemm/Conv).
+ * plain MatMul/Gemm/Conv, and after the binary layers took the per-channel ops that follow them:
+ * chains into sign bits first, then exact f32 folds, leaving a trailing Relu/Clip to fusion).
  */
-export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, binaryPass, fuseActivationPass];
+export const PASSES: readonly Pass[] = [
+  qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, binaryPass, binaryChainPass, binaryFoldPass, fuseActivationPass,
+];
 
 export interface PassReport {
   /** Rule name → times fired (rules that never fired are left out). */

@@ -30,6 +30,7 @@ const KERNELS: Record<string, KernelInfo> = {
   },
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
   bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
+  maxpool_b1: { math: 'max pool on sign bits (and/or)', exact: true },
   quantize_linear: { math: 'quantize', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
   dynamic_quantize_linear_f32: { math: 'dynamic quantize', exact: true },

@@ -1,0 +1,209 @@
+// The arithmetic after a binary layer, evaluated as lowbit's kernels evaluate it, at every dot
+// product the layer can produce — so each fold below is checked, not assumed.
+//
+// Output channel n of a binary layer is a function of one integer: y_n(dot) = act(f32(dot)·s_n
+// + b_n) (product, then sum, each rounded to f32; assembly/bgemm_epilogue.ts), with dot in
+// [−K, K] (conv padding can make any integer there). The per-channel ops after it — "stages":
+// BatchNormalization with constant parameters (the BatchNormalization op's own y·k + d, k and d
+// from foldConstants), Mul/Add/Sub/Div by a constant scalar or per-channel vector, Relu, Clip —
+// keep it a function of that integer: z_n(dot) = f_m(…f_1(y_n(dot))). 2K+1 values per channel
+// are few, so:
+//
+// - f32 fold (exactF32Fold): the stages become the layer's own (s', b') only when
+//   f32(dot)·s' + b' equals z_n(dot) bit for bit (Object.is: ±0 and NaN count) at every dot of
+//   every channel. Otherwise the ops stay as they are. It holds e.g. for an Add after a layer
+//   without bias (the same two roundings) and for power-of-two scalings without underflow; a
+//   general BatchNorm changes a rounding somewhere and stays separate.
+// - sign (signThresholds): when the next binary layer reads only the sign of z (x < 0 → −1, the
+//   packers' rule), the layer can store sign bits: {dot : z_n(dot) < 0} is checked to be
+//   {dot < t} or {dot > −t} (each stage is monotone on non-NaN values, so it is unless a NaN
+//   shows up) and becomes the SIGN epilogue's (t, d). The bits equal "f32 ops, then pack".
+// - max pool between (poolModes): lowbit's MaxPool takes f32.max over the window (−∞ when a
+//   window has no tap; no NaN can occur here, checked). With p the value pooled and q(p) the
+//   sign after the stages that follow the pool, sign(q(max p_i)) is the AND of the window's bits
+//   when q's bit falls (1 → 0) as p grows in f32.max's order (−∞ < … < −0 < +0 < …), the OR
+//   when it rises; checked over −∞ and every reachable p, so an empty window matches too.
+//
+// JS evaluates f32 exactly: Math.fround of the double product, sum or quotient of two f32
+// values is the correctly rounded f32 result (double rounding is harmless for +, ×, ÷ since
+// 53 ≥ 2·24 + 2), and Math.max/min treat NaN and ±0 as wasm's f32.max/min do.
+
+import type { Node } from '../ir/graph.js';
+import { numel, toNumbers, type TensorData } from '../ir/tensor.js';
+import { foldConstants } from '../ops/batchnorm.js';
+import { activationOf } from './fuse-activation.js';
+import type { GraphView } from './graph-view.js';
+
+export type Stage =
+  | { op: 'mul' | 'add' | 'div'; c: Float32Array }
+  | { op: 'relu' }
+  | { op: 'clip'; lo: number; hi: number };
+
+/** A binary layer's own epilogue: N channels, |dot| ≤ K, scale, bias, activation. */
+export interface LayerEpilogue {
+  N: number;
+  K: number;
+  scale: Float32Array;
+  bias?: Float32Array;
+  act: { act: number; lo: number; hi: number };
+}
+
+/** Where the layer's output channels lie: axis 1 of a rank-`rank` conv output, or the last axis. */
+export interface ChannelAxis {
+  N: number;
+  conv: boolean;
+  /** Output rank, when known. */
+  rank?: number;
+}
+
+const f32 = Math.fround;
+const at = (c: Float32Array, ch: number): number => (c.length === 1 ? c[0] : c[ch]);
+
+function activate(act: LayerEpilogue['act'], y: number): number {
+  if (act.act === 1) return Math.max(y, 0);
+  if (act.act === 2) return Math.min(Math.max(y, f32(act.lo)), f32(act.hi));
+  return y;
+}
+
+export function layerValue(e: LayerEpilogue, ch: number, dot: number): number {
+  let y = f32(dot * e.scale[ch]);
+  if (e.bias) y = f32(y + e.bias[ch]);
+  return activate(e.act, y);
+}
+
+export function applyStages(stages: readonly Stage[], ch: number, y: number): number {
+  for (const s of stages) {
+    if (s.op === 'mul') y = f32(y * at(s.c, ch));
+    else if (s.op === 'add') y = f32(y + at(s.c, ch));
+    else if (s.op === 'div') y = f32(y / at(s.c, ch));
+    else y = activate({ act: s.op === 'relu' ? 1 : 2, lo: s.op === 'clip' ? s.lo : 0, hi: s.op === 'clip' ? s.hi : 0 }, y);
+  }
+  return y;
+}
+
+/**
+ * A float32 constant that broadcasts over the layer's output as one value per channel (or one
+ * value), without growing its rank; its values (length N or 1), else undefined.
+ */
+function channelConstant(t: TensorData | undefined, ax: ChannelAxis): Float32Array | undefined {
+  if (!t || t.dtype !== 'float32') return undefined;
+  const len = t.dims.length;
+  const rank = ax.rank ?? 1;
+  const values = new Float32Array(toNumbers(t));
+  if (values.length === 1) return len <= rank ? values : undefined;
+  if (values.length !== ax.N || len > rank) return undefined;
+  const axis = ax.conv ? len - rank + 1 : len - 1; // the channel axis, right-aligned
+  return axis >= 0 && t.dims[axis] === ax.N ? values : undefined;
+}
+
+function batchNormStages(v: GraphView, n: Node, ax: ChannelAxis): Stage[] | undefined {
+  const opset = v.graph.opsets.get('') ?? 1;
+  const int = (name: string, def: number) => {
+    const a = n.attrs.get(name);
+    return a?.type === 'int' ? a.value : def;
+  };
+  if ((opset >= 14 && int('training_mode', 0) !== 0) || int('spatial', 1) !== 1 || n.outputs.slice(1).some((o) => o !== '')) return undefined;
+  if (!ax.conv && ax.rank !== 2) return undefined; // its channel axis 1 is the layer's only for [rows, N]
+  const p = n.inputs.slice(1, 5).map((name) => v.constant(name));
+  if (p.length !== 4 || p.some((t) => !t || t.dtype !== 'float32' || numel(t.dims) !== ax.N)) return undefined;
+  const [scale, bias, mean, variance] = p.map((t) => new Float32Array(toNumbers(t!)));
+  const eps = n.attrs.get('epsilon');
+  const st = foldConstants(scale, bias, mean, variance, eps?.type === 'float' ? eps.value : 1e-5);
+  return [{ op: 'mul', c: st.subarray(0, ax.N) }, { op: 'add', c: st.subarray(ax.N) }];
+}
+
+/** The stages node `n` applies to `value` (the layer's output, channels as `ax`), or undefined. */
+export function stagesOf(v: GraphView, n: Node, value: string, ax: ChannelAxis): Stage[] | undefined {
+  if (n.domain !== '' || n.inputs[0] === undefined) return undefined;
+  if (n.opType === 'BatchNormalization') return n.inputs[0] === value ? batchNormStages(v, n, ax) : undefined;
+  if (n.opType === 'Relu' || n.opType === 'Clip') {
+    const a = n.inputs[0] === value ? activationOf(v, n) : undefined;
+    return a && [a.act === 1 ? { op: 'relu' } : { op: 'clip', lo: a.lo, hi: a.hi }];
+  }
+  if (!['Mul', 'Add', 'Sub', 'Div'].includes(n.opType) || n.inputs.length !== 2) return undefined;
+  const i = n.inputs.indexOf(value);
+  if (i < 0 || n.inputs[1 - i] === value || (i === 1 && (n.opType === 'Sub' || n.opType === 'Div'))) return undefined;
+  const c = channelConstant(v.constant(n.inputs[1 - i]), ax);
+  if (!c) return undefined;
+  // y − c is y + (−c) exactly (IEEE subtraction is defined so), so Sub is an add.
+  if (n.opType === 'Sub') return [{ op: 'add', c: c.map((x) => -x) }];
+  return [{ op: n.opType === 'Mul' ? 'mul' : n.opType === 'Add' ? 'add' : 'div', c }];
+}
+
+/** The layer's (scale, bias) with affine `stages` folded in, when that is exact (see the top). */
+export function exactF32Fold(e: LayerEpilogue, stages: readonly Stage[]): { scale: Float32Array; bias?: Float32Array } | undefined {
+  if (e.act.act !== 0 || stages.some((s) => s.op === 'relu' || s.op === 'clip')) return undefined;
+  const scale = new Float32Array(e.N);
+  const bias = new Float32Array(e.N);
+  const hasBias = !!e.bias || stages.some((s) => s.op === 'add');
+  for (let ch = 0; ch < e.N; ch++) {
+    let s = e.scale[ch];
+    let b = e.bias ? e.bias[ch] : 0;
+    for (const st of stages) {
+      const c = at((st as { c: Float32Array }).c, ch);
+      if (st.op === 'add') b += c;
+      else if (st.op === 'mul') [s, b] = [s * c, b * c];
+      else [s, b] = [s / c, b / c];
+    }
+    scale[ch] = f32(s);
+    bias[ch] = f32(b);
+  }
+  const folded: LayerEpilogue = { ...e, scale, bias: hasBias ? bias : undefined };
+  for (let ch = 0; ch < e.N; ch++) {
+    for (let dot = -e.K; dot <= e.K; dot++) {
+      if (!Object.is(layerValue(folded, ch, dot), applyStages(stages, ch, layerValue(e, ch, dot)))) return undefined;
+    }
+  }
+  return { scale, bias: folded.bias };
+}
+
+/**
+ * The SIGN epilogue's (t, d) pairs for N channels: d·dot ≥ t ⇔ !negative(ch, dot) at every dot in
+ * [−K, K]; undefined when some channel's negative set is not a threshold set.
+ */
+export function signThresholds(N: number, K: number, negative: (ch: number, dot: number) => boolean): Int32Array | undefined {
+  const out = new Int32Array(2 * N);
+  for (let ch = 0; ch < N; ch++) {
+    const first = negative(ch, -K);
+    let prev = first;
+    let flip: number | undefined;
+    for (let dot = -K + 1; dot <= K; dot++) {
+      const neg = negative(ch, dot);
+      if (neg === prev) continue;
+      if (flip !== undefined) return undefined;
+      flip = dot;
+      prev = neg;
+    }
+    // No flip: always + (dot ≥ −K) or always − (dot ≥ K + 1 never holds). A flip at f: + from f
+    // on (dot ≥ f), or + up to f − 1 (−dot ≥ 1 − f).
+    const [t, d] = flip === undefined ? [first ? K + 1 : -K, 1] : first ? [flip, 1] : [1 - flip, -1];
+    out[2 * ch] = t;
+    out[2 * ch + 1] = d;
+  }
+  return out;
+}
+
+/** f32.max's order: numeric, −0 below +0 (no NaN here). */
+const maxOrder = (a: number, b: number): number => a - b || (Object.is(a, -0) ? -1 : 0) - (Object.is(b, -0) ? -1 : 0);
+
+/**
+ * Per channel, whether the bit after a max pool is the OR (true) or the AND (false) of the
+ * window's bits: pooled(ch, dot) is the value a tap holds, negativeAfter(ch, p) the sign test
+ * after the pool. Undefined when a NaN can reach the pool or the test is not monotone in p.
+ */
+export function poolModes(N: number, K: number, pooled: (ch: number, dot: number) => number, negativeAfter: (ch: number, p: number) => boolean): boolean[] | undefined {
+  const modes: boolean[] = [];
+  for (let ch = 0; ch < N; ch++) {
+    const ps: number[] = [];
+    for (let dot = -K; dot <= K; dot++) ps.push(pooled(ch, dot));
+    if (ps.some(Number.isNaN)) return undefined;
+    ps.sort(maxOrder);
+    const bits = [-Infinity, ...ps].map((p) => negativeAfter(ch, p));
+    // At most one change along the order: AND when it starts negative (bit 1), OR otherwise.
+    let changes = 0;
+    for (let i = 1; i < bits.length; i++) if (bits[i] !== bits[i - 1]) changes++;
+    if (changes > 1) return undefined;
+    modes.push(!bits[0]);
+  }
+  return modes;
+}
