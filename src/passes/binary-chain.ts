@@ -21,7 +21,7 @@ import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import { QONNX_DOMAINS } from '../ir/domains.js';
 import { makeTensor, numel, toNumbers } from '../ir/tensor.js';
 import {
-  applyStages, exactF32Fold, layerValue, poolModes, signThresholds, stagesOf,
+  channelFn, exactF32Fold, layerFn, poolModes, signThresholds, stagesOf,
   type ChannelAxis, type LayerEpilogue, type Stage,
 } from './binary-epilogue.js';
 import { GraphView, LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
@@ -144,9 +144,14 @@ function chainLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>)
   const length = chainReaders(v, n, w, ax);
   if (length === undefined) return false;
   const pre = w.pre.flatMap((s) => s.stages);
-  const pooled = (ch: number, dot: number) => applyStages(pre, ch, layerValue(epi, ch, dot));
-  const thresholds = signThresholds(epi.N, epi.K, (ch, dot) => applyStages(w.post, ch, pooled(ch, dot)) < 0);
-  const modes = w.pool ? poolModes(epi.N, epi.K, pooled, (ch, p) => applyStages(w.post, ch, p) < 0) : [];
+  const thresholds = signThresholds(epi.N, epi.K, (ch) => {
+    const z = layerFn(epi, [...pre, ...w.post], ch);
+    return (dot) => z(dot) < 0;
+  });
+  const modes = !w.pool ? [] : poolModes(epi.N, epi.K, (ch) => layerFn(epi, pre, ch), (ch) => {
+    const q = channelFn(w.post, ch);
+    return (p) => q(p) < 0;
+  });
   if (!thresholds || !modes) return false;
 
   const thr = fresh(g, `${n.name || n.outputs[0]}__sign_thresholds`);

@@ -59,26 +59,48 @@ export interface ChannelAxis {
 const f32 = Math.fround;
 const at = (c: Float32Array, ch: number): number => (c.length === 1 ? c[0] : c[ch]);
 
-function activate(act: LayerEpilogue['act'], y: number): number {
-  if (act.act === 1) return Math.max(y, 0);
-  if (act.act === 2) return Math.min(Math.max(y, f32(act.lo)), f32(act.hi));
-  return y;
+/** The layer's own epilogue as stages: · scale, + bias, then its activation. */
+function layerStages(e: LayerEpilogue): Stage[] {
+  const st: Stage[] = [{ op: 'mul', c: e.scale }];
+  if (e.bias) st.push({ op: 'add', c: e.bias });
+  if (e.act.act === 1) st.push({ op: 'relu' });
+  if (e.act.act === 2) st.push({ op: 'clip', lo: f32(e.act.lo), hi: f32(e.act.hi) });
+  return st;
 }
 
-export function layerValue(e: LayerEpilogue, ch: number, dot: number): number {
-  let y = f32(dot * e.scale[ch]);
-  if (e.bias) y = f32(y + e.bias[ch]);
-  return activate(e.act, y);
+const OP = { mul: 0, add: 1, div: 2, relu: 3, clip: 4 } as const;
+
+/**
+ * The stages of channel ch as one function of y, compiled to op codes and constants (the
+ * exhaustive checks call it (2K+1)·N times).
+ */
+export function channelFn(stages: readonly Stage[], ch: number): (y: number) => number {
+  const n = stages.length;
+  const ops = new Uint8Array(n);
+  const a = new Float64Array(n);
+  const b = new Float64Array(n);
+  stages.forEach((s, i) => {
+    ops[i] = OP[s.op];
+    if (s.op === 'clip') [a[i], b[i]] = [s.lo, s.hi];
+    else if (s.op !== 'relu') a[i] = at(s.c, ch);
+  });
+  return (y) => {
+    for (let i = 0; i < n; i++) {
+      switch (ops[i]) {
+        case 0: y = f32(y * a[i]); break;
+        case 1: y = f32(y + a[i]); break;
+        case 2: y = f32(y / a[i]); break;
+        case 3: y = Math.max(y, 0); break;
+        default: y = Math.min(Math.max(y, a[i]), b[i]);
+      }
+    }
+    return y;
+  };
 }
 
-export function applyStages(stages: readonly Stage[], ch: number, y: number): number {
-  for (const s of stages) {
-    if (s.op === 'mul') y = f32(y * at(s.c, ch));
-    else if (s.op === 'add') y = f32(y + at(s.c, ch));
-    else if (s.op === 'div') y = f32(y / at(s.c, ch));
-    else y = activate({ act: s.op === 'relu' ? 1 : 2, lo: s.op === 'clip' ? s.lo : 0, hi: s.op === 'clip' ? s.hi : 0 }, y);
-  }
-  return y;
+/** Channel ch of the layer followed by `stages`, as a function of the dot product. */
+export function layerFn(e: LayerEpilogue, stages: readonly Stage[], ch: number): (dot: number) => number {
+  return channelFn([...layerStages(e), ...stages], ch);
 }
 
 /**
@@ -118,7 +140,7 @@ export function stagesOf(v: GraphView, n: Node, value: string, ax: ChannelAxis):
   if (n.opType === 'BatchNormalization') return n.inputs[0] === value ? batchNormStages(v, n, ax) : undefined;
   if (n.opType === 'Relu' || n.opType === 'Clip') {
     const a = n.inputs[0] === value ? activationOf(v, n) : undefined;
-    return a && [a.act === 1 ? { op: 'relu' } : { op: 'clip', lo: a.lo, hi: a.hi }];
+    return a && [a.act === 1 ? { op: 'relu' } : { op: 'clip', lo: f32(a.lo), hi: f32(a.hi) }];
   }
   if (!['Mul', 'Add', 'Sub', 'Div'].includes(n.opType) || n.inputs.length !== 2) return undefined;
   const i = n.inputs.indexOf(value);
@@ -150,25 +172,26 @@ export function exactF32Fold(e: LayerEpilogue, stages: readonly Stage[]): { scal
   }
   const folded: LayerEpilogue = { ...e, scale, bias: hasBias ? bias : undefined };
   for (let ch = 0; ch < e.N; ch++) {
-    for (let dot = -e.K; dot <= e.K; dot++) {
-      if (!Object.is(layerValue(folded, ch, dot), applyStages(stages, ch, layerValue(e, ch, dot)))) return undefined;
-    }
+    const [want, got] = [layerFn(e, stages, ch), layerFn(folded, [], ch)];
+    for (let dot = -e.K; dot <= e.K; dot++) if (!Object.is(got(dot), want(dot))) return undefined;
   }
   return { scale, bias: folded.bias };
 }
 
 /**
- * The SIGN epilogue's (t, d) pairs for N channels: d·dot ≥ t ⇔ !negative(ch, dot) at every dot in
- * [−K, K]; undefined when some channel's negative set is not a threshold set.
+ * The SIGN epilogue's (t, d) pairs for N channels: d·dot ≥ t ⇔ !negative(dot) at every dot in
+ * [−K, K], negative = negativeAt(ch); undefined when some channel's negative set is not a
+ * threshold set.
  */
-export function signThresholds(N: number, K: number, negative: (ch: number, dot: number) => boolean): Int32Array | undefined {
+export function signThresholds(N: number, K: number, negativeAt: (ch: number) => (dot: number) => boolean): Int32Array | undefined {
   const out = new Int32Array(2 * N);
   for (let ch = 0; ch < N; ch++) {
-    const first = negative(ch, -K);
+    const negative = negativeAt(ch);
+    const first = negative(-K);
     let prev = first;
     let flip: number | undefined;
     for (let dot = -K + 1; dot <= K; dot++) {
-      const neg = negative(ch, dot);
+      const neg = negative(dot);
       if (neg === prev) continue;
       if (flip !== undefined) return undefined;
       flip = dot;
@@ -188,22 +211,30 @@ const maxOrder = (a: number, b: number): number => a - b || (Object.is(a, -0) ? 
 
 /**
  * Per channel, whether the bit after a max pool is the OR (true) or the AND (false) of the
- * window's bits: pooled(ch, dot) is the value a tap holds, negativeAfter(ch, p) the sign test
- * after the pool. Undefined when a NaN can reach the pool or the test is not monotone in p.
+ * window's bits: pooledAt(ch) gives the value a tap holds for a dot, negativeAt(ch) the sign test
+ * after the pool. Undefined when a NaN can reach the pool or the test is not monotone there.
  */
-export function poolModes(N: number, K: number, pooled: (ch: number, dot: number) => number, negativeAfter: (ch: number, p: number) => boolean): boolean[] | undefined {
+export function poolModes(
+  N: number, K: number, pooledAt: (ch: number) => (dot: number) => number, negativeAt: (ch: number) => (p: number) => boolean,
+): boolean[] | undefined {
   const modes: boolean[] = [];
   for (let ch = 0; ch < N; ch++) {
-    const ps: number[] = [];
-    for (let dot = -K; dot <= K; dot++) ps.push(pooled(ch, dot));
+    const pooled = pooledAt(ch);
+    const negative = negativeAt(ch);
+    const ps = new Float64Array(2 * K + 1).map((_, i) => pooled(i - K));
     if (ps.some(Number.isNaN)) return undefined;
-    ps.sort(maxOrder);
-    const bits = [-Infinity, ...ps].map((p) => negativeAfter(ch, p));
+    const sorted = [-Infinity, ...Array.from(ps).sort(maxOrder)];
     // At most one change along the order: AND when it starts negative (bit 1), OR otherwise.
     let changes = 0;
-    for (let i = 1; i < bits.length; i++) if (bits[i] !== bits[i - 1]) changes++;
+    let prev = negative(sorted[0]);
+    const first = prev;
+    for (let i = 1; i < sorted.length; i++) {
+      const neg = negative(sorted[i]);
+      if (neg !== prev) changes++;
+      prev = neg;
+    }
     if (changes > 1) return undefined;
-    modes.push(!bits[0]);
+    modes.push(!first);
   }
   return modes;
 }

@@ -6,7 +6,7 @@ import { byteLength, type DType } from '../ir/dtype.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import { numel, type TensorData } from '../ir/tensor.js';
 import { resolveOp } from '../ops/registry.js';
-import { runPasses, type PassReport } from '../passes/index.js';
+import { runPasses, type Pass, type PassReport } from '../passes/index.js';
 import { Scratch, type PValue } from '../plan/context-impl.js';
 import { NeedValue } from '../plan/context-impl.js';
 import { buildPlan, foldNode, type BoundInput, type PlannerEnv, type ResolvedNode } from '../plan/planner.js';
@@ -26,6 +26,8 @@ export interface EngineOptions {
   memoryLimit?: number;
   /** Plans kept for distinct input shapes. */
   maxPlans?: number;
+  /** Rewrite rules to run at load (default PASSES; tests and benchmarks compare against fewer). */
+  passes?: readonly Pass[];
 }
 
 export class Engine {
@@ -42,7 +44,7 @@ export class Engine {
 
   constructor(readonly graph: Graph, module: WebAssembly.Module, readonly backend: Backend, opts: EngineOptions = {}) {
     orderNodes(graph); // validates (cycles, dangling inputs) before any rule looks at the graph
-    this.passes = runPasses(graph);
+    this.passes = runPasses(graph, opts.passes);
     this.nodes = orderNodes(graph).map((node) => ({ node, ...resolveOp(node, graph) }));
     this.machine = new Machine(module, backend, opts.memoryLimit);
     this.weights = new WeightStore(this.machine);

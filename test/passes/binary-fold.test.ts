@@ -8,7 +8,7 @@ import { InferenceSession, Tensor } from '../../src/index.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { runPasses } from '../../src/passes/index.js';
 import {
-  applyStages, exactF32Fold, layerValue, poolModes, signThresholds, type LayerEpilogue, type Stage,
+  channelFn, exactF32Fold, layerFn, poolModes, signThresholds, type LayerEpilogue, type Stage,
 } from '../../src/passes/binary-epilogue.js';
 import { OnnxBuilder } from '../../scripts/lib/onnx-builder.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
@@ -29,13 +29,14 @@ describe('epilogue arithmetic', () => {
       const e: LayerEpilogue = { N, K, scale: a.scale!, bias: a.bias, act };
       const thr = box.alloc(8 * N);
       expect(box.call('bsign_thresholds', putEpi(box, { kind: BEPI_F32, scale: a.scale, bias: a.bias, ...act }), N, K, thr)).toBe(0);
-      expect([...signThresholds(N, K, (ch, dot) => layerValue(e, ch, dot) < 0)!]).toEqual([...box.i32(thr, 2 * N)]);
+      const thresholds = signThresholds(N, K, (ch) => (dot) => layerFn(e, [], ch)(dot) < 0);
+      expect([...thresholds!]).toEqual([...box.i32(thr, 2 * N)]);
     }
   });
 
   it('signThresholds refuses a negative set that is not a threshold set', () => {
-    expect(signThresholds(1, 3, (_ch, dot) => dot === 0)).toBeUndefined();
-    expect([...signThresholds(2, 3, (ch, dot) => (ch === 0 ? dot < 1 : dot > -2))!]).toEqual([1, 1, 2, -1]);
+    expect(signThresholds(1, 3, () => (dot) => dot === 0)).toBeUndefined();
+    expect([...signThresholds(2, 3, (ch) => (dot) => (ch === 0 ? dot < 1 : dot > -2))!]).toEqual([1, 1, 2, -1]);
   });
 
   it('exactF32Fold takes an Add after a layer without bias and refuses a rounding BatchNorm-like scale', () => {
@@ -54,7 +55,7 @@ describe('epilogue arithmetic', () => {
       if (!f) continue;
       const folded = { ...e, ...f };
       let same = true;
-      for (let dot = -50; dot <= 50; dot++) for (const ch of [0, 1]) same &&= Object.is(layerValue(folded, ch, dot), applyStages(stages, ch, layerValue(e, ch, dot)));
+      for (let dot = -50; dot <= 50; dot++) for (const ch of [0, 1]) same &&= Object.is(layerFn(folded, [], ch)(dot), channelFn(stages, ch)(layerFn(e, [], ch)(dot)));
       expect(same).toBe(true);
       accepted++;
     }
@@ -64,14 +65,14 @@ describe('epilogue arithmetic', () => {
   it('poolModes: AND where the sign after the pool rises with the value, OR where it falls; refuses NaN', () => {
     const e: LayerEpilogue = { N: 3, K: 10, scale: f32s([1, 1, 1]), bias: f32s([0.5, 0, 0]), act: { act: 0, lo: 0, hi: 0 } };
     const post: Stage[] = [{ op: 'mul', c: f32s([2, -1, 0]) }, { op: 'add', c: f32s([-1, 3, -1]) }];
-    const pooled = (ch: number, dot: number) => layerValue(e, ch, dot);
+    const pooled = (ch: number) => layerFn(e, [], ch);
+    const after = (stages: Stage[]) => (ch: number) => (p: number) => channelFn(stages, ch)(p) < 0;
     // ch 0 increasing (AND), ch 1 decreasing (OR); ch 2 is −1 on every value a tap holds, but an
     // empty window pools to −∞ and −∞·0 − 1 is NaN, +1: OR, whose empty window gives +1 too.
-    expect(poolModes(3, 10, pooled, (ch, p) => applyStages(post, ch, p) < 0)).toEqual([false, true, true]);
-    const affine: Stage[] = [{ op: 'mul', c: f32s([1]) }, { op: 'add', c: f32s([-100]) }];
-    expect(poolModes(1, 10, pooled, (ch, p) => applyStages(affine, ch, p) < 0)).toEqual([false]);
+    expect(poolModes(3, 10, pooled, after(post))).toEqual([false, true, true]);
+    expect(poolModes(1, 10, pooled, after([{ op: 'add', c: f32s([-100]) }]))).toEqual([false]);
     const nan: LayerEpilogue = { ...e, scale: f32s([3e38, 1, 1]) };
-    expect(poolModes(3, 10, (ch, dot) => applyStages([{ op: 'mul', c: f32s([0]) }], ch, layerValue(nan, ch, dot) * 10), () => false)).toBeUndefined();
+    expect(poolModes(3, 10, (ch) => layerFn(nan, [{ op: 'mul', c: f32s([10]) }, { op: 'mul', c: f32s([0]) }], ch), after([]))).toBeUndefined();
   });
 });
 
