@@ -93,7 +93,7 @@ function walk(v: GraphView, n: Node, ax: ChannelAxis): Walk {
   const w: Walk = { pre: [], post: [], nodes: [], end: n.outputs[0], readers: [] };
   for (;;) {
     w.readers = v.consumersOf(w.end);
-    const next = w.readers.length === 1 && v.singleUse(w.end) && !w.reshape ? w.readers[0] : undefined;
+    const next = v.singleUse(w.end) && !w.reshape ? w.readers[0] : undefined;
     const stages = next && stagesOf(v, next, w.end, ax);
     if (next && stages) {
       if (w.pool) w.post.push(...stages);
@@ -208,7 +208,7 @@ function foldLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>):
       inputs.push(bName);
     }
     const gone = new Set(w.pre.slice(0, k).map((s) => s.node));
-    replaceNode(g, n, { ...n, inputs, outputs: [...w.pre[k - 1].node.outputs] });
+    replaceNode(g, n, { ...n, inputs, outputs: [w.pre[k - 1].node.outputs[0]] });
     g.nodes.splice(0, g.nodes.length, ...g.nodes.filter((x) => !gone.has(x)));
     return true;
   }
@@ -219,11 +219,13 @@ function foldLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>):
 const SAME_RANK = new Set(['BinaryMatMul', 'BinaryConv', 'Conv', 'MaxPool', 'BatchNormalization', 'Relu', 'Clip', 'Identity', 'Sign', 'Neg', 'Abs']);
 const BROADCAST = new Set(['Where', 'Less', 'Mul', 'Add', 'Sub', 'Div', 'BipolarQuant', 'Quant']);
 
-/** Ranks of values the graph declares or that follow from them through SAME_RANK/BROADCAST ops. */
+/**
+ * Ranks that follow from the graph inputs' declared shapes (enforced on every feed) and the
+ * initializers through SAME_RANK/BROADCAST ops; value_info is not trusted.
+ */
 function knownRanks(g: Graph): Map<string, number> {
   const r = new Map<string, number>();
   for (const i of g.inputs) if (i.shape) r.set(i.name, i.shape.length);
-  for (const [name, vi] of g.valueInfo) if (vi.shape) r.set(name, vi.shape.length);
   for (const [name, t] of g.initializers) r.set(name, t.dims.length);
   for (let changed = true; changed;) {
     changed = false;

@@ -130,7 +130,7 @@ function batchNormStages(v: GraphView, n: Node, ax: ChannelAxis): Stage[] | unde
   if (p.length !== 4 || p.some((t) => !t || t.dtype !== 'float32' || numel(t.dims) !== ax.N)) return undefined;
   const [scale, bias, mean, variance] = p.map((t) => new Float32Array(toNumbers(t!)));
   const eps = n.attrs.get('epsilon');
-  const st = foldConstants(scale, bias, mean, variance, eps?.type === 'float' ? eps.value : 1e-5);
+  const st = foldConstants(scale, bias, mean, variance, eps?.type === 'float' || eps?.type === 'int' ? eps.value : 1e-5);
   return [{ op: 'mul', c: st.subarray(0, ax.N) }, { op: 'add', c: st.subarray(ax.N) }];
 }
 

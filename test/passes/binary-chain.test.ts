@@ -15,11 +15,14 @@ import { ALL_BACKENDS, rng } from '../support/kernels.js';
 import { binaryCnn, binaryMlp, chainInput, CNN_INPUT, MLP_INPUT, type ChainSpec } from '../support/binary-chain-models.js';
 
 type Build = (s: ChainSpec) => Uint8Array;
-const MODELS: { name: string; build: Build; dims: number[]; bn2?: ChainSpec['bn2']; chains: number }[] = [
-  { name: 'CNN conv→BN→sign→conv→MaxPool→Flatten→sign→fc', build: binaryCnn, dims: CNN_INPUT, bn2: 'none', chains: 2 },
-  { name: 'CNN with BN (γ < 0 in places) before the MaxPool', build: binaryCnn, dims: CNN_INPUT, bn2: 'before-pool', chains: 2 },
-  { name: 'CNN with BN (γ < 0 in places) after the MaxPool', build: binaryCnn, dims: CNN_INPUT, bn2: 'after-pool', chains: 2 },
-  { name: 'MLP Gemm→BN→sign→MatMul→Mul→Sub→Clip→sign→MatMul→Div', build: binaryMlp, dims: MLP_INPUT, chains: 2 },
+type Shape = Pick<ChainSpec, 'bn2' | 'group2' | 'head' | 'reshape'>;
+const MODELS: { name: string; build: Build; dims: number[]; shape: Shape; chains: number }[] = [
+  { name: 'CNN conv→BN→sign→conv→MaxPool→Flatten→sign→fc', build: binaryCnn, dims: CNN_INPUT, shape: {}, chains: 2 },
+  { name: 'CNN with BN (γ < 0 in places) before the MaxPool', build: binaryCnn, dims: CNN_INPUT, shape: { bn2: 'before-pool' }, chains: 2 },
+  { name: 'CNN with BN (γ < 0 in places) after the MaxPool, conv2 group 2, Reshape [0, −1]', build: binaryCnn, dims: CNN_INPUT, shape: { bn2: 'after-pool', group2: 2, head: 'reshape' }, chains: 2 },
+  { name: 'CNN with Reshape [−1, 256]: two fc rows per image', build: binaryCnn, dims: CNN_INPUT, shape: { head: 'rows' }, chains: 2 },
+  { name: 'MLP Gemm→BN→sign→MatMul→Mul→Sub→Clip→sign→MatMul→Div', build: binaryMlp, dims: MLP_INPUT, shape: {}, chains: 2 },
+  { name: 'MLP with a Reshape [0, −1] after the BN', build: binaryMlp, dims: MLP_INPUT, shape: { reshape: true }, chains: 2 },
 ];
 
 function ops(bytes: Uint8Array): string[] {
@@ -64,10 +67,12 @@ function expectBitsBetweenLayers(session: InferenceSession, chained: string[]): 
 describe('binary-chain rewrite', () => {
   for (const m of MODELS) {
     it(`${m.name}: layers chained in bits, per-channel ops gone`, () => {
-      const got = ops(m.build({ form: 'where', dyadic: true, bn2: m.bn2 }));
-      const head = m.build === binaryCnn ? ['BinaryConv', 'BinaryConv', 'BitMaxPool', 'BitReshape', 'BinaryMatMul'] : ['BinaryMatMul', 'BinaryMatMul', 'BinaryMatMul', 'Div'];
+      const got = ops(m.build({ form: 'where', dyadic: true, ...m.shape }));
+      const head = m.build === binaryCnn
+        ? ['BinaryConv', 'BinaryConv', 'BitMaxPool', 'BitReshape', 'BinaryMatMul']
+        : ['BinaryMatMul', ...(m.shape.reshape ? ['BitReshape'] : []), 'BinaryMatMul', 'BinaryMatMul', 'Div'];
       expect(got).toEqual(head);
-      const g = decodeModel(m.build({ form: 'where', dyadic: true, bn2: m.bn2 })).graph;
+      const g = decodeModel(m.build({ form: 'where', dyadic: true, ...m.shape })).graph;
       expect(runPasses(g).fired['binary-chain']).toBe(m.chains);
       const flags = g.nodes.filter((n) => n.opType.startsWith('Binary')).map((n) => [n.attrs.get('packed_input')?.value ?? 0, n.attrs.get('packed_output')?.value ?? 0]);
       expect(flags).toEqual([[0, 1], [1, 1], [1, 0]]);
@@ -108,7 +113,7 @@ describe('binary-chain numbers', () => {
   for (const backend of ALL_BACKENDS) {
     for (const m of MODELS) {
       it(`${backend}: ${m.name} equals onnxruntime-node bit for bit`, async () => {
-        const bytes = m.build({ form: 'where', dyadic: true, bn2: m.bn2, seed: 5 });
+        const bytes = m.build({ form: 'where', dyadic: true, ...m.shape, seed: 5 });
         const x = chainInput(m.dims, 6);
         const { session, y } = await lowbit(bytes, backend, x, m.dims);
         expect(session.inspect().passes['binary-chain']).toBe(m.chains);
@@ -116,7 +121,7 @@ describe('binary-chain numbers', () => {
         expect(y).toEqual(await onnxruntime(bytes, x, m.dims));
       });
       it(`${backend}: ${m.name} with rounding BatchNorms equals the literal graph and the unchained layers`, async () => {
-        const spec: ChainSpec = { form: 'where', dyadic: false, bn2: m.bn2, seed: 7 };
+        const spec: ChainSpec = { form: 'where', dyadic: false, ...m.shape, seed: 7 };
         const x = chainInput(m.dims, 8);
         const fast = await lowbit(m.build(spec), backend, x, m.dims);
         expect(fast.y).toEqual(await literal(m.build(spec), backend, x, m.dims));
@@ -128,7 +133,7 @@ describe('binary-chain numbers', () => {
         expect(fast.y).toEqual(slow.y);
       });
       it(`${backend}: ${m.name}, QONNX form, equals the literal QONNX graph`, async () => {
-        const spec: ChainSpec = { form: 'qonnx', dyadic: false, bn2: m.bn2, seed: 9 };
+        const spec: ChainSpec = { form: 'qonnx', dyadic: false, ...m.shape, seed: 9 };
         const x = chainInput(m.dims, 10);
         const fast = await lowbit(m.build(spec), backend, x, m.dims);
         const literal = await lowbit(m.build({ ...spec, literal: true }), backend, x, m.dims, { sa: new Tensor('float32', new Float32Array([0.5]), []) });

@@ -23,6 +23,11 @@ export interface ChainSpec {
   literal?: boolean;
   /** CNN: where the second BatchNorm goes relative to the MaxPool (its γ has negative entries). */
   bn2?: 'none' | 'before-pool' | 'after-pool';
+  /** CNN: group of conv2; how the pooled map becomes fc's rows: Flatten, Reshape [0, −1], or
+   *  Reshape [−1, 256] (two rows per image, fc K = 256). MLP: a Reshape [0, −1] after bn1. */
+  group2?: number;
+  head?: 'flatten' | 'reshape' | 'rows';
+  reshape?: boolean;
   /** Values also exposed as graph outputs. */
   extraOutputs?: string[];
   seed?: number;
@@ -122,12 +127,16 @@ export function binaryCnn(spec: ChainSpec): Uint8Array {
   const x = b.input('x', 'float32', CNN_INPUT);
   const c1 = b.op('Conv', [n.sign(x, 's0'), n.weight('w1', [24, 16, 3, 3], 0), n.bias(24)], { pads: [1, 1, 1, 1] }, { name: 'conv1', outputs: ['c1'] });
   const s1 = n.sign(n.batchNorm(c1, 24, 'bn1', false), 's1');
-  let v = b.op('Conv', [s1, n.weight('w2', [32, 24, 3, 3], 0)], { pads: [1, 1, 1, 1] }, { name: 'conv2', outputs: ['c2'] });
+  const g2 = spec.group2 ?? 1;
+  let v = b.op('Conv', [s1, n.weight('w2', [32, 24 / g2, 3, 3], 0)], { pads: [1, 1, 1, 1], group: g2 }, { name: 'conv2', outputs: ['c2'] });
   if (spec.bn2 === 'before-pool') v = n.batchNorm(v, 32, 'bn2', true);
   v = b.op('MaxPool', [v], { kernel_shape: [2, 2], strides: [2, 2] }, { outputs: ['p2'] });
   if (spec.bn2 === 'after-pool') v = n.batchNorm(v, 32, 'bn2', true);
-  const f = b.op('Flatten', [v], { axis: 1 }, { outputs: ['f2'] });
-  const y = b.op('MatMul', [n.sign(f, 's2'), n.weight('w3', [512, 10], 1)], {}, { name: 'fc', outputs: ['y'] });
+  const head = spec.head ?? 'flatten';
+  const f = head === 'flatten'
+    ? b.op('Flatten', [v], { axis: 1 }, { outputs: ['f2'] })
+    : b.op('Reshape', [v, b.const('int64', [2], head === 'rows' ? [-1, 256] : [0, -1])], {}, { outputs: ['f2'] });
+  const y = b.op('MatMul', [n.sign(f, 's2'), n.weight('w3', [head === 'rows' ? 256 : 512, 10], 1)], {}, { name: 'fc', outputs: ['y'] });
   return n.finish(y);
 }
 
@@ -143,7 +152,9 @@ export function binaryMlp(spec: ChainSpec): Uint8Array {
   const r = n.r;
   const x = b.input('x', 'float32', MLP_INPUT);
   const h1 = b.op('Gemm', [n.sign(x, 's0'), n.weight('w1', [64, 100], 0), n.bias(64)], { transB: 1 }, { name: 'fc1', outputs: ['h1'] });
-  const s1 = n.sign(n.batchNorm(h1, 64, 'bn1', true), 's1');
+  let z1 = n.batchNorm(h1, 64, 'bn1', true);
+  if (spec.reshape) z1 = b.op('Reshape', [z1, b.const('int64', [2], [0, -1])]);
+  const s1 = n.sign(z1, 's1');
   let h = b.op('MatMul', [s1, n.weight('w2', [64, 48], 1)], {}, { name: 'fc2', outputs: ['h2'] });
   const perChannel = (lo: number, hi: number) => b.const('float32', [48], Float32Array.from({ length: 48 }, () => (lo + r() * (hi - lo)) * (r() < 0.3 ? -1 : 1)));
   h = b.op('Mul', [perChannel(0.5, 2), h]);
