@@ -21,8 +21,9 @@
 // - max pool between (poolModes): lowbit's MaxPool takes f32.max over the window (−∞ when a
 //   window has no tap; no NaN can occur here, checked). With p the value pooled and q(p) the
 //   sign after the stages that follow the pool, sign(q(max p_i)) is the AND of the window's bits
-//   when q's bit falls (1 → 0) as p grows in f32.max's order (−∞ < … < −0 < +0 < …), the OR
-//   when it rises; checked over −∞ and every reachable p, so an empty window matches too.
+//   when every p that q makes negative comes before every p it makes positive in f32.max's order
+//   (−∞ < … < −0 < +0 < …), the OR when they come after; checked over −∞ and every reachable p,
+//   so an empty window matches too.
 //
 // JS evaluates f32 exactly: Math.fround of the double product, sum or quotient of two f32
 // values is the correctly rounded f32 result (double rounding is harmless for +, ×, ÷ since
@@ -206,8 +207,8 @@ export function signThresholds(N: number, K: number, negativeAt: (ch: number) =>
   return out;
 }
 
-/** f32.max's order: numeric, −0 below +0 (no NaN here). */
-const maxOrder = (a: number, b: number): number => a - b || (Object.is(a, -0) ? -1 : 0) - (Object.is(b, -0) ? -1 : 0);
+/** a before b in f32.max's order: numeric, −0 below +0 (no NaN here; 1/−0 = −∞ < 1/+0 = +∞). */
+const before = (a: number, b: number): boolean => a < b || (a === b && 1 / a < 1 / b);
 
 /**
  * Per channel, whether the bit after a max pool is the OR (true) or the AND (false) of the
@@ -221,20 +222,30 @@ export function poolModes(
   for (let ch = 0; ch < N; ch++) {
     const pooled = pooledAt(ch);
     const negative = negativeAt(ch);
-    const ps = new Float64Array(2 * K + 1).map((_, i) => pooled(i - K));
-    if (ps.some(Number.isNaN)) return undefined;
-    const sorted = [-Infinity, ...Array.from(ps).sort(maxOrder)];
-    // At most one change along the order: AND when it starts negative (bit 1), OR otherwise.
-    let changes = 0;
-    let prev = negative(sorted[0]);
-    const first = prev;
-    for (let i = 1; i < sorted.length; i++) {
-      const neg = negative(sorted[i]);
-      if (neg !== prev) changes++;
-      prev = neg;
+    // The extremes of the values tested negative and of those tested positive; −∞ (what an
+    // empty window pools to) is the first value.
+    const neg0 = negative(-Infinity);
+    let [negLo, negHi, posLo, posHi] = neg0 ? [-Infinity, -Infinity, NaN, NaN] : [NaN, NaN, -Infinity, -Infinity];
+    let [hasNeg, hasPos] = [neg0, !neg0];
+    for (let dot = -K; dot <= K; dot++) {
+      const p = pooled(dot);
+      if (p !== p) return undefined;
+      if (negative(p)) {
+        if (!hasNeg || before(p, negLo)) negLo = p;
+        if (!hasNeg || before(negHi, p)) negHi = p;
+        hasNeg = true;
+      } else {
+        if (!hasPos || before(p, posLo)) posLo = p;
+        if (!hasPos || before(posHi, p)) posHi = p;
+        hasPos = true;
+      }
     }
-    if (changes > 1) return undefined;
-    modes.push(!first);
+    // One change along the order at most: the negatives all below the positives (AND: the max
+    // is negative only if every tap is), or all above (OR); one side empty is the constant case.
+    if (!hasNeg) modes.push(true);
+    else if (!hasPos || before(negHi, posLo)) modes.push(false);
+    else if (before(posHi, negLo)) modes.push(true);
+    else return undefined;
   }
   return modes;
 }

@@ -71,6 +71,11 @@ describe('epilogue arithmetic', () => {
     // empty window pools to −∞ and −∞·0 − 1 is NaN, +1: OR, whose empty window gives +1 too.
     expect(poolModes(3, 10, pooled, after(post))).toEqual([false, true, true]);
     expect(poolModes(1, 10, pooled, after([{ op: 'add', c: f32s([-100]) }]))).toEqual([false]);
+    // f32.max puts −0 below +0: a test that tells them apart still has a pooling mode.
+    const zeros = () => (dot: number) => (dot < 0 ? -0 : 0);
+    expect(poolModes(1, 3, zeros, () => (p) => p === -Infinity || Object.is(p, -0))).toEqual([false]);
+    expect(poolModes(1, 3, zeros, () => (p) => Object.is(p, 0))).toEqual([true]);
+    expect(poolModes(1, 3, (_ch) => (dot) => dot, () => (p) => p === 0)).toBeUndefined();
     const nan: LayerEpilogue = { ...e, scale: f32s([3e38, 1, 1]) };
     expect(poolModes(3, 10, (ch) => layerFn(nan, [{ op: 'mul', c: f32s([10]) }, { op: 'mul', c: f32s([0]) }], ch), after([]))).toBeUndefined();
   });
