@@ -21,7 +21,7 @@ import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import { QONNX_DOMAINS } from '../ir/domains.js';
 import { makeTensor, numel, toNumbers } from '../ir/tensor.js';
 import {
-  channelFn, exactF32Fold, layerFn, poolModes, signThresholds, stagesOf,
+  channelFn, exactF32Fold, finiteAtEnds, poolModes, signThresholds, stagesOf, withLayer,
   type ChannelAxis, type LayerEpilogue, type Stage,
 } from './binary-epilogue.js';
 import { GraphView, LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
@@ -143,15 +143,17 @@ function chainLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>)
   const w = walk(v, n, ax);
   const length = chainReaders(v, n, w, ax);
   if (length === undefined) return false;
-  const pre = w.pre.flatMap((s) => s.stages);
-  const thresholds = signThresholds(epi.N, epi.K, (ch) => {
-    const z = layerFn(epi, [...pre, ...w.post], ch);
-    return (dot) => z(dot) < 0;
-  });
-  const modes = !w.pool ? [] : poolModes(epi.N, epi.K, (ch) => layerFn(epi, pre, ch), (ch) => {
-    const q = channelFn(w.post, ch);
-    return (p) => q(p) < 0;
-  });
+  // Every stage is monotone where its values stay finite (binary-epilogue.ts): channels whose
+  // ends are finite skip the scan of every dot.
+  const pre = withLayer(epi, w.pre.flatMap((s) => s.stages));
+  const all = [...pre, ...w.post];
+  const negativeAt = (stages: Stage[]) => (ch: number) => {
+    const z = channelFn(stages, ch);
+    return (y: number) => z(y) < 0;
+  };
+  const thresholds = signThresholds(epi.N, epi.K, negativeAt(all), (ch) => finiteAtEnds(all, ch, -epi.K, epi.K));
+  const modes = !w.pool ? [] : poolModes(epi.N, epi.K, (ch) => channelFn(pre, ch), negativeAt(w.post),
+    (ch, lo, hi) => finiteAtEnds(pre, ch, -epi.K, epi.K) && finiteAtEnds(w.post, ch, lo, hi));
   if (!thresholds || !modes) return false;
 
   const thr = fresh(g, `${n.name || n.outputs[0]}__sign_thresholds`);

@@ -1,13 +1,13 @@
-// The arithmetic after a binary layer, evaluated as lowbit's kernels evaluate it, at every dot
-// product the layer can produce — so each fold below is checked, not assumed.
+// The arithmetic after a binary layer, evaluated as lowbit's kernels evaluate it, over the dot
+// products the layer can produce — so each fold below is checked, not assumed.
 //
 // Output channel n of a binary layer is a function of one integer: y_n(dot) = act(f32(dot)·s_n
 // + b_n) (product, then sum, each rounded to f32; assembly/bgemm_epilogue.ts), with dot in
 // [−K, K] (conv padding can make any integer there). The per-channel ops after it — "stages":
 // BatchNormalization with constant parameters (the BatchNormalization op's own y·k + d, k and d
 // from foldConstants), Mul/Add/Sub/Div by a constant scalar or per-channel vector, Relu, Clip —
-// keep it a function of that integer: z_n(dot) = f_m(…f_1(y_n(dot))). 2K+1 values per channel
-// are few, so:
+// keep it a function of that integer: z_n(dot) = f_m(…f_1(y_n(dot))). Its 2K+1 values per
+// channel can all be computed, so:
 //
 // - f32 fold (exactF32Fold): the stages become the layer's own (s', b') only when
 //   f32(dot)·s' + b' equals z_n(dot) bit for bit (Object.is: ±0 and NaN count) at every dot of
@@ -15,15 +15,22 @@
 //   without bias (the same two roundings) and for power-of-two scalings without underflow; a
 //   general BatchNorm changes a rounding somewhere and stays separate.
 // - sign (signThresholds): when the next binary layer reads only the sign of z (x < 0 → −1, the
-//   packers' rule), the layer can store sign bits: {dot : z_n(dot) < 0} is checked to be
-//   {dot < t} or {dot > −t} (each stage is monotone on non-NaN values, so it is unless a NaN
-//   shows up) and becomes the SIGN epilogue's (t, d). The bits equal "f32 ops, then pack".
+//   packers' rule), the layer can store sign bits: {dot : z_n(dot) < 0} must be {dot < t} or
+//   {dot > −t}, the SIGN epilogue's (t, d). The bits then equal "f32 ops, then pack".
 // - max pool between (poolModes): lowbit's MaxPool takes f32.max over the window (−∞ when a
-//   window has no tap; no NaN can occur here, checked). With p the value pooled and q(p) the
-//   sign after the stages that follow the pool, sign(q(max p_i)) is the AND of the window's bits
-//   when every p that q makes negative comes before every p it makes positive in f32.max's order
-//   (−∞ < … < −0 < +0 < …), the OR when they come after; checked over −∞ and every reachable p,
-//   so an empty window matches too.
+//   window has no tap; no NaN may reach it). With p the value pooled and q(p) the sign after the
+//   stages that follow the pool, sign(q(max p_i)) is the AND of the window's bits when every p
+//   that q makes negative comes before every p it makes positive in f32.max's order
+//   (−∞ < … < −0 < +0 < …), the OR when they come after; −∞ counts, so empty windows match too.
+//
+// Monotone shortcut. Each stage is monotone on finite values (rounding to f32 is monotone, and
+// so are y·c, y + c, y / c, max(y, 0), min(max(y, lo), hi); ±0 give numerically equal results),
+// and a monotone map sends a value between two others to a value between their images. So when
+// every stage's value is finite at both ends of a range (finiteAtEnds), it is finite at every
+// point between — no NaN either: that needs an infinite operand or 0/0, and x/0 is not finite at
+// the ends — and the whole chain is monotone there. Then the threshold is found by binary search
+// and the pool mode read off the ends. Any other channel is checked at every dot; the tests hold
+// both ways to the same answers.
 //
 // JS evaluates f32 exactly: Math.fround of the double product, sum or quotient of two f32
 // values is the correctly rounded f32 result (double rounding is harmless for +, ×, ÷ since
@@ -71,11 +78,19 @@ function layerStages(e: LayerEpilogue): Stage[] {
 
 const OP = { mul: 0, add: 1, div: 2, relu: 3, clip: 4 } as const;
 
-/**
- * The stages of channel ch as one function of y, compiled to op codes and constants (the
- * exhaustive checks call it (2K+1)·N times).
- */
-export function channelFn(stages: readonly Stage[], ch: number): (y: number) => number {
+/** One stage (op code, constants a and b) applied to y in f32. */
+function applyOp(op: number, a: number, b: number, y: number): number {
+  switch (op) {
+    case 0: return f32(y * a);
+    case 1: return f32(y + a);
+    case 2: return f32(y / a);
+    case 3: return Math.max(y, 0);
+    default: return Math.min(Math.max(y, a), b);
+  }
+}
+
+/** Channel ch's stages as op codes and constants. */
+function compile(stages: readonly Stage[], ch: number): { ops: Uint8Array; a: Float64Array; b: Float64Array } {
   const n = stages.length;
   const ops = new Uint8Array(n);
   const a = new Float64Array(n);
@@ -85,23 +100,42 @@ export function channelFn(stages: readonly Stage[], ch: number): (y: number) => 
     if (s.op === 'clip') [a[i], b[i]] = [s.lo, s.hi];
     else if (s.op !== 'relu') a[i] = at(s.c, ch);
   });
+  return { ops, a, b };
+}
+
+/** The stages of channel ch as one function of y (the exhaustive checks call it (2K+1)·N times). */
+export function channelFn(stages: readonly Stage[], ch: number): (y: number) => number {
+  const { ops, a, b } = compile(stages, ch);
   return (y) => {
-    for (let i = 0; i < n; i++) {
-      switch (ops[i]) {
-        case 0: y = f32(y * a[i]); break;
-        case 1: y = f32(y + a[i]); break;
-        case 2: y = f32(y / a[i]); break;
-        case 3: y = Math.max(y, 0); break;
-        default: y = Math.min(Math.max(y, a[i]), b[i]);
-      }
-    }
+    for (let i = 0; i < ops.length; i++) y = applyOp(ops[i], a[i], b[i], y);
     return y;
   };
 }
 
+/**
+ * Whether every value the stages of channel ch pass through is finite for y = lo and y = hi.
+ * Then they are monotone on [lo, hi] and never make a NaN there (see the top).
+ */
+export function finiteAtEnds(stages: readonly Stage[], ch: number, lo: number, hi: number): boolean {
+  const { ops, a, b } = compile(stages, ch);
+  for (let y of [lo, hi]) {
+    if (!Number.isFinite(y)) return false;
+    for (let i = 0; i < ops.length; i++) {
+      y = applyOp(ops[i], a[i], b[i], y);
+      if (!Number.isFinite(y)) return false;
+    }
+  }
+  return true;
+}
+
+/** The layer's own epilogue followed by `stages`. */
+export function withLayer(e: LayerEpilogue, stages: readonly Stage[]): Stage[] {
+  return [...layerStages(e), ...stages];
+}
+
 /** Channel ch of the layer followed by `stages`, as a function of the dot product. */
 export function layerFn(e: LayerEpilogue, stages: readonly Stage[], ch: number): (dot: number) => number {
-  return channelFn([...layerStages(e), ...stages], ch);
+  return channelFn(withLayer(e, stages), ch);
 }
 
 /**
@@ -182,21 +216,36 @@ export function exactF32Fold(e: LayerEpilogue, stages: readonly Stage[]): { scal
 /**
  * The SIGN epilogue's (t, d) pairs for N channels: d·dot ≥ t ⇔ !negative(dot) at every dot in
  * [−K, K], negative = negativeAt(ch); undefined when some channel's negative set is not a
- * threshold set.
+ * threshold set. Channels for which monotoneAt(ch) holds (negative is monotone in dot) take a
+ * binary search for the flip; the others are scanned at every dot.
  */
-export function signThresholds(N: number, K: number, negativeAt: (ch: number) => (dot: number) => boolean): Int32Array | undefined {
+export function signThresholds(
+  N: number, K: number, negativeAt: (ch: number) => (dot: number) => boolean, monotoneAt: (ch: number) => boolean = () => false,
+): Int32Array | undefined {
   const out = new Int32Array(2 * N);
   for (let ch = 0; ch < N; ch++) {
     const negative = negativeAt(ch);
     const first = negative(-K);
-    let prev = first;
     let flip: number | undefined;
-    for (let dot = -K + 1; dot <= K; dot++) {
-      const neg = negative(dot);
-      if (neg === prev) continue;
-      if (flip !== undefined) return undefined;
-      flip = dot;
-      prev = neg;
+    if (monotoneAt(ch)) {
+      if (negative(K) !== first) {
+        let [lo, hi] = [-K, K]; // negative(lo) = first ≠ negative(hi)
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (negative(mid) === first) lo = mid;
+          else hi = mid;
+        }
+        flip = hi;
+      }
+    } else {
+      let prev = first;
+      for (let dot = -K + 1; dot <= K; dot++) {
+        const neg = negative(dot);
+        if (neg === prev) continue;
+        if (flip !== undefined) return undefined;
+        flip = dot;
+        prev = neg;
+      }
     }
     // No flip: always + (dot ≥ −K) or always − (dot ≥ K + 1 never holds). A flip at f: + from f
     // on (dot ≥ f), or + up to f − 1 (−dot ≥ 1 − f).
@@ -214,18 +263,32 @@ const before = (a: number, b: number): boolean => a < b || (a === b && 1 / a < 1
  * Per channel, whether the bit after a max pool is the OR (true) or the AND (false) of the
  * window's bits: pooledAt(ch) gives the value a tap holds for a dot, negativeAt(ch) the sign test
  * after the pool. Undefined when a NaN can reach the pool or the test is not monotone there.
+ * When monotoneAt(ch, lo, hi) holds — the pooled value is monotone in dot, so its values lie in
+ * [lo, hi] (its values at ±K), and the test is monotone on [lo, hi] — the ends decide; otherwise
+ * every value is tested.
  */
 export function poolModes(
   N: number, K: number, pooledAt: (ch: number) => (dot: number) => number, negativeAt: (ch: number) => (p: number) => boolean,
+  monotoneAt: (ch: number, lo: number, hi: number) => boolean = () => false,
 ): boolean[] | undefined {
   const modes: boolean[] = [];
   for (let ch = 0; ch < N; ch++) {
     const pooled = pooledAt(ch);
     const negative = negativeAt(ch);
-    // The extremes of the values tested negative and of those tested positive; −∞ (what an
-    // empty window pools to) is the first value.
+    // −∞, what an empty window pools to, is first in the order: it sets the mode. One change
+    // along the order at most: the negatives all below the positives (AND: the max is negative
+    // only if every tap is), or all above (OR); one side empty is the constant case.
     const neg0 = negative(-Infinity);
-    let [negLo, negHi, posLo, posHi] = neg0 ? [-Infinity, -Infinity, NaN, NaN] : [NaN, NaN, -Infinity, -Infinity];
+    const [a, b] = [pooled(-K), pooled(K)];
+    const [lo, hi] = a <= b ? [a, b] : [b, a];
+    if (monotoneAt(ch, lo, hi)) {
+      const [negLo, negHi] = [negative(lo), negative(hi)];
+      if (negLo !== negHi && negLo !== neg0) return undefined;
+      modes.push(!neg0);
+      continue;
+    }
+    // The extremes of the values tested negative and of those tested positive.
+    let [negLo, negHi, posLo, posHi] = [-Infinity, -Infinity, -Infinity, -Infinity];
     let [hasNeg, hasPos] = [neg0, !neg0];
     for (let dot = -K; dot <= K; dot++) {
       const p = pooled(dot);
@@ -240,8 +303,6 @@ export function poolModes(
         hasPos = true;
       }
     }
-    // One change along the order at most: the negatives all below the positives (AND: the max
-    // is negative only if every tap is), or all above (OR); one side empty is the constant case.
     if (!hasNeg) modes.push(true);
     else if (!hasPos || before(negHi, posLo)) modes.push(false);
     else if (before(posHi, negLo)) modes.push(true);

@@ -8,7 +8,7 @@ import { InferenceSession, Tensor } from '../../src/index.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { runPasses } from '../../src/passes/index.js';
 import {
-  channelFn, exactF32Fold, layerFn, poolModes, signThresholds, type LayerEpilogue, type Stage,
+  channelFn, exactF32Fold, finiteAtEnds, layerFn, poolModes, signThresholds, withLayer, type LayerEpilogue, type Stage,
 } from '../../src/passes/binary-epilogue.js';
 import { OnnxBuilder } from '../../scripts/lib/onnx-builder.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
@@ -78,6 +78,56 @@ describe('epilogue arithmetic', () => {
     expect(poolModes(1, 3, (_ch) => (dot) => dot, () => (p) => p === 0)).toBeUndefined();
     const nan: LayerEpilogue = { ...e, scale: f32s([3e38, 1, 1]) };
     expect(poolModes(3, 10, (ch) => layerFn(nan, [{ op: 'mul', c: f32s([10]) }, { op: 'mul', c: f32s([0]) }], ch), after([]))).toBeUndefined();
+  });
+});
+
+describe('monotone shortcut', () => {
+  it('gives the thresholds and pool modes that testing every dot gives, on random stage chains', () => {
+    const r = rng(33);
+    const constant = (): number => {
+      const u = r();
+      return u < 0.1 ? 0 : u < 0.14 ? -0 : u < 0.26 ? 3e38 * (r() < 0.5 ? -1 : 1) : u < 0.3 ? 1e-30 : u < 0.35 ? Infinity : (r() * 4 - 2);
+    };
+    const stages = (n: number, N: number): Stage[] => Array.from({ length: n }, (): Stage => {
+      const u = r();
+      if (u < 0.1) return { op: 'relu' };
+      if (u < 0.2) return { op: 'clip', lo: Math.fround(r() * 2 - 1.5), hi: Math.fround(r() * 2 - 0.5) };
+      return { op: pick3(u), c: Float32Array.from({ length: r() < 0.5 ? 1 : N }, constant) };
+    });
+    const pick3 = (u: number): 'mul' | 'add' | 'div' => (u < 0.5 ? 'mul' : u < 0.8 ? 'add' : 'div');
+    const negativeAt = (st: Stage[]) => (ch: number) => {
+      const z = channelFn(st, ch);
+      return (y: number) => z(y) < 0;
+    };
+    const tally = { shortcut: 0, scanned: 0, refused: 0, poolRefused: 0 };
+    for (let i = 0; i < 400; i++) {
+      const N = 5;
+      const K = 1 + Math.floor(r() * 80);
+      const e: LayerEpilogue = { N, K, scale: Float32Array.from({ length: N }, () => r() * 2 - 1), bias: Float32Array.from({ length: N }, () => r() - 0.5), act: { act: 0, lo: 0, hi: 0 } };
+      const pre = withLayer(e, stages(Math.floor(r() * 4), N));
+      const post = stages(Math.floor(r() * 3), N);
+      const all = [...pre, ...post];
+      const monotone = (ch: number) => finiteAtEnds(all, ch, -K, K);
+      for (let ch = 0; ch < N; ch++) tally[monotone(ch) ? 'shortcut' : 'scanned']++;
+      const scan = signThresholds(N, K, negativeAt(all));
+      if (!scan) tally.refused++;
+      expect(signThresholds(N, K, negativeAt(all), monotone), `case ${i}`).toEqual(scan);
+      const pooled = (ch: number) => channelFn(pre, ch);
+      const modes = poolModes(N, K, pooled, negativeAt(post));
+      if (!modes) tally.poolRefused++;
+      expect(poolModes(N, K, pooled, negativeAt(post), (ch, lo, hi) => finiteAtEnds(pre, ch, -K, K) && finiteAtEnds(post, ch, lo, hi)), `case ${i}`).toEqual(modes);
+    }
+    expect(tally.shortcut).toBeGreaterThan(1000);
+    expect(tally.scanned).toBeGreaterThan(300);
+    expect(tally.poolRefused).toBeGreaterThan(0);
+  });
+  it('scans, and refuses, a chain that overflows to NaN away from zero (negative only in the middle)', () => {
+    const e: LayerEpilogue = { N: 1, K: 20, scale: f32s([1]), act: { act: 0, lo: 0, hi: 0 } };
+    const all = withLayer(e, [{ op: 'mul', c: f32s([3e37]) }, { op: 'mul', c: f32s([0]) }, { op: 'add', c: f32s([-1]) }]);
+    expect(finiteAtEnds(all, 0, -20, 20)).toBe(false);
+    const z = channelFn(all, 0);
+    expect([z(-20), z(0), z(20)]).toEqual([NaN, -1, NaN]);
+    expect(signThresholds(1, 20, () => (dot) => z(dot) < 0, () => finiteAtEnds(all, 0, -20, 20))).toBeUndefined();
   });
 });
 
