@@ -7,7 +7,7 @@
 // src/ops/registry.ts), and reports how often it fired. Passes never change what a model computes
 // beyond what the rule's comment states.
 
-import type { Graph } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import { binaryPass } from './binary.js';
 import { dqMatmulPass } from './dq-matmul.js';
 import { dynamicInt8Pass } from './dynamic-int8.js';
@@ -19,9 +19,26 @@ export { LOWBIT_DOMAIN };
 
 export interface Pass {
   readonly name: string;
-  /** Rewrites `g` in place; returns how many times the rule fired. */
-  run(g: Graph): number;
+  /**
+   * Rewrites `g` in place; returns how many times the rule fired. A candidate it leaves as it was
+   * (a layer the rule is about that does not match) is told to `log` with the reason.
+   */
+  run(g: Graph, log?: PassLog): number;
 }
+
+export interface PassLog {
+  decline(node: Node, reason: string): void;
+}
+
+/** Why rules left a node as it was: its op when they looked, and '<rule>: <reason>' lines. */
+export interface Decline {
+  readonly opType: string;
+  readonly domain: string;
+  readonly reasons: string[];
+}
+
+/** Node name → what the rules said about it (src/session/inspect.ts shows it). */
+export type Declines = Map<string, Decline>;
 
 /**
  * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
@@ -37,10 +54,18 @@ export interface PassReport {
   removedNodes: number;
 }
 
-export function runPasses(g: Graph, passes: readonly Pass[] = PASSES): PassReport {
+export function runPasses(g: Graph, passes: readonly Pass[] = PASSES, declines?: Declines): PassReport {
   const fired: Record<string, number> = {};
   for (const p of passes) {
-    const n = p.run(g);
+    const log: PassLog = {
+      decline(node, reason) {
+        const line = `${p.name}: ${reason}`;
+        const d = declines?.get(node.name);
+        if (!d) declines?.set(node.name, { opType: node.opType, domain: node.domain, reasons: [line] });
+        else if (!d.reasons.includes(line)) d.reasons.push(line);
+      },
+    };
+    const n = p.run(g, log);
     if (n > 0) fired[p.name] = (fired[p.name] ?? 0) + n;
   }
   if (Object.keys(fired).length > 0) g.opsets.set(LOWBIT_DOMAIN, 1);
