@@ -5,6 +5,11 @@ import { fail, LowbitError } from '../errors.js';
 import type { IOSlot, Plan, Ref } from '../plan/types.js';
 import { alignUp, type KernelFn, type Machine } from '../kernels/machine.js';
 
+/** What a kernel's non-zero return means, where it is not an index out of range. */
+const REJECTS: Record<string, string> = {
+  fake_quant_q8: 'a NaN among the activations an integer layer quantises: it has no integer value, where the float graph would give NaN',
+};
+
 export class BoundPlan {
   readonly planBase: number;
   readonly end: number;
@@ -47,7 +52,7 @@ export class BoundPlan {
       }
       if (ret) {
         const s = plan.steps[i];
-        fail('LOWBIT_BAD_INPUT', `node '${s.node}': kernel ${s.kernel} rejected its input data (an index is out of range)`);
+        fail('LOWBIT_BAD_INPUT', `node '${s.node}': kernel ${s.kernel} rejected its input data (${REJECTS[s.kernel] ?? 'an index is out of range'})`);
       }
     }
   }

@@ -31,6 +31,7 @@ const KERNELS: Record<string, KernelInfo> = {
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
   bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
   quantize_linear: { math: 'quantize', exact: true },
+  fake_quant_q8: { math: 'quantize (QONNX)', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
   dynamic_quantize_linear_f32: { math: 'dynamic quantize', exact: true },
 };
