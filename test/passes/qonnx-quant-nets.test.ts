@@ -2,12 +2,14 @@
 // net with quantised activations and weights, a weight-only MLP, a BNN layer left to the binary
 // rule, the cases that must stay on the float path, and arbitrary (not power-of-two) scales.
 //
-// The reference is the literal QONNX graph run by lowbit: the same model with every scale a graph
-// input, so that no rule can read it (test/ops/qonnx.test.ts pins the literal ops bit-exactly to
-// qonnx's executor). Power-of-two scales and dyadic inputs make the float graph exact, so the
+// The reference is qonnx's own executor on two networks it ran (test/fixtures/qonnx/nets.json,
+// written by scripts/qonnx/make_net_fixtures.py), and the literal QONNX graph run by lowbit: the
+// same model with every scale a graph input, so that no rule can read it (test/ops/qonnx.test.ts
+// pins the literal ops bit-exactly to qonnx's executor). Power-of-two scales and dyadic inputs make the float graph exact, so the
 // outputs must be bit-identical; with arbitrary scales they must agree within both graphs'
 // rounding error (see the bound below).
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { decodeModel } from '../../src/onnx/decode.js';
@@ -154,6 +156,20 @@ describe('QONNX networks lower to low-bit layers', () => {
       });
     }
   }
+});
+
+interface Stored { dims: number[]; b64: string }
+const NETS = (JSON.parse(readFileSync(new URL('../fixtures/qonnx/nets.json', import.meta.url), 'utf8')) as { nets: { name: string; model: string; x: Stored; y: Stored }[] }).nets;
+const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+describe.each(ALL_BACKENDS)('QONNX networks vs qonnx\'s executor (%s)', (backend) => {
+  it.each(NETS.map((n) => [n.name, n] as const))('%s: lowered, and the same bits', async (_, net) => {
+    const s = await InferenceSession.create(b64(net.model), { backend });
+    expect(s.inspect().passes['qonnx-quant']).toBe(net.name === 'MLP' ? 2 : 3);
+    const y = (await s.run({ x: Tensor.fromBytes('float32', b64(net.x.b64), net.x.dims) })).y;
+    expect(y.dims).toEqual(net.y.dims);
+    expect(bitsOf(y.data as Float32Array)).toEqual(bitsOf(new Float32Array(b64(net.y.b64).buffer)));
+  });
 });
 
 interface FloatCase {
