@@ -22,7 +22,7 @@ export { conv_winograd_f32, winograd_filter_f32 } from './conv_winograd';
 export { cast, cast__ref } from './cast';
 export { qw_pack, qw_pack_bytes } from './qw_pack';
 export { qwgemm_f32, qwgemm_f32_scratch_bytes, qwgemm_f32__ref } from './gemm_q4';
-export { quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gemm_q4_i8';
+export { pack_rows_i8, quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gemm_q4_i8';
 export { qw_zp_fraction } from './qw_zp_fraction';
 export { conv_i8, conv_i8__ref, conv_i8_scratch_bytes } from './conv_i8';
 export { conv_w_i8_bytes, pack_w_conv_i8 } from './conv_i8_pack';

@@ -20,6 +20,7 @@ export interface Quantizer {
   bits: number;
   signed: boolean;
   narrow: boolean;
+  /** The range of t: the clamp range, or [−1, 1] for the bipolar kinds. */
   lo: number;
   hi: number;
 }
@@ -48,8 +49,9 @@ export function quantizer(v: GraphView, n: Node | undefined): Quantizer | undefi
   const m = n.attrs.get('rounding_mode');
   const mode = m === undefined ? 0 : m.type === 'string' ? roundingCode(m.value) : undefined;
   if (!Number.isInteger(bits) || bits < 1 || bits > MAX_BITWIDTH || signed === undefined || narrow === undefined || mode === undefined) return undefined;
-  const [lo, hi] = intRange(signed, narrow, bits);
-  return { node: n, kind: bits === 1 && signed ? QKIND.QUANT_BIPOLAR : QKIND.QUANT, mode, bits, signed, narrow, lo, hi };
+  const kind = bits === 1 && signed ? QKIND.QUANT_BIPOLAR : QKIND.QUANT;
+  const [lo, hi] = kind === QKIND.QUANT_BIPOLAR ? [-1, 1] : intRange(signed, narrow, bits);
+  return { node: n, kind, mode, bits, signed, narrow, lo, hi };
 }
 
 /** The values of a float32 constant. */

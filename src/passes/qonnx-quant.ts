@@ -2,20 +2,22 @@
 // aliases) on the constant weight of a MatMul / Gemm / Conv, and on its activation, become
 // integer layers instead of running as fake-quant floats:
 //
-//   Quant(x, s_x, z_x, b_x) ─┐
-//   Quant(W, s_w, z_w, b_w) ─┴─ MatMul / Gemm  ⇒  QonnxQuantInt(x) → ai.lowbit QGemmToFloat   (int8 layer)
-//                          ─── Conv           ⇒  QonnxQuantInt(x) → ai.lowbit QConvToFloat
+//   Quant(x, s_x, z_x, b_x) ─┐                    QonnxQuantInt(x) → ai.lowbit
+//   Quant(W, s_w, z_w, b_w) ─┴─ MatMul / Gemm  ⇒    MatMulQWQ8    W kept 2 or 4 bits wide (b_w ≤ 4, t_x − z_x fits int8)
+//                                                   QGemmToFloat  W as int8 / uint8 otherwise
+//                           ─── Conv           ⇒    QConvToFloat  W as int8 / uint8
 //   x (float)               ─┐
 //   Quant(W, s_w, z_w, b_w) ─┴─ MatMul / Gemm  ⇒  ai.lowbit MatMulQW (W kept 2, 4 or 8 bits wide)
 //   bipolar x (BipolarQuant, Where(Less(x,0),−1,1)) with a 1-bit Quant W  ⇒  W folded to its ±s_w
 //     f32 values here, so that the binary pass (binary.ts) makes the XNOR-popcount layer
+// A Conv on f32 activations keeps f32 weights (there is no n-bit weight conv kernel).
 //
 // Weights: W a float32 initializer; s_w > 0 finite and z_w an integer, per tensor or per output
 // channel (MatMul [K,N]: axis 1; Gemm: axis 0 with transB = 1, else 1; Conv: axis 0); b_w the
 // bit width (BipolarQuant: 1 bit, t = ±1, z = 0). The integer t of every weight is computed here
 // in the f32 order of assembly/fakequant.ts (src/ir/qonnx.ts), so (t − z_w)·s_w is bit for bit
-// the weight the literal graph computes. MatMulQW stores t in 2 bits (b_w ≤ 2), 4 (≤ 4) or 8
-// (≤ 8), widened when z_w needs it; the int8 layers store t as int8 (signed) or uint8.
+// the weight the literal graph computes. The qw layouts store t in 2 bits (b_w ≤ 2), 4 (≤ 4) or
+// 8 (≤ 8), widened when z_w needs it. A non-integer z_w or any other granularity stays float.
 // Activations: x not a constant; s_x > 0 finite and z_x an integer, one value each; b_x ≤ 8, so t
 // fits int8 (signed) or uint8, z_x too (checked). QonnxQuantInt computes t with the same f32
 // operations as the literal Quant, in every rounding mode, so the integer layer reads exactly the
@@ -25,22 +27,24 @@
 // ([N] or [1, N]) with beta = 1; Conv with B absent or a float32 initializer of M elements.
 //
 // Exactness of the integer layers. With v_x = t_x − z_x and v_w = t_w − z_w (exact integers):
-// acc = Σ_k v_x·v_w is exact in i32 (checked: K·max|v_x|·max|v_w| < 2^31), and the layer outputs
-// y = f32(f32(acc)·m[n]) (+ bias), m[n] = f32(s_x·s_w[n]). The literal graph computes
-// Σ_k f32(v_x·s_x)·f32(v_w·s_w) with f32 products and sums; both approximate the same real number
-// acc·s_x·s_w[n]. When the float graph makes no rounding error (e.g. power-of-two scales with
-// |acc| < 2^24) the two are bit-identical; otherwise the integer layer is within 3 roundings of the
-// exact value (m, f32(acc), the product) while the float graph is within (K + 1)·2^−24 of Σ|terms|.
-// MatMulQW on f32 activations: the weights are exact, the sums are f32 (bound in
-// assembly/gemm_q4.ts), so it matches the float graph within both graphs' summation error.
+// acc = Σ_k v_x·v_w is exact in i32 (MatMulQWQ8: |v_w| ≤ 15, K ≤ 65536; QGemmToFloat /
+// QConvToFloat: checked K·max|v_x|·max|v_w| < 2^31), and the layer outputs
+// y = f32(f32(acc)·f32(s_x·s_w[n])) (QGemmToFloat, QConvToFloat) or f32(f32(f32(acc)·s_w[n])·s_x)
+// (MatMulQWQ8), then + bias. The literal graph computes Σ_k f32(v_x·s_x)·f32(v_w·s_w) with f32
+// products and sums; both approximate the same real number acc·s_x·s_w[n]. When the float graph
+// makes no rounding error (e.g. power-of-two scales with |acc| < 2^24) the two are bit-identical;
+// otherwise the integer layer is within 3 roundings of the exact value while the float graph is
+// within (K + 2)·2^−24 of Σ|terms|. MatMulQW on f32 activations: the weights are exact, the sums
+// are f32 (bound in assembly/gemm_q4.ts), so it matches the float graph within both graphs'
+// summation error.
 //
-// Ternary weights ({−1, 0, +1}·s: b_w = 2, signed, narrow, z_w = 0) go the 2-bit MatMulQW / int8
-// way here. Hook: ai.lowbit TernaryMatMul / TernaryConv (branch h/ternary) are to take them
-// first — `isTernary(w)` below marks the place.
+// Ternary weights ({−1, 0, +1}·s: b_w = 2, signed, narrow, z_w = 0) take the 2-bit qw layouts
+// here. Hook: ai.lowbit TernaryMatMul / TernaryConv (branch h/ternary) are to take them first —
+// `isTernary(w)` in rewrite() marks the place.
 //
 // Quant / BipolarQuant on constant weights holding NaN or ±Inf: LOWBIT_BAD_MODEL naming the node.
 
-import type { DType } from '../ir/dtype.js';
+import { dtypeBits, type DType } from '../ir/dtype.js';
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import { dequantValue, QKIND } from '../ir/qonnx.js';
 import { lowBitTensor, type QuantParams } from '../ir/quant.js';
@@ -141,9 +145,15 @@ function integerActivation(g: Graph, x: ActivationQuant, made: Map<Node, string>
   return out;
 }
 
-/** int8 activations × int8 weights, integer accumulation, one f32 scale: QGemmToFloat / QConvToFloat. */
+/**
+ * Integer activations × integer weights, integer accumulation, then f32 scales: 2/4-bit weights
+ * (kept that wide) on MatMulQWQ8 when t_x − z_x fits int8, else int8 weights on QGemmToFloat /
+ * QConvToFloat.
+ */
 function integerLayer(g: Graph, L: Layer, x: ActivationQuant, made: Map<Node, string>): boolean {
   const { w } = L;
+  const qw = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(w);
+  if (qw && dtypeBits(qw) <= 4 && x.q.lo - x.zp >= -128 && x.q.hi - x.zp <= 127) return nBitIntegerLayer(g, L, x, qw, made);
   const wType: DType = w.q.signed ? 'int8' : 'uint8';
   if (w.q.bits > 8 || !fits(wType, w.zp)) return false;
   const vx = Math.max(Math.abs(x.q.lo - x.zp), Math.abs(x.q.hi - x.zp));
@@ -171,19 +181,33 @@ function qwType(w: WeightQuant): DType | undefined {
   return undefined;
 }
 
-/** f32 activations × 2/4/8-bit weights: MatMulQW. */
-function lowBitWeightLayer(g: Graph, L: Layer): boolean {
+/** The weights as MatMulQW / MatMulQWQ8 take them: `type` initializer, scale and zero point, attributes. */
+function qwWeights(g: Graph, L: Layer, type: DType): { inputs: string[]; attrs: Map<string, AttrValue> } {
   const { w } = L;
-  const type = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(w);
-  if (!type) return false;
-  const bits = Number(type.replace(/\D/g, ''));
-  const wName = L.anchor.inputs[1];
-  const wq = putInitializer(g, `${wName}_${type}`, lowBitTensor(type, w.dims, w.t));
+  const wq = putInitializer(g, `${L.anchor.inputs[1]}_${type}`, lowBitTensor(type, w.dims, w.t));
   const sName = putValues(g, `${wq}_scale`, 'float32', [w.scale.length], w.scale);
   const zName = putInitializer(g, `${wq}_zero_point`, lowBitTensor(type, [w.zp.length], w.zp));
   g.quant.set(wq, quantParams(w));
-  const a = attrs({ bits, signed: +w.q.signed, trans_b: +L.transB, block_size: 0 });
-  replaceAnchor(g, L, 'MatMulQW', [L.anchor.inputs[0], wq, sName, zName, L.bias], a);
+  return { inputs: [wq, sName, zName], attrs: attrs({ bits: dtypeBits(type), signed: +w.q.signed, trans_b: +L.transB, block_size: 0 }) };
+}
+
+/** Integer activations × 2/4-bit weights: MatMulQWQ8. */
+function nBitIntegerLayer(g: Graph, L: Layer, x: ActivationQuant, type: DType, made: Map<Node, string>): boolean {
+  const a = integerActivation(g, x, made);
+  const base = L.anchor.outputs[0];
+  const aScale = putValues(g, `${base}_x_scale`, 'float32', [], [x.scale]);
+  const aZp = putValues(g, `${base}_x_zero_point`, x.type, [], [x.zp]);
+  const wq = qwWeights(g, L, type);
+  replaceAnchor(g, L, 'MatMulQWQ8', [a, aScale, aZp, ...wq.inputs, L.bias], wq.attrs);
+  return true;
+}
+
+/** f32 activations × 2/4/8-bit weights: MatMulQW. */
+function lowBitWeightLayer(g: Graph, L: Layer): boolean {
+  const type = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(L.w);
+  if (!type) return false;
+  const wq = qwWeights(g, L, type);
+  replaceAnchor(g, L, 'MatMulQW', [L.anchor.inputs[0], ...wq.inputs, L.bias], wq.attrs);
   return true;
 }
 

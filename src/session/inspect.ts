@@ -24,8 +24,9 @@ const KERNELS: Record<string, KernelInfo> = {
   qgemm_i8: { math: 'int8×int8→int32', exact: true },
   conv_i8: { math: 'int8 im2col', exact: true },
   qwgemm_f32: { math: 'n-bit weights × f32', exact: true },
-  qwgemm_i8: {
-    math: 'n-bit weights × int8', exact: false,
+  qwgemm_i8: { math: 'n-bit weights × int8', exact: true },
+  quantize_rows_i8: {
+    math: 'dynamic quantize', exact: false,
     note: 'activations quantized to int8 per row (MatMulNBits accuracy_level 4): differs from exact float math by design',
   },
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },

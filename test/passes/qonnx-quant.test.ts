@@ -12,7 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import type { DType } from '../../src/ir/dtype.js';
 import { decodeModel } from '../../src/onnx/decode.js';
+import { GraphView } from '../../src/passes/graph-view.js';
 import { runPasses } from '../../src/passes/index.js';
+import { weightQuant } from '../../src/passes/qonnx-match.js';
+import { isTernary } from '../../src/passes/qonnx-quant.js';
 import { OnnxBuilder, type AttrInput } from '../../scripts/lib/onnx-builder.js';
 import { ALL_BACKENDS, rng } from '../support/kernels.js';
 
@@ -54,13 +57,15 @@ const CASES: Case[] = [
   { name: '2-bit unsigned W, zero point 5 (widened to 4 bits), FLOOR', kind: 'MatMul', w: { bits: 2, signed: 0, zp: 5, mode: 'FLOOR', scale: 0.5 }, want: { op: 'MatMulQW', wType: 'uint4', kernel: 'qwgemm_f32' } },
   { name: '1-bit Quant W on f32 activations (int2 ±1)', kind: 'MatMul', w: { bits: 1, scale: pow2s(rng(4), N) }, want: { op: 'MatMulQW', wType: 'int2', kernel: 'qwgemm_f32' } },
   // int8 activations × int8 weights
-  { name: '8-bit act × 4-bit per-channel W, MatMul', kind: 'MatMul', x: { bits: 8, scale: 0.125 }, w: { bits: 4, scale: pow2s(rng(5), N) }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
+  { name: '8-bit act × 4-bit per-channel W, MatMul', kind: 'MatMul', x: { bits: 8, scale: 0.125 }, w: { bits: 4, scale: pow2s(rng(5), N) }, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
+  { name: '8-bit unsigned act zp 128 × 4-bit W, Gemm transB, bias', kind: 'GemmT', x: { bits: 8, signed: 0, zp: 128, scale: 0.25 }, w: { bits: 4, scale: pow2s(rng(13), N) }, bias: true, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
+  { name: '8-bit unsigned act zp 0 (t − z beyond int8) × 4-bit W: int8 weights', kind: 'MatMul', x: { bits: 8, signed: 0, scale: 0.25 }, w: { bits: 4, scale: 0.5 }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
   { name: '4-bit unsigned act zp 3, HALF_UP × 8-bit W, Gemm transB, bias', kind: 'GemmT', x: { bits: 4, signed: 0, zp: 3, mode: 'HALF_UP', scale: 0.5 }, w: { bits: 8, scale: pow2s(rng(6), N) }, bias: true, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
-  { name: '2-bit narrow act (CEIL) × 2-bit ternary W', kind: 'MatMul', x: { bits: 2, narrow: 1, mode: 'CEIL', scale: 1 }, w: { bits: 2, narrow: 1, scale: 0.25 }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
+  { name: '2-bit narrow act (CEIL) × 2-bit ternary W', kind: 'MatMul', x: { bits: 2, narrow: 1, mode: 'CEIL', scale: 1 }, w: { bits: 2, narrow: 1, scale: 0.25 }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
   { name: '8-bit unsigned narrow act (UP) × 8-bit unsigned W zp, Gemm', kind: 'Gemm', x: { bits: 8, signed: 0, narrow: 1, mode: 'UP', zp: 128, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [1, 2, 3, 250, 128, 0], scale: pow2s(rng(7), N) }, want: { op: 'QGemmToFloat', wType: 'uint8', kernel: 'qgemm_i8' } },
-  { name: '4-bit act (DOWN) × 1-bit Quant W', kind: 'MatMul', x: { bits: 4, mode: 'DOWN', scale: 0.25 }, w: { bits: 1, scale: pow2s(rng(8), N) }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
-  { name: 'BipolarQuant act × 4-bit W', kind: 'MatMul', x: { op: 'BipolarQuant', scale: 0.5 }, w: { bits: 4, scale: pow2s(rng(9), N) }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
-  { name: '1-bit Quant act (zp 1) × BipolarQuant W', kind: 'MatMul', x: { bits: 1, zp: 1, scale: 0.5 }, w: { op: 'BipolarQuant', scale: pow2s(rng(10), N) }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
+  { name: '4-bit act (DOWN) × 1-bit Quant W', kind: 'MatMul', x: { bits: 4, mode: 'DOWN', scale: 0.25 }, w: { bits: 1, scale: pow2s(rng(8), N) }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
+  { name: 'BipolarQuant act × 4-bit W', kind: 'MatMul', x: { op: 'BipolarQuant', scale: 0.5 }, w: { bits: 4, scale: pow2s(rng(9), N) }, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
+  { name: '1-bit Quant act (zp 1) × BipolarQuant W', kind: 'MatMul', x: { bits: 1, zp: 1, scale: 0.5 }, w: { op: 'BipolarQuant', scale: pow2s(rng(10), N) }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
   { name: 'Conv 3×3 pad 1: 8-bit act (HALF_DOWN) × 4-bit per-channel W, bias', kind: 'Conv', x: { bits: 8, mode: 'HALF_DOWN', scale: 0.125 }, w: { bits: 4, scale: pow2s(rng(11), N) }, bias: true, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'Conv: 4-bit unsigned act × 2-bit W', kind: 'Conv', x: { bits: 4, signed: 0, scale: 0.25 }, w: { bits: 2, scale: 0.5 }, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'depthwise Conv: 8-bit act × 8-bit unsigned W zp', kind: 'ConvDW', x: { bits: 8, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [7, 128, 200, 0, 31], scale: pow2s(rng(12), C) }, want: { op: 'QConvToFloat', wType: 'uint8', kernel: 'conv_dw_i8' } },
@@ -157,9 +162,10 @@ describe('QONNX layers: the graph the rule makes', () => {
       expect(runPasses(g).fired['qonnx-quant']).toBe(1);
       const layer = g.nodes.find((n) => n.name === 'layer')!;
       expect(layer.opType).toBe(c.want.op);
-      expect(g.initializers.get(layer.inputs[c.want.op === 'MatMulQW' ? 1 : 2])?.dtype).toBe(c.want.wType);
+      const wIn = layer.inputs[{ MatMulQW: 1, MatMulQWQ8: 3 }[c.want.op] ?? 2];
+      expect(g.initializers.get(wIn)?.dtype).toBe(c.want.wType);
       expect(g.nodes.map((n) => n.opType)).toEqual(c.x ? [c.x.op === 'BipolarQuant' ? 'QonnxBipolarInt' : 'QonnxQuantInt', c.want.op] : [c.want.op]);
-      const wq = g.quant.get(layer.inputs[c.want.op === 'MatMulQW' ? 1 : 2])!;
+      const wq = g.quant.get(wIn)!;
       expect({ bits: wq.bits, signed: wq.signed, narrow: wq.narrow, scales: wq.scale.length }).toEqual({
         bits: c.w.op === 'BipolarQuant' ? 1 : c.w.bits, signed: c.w.op === 'BipolarQuant' || c.w.signed !== 0, narrow: c.w.narrow === 1, scales: one(c.w.scale).length,
       });
@@ -168,6 +174,21 @@ describe('QONNX layers: the graph the rule makes', () => {
       expect(runPasses(lit).fired['qonnx-quant']).toBeUndefined();
     });
   }
+});
+
+describe('the ternary hook', () => {
+  it('isTernary marks exactly the 2-bit signed narrow weights with zero point 0', () => {
+    const seen = [false, false];
+    for (const c of CASES) {
+      const g = decodeModel(build(c, false)).graph;
+      const layer = g.nodes.find((n) => n.name === 'layer')!;
+      const w = weightQuant(new GraphView(g), layer.inputs[1], (rank) => (c.kind === 'MatMul' || c.kind === 'Gemm' ? rank - 1 : 0))!;
+      const ternary = c.w.op !== 'BipolarQuant' && c.w.bits === 2 && c.w.signed !== 0 && c.w.narrow === 1 && one(c.w.zp ?? 0).every((z) => z === 0);
+      expect(isTernary(w), c.name).toBe(ternary);
+      seen[+ternary] = true;
+    }
+    expect(seen).toEqual([true, true]);
+  });
 });
 
 /** Bit patterns, so −0 and +0 differ and the first mismatch is named. */
