@@ -77,6 +77,8 @@ function matchLayer(v: GraphView, n: Node): Layer | undefined {
   const transB = n.opType === 'Gemm' && intAttr(n, 'transB', 0) === 1;
   const w = weightQuant(v, n.inputs[1], (rank) => (conv || transB ? 0 : rank - 1));
   if (!w || (!conv && w.dims.length !== 2)) return undefined;
+  // A constant activation leaves the whole layer to constant folding, on the float kernels.
+  if (v.constant(n.inputs[0])) return undefined;
   if (n.opType === 'Gemm' && (intAttr(n, 'transA', 0) !== 0 || floatAttr(n, 'alpha', 1) !== 1)) return undefined;
   const N = w.dims[w.axis];
   const K = numel(w.dims) / N;
@@ -97,22 +99,30 @@ function weightMagnitude(w: WeightQuant): number {
   return m;
 }
 
-/** `base`, or `base_1`, `base_2`…: a name no value of the graph has. */
-function freshName(g: Graph, base: string): string {
-  const taken = (x: string) => g.initializers.has(x) || g.inputs.some((i) => i.name === x) || g.nodes.some((n) => n.outputs.includes(x));
+/** One run of the rule: the graph, the names its values have, the integer activations made so far. */
+interface Run {
+  g: Graph;
+  taken: Set<string>;
+  /** Quantizer node → its integer activation. */
+  made: Map<Node, string>;
+}
+
+/** `base`, or `base_1`, `base_2`…: a name no value of the graph has (now taken). */
+function freshName(r: Run, base: string): string {
   let name = base;
-  for (let i = 1; taken(name); i++) name = `${base}_${i}`;
+  for (let i = 1; r.taken.has(name); i++) name = `${base}_${i}`;
+  r.taken.add(name);
   return name;
 }
 
-function putInitializer(g: Graph, base: string, t: TensorData): string {
-  const name = freshName(g, base);
-  g.initializers.set(name, t);
+function putInitializer(r: Run, base: string, t: TensorData): string {
+  const name = freshName(r, base);
+  r.g.initializers.set(name, t);
   return name;
 }
 
-const putValues = (g: Graph, base: string, dtype: DType, dims: number[], values: ArrayLike<number>): string =>
-  putInitializer(g, base, fromNumbers(dtype, dims, values));
+const putValues = (r: Run, base: string, dtype: DType, dims: number[], values: ArrayLike<number>): string =>
+  putInitializer(r, base, fromNumbers(dtype, dims, values));
 
 const perChannelDims = (L: Layer, count: number): number[] => (count === 1 ? [] : [L.N]);
 
@@ -131,17 +141,17 @@ function replaceAnchor(g: Graph, L: Layer, opType: string, inputs: string[], a: 
  * The integer activation of quantizer `x` (a QonnxQuantInt / QonnxBipolarInt node placed after
  * the quantizer), made once per quantizer.
  */
-function integerActivation(g: Graph, x: ActivationQuant, made: Map<Node, string>): string {
-  const have = made.get(x.q.node);
+function integerActivation(r: Run, x: ActivationQuant): string {
+  const have = r.made.get(x.q.node);
   if (have) return have;
   const q = x.q.node;
-  const out = freshName(g, `${q.outputs[0]}__int`);
+  const out = freshName(r, `${q.outputs[0]}__int`);
   const node: Node = x.q.kind === QKIND.BIPOLAR
     ? { name: `${q.name}__int`, opType: 'QonnxBipolarInt', domain: LOWBIT_DOMAIN, inputs: [x.x], outputs: [out], attrs: new Map() }
     : { name: `${q.name}__int`, opType: 'QonnxQuantInt', domain: LOWBIT_DOMAIN, inputs: [...q.inputs], outputs: [out], attrs: new Map(q.attrs) };
-  g.nodes.splice(g.nodes.indexOf(q) + 1, 0, node);
-  g.quant.set(out, { scale: Float32Array.of(x.scale), zeroPoint: Int32Array.of(x.zp), axis: 0, blockSize: 0, bits: x.q.bits, signed: x.q.signed, narrow: x.q.narrow });
-  made.set(q, out);
+  r.g.nodes.splice(r.g.nodes.indexOf(q) + 1, 0, node);
+  r.g.quant.set(out, { scale: Float32Array.of(x.scale), zeroPoint: Int32Array.of(x.zp), axis: 0, blockSize: 0, bits: x.q.bits, signed: x.q.signed, narrow: x.q.narrow });
+  r.made.set(q, out);
   return out;
 }
 
@@ -150,24 +160,24 @@ function integerActivation(g: Graph, x: ActivationQuant, made: Map<Node, string>
  * (kept that wide) on MatMulQWQ8 when t_x − z_x fits int8, else int8 weights on QGemmToFloat /
  * QConvToFloat.
  */
-function integerLayer(g: Graph, L: Layer, x: ActivationQuant, made: Map<Node, string>): boolean {
+function integerLayer(r: Run, L: Layer, x: ActivationQuant): boolean {
   const { w } = L;
   const qw = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(w);
-  if (qw && dtypeBits(qw) <= 4 && x.q.lo - x.zp >= -128 && x.q.hi - x.zp <= 127) return nBitIntegerLayer(g, L, x, qw, made);
+  if (qw && dtypeBits(qw) <= 4 && x.q.lo - x.zp >= -128 && x.q.hi - x.zp <= 127) return nBitIntegerLayer(r, L, x, qw);
   const wType: DType = w.q.signed ? 'int8' : 'uint8';
   if (w.q.bits > 8 || !fits(wType, w.zp)) return false;
   const vx = Math.max(Math.abs(x.q.lo - x.zp), Math.abs(x.q.hi - x.zp));
   if (L.K * vx * weightMagnitude(w) >= 2 ** 31) return false;
-  const a = integerActivation(g, x, made);
+  const a = integerActivation(r, x);
   const base = L.anchor.outputs[0];
-  const aZp = putValues(g, `${base}_x_zero_point`, x.type, [], [x.zp]);
-  const wInt = putValues(g, `${L.anchor.inputs[1]}_${wType}`, wType, w.dims, w.t);
-  const wZp = putValues(g, `${wInt}_zero_point`, wType, perChannelDims(L, w.zp.length), w.zp);
+  const aZp = putValues(r, `${base}_x_zero_point`, x.type, [], [x.zp]);
+  const wInt = putValues(r, `${L.anchor.inputs[1]}_${wType}`, wType, w.dims, w.t);
+  const wZp = putValues(r, `${wInt}_zero_point`, wType, perChannelDims(L, w.zp.length), w.zp);
   const m = Array.from(w.scale, (s) => Math.fround(x.scale * s));
-  const scale = putValues(g, `${base}_acc_scale`, 'float32', perChannelDims(L, m.length), m);
-  g.quant.set(wInt, quantParams(w));
-  if (L.anchor.opType === 'Conv') replaceAnchor(g, L, 'QConvToFloat', [a, aZp, wInt, wZp, scale, L.bias], new Map(L.anchor.attrs));
-  else replaceAnchor(g, L, 'QGemmToFloat', [a, aZp, wInt, wZp, scale, L.bias], attrs({ trans_b: +L.transB }));
+  const scale = putValues(r, `${base}_acc_scale`, 'float32', perChannelDims(L, m.length), m);
+  r.g.quant.set(wInt, quantParams(w));
+  if (L.anchor.opType === 'Conv') replaceAnchor(r.g, L, 'QConvToFloat', [a, aZp, wInt, wZp, scale, L.bias], new Map(L.anchor.attrs));
+  else replaceAnchor(r.g, L, 'QGemmToFloat', [a, aZp, wInt, wZp, scale, L.bias], attrs({ trans_b: +L.transB }));
   return true;
 }
 
@@ -182,64 +192,65 @@ function qwType(w: WeightQuant): DType | undefined {
 }
 
 /** The weights as MatMulQW / MatMulQWQ8 take them: `type` initializer, scale and zero point, attributes. */
-function qwWeights(g: Graph, L: Layer, type: DType): { inputs: string[]; attrs: Map<string, AttrValue> } {
+function qwWeights(r: Run, L: Layer, type: DType): { inputs: string[]; attrs: Map<string, AttrValue> } {
   const { w } = L;
-  const wq = putInitializer(g, `${L.anchor.inputs[1]}_${type}`, lowBitTensor(type, w.dims, w.t));
-  const sName = putValues(g, `${wq}_scale`, 'float32', [w.scale.length], w.scale);
-  const zName = putInitializer(g, `${wq}_zero_point`, lowBitTensor(type, [w.zp.length], w.zp));
-  g.quant.set(wq, quantParams(w));
+  const wq = putInitializer(r, `${L.anchor.inputs[1]}_${type}`, lowBitTensor(type, w.dims, w.t));
+  const sName = putValues(r, `${wq}_scale`, 'float32', [w.scale.length], w.scale);
+  const zName = putInitializer(r, `${wq}_zero_point`, lowBitTensor(type, [w.zp.length], w.zp));
+  r.g.quant.set(wq, quantParams(w));
   return { inputs: [wq, sName, zName], attrs: attrs({ bits: dtypeBits(type), signed: +w.q.signed, trans_b: +L.transB, block_size: 0 }) };
 }
 
 /** Integer activations × 2/4-bit weights: MatMulQWQ8. */
-function nBitIntegerLayer(g: Graph, L: Layer, x: ActivationQuant, type: DType, made: Map<Node, string>): boolean {
-  const a = integerActivation(g, x, made);
+function nBitIntegerLayer(r: Run, L: Layer, x: ActivationQuant, type: DType): boolean {
+  const a = integerActivation(r, x);
   const base = L.anchor.outputs[0];
-  const aScale = putValues(g, `${base}_x_scale`, 'float32', [], [x.scale]);
-  const aZp = putValues(g, `${base}_x_zero_point`, x.type, [], [x.zp]);
-  const wq = qwWeights(g, L, type);
-  replaceAnchor(g, L, 'MatMulQWQ8', [a, aScale, aZp, ...wq.inputs, L.bias], wq.attrs);
+  const aScale = putValues(r, `${base}_x_scale`, 'float32', [], [x.scale]);
+  const aZp = putValues(r, `${base}_x_zero_point`, x.type, [], [x.zp]);
+  const wq = qwWeights(r, L, type);
+  replaceAnchor(r.g, L, 'MatMulQWQ8', [a, aScale, aZp, ...wq.inputs, L.bias], wq.attrs);
   return true;
 }
 
 /** f32 activations × 2/4/8-bit weights: MatMulQW. */
-function lowBitWeightLayer(g: Graph, L: Layer): boolean {
+function lowBitWeightLayer(r: Run, L: Layer): boolean {
   const type = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(L.w);
   if (!type) return false;
-  const wq = qwWeights(g, L, type);
-  replaceAnchor(g, L, 'MatMulQW', [L.anchor.inputs[0], ...wq.inputs, L.bias], wq.attrs);
+  const wq = qwWeights(r, L, type);
+  replaceAnchor(r.g, L, 'MatMulQW', [L.anchor.inputs[0], ...wq.inputs, L.bias], wq.attrs);
   return true;
 }
 
 /** A 1-bit weight under a bipolar activation: its f32 values (±s_w), for the binary rule. */
-function foldBipolarWeight(g: Graph, L: Layer): boolean {
+function foldBipolarWeight(r: Run, L: Layer): boolean {
   const { w } = L;
   const inner = numel(w.dims.slice(w.axis + 1));
   const vals = Float32Array.from(w.t, (t, i) => {
     const c = w.scale.length === 1 ? 0 : Math.floor(i / inner) % w.dims[w.axis];
     return dequantValue(t, w.scale[c], w.zp[c]);
   });
-  L.anchor.inputs[1] = putInitializer(g, `${L.anchor.inputs[1]}_folded`, makeTensor('float32', w.dims, new Uint8Array(vals.buffer)));
+  L.anchor.inputs[1] = putInitializer(r, `${L.anchor.inputs[1]}_folded`, makeTensor('float32', w.dims, new Uint8Array(vals.buffer)));
   return true;
 }
 
-function rewrite(g: Graph, v: GraphView, n: Node, made: Map<Node, string>): boolean {
+function rewrite(r: Run, v: GraphView, n: Node): boolean {
   const L = matchLayer(v, n);
   if (!L) return false;
   const bipolar = L.w.q.bits === 1 && bipolarSource(v, n.inputs[0]) !== undefined;
-  if (bipolar) return L.w.q.kind !== QKIND.BIPOLAR && foldBipolarWeight(g, L);
+  if (bipolar) return L.w.q.kind !== QKIND.BIPOLAR && foldBipolarWeight(r, L);
   const rank = n.opType === 'Conv' ? L.w.dims.length : n.opType === 'Gemm' ? 2 : 1;
   const x = activationQuant(v, n.inputs[0], rank);
   // isTernary(L.w): the place for ai.lowbit TernaryMatMul / TernaryConv (see the header).
-  if (x && integerLayer(g, L, x, made)) return true;
-  return lowBitWeightLayer(g, L);
+  if (x && integerLayer(r, L, x)) return true;
+  return lowBitWeightLayer(r, L);
 }
 
 export const qonnxQuantPass: Pass = {
   name: 'qonnx-quant',
   run(g) {
     const v = new GraphView(g);
-    const made = new Map<Node, string>();
-    return [...g.nodes].reduce((fired, n) => fired + (rewrite(g, v, n, made) ? 1 : 0), 0);
+    const taken = new Set([...g.initializers.keys(), ...g.inputs.map((i) => i.name), ...g.nodes.flatMap((n) => n.outputs)]);
+    const r: Run = { g, taken, made: new Map() };
+    return [...g.nodes].reduce((fired, n) => fired + (rewrite(r, v, n) ? 1 : 0), 0);
   },
 };
