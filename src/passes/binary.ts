@@ -54,7 +54,7 @@ const isBipolarQuant = (n: Node | undefined): boolean => !!n && n.opType === 'Bi
  * x and the activation scale when `value` is a bipolar sign of x: Where(Less(x, 0), −1, +1)
  * (scale 1) or QONNX BipolarQuant(x, s) with a constant scalar s > 0 (x ≥ 0 → +s, else −s).
  */
-function bipolarSource(v: GraphView, value: string): { x: string; scale: number } | undefined {
+export function bipolarSource(v: GraphView, value: string): { x: string; scale: number } | undefined {
   const w = v.producer(value);
   if (w && isBipolarQuant(w)) {
     const scale = positiveScalar(v, w.inputs[1]);

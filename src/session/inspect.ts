@@ -31,13 +31,15 @@ const KERNELS: Record<string, KernelInfo> = {
   conv_i8: { math: 'int8 im2col', exact: true, act: 8 },
   conv_dw_i8: { math: 'int8 depthwise', exact: true, act: 8 },
   qwgemm_f32: { math: 'n-bit weights × f32', exact: true, act: 32 },
-  qwgemm_i8: {
-    math: 'n-bit weights × int8', exact: false, act: 8,
+  qwgemm_i8: { math: 'n-bit weights × int8', exact: true, act: 8 },
+  quantize_rows_i8: {
+    math: 'dynamic quantize', exact: false,
     note: 'activations quantized to int8 per row (MatMulNBits accuracy_level 4): differs from exact float math by design',
   },
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true, act: 1 },
   bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true, act: 1 },
   quantize_linear: { math: 'quantize', exact: true },
+  fake_quant_q8: { math: 'quantize (QONNX)', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
   dynamic_quantize_linear_f32: { math: 'dynamic quantize', exact: true },
 };
