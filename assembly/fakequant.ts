@@ -52,27 +52,26 @@ export const ROUND_HALF_DOWN: i32 = 6;
   }
 }
 
+/** The quantised value t of one element: every step of the header's order before `t − z`. */
+// @ts-ignore: decorator
+@inline function quantValue(kind: i32, mode: i32, x: f32, s: f32, z: f32, lo: f32, hi: f32, div: f32): f32 {
+  if (kind == KIND_BIPOLAR) return x >= 0 ? 1 : -1;
+  let t = x / s;
+  t = t + z;
+  if (kind == KIND_QUANT_BIPOLAR) return t >= 0 ? 1 : -1;
+  if (kind == KIND_TRUNC) {
+    t = nearest<f32>(t);
+    t = t / div;
+    return roundMode(mode, t);
+  }
+  t = t > hi ? hi : t;
+  t = t < lo ? lo : t;
+  return roundMode(mode, t);
+}
+
 // @ts-ignore: decorator
 @inline function fakeQuant(kind: i32, mode: i32, x: f32, s: f32, z: f32, lo: f32, hi: f32, div: f32): f32 {
-  let t: f32;
-  if (kind == KIND_BIPOLAR) {
-    t = x >= 0 ? 1 : -1;
-  } else {
-    t = x / s;
-    t = t + z;
-    if (kind == KIND_QUANT_BIPOLAR) {
-      t = t >= 0 ? 1 : -1;
-    } else if (kind == KIND_TRUNC) {
-      t = nearest<f32>(t);
-      t = t / div;
-      t = roundMode(mode, t);
-    } else {
-      t = t > hi ? hi : t;
-      t = t < lo ? lo : t;
-      t = roundMode(mode, t);
-    }
-  }
-  t = t - z;
+  const t = quantValue(kind, mode, x, s, z, lo, hi, div) - z;
   return t * s;
 }
 
@@ -97,6 +96,15 @@ export const ROUND_HALF_DOWN: i32 = 6;
   }
 }
 
+/** quantValue of KIND_QUANT on four lanes. */
+// @ts-ignore: decorator
+@inline function quantValueV(mode: i32, x: v128, vs: v128, vz: v128, vlo: v128, vhi: v128): v128 {
+  let t = f32x4.add(f32x4.div(x, vs), vz);
+  t = f32x4.pmin(t, vhi); // t > hi ? hi : t (NaN and −0 kept)
+  t = f32x4.pmax(t, vlo); // t < lo ? lo : t
+  return roundModeV(mode, t);
+}
+
 /** Quant over a row with contiguous x; scale / zero point contiguous (1) or splat (0). Returns elements done. */
 // @ts-ignore: decorator
 @inline function quantRowSimd(mode: i32, x: usize, s: usize, z: usize, y: usize, n: i32, ss: i32, sz: i32, lo: f32, hi: f32): i32 {
@@ -107,10 +115,7 @@ export const ROUND_HALF_DOWN: i32 = 6;
     const o = <usize>i << 2;
     const vs = ss != 0 ? v128.load(s + o) : v128.load32_splat(s);
     const vz = sz != 0 ? v128.load(z + o) : v128.load32_splat(z);
-    let t = f32x4.add(f32x4.div(v128.load(x + o), vs), vz);
-    t = f32x4.pmin(t, vhi); // t > hi ? hi : t (NaN and −0 kept)
-    t = f32x4.pmax(t, vlo); // t < lo ? lo : t
-    t = roundModeV(mode, t);
+    const t = quantValueV(mode, v128.load(x + o), vs, vz, vlo, vhi);
     v128.store(y + o, f32x4.mul(f32x4.sub(t, vz), vs));
   }
   return i;
@@ -164,6 +169,57 @@ export function fake_quant_f32(kind: i32, mode: i32, x: usize, s: usize, z: usiz
 
 export function fake_quant_f32__ref(kind: i32, mode: i32, x: usize, s: usize, z: usize, y: usize, d: usize, lo: f32, hi: f32, div: f32): void {
   walk(false, kind, mode, x, s, z, y, d, lo, hi, div);
+}
+
+// ---- the integer side, for integer layers (src/passes/qonnx-quant.ts) -----------------------
+
+/**
+ * t of the header's order for KIND_QUANT, KIND_QUANT_BIPOLAR or KIND_BIPOLAR with one scale s and
+ * zero point z, over n contiguous x, stored as i8 (outSigned) or u8 at y: the integer an integer
+ * layer reads where the literal graph reads (t − z)·s. The caller picks lo, hi (and the type) so
+ * every t fits, which makes the stores exact. A NaN t (x NaN in KIND_QUANT) has no integer: it is
+ * stored as 0 and counted. Returns the count.
+ */
+// @ts-ignore: decorator
+@inline function quantQ8(simd: bool, kind: i32, mode: i32, x: usize, n: i32, s: f32, z: f32, lo: f32, hi: f32, outSigned: i32, y: usize): i32 {
+  let i = 0;
+  let nan = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (simd && kind == KIND_QUANT) {
+      const vs = f32x4.splat(s);
+      const vz = f32x4.splat(z);
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      let nanLanes = i32x4.splat(0);
+      for (; i + 16 <= n; i += 16) {
+        const p = x + (<usize>i << 2);
+        const t0 = quantValueV(mode, v128.load(p), vs, vz, vlo, vhi);
+        const t1 = quantValueV(mode, v128.load(p, 16), vs, vz, vlo, vhi);
+        const t2 = quantValueV(mode, v128.load(p, 32), vs, vz, vlo, vhi);
+        const t3 = quantValueV(mode, v128.load(p, 48), vs, vz, vlo, vhi);
+        // ne(t, t) is all ones (−1) in a NaN lane; trunc_sat makes NaN 0.
+        nanLanes = i32x4.add(nanLanes, i32x4.add(i32x4.add(f32x4.ne(t0, t0), f32x4.ne(t1, t1)), i32x4.add(f32x4.ne(t2, t2), f32x4.ne(t3, t3))));
+        const h0 = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(t0), i32x4.trunc_sat_f32x4_s(t1));
+        const h1 = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(t2), i32x4.trunc_sat_f32x4_s(t3));
+        v128.store(y + <usize>i, outSigned ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1));
+      }
+      nan -= i32x4.extract_lane(nanLanes, 0) + i32x4.extract_lane(nanLanes, 1) + i32x4.extract_lane(nanLanes, 2) + i32x4.extract_lane(nanLanes, 3);
+    }
+  }
+  for (; i < n; i++) {
+    const t = quantValue(kind, mode, load<f32>(x + (<usize>i << 2)), s, z, lo, hi, 1);
+    if (t != t) nan++;
+    store<u8>(y + <usize>i, t != t ? 0 : outSigned ? <u8><i8><i32>t : <u8><i32>t);
+  }
+  return nan;
+}
+
+export function fake_quant_q8(kind: i32, mode: i32, x: usize, n: i32, s: f32, z: f32, lo: f32, hi: f32, outSigned: i32, y: usize): i32 {
+  return quantQ8(true, kind, mode, x, n, s, z, lo, hi, outSigned, y);
+}
+
+export function fake_quant_q8__ref(kind: i32, mode: i32, x: usize, n: i32, s: f32, z: f32, lo: f32, hi: f32, outSigned: i32, y: usize): i32 {
+  return quantQ8(false, kind, mode, x, n, s, z, lo, hi, outSigned, y);
 }
 
 /**

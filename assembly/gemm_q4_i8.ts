@@ -75,6 +75,39 @@ export function quantize_rows_i8(a: usize, lda: i32, M: i32, K: i32, bs: i32, aq
   return QW_OK;
 }
 
+/** pack_rows_i8's code for an activation whose a − zp is outside int8. */
+export const QW_BAD_VALUE: i32 = 5;
+
+/**
+ * Activations already integers (quantized by the model, e.g. a QONNX Quant): M rows of K int8
+ * (aSigned) or uint8 a with one zero point zp, written as quantize_rows_i8 writes its output —
+ * aq[m,k] = a[m,k] − zp (row stride Kp, zero-padded), asum[m,b] — for qwgemm_i8 with ascale[m] the
+ * activations' scale. Returns QW_OK, QW_BAD_BLOCK, or QW_BAD_VALUE when some a − zp is outside
+ * [−128, 127] (aq would not hold it).
+ */
+export function pack_rows_i8(a: usize, aSigned: i32, zp: i32, M: i32, K: i32, bs: i32, aq: usize, asum: usize): i32 {
+  const bad = qwCheck(1, K, 4, bs);
+  if (bad != QW_OK) return bad;
+  const kb = (K + bs - 1) / bs;
+  const Kp = kb * bs;
+  for (let m = 0; m < M; m++) {
+    const src = a + <usize>m * <usize>K;
+    const dst = aq + <usize>m * <usize>Kp;
+    for (let b = 0; b < kb; b++) {
+      let sum = 0;
+      for (let k = b * bs; k < min(K, (b + 1) * bs); k++) {
+        const v = (aSigned ? <i32>load<i8>(src + <usize>k) : <i32>load<u8>(src + <usize>k)) - zp;
+        if (v < -128 || v > 127) return QW_BAD_VALUE;
+        store<i8>(dst + <usize>k, <i8>v);
+        sum += v;
+      }
+      store<i32>(asum + ((<usize>m * <usize>kb + <usize>b) << 2), sum);
+    }
+    if (Kp > K) memory.fill(dst + <usize>K, 0, <usize>(Kp - K));
+  }
+  return QW_OK;
+}
+
 /** Four activations quantized: round half to even, clamp to ±127, NaN → 0 (trunc_sat). */
 // @ts-ignore: decorator
 @inline function qv(x: v128, s: v128): v128 {

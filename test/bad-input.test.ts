@@ -132,6 +132,62 @@ describe('graph structure', () => {
   });
 });
 
+/**
+ * A QONNX layer the qonnx-quant rule would lower (Quant'd activation × Quant'd constant weights →
+ * integer layer), with one thing broken: every problem must still be a load-time LowbitError
+ * naming the quantizer, never folded away or run.
+ */
+function qonnxLayer(o: { w?: number[]; wOp?: 'Quant' | 'BipolarQuant'; bits?: string | { dims: number[]; v: number } ; mode?: string } = {}): Uint8Array {
+  const Q = 'qonnx.custom_op.general';
+  const b = new OnnxBuilder({ opset: 17, domains: { [Q]: 1 } });
+  const c = (v: number) => b.const('float32', [], [v]);
+  const xq = b.op('Quant', [b.input('x', 'float32', [2, 4]), c(0.5), c(0), c(8)], { rounding_mode: o.mode ?? 'ROUND' }, { domain: Q, name: 'act_q' });
+  const w = b.init('w', 'float32', [4, 3], o.w ?? [1, -2, 3, 0.5, 1, -1, 2, 2, 1, 0, 1, -3]);
+  const bits = typeof o.bits === 'string' ? b.input(o.bits, 'float32', []) : b.const('float32', o.bits?.dims ?? [], [o.bits?.v ?? 4]);
+  const wq = o.wOp === 'BipolarQuant' ? b.op('BipolarQuant', [w, c(0.5)], {}, { domain: Q, name: 'w_q' }) : b.op('Quant', [w, c(0.5), c(0), bits], {}, { domain: Q, name: 'w_q' });
+  b.output(b.op('MatMul', [xq, wq], {}, { name: 'mm', outputs: ['y'] }), 'float32', null);
+  return b.toBytes();
+}
+
+describe('QONNX quantizers', () => {
+  const withAt = (i: number, v: number) => Object.assign([1, -2, 3, 0.5, 1, -1, 2, 2, 1, 0, 1, -3], { [i]: v });
+
+  it('a well-formed layer loads and runs (the baseline the cases below break)', async () => {
+    const s = await create(qonnxLayer(), { backend: 'scalar' });
+    expect(s.inspect().passes['qonnx-quant']).toBe(1);
+    expect((await s.run({ x: new Tensor('float32', new Float32Array(8).fill(1), [2, 4]) })).y.dims).toEqual([2, 3]);
+  });
+
+  it('NaN or ±Inf in constant weights under BipolarQuant or Quant is LOWBIT_BAD_MODEL naming the node', async () => {
+    for (const [i, v] of [[0, NaN], [5, Infinity], [11, -Infinity]] as const) {
+      await expectLowbit(create(qonnxLayer({ wOp: 'BipolarQuant', w: withAt(i, v) })), 'LOWBIT_BAD_MODEL', "'w_q'", 'BipolarQuant', String(v), `element ${i}`);
+      await expectLowbit(create(qonnxLayer({ w: withAt(i, v) })), 'LOWBIT_BAD_MODEL', "'w_q'", 'Quant', String(v));
+    }
+  });
+
+  it('a bit width that is not a constant scalar integer in 1…32 names the node', async () => {
+    await expectLowbit(create(qonnxLayer({ bits: { dims: [1], v: 4 } })), 'LOWBIT_BAD_MODEL', "'w_q'", 'bitwidth must be a scalar');
+    await expectLowbit(create(qonnxLayer({ bits: 'bits' })), 'LOWBIT_UNSUPPORTED', "'w_q'", 'must be a constant');
+    for (const v of [0, 33, 2.5, -1]) await expectLowbit(create(qonnxLayer({ bits: { dims: [], v } })), 'LOWBIT_UNSUPPORTED', "'w_q'", `bitwidth ${v} is not an integer`);
+  });
+
+  it('an unknown rounding_mode names the node and the mode', async () => {
+    for (const mode of ['STOCHASTIC', 'constructor', '__proto__']) {
+      await expectLowbit(create(qonnxLayer({ mode })), 'LOWBIT_UNSUPPORTED', "'act_q'", `rounding_mode '${mode}'`);
+    }
+    expect((await create(qonnxLayer({ mode: 'half_even' }))).inspect().passes['qonnx-quant']).toBe(1);
+  });
+
+  it('a NaN reaching the integer layer is LOWBIT_BAD_INPUT naming the quantizer (the float graph would give NaN)', async () => {
+    const s = await create(qonnxLayer(), { backend: 'simd' });
+    const x = new Float32Array(8).fill(0.5);
+    x[7] = NaN;
+    await expectLowbit(s.run({ x: new Tensor('float32', x, [2, 4]) }), 'LOWBIT_BAD_INPUT', "'act_q__int'", 'fake_quant_q8', 'NaN');
+    const ok = await s.run({ x: new Tensor('float32', new Float32Array(8).fill(Infinity), [2, 4]) }); // ±Inf clamp: fine
+    expect(Array.from(ok.y.data as Float32Array).every(Number.isFinite)).toBe(true);
+  });
+});
+
 describe('sizes and overflow', () => {
   const withInit = (t: TensorProto) => {
     const m = reluModel();

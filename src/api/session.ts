@@ -5,7 +5,7 @@ import { byteLength } from '../ir/dtype.js';
 import type { Dim } from '../ir/graph.js';
 import { numel } from '../ir/tensor.js';
 import { decodeModel } from '../onnx/decode.js';
-import { Engine, type Feed } from '../session/engine.js';
+import { Engine, type Feed, type Precision } from '../session/engine.js';
 import { inspectPlan, type InspectReport } from '../session/inspect.js';
 import { compileKernels, pickBackend, type Backend, type WasmSource } from '../kernels/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
@@ -22,6 +22,11 @@ export interface SessionOptions {
   maxModelBytes?: number;
   /** Download progress for URL models. */
   onProgress?: (loaded: number, total: number | undefined) => void;
+  /**
+   * 'model' (default): what the model allows, e.g. int8 activations for MatMulNBits with
+   * accuracy_level 4, as onnxruntime does; 'exact': no path that approximates by design.
+   */
+  precision?: Precision;
 }
 
 export interface ValueMetadata {
@@ -65,13 +70,16 @@ export class InferenceSession {
       const v = options[k];
       if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) fail('LOWBIT_BAD_OPTION', `option ${k} must be a positive number of bytes (got ${v})`);
     }
+    if (options.precision !== undefined && options.precision !== 'model' && options.precision !== 'exact') {
+      fail('LOWBIT_BAD_OPTION', `option precision must be 'model' or 'exact' (got ${String(options.precision)})`);
+    }
     const backend = await pickBackend(options.backend);
     const [loaded, module] = await Promise.all([
       loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),
       compileKernels(backend, options.wasm),
     ]);
     const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal });
-    const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit });
+    const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit, precision: options.precision });
     const session = new InferenceSession(engine);
     session.planStatic();
     return session;

@@ -1,7 +1,7 @@
 // Quantization metadata, first-class on IR values.
 
-import { dtypeBits, dtypeKind } from './dtype.js';
-import { numel, type TensorData } from './tensor.js';
+import { dtypeBits, dtypeKind, type DType } from './dtype.js';
+import { makeTensor, numel, type TensorData } from './tensor.js';
 
 export interface QuantParams {
   /** One scale per tensor, per channel along `axis`, or per block of `blockSize` along `axis`. */
@@ -28,4 +28,16 @@ export function lowBitValues(t: TensorData): Int32Array {
     out[i] = signed && v >= 1 << (bits - 1) ? v - (1 << bits) : v;
   }
   return out;
+}
+
+/** A tensor of type int2/uint2/int4/uint4/int8/uint8 holding `values` (packed as lowBitValues reads them). */
+export function lowBitTensor(dtype: DType, dims: readonly number[], values: ArrayLike<number>): TensorData {
+  const t = makeTensor(dtype, dims);
+  const bits = dtypeBits(dtype);
+  const mask = (1 << bits) - 1;
+  for (let i = 0; i < values.length; i++) {
+    const bit = i * bits;
+    t.bytes[bit >> 3] |= (values[i] & mask) << (bit & 7);
+  }
+  return t;
 }

@@ -1,9 +1,14 @@
-// QLinearConv and ConvInteger on assembly/conv_i8.ts (8-bit im2col + an exact int8 GEMM with
+// QLinearConv, ConvInteger and ai.lowbit QConvToFloat on assembly/conv_i8.ts (8-bit im2col + an exact int8 GEMM with
 // the output channels as rows), or assembly/conv_dw_i8.ts (direct) for depthwise-style convs. Geometry as the f32 Conv (conv-geom.ts). x's scale and zero
 // point and y's are per tensor; w's are per tensor or per output channel ([M]); QLinearConv's
 // bias is int32 [M]. Weights are packed per group (W_g [M/group, C/group·kernel], zero point
 // subtracted: assembly/conv_i8_pack.ts) once per session when they and their zero point are
 // constants, per call otherwise.
+//
+// QConvToFloat(x, x_zero_point, w, w_zero_point, scale, bias?) — what src/passes/qonnx-quant.ts
+// makes of a QONNX-quantised conv — is ConvInteger with the f32 epilogue of
+// assembly/gemm_i8_epilogue.ts: y = f32(acc)·scale[m] + bias[m], one f32 rounding each, scale
+// float32 one value or [M], bias float32 [M].
 
 import { numel } from '../ir/tensor.js';
 import type { OpCtx, OpDef } from './context.js';
@@ -35,15 +40,24 @@ interface Slots {
   xZp: number;
   wZp: number;
   q?: { xScale: number; wScale: number; yScale: number; yZp: number; bias: number };
+  /** QConvToFloat's f32 epilogue inputs. */
+  f?: { scale: number; bias: number };
+  names: Record<number, string>;
 }
 
-const QLINEAR: Slots = { w: 3, xZp: 2, wZp: 5, q: { xScale: 1, wScale: 4, yScale: 6, yZp: 7, bias: 8 } };
-const INTEGER: Slots = { w: 1, xZp: 2, wZp: 3 };
+const QLINEAR: Slots = {
+  w: 3, xZp: 2, wZp: 5, q: { xScale: 1, wScale: 4, yScale: 6, yZp: 7, bias: 8 },
+  names: { 0: 'x', 1: 'x_scale', 2: 'x_zero_point', 3: 'w', 4: 'w_scale', 5: 'w_zero_point', 6: 'y_scale', 7: 'y_zero_point', 8: 'B' },
+};
+const INTEGER: Slots = { w: 1, xZp: 2, wZp: 3, names: { 0: 'x', 1: 'w', 2: 'x_zero_point', 3: 'w_zero_point' } };
+const TO_FLOAT: Slots = {
+  w: 2, xZp: 1, wZp: 3, f: { scale: 4, bias: 5 },
+  names: { 0: 'x', 1: 'x_zero_point', 2: 'w', 3: 'w_zero_point', 4: 'scale', 5: 'bias' },
+};
 
-const NAMES: Record<number, string>[] = [
-  { 0: 'x', 1: 'x_scale', 2: 'x_zero_point', 3: 'w', 4: 'w_scale', 5: 'w_zero_point', 6: 'y_scale', 7: 'y_zero_point', 8: 'B' },
-  { 0: 'x', 1: 'w', 2: 'x_zero_point', 3: 'w_zero_point' },
-];
+const F32 = new Set(['float32'] as const);
+const EPI_F32 = 3;
+const EPI_DESC_HEADER = 48;
 
 /** A w parameter: one value or one per output channel. */
 function perChannel(ctx: OpCtx, i: number, name: string, channels: number): boolean {
@@ -55,7 +69,7 @@ function perChannel(ctx: OpCtx, i: number, name: string, channels: number): bool
 }
 
 function analyse(ctx: OpCtx, s: Slots) {
-  const name = (i: number) => NAMES[s.q ? 0 : 1][i];
+  const name = (i: number) => s.names[i];
   const xSigned = q8Operand(ctx, 0);
   const wSigned = q8Operand(ctx, s.w);
   const g = convGeom(ctx, 0, s.w);
@@ -80,13 +94,30 @@ function analyse(ctx: OpCtx, s: Slots) {
       if (bd.length !== 1 || bd[0] !== channels) ctx.fail('LOWBIT_SHAPE_MISMATCH', `B ${fmtDims(bd)} must be [${channels}] (one per output channel)`);
     }
   }
+  if (s.f) {
+    requireType(ctx, s.f.scale, F32);
+    perChannel(ctx, s.f.scale, 'scale', channels);
+    if (ctx.has(s.f.bias)) {
+      requireType(ctx, s.f.bias, F32);
+      if (numel(ctx.dims(s.f.bias)) !== channels) ctx.fail('LOWBIT_SHAPE_MISMATCH', `bias ${fmtDims(ctx.dims(s.f.bias))} must have ${channels} elements (one per output channel)`);
+    }
+  }
   return { g, xSigned, wSigned, wPerChannel };
+}
+
+/** The f32 epilogue descriptor of QConvToFloat, with copies of its scales and biases inside. */
+function floatEpilogue(ctx: OpCtx, f: NonNullable<Slots['f']>, channels: number): ReturnType<OpCtx['in']> {
+  const sCount = perChannel(ctx, f.scale, 'scale', channels) ? channels : 1;
+  const bCount = ctx.has(f.bias) ? channels : 0;
+  const epi = ctx.scratch(EPI_DESC_HEADER + 4 * (sCount + bCount));
+  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, ctx.in(f.scale), sCount, 0, bCount ? ctx.in(f.bias) : 0, bCount, 0, 0, 0);
+  return epi;
 }
 
 function infer(s: Slots) {
   return (ctx: OpCtx) => {
     const { g } = analyse(ctx, s);
-    ctx.setOutput(0, s.q ? ctx.dtype(s.q.yZp) : 'int32', [ctx.dims(0)[0], g.M * g.group, ...g.outSpatial]);
+    ctx.setOutput(0, s.q ? ctx.dtype(s.q.yZp) : s.f ? 'float32' : 'int32', [ctx.dims(0)[0], g.M * g.group, ...g.outSpatial]);
   };
 }
 
@@ -115,7 +146,7 @@ function lower(s: Slots) {
   return (ctx: OpCtx) => {
     if (numel(ctx.outDims(0)) === 0) return;
     const { g, xSigned, wSigned, wPerChannel } = analyse(ctx, s);
-    let epi = storeI32Epilogue(ctx);
+    let epi = s.f ? floatEpilogue(ctx, s.f, g.M * g.group) : storeI32Epilogue(ctx);
     let bias: ReturnType<OpCtx['in']> | 0 = 0;
     if (s.q) {
       const q = s.q;
@@ -155,4 +186,8 @@ function lower(s: Slots) {
 export const qconvOps: Record<string, OpDef> = {
   QLinearConv: { infer: infer(QLINEAR), lower: lower(QLINEAR) },
   ConvInteger: { infer: infer(INTEGER), lower: lower(INTEGER) },
+};
+
+export const qconvFloatOps: Record<string, OpDef> = {
+  QConvToFloat: { infer: infer(TO_FLOAT), lower: lower(TO_FLOAT) },
 };

@@ -4,15 +4,9 @@
 // operation order that makes the results bit-identical to it.
 
 import { numel, toNumbers } from '../ir/tensor.js';
+import { intRange, MAX_BITWIDTH, QKIND as KIND, ROUNDING, roundingCode } from '../ir/qonnx.js';
 import { attrFloat, attrInt, attrString, type OpCtx, type OpDef } from './context.js';
 import { broadcastOrFail, broadcastStrides, collapse, descriptor } from './shape-util.js';
-
-// Kernel codes (assembly/fakequant.ts).
-const KIND = { QUANT: 0, QUANT_BIPOLAR: 1, BIPOLAR: 2, TRUNC: 3 } as const;
-const ROUNDING: Record<string, number> = { ROUND: 0, HALF_EVEN: 0, CEIL: 1, FLOOR: 2, UP: 3, DOWN: 4, HALF_UP: 5, HALF_DOWN: 6 };
-
-/** Bit widths the clamp bounds stay exact for in f32 arithmetic (and that exporters use). */
-const MAX_BITWIDTH = 32;
 
 function requireF32(ctx: OpCtx, i: number, name: string): void {
   if (ctx.dtype(i) !== 'float32') ctx.fail('LOWBIT_UNSUPPORTED', `${name} of type ${ctx.dtype(i)} is not supported (float32)`);
@@ -21,7 +15,7 @@ function requireF32(ctx: OpCtx, i: number, name: string): void {
 /** The rounding_mode attribute (case-insensitive) as a kernel code. */
 function roundingMode(ctx: OpCtx, def: string): number {
   const mode = attrString(ctx, 'rounding_mode', def);
-  const code = ROUNDING[mode.toUpperCase()];
+  const code = roundingCode(mode);
   if (code === undefined) ctx.fail('LOWBIT_UNSUPPORTED', `rounding_mode '${mode}' is not one of ${Object.keys(ROUNDING).join(', ')}`);
   return code;
 }
@@ -40,13 +34,6 @@ function boolAttr(ctx: OpCtx, name: string, def: number): boolean {
   const v = attrInt(ctx, name, def);
   if (v !== 0 && v !== 1) ctx.fail('LOWBIT_BAD_MODEL', `${name} must be 0 or 1, got ${v}`);
   return v === 1;
-}
-
-/** Integer clamp range of Quant (qonnx min_int / max_int), as the f32 values numpy compares with. */
-function intRange(signed: boolean, narrow: boolean, b: number): [number, number] {
-  const lo = signed ? -(2 ** (b - 1)) + (narrow ? 1 : 0) : 0;
-  const hi = signed ? 2 ** (b - 1) - 1 : 2 ** b - (narrow ? 2 : 1);
-  return [Math.fround(lo), Math.fround(hi)];
 }
 
 /** Emits the fake-quant kernel over x, scale and zero point broadcast to the output. */
@@ -142,6 +129,58 @@ const multiThreshold: OpDef = {
     ctx.step('multithreshold_f32', ctx.in(0), ctx.in(1), ctx.out(0), numel(dims.slice(0, axis)), C, numel(dims.slice(axis + 1)), T,
       tc === 1 ? 0 : T, attrFloat(ctx, 'out_scale', 1), attrFloat(ctx, 'out_bias', 0));
   },
+};
+
+// ---- the integer side, for the layers src/passes/qonnx-quant.ts forms -----------------------
+
+/** A per-tensor f32 constant (one value), as the integer quantizers take scale and zero point. */
+function scalarConstant(ctx: OpCtx, i: number, name: string): number {
+  requireF32(ctx, i, name);
+  const t = ctx.value(i);
+  if (!t || numel(t.dims) !== 1) ctx.fail('LOWBIT_UNSUPPORTED', `${name} must be a constant holding one value`);
+  return toNumbers(t)[0];
+}
+
+/**
+ * ai.lowbit QonnxQuantInt(X, scale, zeropt, bitwidth), attributes as Quant: the integer t that
+ * Quant computes before (t − zeropt)·scale, as int8 (signed) or uint8 (bitwidth ≤ 8, so every t
+ * fits); scale and zeropt one value each. A NaN in X (whose Quant output is NaN) fails the run.
+ */
+const quantInt: OpDef = {
+  infer(ctx) {
+    requireF32(ctx, 0, 'X');
+    scalarConstant(ctx, 1, 'scale');
+    scalarConstant(ctx, 2, 'zeropt');
+    if (!ctx.has(3)) ctx.fail('LOWBIT_BAD_MODEL', 'needs 4 inputs (X, scale, zeropt, bitwidth)');
+    const b = bitwidth(ctx, 3, 'bitwidth');
+    if (b > 8) ctx.fail('LOWBIT_UNSUPPORTED', `bitwidth ${b} does not fit an 8-bit integer`);
+    roundingMode(ctx, 'ROUND');
+    ctx.setOutput(0, boolAttr(ctx, 'signed', 1) ? 'int8' : 'uint8', ctx.dims(0));
+  },
+  lower(ctx) {
+    const b = bitwidth(ctx, 3, 'bitwidth');
+    const signed = boolAttr(ctx, 'signed', 1);
+    const [lo, hi] = intRange(signed, boolAttr(ctx, 'narrow', 0), b);
+    const kind = b === 1 && signed ? KIND.QUANT_BIPOLAR : KIND.QUANT;
+    ctx.step('fake_quant_q8', kind, roundingMode(ctx, 'ROUND'), ctx.in(0), numel(ctx.dims(0)), scalarConstant(ctx, 1, 'scale'),
+      scalarConstant(ctx, 2, 'zeropt'), lo, hi, signed ? 1 : 0, ctx.out(0));
+  },
+};
+
+/** ai.lowbit QonnxBipolarInt(X): BipolarQuant's sign t = X ≥ 0 ? +1 : −1 as int8 (NaN → −1, as BipolarQuant). */
+const bipolarInt: OpDef = {
+  infer(ctx) {
+    requireF32(ctx, 0, 'X');
+    ctx.setOutput(0, 'int8', ctx.dims(0));
+  },
+  lower(ctx) {
+    ctx.step('fake_quant_q8', KIND.BIPOLAR, 0, ctx.in(0), numel(ctx.dims(0)), 1, 0, -1, 1, 1, ctx.out(0));
+  },
+};
+
+export const qonnxIntOps: Record<string, OpDef> = {
+  QonnxQuantInt: quantInt,
+  QonnxBipolarInt: bipolarInt,
 };
 
 /** The op table of qonnx.custom_op.general (also served as onnx.brevitas and finn.custom_op.general). */

@@ -14,10 +14,10 @@ import { microsoftOps } from './matmul-nbits.js';
 import { lowbitOps } from './matmul-qw.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
-import { qconvOps } from './qconv.js';
+import { qconvFloatOps, qconvOps } from './qconv.js';
 import { qgemmOps } from './qgemm.js';
 import { qmatmulOps } from './qmatmul.js';
-import { QONNX_DOMAINS, qonnxOps } from './qonnx.js';
+import { QONNX_DOMAINS, qonnxIntOps, qonnxOps } from './qonnx.js';
 import { quantOps } from './quant.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
@@ -44,7 +44,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps }],
+  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps, ...qonnxIntOps, ...qconvFloatOps }],
   ...QONNX_DOMAINS.map((d): [string, Record<string, OpDef>] => [d, qonnxOps]),
 ]);
 

@@ -26,7 +26,7 @@ import type { QuantParams } from '../ir/quant.js';
 import { makeTensor, numel, toNumbers, type TensorData } from '../ir/tensor.js';
 import { QONNX_DOMAINS } from '../ir/domains.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
-import type { Pass } from './index.js';
+import type { Pass, PassLog } from './index.js';
 
 function num(n: Node, name: string, def: number): number {
   const a = n.attrs.get(name);
@@ -54,7 +54,7 @@ const isBipolarQuant = (n: Node | undefined): boolean => !!n && n.opType === 'Bi
  * x and the activation scale when `value` is a bipolar sign of x: Where(Less(x, 0), −1, +1)
  * (scale 1) or QONNX BipolarQuant(x, s) with a constant scalar s > 0 (x ≥ 0 → +s, else −s).
  */
-function bipolarSource(v: GraphView, value: string): { x: string; scale: number } | undefined {
+export function bipolarSource(v: GraphView, value: string): { x: string; scale: number } | undefined {
   const w = v.producer(value);
   if (w && isBipolarQuant(w)) {
     const scale = positiveScalar(v, w.inputs[1]);
@@ -146,21 +146,40 @@ function convMatch(n: Node, w: TensorData): Match | undefined {
   return { N: w.dims[0], per, cs: per, js: 1, axis: 0, bias: n.inputs[2] ?? '', attrs: new Map(n.attrs) };
 }
 
-function rewrite(g: Graph, v: GraphView, n: Node, serial: number): boolean {
+/** Why the activation of a layer with ±s weights is not one the XNOR kernels take. */
+function notBipolar(v: GraphView, value: string): string {
+  const p = v.producer(value);
+  if (p && p.domain === '' && p.opType === 'Sign') return 'activation is Sign, not a bipolar sign (Sign(0) = 0 has no ±1 bit)';
+  if (isBipolarQuant(p)) return 'BipolarQuant activation scale is not a constant scalar > 0';
+  return 'activation is not a bipolar sign (±s weights on float activations stay on the faster f32 kernel)';
+}
+
+const FORM: Record<string, string> = {
+  MatMul: 'weight is not 2-D',
+  Gemm: 'Gemm needs transA = 0, alpha = 1 and C absent or a float32 [N] with beta = 1',
+  Conv: 'weight has rank < 3',
+};
+
+function rewrite(g: Graph, v: GraphView, n: Node, serial: number, log?: PassLog): boolean {
   if (n.domain !== '' || !['MatMul', 'Gemm', 'Conv'].includes(n.opType)) return false;
   let wName = n.inputs[1];
   const chanAxis = (t: TensorData) => (n.opType === 'Conv' ? 0 : n.opType === 'Gemm' && num(n, 'transB', 0) === 1 ? 0 : t.dims.length - 1);
   const folded = foldedBipolarWeight(v, wName, chanAxis);
   const w = folded ?? v.constant(wName);
   if (!w || w.dtype !== 'float32' || n.inputs[0] === wName) return false;
+  const decline = (reason: string): false => {
+    log?.decline(n, reason);
+    return false;
+  };
   const m = n.opType === 'Conv' ? convMatch(n, w) : matmulMatch(v, n, w);
-  if (!m || m.N < 1 || m.per < 1) return false;
+  if (!m) return decline(FORM[n.opType]);
+  if (m.N < 1 || m.per < 1) return decline('weight is empty');
   const s = channelMagnitudes(new Float32Array(w.bytes.slice().buffer), m.N, m.per, m.cs, m.js);
-  if (!s) return false;
+  if (!s) return decline('weights are not ±s per output channel');
   const src = bipolarSource(v, n.inputs[0]);
-  if (src === undefined) return false;
+  if (src === undefined) return decline(notBipolar(v, n.inputs[0]));
   if (src.scale !== 1) for (let i = 0; i < s.length; i++) s[i] = Math.fround(s[i] * src.scale);
-  if (!s.every((x) => x > 0 && x < Infinity)) return false;
+  if (!s.every((x) => x > 0 && x < Infinity)) return decline('weight scale × activation scale is not a finite f32');
   if (folded) {
     wName = `${wName}__bipolar_${serial}`;
     g.initializers.set(wName, folded);
@@ -179,8 +198,8 @@ function rewrite(g: Graph, v: GraphView, n: Node, serial: number): boolean {
 
 export const binaryPass: Pass = {
   name: 'binary',
-  run(g) {
+  run(g, log) {
     const v = new GraphView(g);
-    return [...g.nodes].reduce((fired, n) => fired + (rewrite(g, v, n, fired) ? 1 : 0), 0);
+    return [...g.nodes].reduce((fired, n) => fired + (rewrite(g, v, n, fired, log) ? 1 : 0), 0);
   },
 };

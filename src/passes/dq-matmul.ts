@@ -14,11 +14,11 @@
 // The weight's QuantParams are recorded in graph.quant. Anything else is left as it was.
 
 import { dtypeBits, dtypeKind } from '../ir/dtype.js';
-import type { AttrValue, Graph, Node } from '../ir/graph.js';
+import { nodeLabel, type AttrValue, type Graph, type Node } from '../ir/graph.js';
 import { lowBitValues, type QuantParams } from '../ir/quant.js';
 import { numel, type TensorData } from '../ir/tensor.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
-import type { Pass } from './index.js';
+import type { Pass, PassLog } from './index.js';
 
 const WEIGHT_TYPES = new Set(['int2', 'uint2', 'int4', 'uint4', 'int8', 'uint8']);
 const MAX_BLOCK = 65536;
@@ -45,18 +45,24 @@ interface DQ {
   block: number;
 }
 
-function constantDQ(v: GraphView, dq: Node): DQ | undefined {
+/**
+ * The constant DequantizeLinear's operands, when it is one this rule can absorb; why not, when
+ * it dequantizes constant low-bit weights in a form the rule does not take; otherwise undefined.
+ */
+function constantDQ(v: GraphView, dq: Node): DQ | string | undefined {
   if (dq.domain !== '' || dq.opType !== 'DequantizeLinear') return undefined;
   const [wName, sName, zName = ''] = dq.inputs;
   const w = v.constant(wName);
   const scale = v.constant(sName);
   const zp = v.constant(zName);
-  if (!w || !scale || !WEIGHT_TYPES.has(w.dtype) || w.dims.length !== 2 || scale.dtype !== 'float32') return undefined;
-  if (zName !== '' && (!zp || zp.dtype !== w.dtype || !same(zp.dims, scale.dims))) return undefined;
-  if (![0, 1].includes(intAttr(dq, 'output_dtype', 0))) return undefined; // 0: the scale's type; 1: float32
+  if (!w || !WEIGHT_TYPES.has(w.dtype)) return undefined;
+  if (w.dims.length !== 2) return `the ${w.dtype} weight is ${w.dims.length}-D, not 2-D`;
+  if (!scale || scale.dtype !== 'float32') return 'the weight scale is not a float32 constant';
+  if (zName !== '' && (!zp || zp.dtype !== w.dtype || !same(zp.dims, scale.dims))) return "the weight zero point is not a constant of the weight's type and the scale's shape";
+  if (![0, 1].includes(intAttr(dq, 'output_dtype', 0))) return 'DequantizeLinear output_dtype is not float32'; // 0: the scale's type; 1: float32
   const axis = intAttr(dq, 'axis', 1);
   const norm = axis < 0 ? axis + 2 : axis;
-  if (norm !== 0 && norm !== 1) return undefined;
+  if (norm !== 0 && norm !== 1) return `DequantizeLinear axis ${axis} is out of range`;
   return { w, scale, zp, axis: norm, block: intAttr(dq, 'block_size', 0) };
 }
 
@@ -103,15 +109,31 @@ function quantParams(d: DQ): QuantParams {
   };
 }
 
-function rewrite(g: Graph, v: GraphView, dq: Node): boolean {
+const GEMM_FORM = 'Gemm needs transA = 0, alpha = 1 and C absent or a float32 [N] or [1, N] with beta = 1';
+const GRANULARITY = 'the weight scale is not per tensor, per output channel, or in blocks along K of a multiple of 16 (at most 65536)';
+
+function rewrite(g: Graph, v: GraphView, dq: Node, log?: PassLog): boolean {
   const value = dq.outputs[0];
-  const d = constantDQ(v, dq);
-  if (!d || value === undefined || value === '' || g.outputs.some((o) => o.name === value)) return false;
+  if (value === undefined || value === '') return false;
   const consumers = v.consumersOf(value);
-  if (consumers.length === 0) return false;
+  const layers = consumers.filter((c) => c.domain === '' && (c.opType === 'MatMul' || c.opType === 'Gemm'));
+  const decline = (reason: string): false => {
+    for (const c of layers) log?.decline(c, reason);
+    return false;
+  };
+  const d = constantDQ(v, dq);
+  if (typeof d === 'string') return decline(d);
+  if (!d || consumers.length === 0) return false;
+  if (g.outputs.some((o) => o.name === value)) return decline('the dequantized weight is also a graph output');
   const N = (transB: boolean) => (transB ? d.w.dims[0] : d.w.dims[1]);
   const matches = consumers.map((c) => consumerBias(v, c, value, N));
-  if (matches.some((m) => !m || !granularityFits(d, m.transB))) return false;
+  const bad = consumers.find((_, i) => !matches[i]);
+  if (bad) {
+    const why = !layers.includes(bad) ? `the dequantized weight is also read by ${nodeLabel(bad)}`
+      : bad.inputs[1] !== value || bad.inputs[0] === value ? 'the dequantized weight is not read as input B' : GEMM_FORM;
+    return decline(why);
+  }
+  if (matches.some((m) => !granularityFits(d, m!.transB))) return decline(GRANULARITY);
   const [wName, sName, zName = ''] = dq.inputs;
   consumers.forEach((c, i) => {
     const m = matches[i]!;
@@ -131,8 +153,8 @@ function rewrite(g: Graph, v: GraphView, dq: Node): boolean {
 
 export const dqMatmulPass: Pass = {
   name: 'dq-matmul',
-  run(g) {
+  run(g, log) {
     const v = new GraphView(g);
-    return g.nodes.filter((n) => n.opType === 'DequantizeLinear').reduce((fired, dq) => fired + (rewrite(g, v, dq) ? 1 : 0), 0);
+    return g.nodes.filter((n) => n.opType === 'DequantizeLinear').reduce((fired, dq) => fired + (rewrite(g, v, dq, log) ? 1 : 0), 0);
   },
 };

@@ -17,7 +17,7 @@ import type { DType } from '../ir/dtype.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { numel } from '../ir/tensor.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
-import type { Pass } from './index.js';
+import type { Pass, PassLog } from './index.js';
 import { attrs, intAttr, isOp, qdqParams, quantParamsOf, replaceChain, soleConsumer } from './quant-match.js';
 
 const FLOAT = 1;
@@ -68,25 +68,29 @@ function other(n: Node, value: string): string | undefined {
   return n.inputs[0] === value ? n.inputs[1] : n.inputs[1] === value ? n.inputs[0] : undefined;
 }
 
-function rewrite(g: Graph, mm: Node): boolean {
+function rewrite(g: Graph, mm: Node, log?: PassLog): boolean {
   const v = new GraphView(g);
+  const decline = (reason: string): false => {
+    log?.decline(mm, reason);
+    return false;
+  };
   const [a, wName, aZp = '', wZp = ''] = mm.inputs;
   const w = v.constant(wName);
-  if (!w || (w.dtype !== 'uint8' && w.dtype !== 'int8') || w.dims.length !== 2) return false;
+  if (!w || (w.dtype !== 'uint8' && w.dtype !== 'int8') || w.dims.length !== 2) return decline('B is not a constant 2-D uint8/int8');
   const N = w.dims[1];
   if (wZp !== '') {
     const z = v.constant(wZp);
-    if (!z || z.dtype !== w.dtype || !(z.dims.length === 0 || (z.dims.length === 1 && (z.dims[0] === 1 || z.dims[0] === N)))) return false;
+    if (!z || z.dtype !== w.dtype || !(z.dims.length === 0 || (z.dims.length === 1 && (z.dims[0] === 1 || z.dims[0] === N)))) return decline("B's zero point is not a constant of one value or one per column");
   }
   if (aZp !== '') {
     const k = known(g, v, aZp);
-    if (!k || numel(k.dims) !== 1) return false;
+    if (!k || numel(k.dims) !== 1) return decline("A's zero point is not known to be one value");
   }
   const cast = soleConsumer(v, mm.outputs[0]);
-  if (!isOp(cast, 'Cast') || intAttr(cast, 'to', 0) !== FLOAT) return false;
+  if (!isOp(cast, 'Cast') || intAttr(cast, 'to', 0) !== FLOAT) return decline('the result is not Cast to float by its only reader');
   const mul = soleConsumer(v, cast.outputs[0]);
   const scale = isOp(mul, 'Mul') ? other(mul, cast.outputs[0]) : undefined;
-  if (!mul || scale === undefined || !perColumnOrOne(known(g, v, scale), N)) return false;
+  if (!mul || scale === undefined || !perColumnOrOne(known(g, v, scale), N)) return decline('the float result is not multiplied by a float32 scale of one value or [N] by its only reader');
   const chain = [mm, cast, mul];
   let bias = '';
   const add = soleConsumer(v, mul.outputs[0]);
@@ -121,9 +125,9 @@ function recordWeightParams(g: Graph, v: GraphView, scale: string, wName: string
 
 export const dynamicInt8Pass: Pass = {
   name: 'dynamic-int8',
-  run(g) {
+  run(g, log) {
     let fired = 0;
-    for (const n of [...g.nodes]) if (isOp(n, 'MatMulInteger') && g.nodes.includes(n) && rewrite(g, n)) fired++;
+    for (const n of [...g.nodes]) if (isOp(n, 'MatMulInteger') && g.nodes.includes(n) && rewrite(g, n, log)) fired++;
     return fired;
   },
 };

@@ -7,7 +7,7 @@
 // src/ops/registry.ts), and reports how often it fired. Passes never change what a model computes
 // beyond what the rule's comment states.
 
-import type { Graph } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import { binaryPass } from './binary.js';
 import { binaryChainPass, binaryFoldPass } from './binary-chain.js';
 import { dqMatmulPass } from './dq-matmul.js';
@@ -15,24 +15,44 @@ import { dynamicInt8Pass } from './dynamic-int8.js';
 import { fuseActivationPass } from './fuse-activation.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
 import { qdqInt8Pass } from './qdq-int8.js';
+import { qonnxQuantPass } from './qonnx-quant.js';
 
 export { LOWBIT_DOMAIN };
 
 export interface Pass {
   readonly name: string;
-  /** Rewrites `g` in place; returns how many times the rule fired. */
-  run(g: Graph): number;
+  /**
+   * Rewrites `g` in place; returns how many times the rule fired. A candidate it leaves as it was
+   * (a layer the rule is about that does not match) is told to `log` with the reason.
+   */
+  run(g: Graph, log?: PassLog): number;
 }
+
+export interface PassLog {
+  decline(node: Node, reason: string): void;
+}
+
+/** Why rules left a node as it was: its op when they looked, and '<rule>: <reason>' lines. */
+export interface Decline {
+  readonly opType: string;
+  readonly domain: string;
+  readonly reasons: string[];
+}
+
+/** Node name → what the rules said about it (src/session/inspect.ts shows it). */
+export type Declines = Map<string, Decline>;
 
 /**
  * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
  * an int8 weight whose activation is quantised too onto the f32-activation kernel; activation
  * fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
  * plain MatMul/Gemm/Conv, and after the binary layers took the per-channel ops that follow them:
- * chains into sign bits first, then exact f32 folds, leaving a trailing Relu/Clip to fusion).
+ * chains into sign bits first, then exact f32 folds, leaving a trailing Relu/Clip to fusion). The
+ * QONNX rule comes before the binary rule, to which it leaves 1-bit weights under bipolar
+ * activations (folded to their ±s values).
  */
 export const PASSES: readonly Pass[] = [
-  qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, binaryPass, binaryChainPass, binaryFoldPass, fuseActivationPass,
+  qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass, fuseActivationPass,
 ];
 
 export interface PassReport {
@@ -41,10 +61,18 @@ export interface PassReport {
   removedNodes: number;
 }
 
-export function runPasses(g: Graph, passes: readonly Pass[] = PASSES): PassReport {
+export function runPasses(g: Graph, passes: readonly Pass[] = PASSES, declines?: Declines): PassReport {
   const fired: Record<string, number> = {};
   for (const p of passes) {
-    const n = p.run(g);
+    const log: PassLog = {
+      decline(node, reason) {
+        const line = `${p.name}: ${reason}`;
+        const d = declines?.get(node.name);
+        if (!d) declines?.set(node.name, { opType: node.opType, domain: node.domain, reasons: [line] });
+        else if (!d.reasons.includes(line)) d.reasons.push(line);
+      },
+    };
+    const n = p.run(g, log);
     if (n > 0) fired[p.name] = (fired[p.name] ?? 0) + n;
   }
   if (Object.keys(fired).length > 0) g.opsets.set(LOWBIT_DOMAIN, 1);

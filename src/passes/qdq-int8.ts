@@ -33,7 +33,7 @@
 import type { Graph, Node } from '../ir/graph.js';
 import { numel } from '../ir/tensor.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
-import type { Pass } from './index.js';
+import type { Pass, PassLog } from './index.js';
 import {
   activation, activationDQ, addInitializer, attrs, floatAttr, intAttr, isOp, perTensor, qdqParams, quantParamsOf,
   replaceChain, soleConsumer, valuesOf, weightDQ, type Activation, type QDQParams,
@@ -79,18 +79,34 @@ function biasOf(v: GraphView, name: string, x: QDQParams, w: QDQParams, N: numbe
   return { int32: onAccScale ? dq.inputs[0] : undefined, values: Float32Array.from(qv, (b, n) => Math.fround(Math.fround(b) * sb(n))) };
 }
 
-function matchLayer(g: Graph, v: GraphView, n: Node): Layer | undefined {
+const GEMM_FORM = 'Gemm needs transA = 0, alpha = 1 and beta = 1 with C';
+
+/**
+ * The layer around a MatMul / Gemm / Conv anchor; why it is not one this rule takes, when either
+ * operand comes from a DequantizeLinear; otherwise undefined.
+ */
+function matchLayer(g: Graph, v: GraphView, n: Node): Layer | string | undefined {
   const kind = n.domain === '' ? n.opType : '';
   if (kind !== 'MatMul' && kind !== 'Gemm' && kind !== 'Conv') return undefined;
-  if (kind === 'Gemm' && (intAttr(n, 'transA', 0) !== 0 || floatAttr(n, 'alpha', 1) !== 1)) return undefined;
-  if (kind === 'Gemm' && (n.inputs[2] ?? '') !== '' && floatAttr(n, 'beta', 1) !== 1) return undefined;
+  const xIsDQ = isOp(v.producer(n.inputs[0]), 'DequantizeLinear');
+  if (!xIsDQ && !isOp(v.producer(n.inputs[1]), 'DequantizeLinear')) return undefined;
+  if (kind === 'Gemm' && (intAttr(n, 'transA', 0) !== 0 || floatAttr(n, 'alpha', 1) !== 1)) return GEMM_FORM;
+  if (kind === 'Gemm' && (n.inputs[2] ?? '') !== '' && floatAttr(n, 'beta', 1) !== 1) return GEMM_FORM;
   const transB = kind === 'Gemm' && intAttr(n, 'transB', 0) === 1;
   const x = activationDQ(g, v, n.inputs[0]);
+  if (!x) return xIsDQ ? 'the activation DequantizeLinear is not per-tensor uint8/int8 with a constant scale' : 'the activation is float (no DequantizeLinear before the layer)';
   const w = weightDQ(v, n.inputs[1], kind === 'Conv' || transB ? 0 : 1);
-  if (!x || !w || (kind !== 'Conv' && w.w.dims.length !== 2)) return undefined;
+  if (!w || (kind !== 'Conv' && w.w.dims.length !== 2)) return 'the weight is not DequantizeLinear of a constant int8/uint8, per tensor or per output channel';
   const N = w.w.dims[kind === 'Conv' || transB ? 0 : 1];
   const bias = biasOf(v, n.inputs[2] ?? '', x, w, N);
-  return bias ? { anchor: n, x, w, N, transB, bias } : undefined;
+  return bias ? { anchor: n, x, w, N, transB, bias } : 'the bias is neither a float32 [N] constant nor DequantizeLinear(int32 [N], zero point 0)';
+}
+
+/** Why a Conv layer has no integer form (there is a float-output form for MatMul / Gemm only). */
+function convDecline(L: Layer, q: QDQParams | undefined): string {
+  if (!q) return 'the Conv output is not requantised by a QuantizeLinear (there is no float-output int8 Conv)';
+  if (L.bias.values && !L.bias.int32) return 'the Conv bias is not int32 on the accumulator scale sx·sw[n], which QLinearConv needs';
+  return 'a Relu/Clip between the Conv and its QuantizeLinear clamps inside the int8 range (QLinearConv has no clamp)';
 }
 
 /** A per-tensor u8/s8 QuantizeLinear reading `value` as its only reader. */
@@ -158,10 +174,11 @@ function toFloat(g: Graph, L: Layer, act: Activation | undefined, out: string): 
   return { name: n.name, opType: 'QGemmToFloat', domain: LOWBIT_DOMAIN, inputs, outputs: [out], attrs: attrs({ trans_b: +L.transB, ...a }, ['act_min', 'act_max']) };
 }
 
-function rewrite(g: Graph, anchor: Node): boolean {
+function rewrite(g: Graph, anchor: Node, log?: PassLog): boolean {
   const v = new GraphView(g);
   const L = matchLayer(g, v, anchor);
-  if (!L) return false;
+  if (typeof L === 'string') log?.decline(anchor, L);
+  if (!L || typeof L === 'string') return false;
   const y = anchor.outputs[0];
   const act = activation(v, soleConsumer(v, y));
   const tail = act ? act.node.outputs[0] : y;
@@ -171,7 +188,10 @@ function rewrite(g: Graph, anchor: Node): boolean {
   if (q) node = requantised(g, L, act, q, q.node.outputs[0]);
   if (node) chain.push(q!.node);
   else node = toFloat(g, L, act, tail);
-  if (!node) return false;
+  if (!node) {
+    log?.decline(anchor, convDecline(L, q));
+    return false;
+  }
   replaceChain(g, chain, node);
   g.quant.set(L.x.node.inputs[0], quantParamsOf(L.x));
   g.quant.set(L.w.node.inputs[0], quantParamsOf(L.w));
@@ -181,9 +201,9 @@ function rewrite(g: Graph, anchor: Node): boolean {
 
 export const qdqInt8Pass: Pass = {
   name: 'qdq-int8',
-  run(g) {
+  run(g, log) {
     let fired = 0;
-    for (const n of [...g.nodes]) if (g.nodes.includes(n) && rewrite(g, n)) fired++;
+    for (const n of [...g.nodes]) if (g.nodes.includes(n) && rewrite(g, n, log)) fired++;
     return fired;
   },
 };

@@ -5,6 +5,7 @@ import { alignUp, type Machine } from '../kernels/machine.js';
 
 export class WeightStore {
   private readonly offsets = new Map<string, number>();
+  private readonly sizes = new Map<string, number>();
   private end = 0;
 
   constructor(private readonly machine: Machine) {}
@@ -35,11 +36,12 @@ export class WeightStore {
     this.machine.ensure(this.addr(o) + n);
     this.end = alignUp(o + Math.max(n, 1));
     this.offsets.set(key, o);
+    this.sizes.set(key, n);
     return o;
   }
 
-  /** Bytes held, by key (for inspect). */
-  entries(): [string, number][] {
-    return [...this.offsets.entries()];
+  /** What is held (for inspect): key, W offset and size in bytes (before alignment). */
+  entries(): { key: string; offset: number; bytes: number }[] {
+    return [...this.offsets.entries()].map(([key, offset]) => ({ key, offset, bytes: this.sizes.get(key)! }));
   }
 }

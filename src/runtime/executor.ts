@@ -5,6 +5,12 @@ import { fail, LowbitError } from '../errors.js';
 import type { IOSlot, Plan, Ref } from '../plan/types.js';
 import { alignUp, type KernelFn, type Machine } from '../kernels/machine.js';
 
+/** What a kernel's non-zero return means, where it is not an index out of range. */
+const REJECTS: Record<string, string> = {
+  fake_quant_q8: 'a NaN among the activations an integer layer quantises: it has no integer value, where the float graph would give NaN',
+  pack_rows_i8: 'an integer activation minus its zero point is outside int8',
+};
+
 export class BoundPlan {
   readonly planBase: number;
   readonly end: number;
@@ -47,7 +53,7 @@ export class BoundPlan {
       }
       if (ret) {
         const s = plan.steps[i];
-        fail('LOWBIT_BAD_INPUT', `node '${s.node}': kernel ${s.kernel} rejected its input data (an index is out of range)`);
+        fail('LOWBIT_BAD_INPUT', `node '${s.node}': kernel ${s.kernel} rejected its input data (${REJECTS[s.kernel] ?? 'an index is out of range'})`);
       }
     }
   }

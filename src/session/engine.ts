@@ -6,7 +6,8 @@ import { byteLength, type DType } from '../ir/dtype.js';
 import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import { numel, type TensorData } from '../ir/tensor.js';
 import { resolveOp } from '../ops/registry.js';
-import { runPasses, type Pass, type PassReport } from '../passes/index.js';
+import { exactActivationsPass } from '../passes/exact-activations.js';
+import { PASSES, runPasses, type Declines, type Pass, type PassReport } from '../passes/index.js';
 import { Scratch, type PValue } from '../plan/context-impl.js';
 import { NeedValue } from '../plan/context-impl.js';
 import { buildPlan, foldNode, type BoundInput, type PlannerEnv, type ResolvedNode } from '../plan/planner.js';
@@ -22,8 +23,15 @@ export interface Feed {
   bytes: Uint8Array;
 }
 
+/**
+ * 'model' runs what the model allows (MatMulNBits accuracy_level 4: int8 activations); 'exact'
+ * replaces every path that approximates by design with the exact one.
+ */
+export type Precision = 'model' | 'exact';
+
 export interface EngineOptions {
   memoryLimit?: number;
+  precision?: Precision;
   /** Plans kept for distinct input shapes. */
   maxPlans?: number;
   /** Rewrite rules to run at load (default PASSES; tests and benchmarks compare against fewer). */
@@ -41,10 +49,13 @@ export class Engine {
   private readonly maxPlans: number;
 
   readonly passes: PassReport;
+  /** Why rules left candidate nodes as they were (for inspect). */
+  readonly declines: Declines = new Map();
 
   constructor(readonly graph: Graph, module: WebAssembly.Module, readonly backend: Backend, opts: EngineOptions = {}) {
     orderNodes(graph); // validates (cycles, dangling inputs) before any rule looks at the graph
-    this.passes = runPasses(graph, opts.passes);
+    const passes = opts.passes ?? (opts.precision === 'exact' ? [exactActivationsPass, ...PASSES] : PASSES);
+    this.passes = runPasses(graph, passes, this.declines);
     this.nodes = orderNodes(graph).map((node) => ({ node, ...resolveOp(node, graph) }));
     this.machine = new Machine(module, backend, opts.memoryLimit);
     this.weights = new WeightStore(this.machine);

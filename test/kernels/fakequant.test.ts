@@ -1,11 +1,14 @@
 // fake_quant_f32 (SIMD Quant rows) against its scalar reference on every build, bit-exact, over
 // ragged row lengths, every rounding mode and kind, scale / zero point per tensor, per row and
-// per column; multithreshold_f32 against a direct JS count. (The op-level comparison with qonnx's
-// executor is test/ops/qonnx.test.ts.)
+// per column; multithreshold_f32 against a direct JS count; fake_quant_q8 (the integer t an integer
+// layer reads) against its scalar reference and against fake_quant_f32: (t − z)·s must be the
+// literal op's output, bit for bit. (The op-level comparison with qonnx's executor is
+// test/ops/qonnx.test.ts.)
 
 import { describe, expect, it } from 'vitest';
 import { numel } from '../../src/ir/tensor.js';
 import { broadcastStrides, collapse, descriptor } from '../../src/ops/shape-util.js';
+import { intRange } from '../../src/ir/qonnx.js';
 import { ALL_BACKENDS, KernelBox, rng, sizesAround } from '../support/kernels.js';
 
 const SPECIAL = [0, -0, NaN, Infinity, -Infinity, 0.5, -0.5, 2.5, -1.5];
@@ -55,6 +58,49 @@ describe.each(ALL_BACKENDS)('fake_quant_f32 vs scalar reference (%s)', (backend)
       }
     });
   }
+
+  it('fake_quant_q8: t as the literal op computes it, every kind, mode and integer type; NaN counted', () => {
+    const r = rng(23);
+    const types = [
+      { signed: true, narrow: false, bits: 8 }, { signed: false, narrow: false, bits: 8 }, { signed: true, narrow: true, bits: 4 },
+      { signed: false, narrow: true, bits: 2 }, { signed: true, narrow: false, bits: 1 },
+    ];
+    for (const n of sizesAround(16, [5, 47])) {
+      for (const kind of [0, 1, 2]) {
+        for (const ty of types) {
+          if ((kind === 1 && !(ty.signed && ty.bits === 1)) || (kind === 2 && !ty.signed)) continue; // ±1 needs a signed type
+          for (let mode = 0; mode < 7; mode++) {
+            box.reset();
+            const xv = inputs(r, n, ty.bits === 8 ? 600 : 12);
+            const [lo, hi] = intRange(ty.signed, ty.narrow, ty.bits);
+            const sv = Math.fround(scaleValue(r));
+            const zv = ty.signed ? (r() < 0.5 ? 0 : Math.floor(r() * 5) - 2) : Math.floor(r() * 4);
+            const x = box.put(xv);
+            const y = box.alloc(n);
+            const yRef = box.alloc(n);
+            const what = `n=${n} kind=${kind} mode=${mode} ${JSON.stringify(ty)}`;
+            const nans = box.call('fake_quant_q8', kind, mode, x, n, sv, zv, lo, hi, ty.signed ? 1 : 0, y);
+            expect(box.call('fake_quant_q8__ref', kind, mode, x, n, sv, zv, lo, hi, ty.signed ? 1 : 0, yRef), what).toBe(nans);
+            const t = box.u8(y, n);
+            expect(Array.from(t), what).toEqual(Array.from(box.u8(yRef, n)));
+            expect(nans, what).toBe(kind === 0 ? xv.filter((v) => Number.isNaN(v)).length : 0);
+            // The literal op on the same x, per tensor: (t − z)·s where t is a number.
+            const s = box.put(Float32Array.of(sv));
+            const z = box.put(Float32Array.of(kind === 2 ? 0 : zv));
+            const yf = box.alloc(n * 4);
+            box.call('fake_quant_f32', kind, mode, x, s, z, yf, box.put(descriptor([n], [[1], [0], [0]])), lo, hi, 1);
+            const lit = box.f32(yf, n);
+            const ti = Array.from(t, (b) => (ty.signed ? (b << 24) >> 24 : b));
+            ti.forEach((q, i) => {
+              if (Number.isNaN(lit[i])) return expect(q, `${what} NaN at ${i}`).toBe(0);
+              const back = Math.fround(Math.fround(q - (kind === 2 ? 0 : zv)) * sv);
+              expect(Object.is(back, lit[i]) || (back === 0 && lit[i] === 0), `${what} at ${i}: t=${q}, x=${xv[i]}`).toBe(true);
+            });
+          }
+        }
+      }
+    }
+  });
 
   it('multithreshold_f32 counts v ≥ threshold per channel, shared or per channel', () => {
     const r = rng(5);

@@ -180,6 +180,64 @@ describe.each(ALL_BACKENDS)('qwgemm_i8 int8-activation path (%s)', (backend) => 
   });
 });
 
+describe.each(ALL_BACKENDS)('pack_rows_i8: model-quantized activations for qwgemm_i8 (%s)', (backend) => {
+  const box = new KernelBox(backend);
+  it('a − zp in the quantize_rows_i8 layout (padding, block sums); outside int8 is rejected', () => {
+    const r = rng(31);
+    for (const [M, K, bs, signed, zp] of [[1, 1, 16, 1, 0], [3, 37, 16, 0, 128], [2, 100, 32, 1, -3], [5, 129, 64, 0, 3], [1, 4096, 4096, 1, 0]] as const) {
+      box.reset();
+      const lo = signed ? Math.max(-128, -128 + zp) : Math.max(0, zp - 128);
+      const hi = signed ? Math.min(127, 127 + zp) : Math.min(255, zp + 127);
+      const a = Int32Array.from({ length: M * K }, (_, i) => (i % 11 === 0 ? (i % 2 ? lo : hi) : lo + Math.floor(r() * (hi - lo + 1))));
+      const kb = Math.ceil(K / bs), Kp = kb * bs;
+      const paq = box.alloc(M * Kp), psum = box.alloc(M * kb * 4);
+      box.m.u8().fill(0x55, paq, paq + M * Kp);
+      const pa = box.put(signed ? Int8Array.from(a) : Uint8Array.from(a));
+      expect(box.call('pack_rows_i8', pa, signed, zp, M, K, bs, paq, psum)).toBe(0);
+      const aq = new Int8Array(M * Kp), asum = new Int32Array(M * kb);
+      for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) {
+        aq[m * Kp + k] = a[m * K + k] - zp;
+        asum[m * kb + Math.floor(k / bs)] += a[m * K + k] - zp;
+      }
+      expect(new Int8Array(box.u8(paq, M * Kp).buffer)).toEqual(aq);
+      expect(box.i32(psum, M * kb)).toEqual(asum);
+    }
+    box.reset();
+    const bad = box.put(Uint8Array.of(3, 200));
+    expect(box.call('pack_rows_i8', bad, 0, 0, 1, 2, 16, box.alloc(16), box.alloc(4))).toBe(5);
+    expect(box.call('pack_rows_i8', bad, 0, 72, 1, 2, 16, box.alloc(16), box.alloc(4))).toBe(5);
+    expect(box.call('pack_rows_i8', bad, 0, 73, 1, 2, 16, box.alloc(16), box.alloc(4))).toBe(0);
+  });
+
+  it('qwgemm_i8 on activations of −128 (beyond quantize_rows_i8\'s ±127) matches its reference, and the exact sum', () => {
+    for (const [bits, bs, K] of [[2, 128, 300], [4, 128, 300], [4, 16, 48], [8, 4096, 4096]]) {
+      box.reset();
+      const N = 5, M = 6;
+      const w = randomWeights(rng(7), N, K, bits, bs, false);
+      w.q.fill((1 << bits) - 1);
+      w.zp.fill(0);
+      w.scale.fill(1);
+      const a = Int8Array.from({ length: M * K }, (_, i) => (Math.floor(i / K) % 2 === 0 || i % 3 === 0 ? -128 : 127));
+      const kb = Math.ceil(K / bs), Kp = kb * bs;
+      const paq = box.alloc(M * Kp), psum = box.alloc(M * kb * 4);
+      expect(box.call('pack_rows_i8', box.put(a), 1, 0, M, K, bs, paq, psum)).toBe(0);
+      const ps = box.put(new Float32Array(M).fill(1));
+      const qw = packVia(box, w, SRC_NBITS, false, ZP_BYTES);
+      const pc = box.alloc(M * N * 4), pr = box.alloc(M * N * 4);
+      expect(box.call('qwgemm_i8', paq, ps, psum, qw, pc, N, M, N, K, bits, bs, 0)).toBe(0);
+      box.call('qwgemm_i8__ref', paq, ps, box.put(w.q), box.put(w.scale), box.put(w.zp), pr, N, M, N, K, bs, 0);
+      const got = box.f32(pc, M * N);
+      expect(got).toEqual(box.f32(pr, M * N));
+      for (let m = 0; m < M; m++) {
+        let dot = 0;
+        for (let k = 0; k < K; k++) dot += a[m * K + k] * ((1 << bits) - 1);
+        // Block sums below 2^24 are exact in f32; the one 8-bit block (K = 4096) rounds once, f32(dot).
+        for (let n = 0; n < N; n++) expect(got[m * N + n], `bits ${bits} row ${m}`).toBe(Math.fround(dot));
+      }
+    }
+  });
+});
+
 /** qw_zp_fraction's stated f32 operations in JS (block sums in k order, then Σ_b in b order). */
 function zpFractionRef(a: Float32Array, corr: Float32Array, c: Float32Array, M: number, N: number, K: number, bs: number): Float32Array {
   const kb = Math.ceil(K / bs), f = Math.fround, out = c.slice();

@@ -1,0 +1,155 @@
+// The `lowbit` command line: `lowbit inspect MODEL` prints what lowbit runs for a model (per
+// node kernel, weight and activation bits, packed vs fp32 weight bytes, totals); `lowbit run
+// MODEL --input name=FILE …` runs it on files and writes the outputs as JSON or .npy. Uses only
+// the public API. Every error is one line on stderr and a non-zero exit code.
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { formatInspect, inspect, InferenceSession, LowbitError, type Backend, type Precision, type Tensor, type TensorType } from '../index.js';
+import { CliError, fail } from './cli-error.js';
+import { npyTypes } from './npy.js';
+import { outputJson, outputNpy, readInput, type FileSpec } from './tensor-files.js';
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIO: CliIO = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+interface SessionFlags {
+  backend: Backend | 'auto';
+  precision: Precision;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** `name=value` flags (repeatable) into a map; with `inputs`, each name must be one of them. */
+function assignments(flag: string, specs: readonly string[], what: string, inputs?: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const list = inputs ? ` (inputs: ${inputs.join(', ')})` : '';
+  for (const s of specs) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) fail(`--${flag} '${s}' must be name=${what}${list}`);
+    const name = s.slice(0, eq);
+    if (inputs && !inputs.includes(name)) fail(`--${flag} '${s}': '${name}' is not an input of this model${list}`);
+    if (out.has(name)) fail(`--${flag} gives '${name}' twice`);
+    out.set(name, s.slice(eq + 1));
+  }
+  return out;
+}
+
+/** "1x784", "1,784" or "" (a scalar). */
+function parseDims(text: string, flag: string): number[] {
+  if (text.trim() === '') return [];
+  const dims = text.split(/[x,]/).map((d) => (/^\s*\d+\s*$/.test(d) ? Number(d) : NaN));
+  if (dims.some((d) => !Number.isSafeInteger(d))) fail(`--${flag} dims '${text}' must be non-negative integers joined by x (e.g. 1x784)`);
+  return dims;
+}
+
+async function inspectCommand(io: CliIO, model: string, o: SessionFlags & { shape?: string[]; json?: boolean }): Promise<void> {
+  // inspect() checks the names against the model's inputs.
+  const shapes = Object.fromEntries([...assignments('shape', o.shape ?? [], 'DIMS')].map(([k, v]) => [k, parseDims(v, 'shape')]));
+  const report = await inspect(model, { backend: o.backend, precision: o.precision, shapes });
+  io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
+}
+
+interface RunFlags extends SessionFlags {
+  input?: string[];
+  dtype?: string[];
+  shape?: string[];
+  format?: 'json' | 'npy';
+  outputDir?: string;
+}
+
+/** An output name as a file name: path separators and other unsafe characters become '_'. */
+const fileName = (name: string) => name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_') || '_';
+
+async function runCommand(io: CliIO, model: string, o: RunFlags): Promise<void> {
+  const format = o.format ?? (o.outputDir ? 'npy' : 'json');
+  if (format === 'npy' && !o.outputDir) fail('--format npy writes one file per output: give --output-dir DIR');
+  const session = await InferenceSession.create(model, { backend: o.backend, precision: o.precision });
+  let results: Record<string, Tensor>;
+  try {
+    const names = session.inputNames;
+    const files = assignments('input', o.input ?? [], 'FILE', names);
+    const types = assignments('dtype', o.dtype ?? [], 'TYPE', names);
+    const shapes = assignments('shape', o.shape ?? [], 'DIMS', names);
+    const missing = names.filter((n) => !files.has(n));
+    if (missing.length > 0) fail(`no --input for ${missing.map((n) => `'${n}'`).join(', ')} (inputs: ${names.join(', ')})`);
+    const feeds: Record<string, Tensor> = {};
+    for (const meta of session.inputMetadata) {
+      const t = types.get(meta.name);
+      if (t !== undefined && !npyTypes().includes(t as TensorType)) fail(`--dtype ${meta.name}=${t}: use one of ${npyTypes().join(', ')}`);
+      const spec: FileSpec = { type: t as TensorType | undefined, dims: shapes.has(meta.name) ? parseDims(shapes.get(meta.name)!, 'shape') : undefined };
+      feeds[meta.name] = await readInput(meta, files.get(meta.name)!, spec);
+    }
+    results = await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+  if (!o.outputDir) {
+    io.out(`{\n${Object.entries(results).map(([k, t]) => `  ${JSON.stringify(k)}: ${outputJson(k, t)}`).join(',\n')}\n}\n`);
+    return;
+  }
+  await mkdir(o.outputDir, { recursive: true });
+  const used = new Set<string>();
+  for (const [k, t] of Object.entries(results)) {
+    let base = fileName(k);
+    for (let i = 1; used.has(base); i++) base = `${fileName(k)}_${i}`;
+    used.add(base);
+    const path = join(o.outputDir, `${base}.${format}`);
+    await writeFile(path, format === 'npy' ? outputNpy(k, t) : `${outputJson(k, t)}\n`);
+    io.out(`${path}\t${k}\t${t.type}\t[${t.dims.join(',')}]\n`);
+  }
+}
+
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function sessionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--backend <name>', 'kernel build').choices(['auto', 'scalar', 'simd', 'relaxed']).default('auto'))
+    .addOption(new Option('--precision <mode>', "'model': what the model allows (MatMulNBits accuracy_level 4: int8 activations); 'exact': no approximate path").choices(['model', 'exact']).default('model'));
+}
+
+function program(io: CliIO, ver: string): Command {
+  const p = new Command('lowbit')
+    .description('Run and inspect low-bit ONNX models on WebAssembly kernels.')
+    .version(ver)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(`lowbit: ${s.trim()}\n`) })
+    .showSuggestionAfterError(true);
+  sessionOptions(p.command('inspect')
+    .description('per node: op, kernel, weight and activation bits, packed vs fp32 weight bytes, why a layer stays on the float path; totals')
+    .argument('<model>', 'ONNX model file')
+    .option('--shape <name=DIMS>', 'plan for this input shape, e.g. input=1x784 (repeatable; symbolic dims default to 1)', collect)
+    .option('--json', 'print the report as JSON'))
+    .action((model: string, o) => inspectCommand(io, model, o));
+  sessionOptions(p.command('run')
+    .description('run a model on input files and print or write its outputs')
+    .argument('<model>', 'ONNX model file')
+    .option('--input <name=FILE>', 'input data: .npy, .json (array or {"dims","data"}) or raw little-endian bytes (repeatable)', collect)
+    .option('--dtype <name=TYPE>', "element type of that input's file (default: the model's)", collect)
+    .option('--shape <name=DIMS>', "shape of that input's file, e.g. input=1x1x28x28 (needed for raw files of symbolic inputs)", collect)
+    .addOption(new Option('--format <fmt>', 'output format (default: json to stdout; npy with --output-dir)').choices(['json', 'npy']))
+    .option('--output-dir <dir>', 'write each output to DIR/<name>.<format> and list the files'))
+    .action((model: string, o) => runCommand(io, model, o));
+  return p;
+}
+
+/** Runs the CLI on `argv` (without node and the script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  try {
+    await program(io, await version()).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    const msg = e instanceof LowbitError ? `${e.message} (${e.code})` : e instanceof CliError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+    io.err(`lowbit: error: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+    return 1;
+  }
+}
