@@ -1,6 +1,7 @@
-// Binary chains in sign bits vs the same binary layers with f32 between them (BatchNorm, MaxPool,
-// sign and re-packing run as separate ops): a CNV-shaped binary CNN (BinaryNet/FINN CNV layer
-// sizes, 32×32 input) and an MLP (LFC-shaped, 4 × 1024).
+// Binary chains in sign bits vs the same binary layers with f32 between them (binary-chain left
+// out: f32 epilogue — BatchNorm folded in where exact —, f32 MaxPool, the next layer re-packing
+// signs): a CNV-shaped binary CNN (BinaryNet/FINN CNV layer
+// sizes, 32×32 input, batch 1) and an MLP (LFC-shaped, 4 × 1024, batch 64).
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/binary-chain.ts [--quick]
 // Medians of warm runs, the two variants interleaved in one process (the machine is shared).
 
@@ -23,7 +24,7 @@ function model(kind: 'cnv' | 'lfc'): { bytes: Uint8Array; dims: number[] } {
   const sign = (v: string) => b.op('Where', [b.op('Less', [v, b.const('float32', [], [0])]), b.const('float32', [], [-1]), b.const('float32', [], [1])]);
   const bn = (v: string, n: number) => b.op('BatchNormalization', [v, f(n, () => 0.5 + r()), f(n, () => r() - 0.5), f(n, () => r() * 8 - 4), f(n, () => 1 + r() * 10)]);
   const pm = (n: number, s: number) => Float32Array.from({ length: n }, () => (r() < 0.5 ? -s : s));
-  const dims = kind === 'cnv' ? [1, 64, 32, 32] : [1, 784];
+  const dims = kind === 'cnv' ? [1, 64, 32, 32] : [64, 784];
   let v = b.input('x', 'float32', dims);
   let c = dims[1];
   if (kind === 'cnv') {
