@@ -1,12 +1,14 @@
 // The `lowbit` command line: `lowbit inspect MODEL` prints what lowbit runs for a model (per
 // node kernel, weight and activation bits, packed vs fp32 weight bytes, totals); `lowbit run
-// MODEL --input name=FILE …` runs it on files and writes the outputs as JSON or .npy. Uses only
-// the public API. Every error is one line on stderr and a non-zero exit code.
+// MODEL --input name=FILE …` runs it on files and writes the outputs as JSON or .npy; `lowbit
+// serve REPO` serves a model repository over HTTP (src/server). Uses only the public API and the
+// server. Every error is one line on stderr and a non-zero exit code.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatInspect, inspect, InferenceSession, LowbitError, type Backend, type Precision, type Tensor, type TensorType } from '../index.js';
+import { startServer } from '../server/server.js';
 import { CliError, fail } from './cli-error.js';
 import { npyTypes } from './npy.js';
 import { outputJson, outputNpy, readInput, type FileSpec } from './tensor-files.js';
@@ -105,6 +107,52 @@ async function runCommand(io: CliIO, model: string, o: RunFlags): Promise<void> 
   }
 }
 
+interface ServeFlags extends SessionFlags {
+  port: string;
+  host: string;
+  workers?: string;
+  queue: string;
+  maxBody: string;
+  timeout: string;
+}
+
+function count(flag: string, text: string, min: number): number {
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) fail(`--${flag} '${text}' must be an integer ≥ ${min}`);
+  return n;
+}
+
+/** Serves until SIGINT or SIGTERM, then shuts down gracefully (a second signal ends it at once). */
+async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<void> {
+  const server = await startServer({
+    repo,
+    port: count('port', o.port, 0),
+    host: o.host,
+    workers: o.workers === undefined ? undefined : count('workers', o.workers, 1),
+    queue: count('queue', o.queue, 0),
+    maxBodyBytes: count('max-body', o.maxBody, 1),
+    timeoutMs: count('timeout', o.timeout, 1),
+    backend: o.backend,
+    precision: o.precision,
+  });
+  for (const m of server.models) {
+    const name = m.version === '' ? `model ${m.model}` : `model ${m.model} version ${m.version}`;
+    io.out(m.ready ? `${name}: ready\n` : `${name}: NOT READY: ${m.error}\n`);
+  }
+  io.out(`listening on ${server.url} (${server.workers} workers)\n`);
+  await new Promise<void>((resolve, reject) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      io.out(`${signal}: finishing the requests in flight, refusing new ones\n`);
+      server.close().then(resolve, reject);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  io.out('stopped\n');
+}
+
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -138,6 +186,16 @@ function program(io: CliIO, ver: string): Command {
     .addOption(new Option('--format <fmt>', 'output format (default: json to stdout; npy with --output-dir)').choices(['json', 'npy']))
     .option('--output-dir <dir>', 'write each output to DIR/<name>.<format> and list the files'))
     .action((model: string, o) => runCommand(io, model, o));
+  sessionOptions(p.command('serve')
+    .description('serve a model repository over the Open Inference Protocol (KServe v2) REST API until SIGINT/SIGTERM')
+    .argument('<repo>', "model repository in Triton's layout: REPO/<model>/<version>/model.onnx")
+    .option('--port <n>', 'TCP port (0: any free port)', '8000')
+    .option('--host <addr>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
+    .option('--workers <n>', 'inference worker threads, each with its own WASM instances (default: one per core)')
+    .option('--queue <n>', 'requests that may wait for a worker; beyond them requests get 503', '64')
+    .option('--max-body <bytes>', 'largest request body; larger ones get 413', String(64 * 1024 ** 2))
+    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped)', '60000'))
+    .action((repo: string, o) => serveCommand(io, repo, o));
   return p;
 }
 
