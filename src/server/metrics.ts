@@ -19,6 +19,7 @@ export interface Gauges {
   queueDepth: number;
   running: number;
   workers: number;
+  readyWorkers: number;
   models: { model: string; version: string; ready: boolean }[];
 }
 
@@ -73,6 +74,7 @@ export class Metrics {
     family('lowbit_queue_depth', 'gauge', 'Inference requests waiting for a worker.', [['', g.queueDepth]]);
     family('lowbit_inference_running', 'gauge', 'Inference requests running on a worker.', [['', g.running]]);
     family('lowbit_workers', 'gauge', 'Inference worker threads.', [['', g.workers]]);
+    family('lowbit_workers_ready', 'gauge', 'Inference worker threads that have loaded the models.', [['', g.readyWorkers]]);
     family('lowbit_model_ready', 'gauge', '1 when a model version is loaded and serving, 0 when it failed to load.', g.models.map((m) => [labels({ model: m.model, version: m.version }), m.ready ? 1 : 0]));
     family('lowbit_http_responses_total', 'counter', 'HTTP responses by status.', [...this.responses]);
     return `${out.join('\n')}\n`;

@@ -86,6 +86,11 @@ export class WorkerPool {
     return this.waiting.length;
   }
 
+  /** Workers that have loaded the models (one being replaced after a timeout has not). */
+  get readyWorkers(): number {
+    return this.slots.filter((s) => s.ready).length;
+  }
+
   get running(): number {
     return this.slots.filter((s) => s.job).length;
   }

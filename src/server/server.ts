@@ -72,6 +72,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const toLoad = entries.flatMap((e) => (e.error ? [] : e.versions.map((v) => ({ key: versionKey(e.name, v.version), name: e.name, version: v.version, file: v.file }))));
   const { pool, reports } = await WorkerPool.start({ models: toLoad, backend: options.backend ?? 'auto', precision: options.precision ?? 'model' }, options);
   const table = new ModelTable(entries, reports);
+  if (!table.all().some((v) => v.ready)) {
+    await pool.close();
+    const why = table.all().map((v) => `${v.model}${v.version ? ` version ${v.version}` : ''}: ${v.error}`).join('; ');
+    throw new LowbitError('LOWBIT_BAD_MODEL', `no model in '${options.repo}' can be served: ${why}`);
+  }
   const metrics = new Metrics();
   const maxBody = options.maxBodyBytes ?? 64 * 1024 ** 2;
   let closing = false;
@@ -88,6 +93,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
   app.addHook('onRequest', async (_req, reply) => {
     if (closing) return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
+  });
+  // While shutting down, every response ends its connection, so close() need not wait for idle
+  // keep-alive connections to time out.
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (_req, reply) => metrics.response(reply.statusCode));
 
@@ -150,6 +160,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     queueDepth: pool.queueDepth,
     running: pool.running,
     workers: pool.size,
+    readyWorkers: pool.readyWorkers,
     models: table.all(),
   })));
 

@@ -1,11 +1,13 @@
 // The built `lowbit` executable, as npm installs it: package.json "bin" → dist/cli/lowbit.js with
 // a node shebang, run as a real process (and through npx in this repository).
 
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { fmnistFp32, makeRepo, slowModel } from '../support/server-repo.js';
+import { post } from '../support/v2-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { bin: Record<string, string>; version: string };
@@ -46,5 +48,38 @@ describe('the lowbit executable', () => {
     const p = spawnSync('npx', ['--no', '--', 'lowbit', 'run', '--help'], { cwd: root, encoding: 'utf8' });
     expect([p.status, p.stderr]).toEqual([0, '']);
     expect(p.stdout).toContain('Usage: lowbit run [options] <model>');
+  });
+
+  it('serves a repository (workers from dist/) and on SIGTERM finishes the request in flight, then exits 0', async () => {
+    const repo = makeRepo({ 'fmnist/1': fmnistFp32(), 'slow/1': slowModel() });
+    const p = spawn(process.execPath, [bin, 'serve', repo, '--port', '0', '--workers', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d));
+    const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      p.stdout.on('data', (d: Buffer) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+) \(1 workers\)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      void exited.then(() => reject(new Error(`exited early: ${out}${err}`)));
+    });
+    try {
+      expect(out).toBe(`model fmnist version 1: ready\nmodel slow version 1: ready\nlistening on ${url} (1 workers)\n`);
+      const r = await post(`${url}/v2/models/fmnist/infer`, { inputs: [{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array(784).fill(0.5) }] });
+      expect([r.status, r.json.outputs[0].shape]).toEqual([200, [1, 10]]);
+      const inFlight = post(`${url}/v2/models/slow/infer`, { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [2] }, { name: 'n', shape: [2], datatype: 'INT64', data: [768, 768] }] });
+      await new Promise((res) => setTimeout(res, 50));
+      p.kill('SIGTERM');
+      const done = await inFlight;
+      expect([done.status, done.json.outputs[0].data]).toEqual([200, [768 * 4]]);
+      expect(await exited).toBe(0);
+      expect(out.endsWith('SIGTERM: finishing the requests in flight, refusing new ones\nstopped\n')).toBe(true);
+      expect(err).toBe('');
+    } finally {
+      p.kill('SIGKILL');
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });

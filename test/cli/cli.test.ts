@@ -1,8 +1,9 @@
 // `lowbit inspect` and `lowbit run`, called in-process through main(argv): the table and JSON
 // against the API's report, run's outputs against session.run on the same data (JSON, .npy,
-// raw and .json inputs), and every mistake as one line on stderr with a non-zero exit code.
+// raw and .json inputs), and every mistake as one line on stderr with a non-zero exit code
+// (`lowbit serve`'s too; the server itself is tested in test/server/ and test/cli/bin.test.ts).
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -147,6 +148,11 @@ describe('mistakes: one line on stderr, exit code 1', () => {
   const short = join(tmp, 'short.bin');
   writeFileSync(short, new Uint8Array(100));
   const m = model('fmnist-mlp-fp32.onnx');
+  const emptyRepo = join(tmp, 'empty-repo');
+  mkdirSync(emptyRepo);
+  const brokenRepo = join(tmp, 'broken-repo');
+  mkdirSync(join(brokenRepo, 'broken', '1'), { recursive: true });
+  writeFileSync(join(brokenRepo, 'broken', '1', 'model.onnx'), 'not onnx');
   it.each([
     ['a missing input file', ['run', m, '--input', 'input=/nonexistent/x.npy'], "cannot read input 'input': no such file '/nonexistent/x.npy'"],
     ['--input without name=', ['run', m, '--input', npyFile], `--input '${npyFile}' must be name=FILE (inputs: input)`],
@@ -167,6 +173,13 @@ describe('mistakes: one line on stderr, exit code 1', () => {
     ['an unknown option', ['inspect', m, '--verbose'], "unknown option '--verbose'"],
     ['an unknown command', ['bench', m], "unknown command 'bench'"],
     ['a missing argument', ['inspect'], "missing required argument 'model'"],
+    ['serve: a missing repository', ['serve', '/nonexistent/repo'], "model repository '/nonexistent/repo': no such directory (LOWBIT_PATH)"],
+    ['serve: a repository without models', ['serve', emptyRepo], 'has no model directories'],
+    ['serve: a repository where no model loads', ['serve', brokenRepo, '--port', '0'], `no model in '${brokenRepo}' can be served: broken version 1: not a valid ONNX model`],
+    ['serve: a bad --port', ['serve', tmp, '--port', '80a'], "--port '80a' must be an integer ≥ 0"],
+    ['serve: a port out of range', ['serve', tmp, '--port', '70000'], 'option port must be an integer from 0 to 65535 (got 70000) (LOWBIT_BAD_OPTION)'],
+    ['serve: no workers', ['serve', tmp, '--workers', '0'], "--workers '0' must be an integer ≥ 1"],
+    ['serve: a bad --timeout', ['serve', tmp, '--timeout', '1.5'], "--timeout '1.5' must be an integer ≥ 1"],
   ])('%s', async (_, argv, message) => {
     const { code, out, err } = await cli(...argv);
     expect(code).toBe(1);
@@ -178,12 +191,13 @@ describe('mistakes: one line on stderr, exit code 1', () => {
 });
 
 describe('--help', () => {
-  it.each([[[] as string[], 'Usage: lowbit [options] [command]'], [['inspect'], 'Usage: lowbit inspect [options] <model>'], [['run'], 'Usage: lowbit run [options] <model>']])(
+  it.each([[[] as string[], 'Usage: lowbit [options] [command]'], [['inspect'], 'Usage: lowbit inspect [options] <model>'], [['run'], 'Usage: lowbit run [options] <model>'], [['serve'], 'Usage: lowbit serve [options] <repo>']])(
     'lowbit %j --help', async (cmd, usage) => {
       const { code, out, err } = await cli(...cmd, '--help');
       expect([code, err]).toEqual([0, '']);
       expect(out).toContain(usage);
       if (cmd[0] === 'run') for (const f of ['--input', '--dtype', '--shape', '--format', '--output-dir', '--backend', '--precision']) expect(out).toContain(f);
       if (cmd[0] === 'inspect') for (const f of ['--shape', '--json', '--backend', '--precision']) expect(out).toContain(f);
+      if (cmd[0] === 'serve') for (const f of ['--port', '--host', '--workers', '--queue', '--max-body', '--timeout', '--backend', '--precision']) expect(out).toContain(f);
     });
 });
