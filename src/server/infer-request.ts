@@ -3,7 +3,7 @@
 //   {"id"?: string, "parameters"?: {"binary_data_output"?: bool},
 //    "inputs": [{"name", "shape": [int], "datatype", "parameters"?: {"binary_data_size"?: int},
 //                "data"?: flat or nested array}],
-//    "outputs"?: [{"name", "parameters"?: {"binary_data"?: bool}}]}
+//    "outputs"?: [{"name", "parameters"?: {"binary_data"?: bool}}]}   (absent or empty: all)
 //
 // With the binary tensor data extension the body is that JSON (its length in the
 // Inference-Header-Content-Length header) followed by the raw bytes of every input that has
@@ -141,7 +141,8 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
 
   const allBinary = flag(reqParams, 'binary_data_output', 'the request') ?? false;
   let outputs: DecodedRequest['outputs'];
-  if (json.outputs === undefined) {
+  if (json.outputs === undefined || (Array.isArray(json.outputs) && json.outputs.length === 0)) {
+    // No outputs asked for: all of them, as Triton does.
     outputs = model.outputs.map((t) => ({ name: t.name, binary: allBinary }));
   } else {
     if (!Array.isArray(json.outputs)) badRequest('"outputs" must be an array');

@@ -119,6 +119,12 @@ describe('inference', () => {
     expect(binOut.json.outputs).toEqual([{ name: 'logits', datatype: 'FP32', shape: [2, 10], parameters: { binary_data_size: 80 } }]);
     expect(binaryOutputs(binOut).logits).toEqual(want);
 
+    const jsonAfterAll = await post(`${url}/v2/models/fmnist/versions/1/infer`, { inputs: [fmnistInput], parameters: { binary_data_output: true }, outputs: [{ name: 'logits', parameters: { binary_data: false } }] });
+    expect([jsonAfterAll.headers.get('inference-header-content-length'), jsonAfterAll.binary.byteLength]).toEqual([null, 0]);
+    expect(new Uint8Array(Float32Array.from(jsonAfterAll.json.outputs[0].data).buffer)).toEqual(want);
+    const emptyOutputs = await post(`${url}/v2/models/fmnist/versions/1/infer`, { inputs: [fmnistInput], outputs: [] });
+    expect(emptyOutputs.json.outputs.map((o: { name: string }) => o.name)).toEqual(['logits']);
+
     const both = await postBinary(`${url}/v2/models/fmnist/versions/1/infer`, { id: 'b', inputs: [input], outputs: [{ name: 'logits', parameters: { binary_data: true } }] }, [x2]);
     expect(both.json.id).toBe('b');
     expect(binaryOutputs(both).logits).toEqual(want);
