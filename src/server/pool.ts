@@ -31,7 +31,7 @@ interface Pending {
   headerLength?: number;
   resolve(r: InferResult): void;
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
   slot?: Slot;
 }
 
@@ -97,8 +97,8 @@ export class WorkerPool {
 
   private addWorker(replace?: Slot): Promise<LoadReport[]> {
     return new Promise((resolve, reject) => {
-      const slot: Slot = replace ?? { worker: undefined as unknown as Worker, ready: false };
       const worker = spawnWorker(this.init);
+      const slot: Slot = replace ?? { worker, ready: false };
       slot.worker = worker;
       slot.ready = false;
       if (!replace) this.slots.push(slot);
@@ -160,7 +160,7 @@ export class WorkerPool {
     // The body's memory moves to the worker: copy it only when it shares an ArrayBuffer.
     const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : body.slice();
     return new Promise<InferResult>((resolve, reject) => {
-      const job: Pending = { id: this.nextId++, key, body: own, headerLength, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
+      const job: Pending = { id: this.nextId++, key, body: own, headerLength, resolve, reject };
       job.timer = setTimeout(() => this.expire(job), this.timeoutMs);
       this.waiting.push(job);
       this.pump();
