@@ -9,11 +9,11 @@ QONNX one, it also counts the test images whose predicted class differs between 
 import json
 import os
 import time
+from importlib.metadata import version
 
 import numpy as np
 import onnx
 import onnxruntime as ort
-import qonnx
 
 from fmnist_data import model_input
 from reference import is_qonnx, run_ort, run_qonnx
@@ -106,7 +106,7 @@ def main():
 
     meta = {'test_set': 'Fashion-MNIST t10k, 10000 images (Debian dataset-fashion-mnist)',
             'input': 'float32 [N,1,28,28] = pixel/255; first output = 10 class scores',
-            'onnxruntime': ort.__version__, 'qonnx': qonnx.__version__, 'onnx': onnx.__version__,
+            'onnxruntime': ort.__version__, 'qonnx': version('qonnx'), 'onnx': onnx.__version__,
             'numpy': np.__version__, 'models': rows}
     with open(os.path.join(ROOT, 'models', 'models.json'), 'w') as f:
         f.write(json.dumps(meta, indent=2) + '\n')
