@@ -79,8 +79,10 @@ for (const m of catalogue.models) {
       }
     }
     const r = session.inspect({ [session.inputNames[0]]: [1, 1, 28, 28] });
-    const maths = [...new Set(r.nodes.filter((n) => n.math !== '').map((n) => `${n.opType}: ${n.math}${n.exact ? '' : ' (inexact)'}`))];
-    console.log(`${name}: runs, accuracy ${acc.toFixed(4)} (${m.test_accuracy.toFixed(4)}), ${vsOrt}, ${ms.toFixed(0)} ms`);
+    const compute = r.nodes.filter((n) => n.math !== '');
+    const maths = [...new Set(compute.map((n) => `${n.opType}: ${n.math}${n.exact ? '' : ' (inexact)'}`))];
+    const accs = `${acc.toFixed(4)} (${m.test_accuracy.toFixed(4)})`;
+    console.log(`${name}: runs, accuracy ${accs}, ${vsOrt}, ${ms.toFixed(0)} ms`);
     console.log(`  passes: ${JSON.stringify(r.passes)}`);
     console.log(`  compute: ${maths.join('; ')}\n`);
   } catch (e) {

@@ -127,7 +127,8 @@ def init_from_float(model, path, calibration):
                 raise ValueError(f'{path}: {op} weight {w.shape} != {tuple(layer.weight.shape)}')
             layer.weight.copy_(torch.tensor(w))
             i = modules.index(layer)
-            bn = modules[i + 1] if i + 1 < len(modules) and isinstance(modules[i + 1], nn.modules.batchnorm._BatchNorm) else None
+            after = modules[i + 1] if i + 1 < len(modules) else None
+            bn = after if isinstance(after, (nn.BatchNorm1d, nn.BatchNorm2d)) else None
             if layer.bias is not None:
                 layer.bias.copy_(torch.tensor(b))
             elif bn is not None:
