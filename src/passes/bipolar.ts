@@ -7,7 +7,7 @@
 //   QONNX BipolarQuant(x, s)         +s where x ≥ 0, else −s: NaN → −s          nan_negative 1
 //   QONNX Quant(x, s, 0, 1), signed  qonnx's 1-bit case (FORMATS.md): t = f32(x / s) + 0,
 //                                    +s where t ≥ 0, else −s: NaN → −s          nan_negative 1
-// s a constant scalar, 0 < s < ∞; Quant's zero point a constant 0 (any other makes (±1 − z)·s,
+// s a constant scalar (rank ≤ 1), 0 < s < ∞; Quant's zero point a constant 0 (any other makes (±1 − z)·s,
 // not a sign). Quant takes the sign of f32(x / s), not of x: for s < 2 they agree (x = −0 gives
 // −0 ≥ 0 in both; a negative x has |x| ≥ 2^−149, so |x| / s > 2^−150 rounds to at least 2^−149,
 // still negative; −∞ and overflow stay negative), but for s ≥ 2 a negative x with |x| ≤ s·2^−150
@@ -41,10 +41,10 @@ export interface BipolarSign {
   divisor?: number;
 }
 
-/** A float32 constant holding one value, that value. */
+/** A float32 constant holding one value, that value; rank ≤ 1, so it broadcasts to x's shape. */
 function scalar(v: GraphView, name: string | undefined): number | undefined {
   const t = name ? v.constant(name) : undefined;
-  return t && t.dtype === 'float32' && numel(t.dims) === 1 ? toNumbers(t)[0] : undefined;
+  return t && t.dtype === 'float32' && t.dims.length <= 1 && numel(t.dims) === 1 ? toNumbers(t)[0] : undefined;
 }
 
 const usableScale = (s: number | undefined): s is number => s !== undefined && s > 0 && s < Infinity;

@@ -164,3 +164,27 @@ describe('declines say why a layer stays as it was', () => {
     expect(d.get('flat')?.reasons).toEqual(['binary: the channels of the value pooled before the Flatten/Reshape are not known at load']);
   });
 });
+
+describe('PackSigns and nan_negative reject what they cannot take', () => {
+  const LOWBIT = 'ai.lowbit';
+  async function failure(build: (b: OnnxBuilder) => void): Promise<string> {
+    const b = new OnnxBuilder({ opset: 17, domains: { [LOWBIT]: 1 } });
+    build(b);
+    b.output('y', 'uint8', null);
+    try {
+      const s = await InferenceSession.create(b.toBytes(), { backend: 'scalar' });
+      await s.run({ x: new Tensor('float32', new Float32Array(16), [1, 4, 2, 2]) });
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+    return 'ran';
+  }
+  it('PackSigns whose channels differ from X\'s', async () => {
+    const msg = await failure((b) => b.op('PackSigns', [b.input('x', 'float32', [1, 4, 2, 2])], { nhwc: 1, channels: 5 }, { domain: LOWBIT, outputs: ['y'] }));
+    expect(msg).toMatch(/^LOWBIT_SHAPE_MISMATCH: .*4 channels where 5 were expected/);
+  });
+  it('nan_negative other than 0 or 1', async () => {
+    const msg = await failure((b) => b.op('PackSigns', [b.input('x', 'float32', [1, 4, 2, 2])], { nhwc: 1, nan_negative: 2 }, { domain: LOWBIT, outputs: ['y'] }));
+    expect(msg).toMatch(/^LOWBIT_BAD_MODEL: .*nan_negative must be 0 or 1, got 2/);
+  });
+});
