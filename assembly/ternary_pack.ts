@@ -12,6 +12,9 @@
 //     exactly −1, 0 or +1 (−0 counts as 0; NaN is refused); element (r, k) at x[r·ldr + k·ldk],
 //     so a K×N weight matrix packs with ldr = 1, ldk = N. Scaling (absmean) and rounding to
 //     {−1, 0, +1} are the host's business; the scale goes to the epilogue.
+//   pack_ternary_conv_i8(w, rows, C, T, dst) → 0 or 1 (as above): convolution weights w int8
+//     [rows, C, T] (T taps) as rows of K = T·C elements in tap-major order, element k = t·C + c
+//     holding w[r, c, t] — the order of the ternary convolution's im2col rows (tconv_t2i8.ts).
 
 /** Bytes of one ternary row of K elements (2 bits each, padded to 64 elements). */
 export function ternary_row_bytes(K: i32): i32 {
@@ -62,6 +65,25 @@ export function pack_ternary_i8(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32,
       const v = <i32>load<i8>(src + <usize>k * <usize>ldk);
       if (v < -1 || v > 1) return 1;
       putCode(row, k, v + 1);
+    }
+  }
+  return 0;
+}
+
+/** Packs convolution weights int8 [rows, C, T] tap-major (element t·C + c of row r is w[r, c, t]). */
+export function pack_ternary_conv_i8(w: usize, rows: i32, C: i32, T: i32, dst: usize): i32 {
+  const K = C * T;
+  const rb = <usize>ternary_row_bytes(K);
+  memory.fill(dst, ZERO_CODES, rb * <usize>rows);
+  for (let r = 0; r < rows; r++) {
+    const row = dst + <usize>r * rb;
+    for (let c = 0; c < C; c++) {
+      const src = w + (<usize>r * <usize>C + <usize>c) * <usize>T;
+      for (let t = 0; t < T; t++) {
+        const v = <i32>load<i8>(src + <usize>t);
+        if (v < -1 || v > 1) return 1;
+        putCode(row, t * C + c, v + 1);
+      }
     }
   }
   return 0;
