@@ -14,6 +14,7 @@ import { dynamicInt8Pass } from './dynamic-int8.js';
 import { fuseActivationPass } from './fuse-activation.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
 import { qdqInt8Pass } from './qdq-int8.js';
+import { ternaryPass } from './ternary.js';
 
 export { LOWBIT_DOMAIN };
 
@@ -24,12 +25,12 @@ export interface Pass {
 }
 
 /**
- * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
- * an int8 weight whose activation is quantised too onto the f32-activation kernel; activation
- * fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
+ * In the order they run. The int8 and ternary layer rules come before dq-matmul, which would
+ * otherwise take an int8 or INT2 weight whose activation is quantised too onto the f32-activation
+ * kernel; activation fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
  * plain MatMul/Gemm/Conv).
  */
-export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, binaryPass, fuseActivationPass];
+export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, ternaryPass, dqMatmulPass, binaryPass, fuseActivationPass];
 
 export interface PassReport {
   /** Rule name → times fired (rules that never fired are left out). */

@@ -30,6 +30,14 @@ const KERNELS: Record<string, KernelInfo> = {
   },
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
   bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true },
+  tgemm_t2i8: {
+    math: 'ternary×int8→int32', exact: true,
+    note: 'integer accumulation exact; requantised as QLinearConv/QGemm; a float output is f32(acc)·f32(x_scale·w_scale) + bias, one rounding each',
+  },
+  tconv_t2i8: {
+    math: 'ternary×int8→int32 (im2col)', exact: true,
+    note: 'integer accumulation exact, padding = the zero point; requantised as QLinearConv; a float output is f32(acc)·f32(x_scale·w_scale) + bias, one rounding each',
+  },
   quantize_linear: { math: 'quantize', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
   dynamic_quantize_linear_f32: { math: 'dynamic quantize', exact: true },
