@@ -67,7 +67,7 @@ describe.each(ALL_BACKENDS)('TernaryMatMul (%s)', (backend) => {
 });
 
 /** A one-node model: `op` over a [2, 8] (MatMul) or [1, 4, 5, 5] (Conv) int8 input, with overrides. */
-function model(op: 'TernaryMatMul' | 'TernaryConv', o: { w?: number[]; wDims?: number[]; wInput?: boolean; sw?: number[]; yScaleOnly?: boolean; bias?: 'float' | 'int32'; attrs?: Record<string, AttrInput> } = {}): Uint8Array {
+function model(op: 'TernaryMatMul' | 'TernaryConv', o: { w?: number[]; wDims?: number[]; wInput?: boolean; sw?: number[]; yScaleOnly?: boolean; bias?: 'float32' | 'int32'; attrs?: Record<string, AttrInput> } = {}): Uint8Array {
   const b = new OnnxBuilder({ opset: 21, domains: { 'ai.lowbit': 1 } });
   const conv = op === 'TernaryConv';
   const wDims = o.wDims ?? (conv ? [3, 4, 3, 3] : [8, 3]);
