@@ -31,8 +31,9 @@
 // 16 elements and channel, where the codes need ≤ 2 ops and the product 1 (relaxed).
 // Tiles: GEMV rows (M < 4, and the rows past the last quad) 1 row × 4 channels with the packed
 // blocks held in registers; GEMM 4 rows × 2 channels (8 accumulators), each code vector shared
-// by 4 rows. Elements past the last whole 16 run scalar on the packed codes; the scalar build
-// runs everything that way.
+// by 4 rows, stored 4 × 4 (vector epilogue stores along rows, or along columns for the conv).
+// Elements past the last whole 16 run scalar on the packed codes; the scalar build runs
+// everything that way.
 //
 // The same core serves the ternary convolution (tconv_t2i8.ts), whose rows are output
 // positions and columns output channels: the output strides and the channel offset are state.
@@ -46,6 +47,8 @@ const DOTS: usize = memory.data(32, 16);
 const ROW_SUMS: usize = memory.data(16, 16);
 /** Four accumulators handed to the vector stores of the epilogue. */
 const TILE: usize = memory.data(16, 16);
+/** The 4×4 accumulators of gemmQuad, row-major. */
+const ACC: usize = memory.data(64, 16);
 const RUN_GROUPS: i32 = 60;
 
 // The current call (kernels are not re-entrant): activation sign flip, where the tile goes.
@@ -251,26 +254,32 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
   }
 }
 
-/** Rows [m, m+4) against all N channels, 2 at a time (simd builds). */
+/** Rows [m, m+4) against all N channels: 4 at a time by two 4×2 tiles (simd builds). */
 function gemmQuad(a0: usize, la: usize, w: usize, m: i32, N: i32, K: i32): void {
   const rb = <usize>ternary_row_bytes(K);
   const K16 = K & ~15;
   for (let i = 0; i < 4; i++) store<i32>(ROW_SUMS + (<usize>i << 2), rowSum(a0 + <usize>i * la, K16));
-  for (let n = 0; n < N; n += 2) {
-    const w0 = w + <usize>n * rb;
-    const nv = min(2, N - n);
-    mk4x2(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, nv > 1 ? w0 + rb : w0, K16 >> 4);
-    for (let j = 0; j < nv; j++) {
-      for (let i = 0; i < 4; i++) {
-        const dot = load<i32>(DOTS + (<usize>(2 * i + j) << 2)) - load<i32>(ROW_SUMS + (<usize>i << 2));
-        const acc = withRowc(n + j, dot + tailDot(a0 + <usize>i * la, w0 + <usize>j * rb, K16, K));
-        store<i32>(TILE + (<usize>i << 2), acc);
+  for (let n = 0; n < N; n += 4) {
+    const nv = min(4, N - n);
+    for (let h = 0; h < nv; h += 2) {
+      const w0 = w + <usize>(n + h) * rb;
+      mk4x2(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, nv > h + 1 ? w0 + rb : w0, K16 >> 4);
+      for (let j = h; j < min(h + 2, nv); j++) {
+        for (let i = 0; i < 4; i++) {
+          const dot = load<i32>(DOTS + (<usize>(2 * i + j - h) << 2)) - load<i32>(ROW_SUMS + (<usize>i << 2));
+          store<i32>(ACC + (<usize>(4 * i + j) << 2), withRowc(n + j, dot + tailDot(a0 + <usize>i * la, w + <usize>(n + j) * rb, K16, K)));
+        }
       }
-      if (outRs == 1) {
+    }
+    if (outCs == 1 && nv == 4) {
+      for (let i = 0; i < 4; i++) storeFour(ACC + (<usize>i << 4), outAt(m + i, n), rowIdx ? m + i : 0, ch0 + n, 4);
+    } else if (outRs == 1) {
+      for (let j = 0; j < nv; j++) {
+        for (let i = 0; i < 4; i++) store<i32>(TILE + (<usize>i << 2), load<i32>(ACC + (<usize>(4 * i + j) << 2)));
         storeFourShared(TILE, outAt(m, n + j), 0, ch0 + n + j, 4);
-      } else {
-        for (let i = 0; i < 4; i++) storeAcc(m + i, n + j, load<i32>(TILE + (<usize>i << 2)));
       }
+    } else {
+      for (let i = 0; i < 4; i++) for (let j = 0; j < nv; j++) storeAcc(m + i, n + j, load<i32>(ACC + (<usize>(4 * i + j) << 2)));
     }
   }
 }
