@@ -27,8 +27,8 @@ export interface Pass {
 /**
  * In the order they run. The int8 and ternary layer rules come before dq-matmul, which would
  * otherwise take an int8 or INT2 weight whose activation is quantised too onto the f32-activation
- * kernel; activation fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
- * plain MatMul/Gemm/Conv).
+ * kernel; activation fusion comes last, on the f32 layers the others left (after the binary
+ * rule, which matches only plain MatMul/Gemm/Conv).
  */
 export const PASSES: readonly Pass[] = [qdqInt8Pass, dynamicInt8Pass, ternaryPass, dqMatmulPass, binaryPass, fuseActivationPass];
 
