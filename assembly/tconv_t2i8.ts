@@ -6,7 +6,7 @@
 //   size or epilogue
 //     x       u8 or s8 (xSigned) NCHW [N, G·C, ID, IH, IW]; xZp: address of its zero point, or 0
 //     w       G·M ternary rows of K = T·C elements, tap-major (pack_ternary_conv_i8; T = taps),
-//             group g's output channels at rows g·M …
+//             output channel ch at row ch
 //     rowc    i32 [G·M] added to channel ch's dots (ternary_rowc over the rows' sums, x's zero
 //             point and the bias), or 0
 //     epi     gemm_i8_epilogue.ts descriptor, index (0, output channel)
@@ -30,7 +30,6 @@
 import { desc } from './common';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
 import { outElemBytes, setEpilogue, storeOne } from './gemm_i8_epilogue';
-import { ternary_row_bytes } from './ternary_pack';
 import { tgemmCore } from './tgemm_t2i8';
 
 // @ts-ignore: decorator
@@ -127,7 +126,6 @@ export function tconv_t2i8(d: usize, x: usize, xSigned: i32, xZp: usize, w: usiz
   const S = desc(d, G_OUT) * desc(d, G_OUT + 1) * desc(d, G_OUT + 2);
   const chunk = desc(d, G_CHUNK);
   const eb = <usize>outElemBytes();
-  const rb = <usize>ternary_row_bytes(K);
   const flip: u8 = xSigned ? 0 : 0x80;
   const pad: u8 = (xZp ? load<u8>(xZp) : 0) ^ flip;
   let direct = T == 1 && S == Pin;
@@ -138,16 +136,15 @@ export function tconv_t2i8(d: usize, x: usize, xSigned: i32, xZp: usize, w: usiz
   for (let n = 0; n < NB; n++) {
     for (let g = 0; g < G; g++) {
       transpose(x + <usize>(n * G + g) * <usize>C * <usize>Pin, C, Pin, flip, xt);
-      const wg = w + <usize>(g * M) * rb;
       const rg = rowc ? rowc + (<usize>(g * M) << 2) : 0;
       const yg = y + <usize>(n * G + g) * <usize>M * <usize>S * eb;
       for (let s0 = 0; s0 < S; s0 += chunk) {
         const ns = min(chunk, S - s0);
         if (direct) {
-          tgemmCore(xt + <usize>s0 * <usize>C, C, 0, wg, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false);
+          tgemmCore(xt + <usize>s0 * <usize>C, C, 0, w, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false);
         } else {
           im2col(d, xt, pad, col, <usize>lda, s0, ns);
-          tgemmCore(col, lda, 0, wg, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false);
+          tgemmCore(col, lda, 0, w, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false);
         }
       }
     }

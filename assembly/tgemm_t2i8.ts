@@ -18,7 +18,7 @@
 // The same core serves the ternary convolution (tconv_t2i8.ts), whose rows are output
 // positions and columns output channels: the output strides and the channel offset are state.
 
-import { ternary_row_bytes, ternaryCode } from './ternary_pack';
+import { ternaryCode, ternaryRow } from './ternary_pack';
 import { outElemBytes, setEpilogue, storeFour, storeFourShared, storeOne } from './gemm_i8_epilogue';
 import { DOTS, ldA, mk1x4, mk4x2, rowSum, setActivationFlip } from './tgemm_t2i8_tile';
 
@@ -64,7 +64,6 @@ let rowc: usize = 0;
 
 /** One activation row against all N channels, 4 at a time. */
 function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
-  const rb = <usize>ternary_row_bytes(K);
   const K16 = ASC_FEATURE_SIMD ? K & ~15 : 0;
   let corr = 0;
   if (ASC_FEATURE_SIMD) {
@@ -72,13 +71,17 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
   }
   for (let n0 = 0; n0 < N; n0 += 4) {
     const nv = min(4, N - n0);
-    const w0 = w + <usize>n0 * rb;
+    const w0 = ternaryRow(w, ch0 + n0, K);
     if (ASC_FEATURE_SIMD) {
-      if (K16) mk1x4(ar, w0, nv > 1 ? w0 + rb : w0, nv > 2 ? w0 + 2 * rb : w0, nv > 3 ? w0 + 3 * rb : w0, K16 >> 4);
+      if (K16) {
+        const w1 = nv > 1 ? ternaryRow(w, ch0 + n0 + 1, K) : w0;
+        const w2 = nv > 2 ? ternaryRow(w, ch0 + n0 + 2, K) : w0;
+        mk1x4(ar, w0, w1, w2, nv > 3 ? ternaryRow(w, ch0 + n0 + 3, K) : w0, K16 >> 4);
+      }
     }
     for (let j = 0; j < nv; j++) {
       const simd = K16 ? load<i32>(DOTS + (<usize>j << 2)) - corr : 0;
-      store<i32>(TILE + (<usize>j << 2), withRowc(n0 + j, simd + tailDot(ar, w0 + <usize>j * rb, K16, K)));
+      store<i32>(TILE + (<usize>j << 2), withRowc(n0 + j, simd + tailDot(ar, ternaryRow(w, ch0 + n0 + j, K), K16, K)));
     }
     let stored = false;
     if (ASC_FEATURE_SIMD) {
@@ -93,18 +96,17 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
 
 /** Rows [m, m+4) against all N channels: 4 at a time by two 4×2 tiles (simd builds). */
 function gemmQuad(a0: usize, la: usize, w: usize, m: i32, N: i32, K: i32): void {
-  const rb = <usize>ternary_row_bytes(K);
   const K16 = K & ~15;
   for (let i = 0; i < 4; i++) store<i32>(ROW_SUMS + (<usize>i << 2), rowSum(a0 + <usize>i * la, K16));
   for (let n = 0; n < N; n += 4) {
     const nv = min(4, N - n);
     for (let h = 0; h < nv; h += 2) {
-      const w0 = w + <usize>(n + h) * rb;
-      mk4x2(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, nv > h + 1 ? w0 + rb : w0, K16 >> 4);
+      const w0 = ternaryRow(w, ch0 + n + h, K);
+      mk4x2(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, nv > h + 1 ? ternaryRow(w, ch0 + n + h + 1, K) : w0, K16 >> 4);
       for (let j = h; j < min(h + 2, nv); j++) {
         for (let i = 0; i < 4; i++) {
           const dot = load<i32>(DOTS + (<usize>(2 * i + j - h) << 2)) - load<i32>(ROW_SUMS + (<usize>i << 2));
-          store<i32>(ACC + (<usize>(4 * i + j) << 2), withRowc(n + j, dot + tailDot(a0 + <usize>i * la, w + <usize>(n + j) * rb, K16, K)));
+          store<i32>(ACC + (<usize>(4 * i + j) << 2), withRowc(n + j, dot + tailDot(a0 + <usize>i * la, ternaryRow(w, ch0 + n + j, K), K16, K)));
         }
       }
     }
@@ -122,9 +124,9 @@ function gemmQuad(a0: usize, la: usize, w: usize, m: i32, N: i32, K: i32): void 
 }
 
 /**
- * The product of rows a (lda bytes apart, flip: 0x80 for u8, 0 for s8) with N ternary rows,
- * plus rowc, through the epilogue already set: element (m, n) stored at c + (m·rs + n·cs)
- * elements, epilogue index (rowIndexed ? m : 0, channel + n).
+ * The product of rows a (lda bytes apart, flip: 0x80 for u8, 0 for s8) with the N ternary rows
+ * channel … channel + N − 1 of w, plus rowc, through the epilogue already set: element (m, n)
+ * stored at c + (m·rs + n·cs) elements, epilogue index (rowIndexed ? m : 0, channel + n).
  */
 export function tgemmCore(
   a: usize, lda: i32, aFlip: u8, w: usize, rc: usize, M: i32, N: i32, K: i32,
@@ -159,10 +161,10 @@ export function tgemm_t2i8(a: usize, lda: i32, aSigned: i32, w: usize, rc: usize
 
 /** Σ_k w[n, k] of N packed ternary rows of K elements, into dst[n] (i32). */
 export function ternary_row_sums(w: usize, N: i32, K: i32, dst: usize): void {
-  const rb = <usize>ternary_row_bytes(K);
   for (let n = 0; n < N; n++) {
     let s = 0;
-    for (let k = 0; k < K; k++) s += ternaryCode(w + <usize>n * rb, k) - 1;
+    const row = ternaryRow(w, n, K);
+    for (let k = 0; k < K; k++) s += ternaryCode(row, k) - 1;
     store<i32>(dst + (<usize>n << 2), s);
   }
 }

@@ -112,7 +112,7 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
     const gend = min(g + RUN_GROUPS, G);
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
     for (; g + 4 <= gend; g += 4) {
-      const off = <usize>g << 2;
+      const off = <usize>g << 4; // block g/4: 64 bytes apart (quad-interleaved rows)
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
       const ax = a + (<usize>g << 4);
       let x = loadA(ax), xl = lowHalf(x), xh = highHalf(x);
@@ -125,7 +125,7 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
       p0 = step(p0, xl, xh, b0, 3); p1 = step(p1, xl, xh, b1, 3); p2 = step(p2, xl, xh, b2, 3); p3 = step(p3, xl, xh, b3, 3);
     }
     if (g < gend) { // the whole groups of a last, partial block
-      const off = <usize>g << 2;
+      const off = <usize>g << 4; // block g/4: 64 bytes apart (quad-interleaved rows)
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
       for (let i = 0; g < gend; i++, g++) {
         const x = loadA(a + (<usize>g << 4)), xl = lowHalf(x), xh = highHalf(x);
@@ -149,7 +149,7 @@ export function mk4x2(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, w1:
     let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
     let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
     for (; g + 4 <= gend; g += 4) { // whole blocks: the 4 sub-blocks by constant shifts
-      const b0 = v128.load(w0 + (<usize>g << 2)), b1 = v128.load(w1 + (<usize>g << 2));
+      const b0 = v128.load(w0 + (<usize>g << 4)), b1 = v128.load(w1 + (<usize>g << 4));
       const ax = <usize>g << 4;
       let c0: v128, c1: v128, x: v128, xl: v128, xh: v128;
       c0 = codes(b0, 0); c1 = codes(b1, 0);
@@ -190,7 +190,7 @@ export function mk4x2(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, w1:
       p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
     }
     for (; g < gend; g++) { // the whole groups of a last, partial block
-      const off = <usize>(g >> 2) << 4;
+      const off = <usize>(g >> 2) << 6;
       const i = g & 3;
       const c0 = codes(v128.load(w0 + off), i), c1 = codes(v128.load(w1 + off), i);
       const ax = <usize>g << 4;

@@ -21,7 +21,7 @@ const SHAPES: (Gemm | Conv)[] = [
 ];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const rowBytes = (K: number): number => Math.ceil(K / 64) * 16;
+const wBytes = (N: number, K: number): number => Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
 
 function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number; ops: number } {
   const box = new KernelBox(backend);
@@ -39,11 +39,11 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
   let ops: number;
   if (sh.kind === 'gemm') {
     const { M, K } = sh;
-    const wp = box.alloc(N * rowBytes(K) + 4 * N);
+    const wp = box.alloc(wBytes(N, K) + 4 * N);
     if (call('pack_ternary_i8', box.put(ternary(N * K)), N, K, K, 1, wp) !== 0) throw new Error('pack_ternary_i8 failed');
-    call('ternary_row_sums', wp, N, K, wp + N * rowBytes(K));
+    call('ternary_row_sums', wp, N, K, wp + wBytes(N, K));
     const rowc = box.alloc(4 * N);
-    call('ternary_rowc', wp + N * rowBytes(K), N, zp, 0, 0, rowc);
+    call('ternary_rowc', wp + wBytes(N, K), N, zp, 0, 0, rowc);
     const a = box.put(u8(M * K));
     const c = box.alloc(M * N);
     ops = 2 * M * N * K;
@@ -52,11 +52,11 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
   } else {
     const { C, M, H, W, k, chunk } = sh;
     const K = k * k * C;
-    const wp = box.alloc(M * rowBytes(K) + 4 * M);
+    const wp = box.alloc(wBytes(M, K) + 4 * M);
     if (call('pack_ternary_conv_i8', box.put(ternary(M * K)), M, C, k * k, wp) !== 0) throw new Error('pack_ternary_conv_i8 failed');
-    call('ternary_row_sums', wp, M, K, wp + M * rowBytes(K));
+    call('ternary_row_sums', wp, M, K, wp + wBytes(M, K));
     const rowc = box.alloc(4 * M);
-    call('ternary_rowc', wp + M * rowBytes(K), M, zp, 0, 0, rowc);
+    call('ternary_rowc', wp + wBytes(M, K), M, zp, 0, 0, rowc);
     const pad = (k - 1) >> 1;
     const geom = (h: number, wd: number): number => box.put(new Int32Array([1, 1, C, M, 1, h, wd, 1, k, k, 1, 1, 1, 1, 1, 1, 0, pad, pad, 1, h, wd, chunk]));
     const d = geom(H, W), dw = geom(4, 4);

@@ -20,7 +20,7 @@
 //     Y = clamp(f32(acc)·s[n] + bias[n], act_min, act_max), s[n] = f32(a_scale·w_scale[n]),
 //     bias float32 [N]; each operation one f32 rounding in this order.
 // a_scale, w_scale, y_scale are float32; a_zero_point has A's type. W must be a constant: it is
-// packed once per session with its row sums (N·⌈K/64⌉·16 + 4·N bytes), and the zero-point term
+// packed once per session with its row sums (⌈N/4⌉·64·⌈K/64⌉ + 4·N bytes), and the zero-point term
 // bias[n] − a_zp'·Σ_k W[k, n] is formed per run (ternary_rowc).
 
 import { numel } from '../ir/tensor.js';
@@ -37,8 +37,8 @@ const I8 = new Set(['int8'] as const);
 /** Input slots, the same for both ops. */
 const A = 0, A_SCALE = 1, A_ZP = 2, W = 3, W_SCALE = 4, BIAS = 5, Y_SCALE = 6, Y_ZP = 7;
 
-/** Bytes of one packed ternary row of K elements (ternary_row_bytes in assembly/ternary_pack.ts). */
-export const ternaryRowBytes = (K: number): number => Math.ceil(K / 64) * 16;
+/** Bytes of N packed ternary rows of K elements (ternary_weights_bytes in assembly/ternary_pack.ts). */
+export const ternaryWeightsBytes = (N: number, K: number): number => Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
 
 /** The im2col rows of one chunk of output positions take about this many bytes (in L1/L2). */
 const CHUNK_BYTES = 48 * 1024;
@@ -92,7 +92,7 @@ function checkParams(ctx: OpCtx, N: number): { perChannel: boolean; aSigned: boo
 
 /** W packed once per session: N ternary rows (by `pack`) followed by their N row sums. */
 function packedWeights(ctx: OpCtx, key: string, N: number, K: number, pack: (src: Addr, dst: Addr) => void): Addr {
-  const rows = N * ternaryRowBytes(K);
+  const rows = ternaryWeightsBytes(N, K);
   return ctx.derived(W, key, rows + 4 * N, (src, dst) => {
     pack(src, dst);
     ctx.step('ternary_row_sums', dst, N, K, ctx.offset(dst, rows));
@@ -103,7 +103,7 @@ function packedWeights(ctx: OpCtx, key: string, N: number, K: number, pack: (src
 function emitRowc(ctx: OpCtx, wp: Addr, N: number, K: number, aSigned: boolean, q: boolean): Addr {
   const rowc = ctx.scratch(4 * N);
   const bias = q && ctx.has(BIAS) ? ctx.in(BIAS) : 0;
-  ctx.step('ternary_rowc', ctx.offset(wp, N * ternaryRowBytes(K)), N, ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, aSigned ? 1 : 0, bias, rowc);
+  ctx.step('ternary_rowc', ctx.offset(wp, ternaryWeightsBytes(N, K)), N, ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, aSigned ? 1 : 0, bias, rowc);
   return rowc;
 }
 

@@ -8,7 +8,7 @@ import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
   EPI_F32, EPI_I32, EPI_S8, EPI_U8, epilogues, outBytes, putI8Epi, readOut, scrambleTernaryPadding, ternary,
-  ternaryRowBytes, unpackTernary, type I8Epi,
+  ternaryWeightsBytes, unpackTernary, type I8Epi,
 } from '../support/ternary.js';
 
 interface Case {
@@ -70,11 +70,11 @@ function runRef(box: KernelBox, c: Case, d: Data, e: I8Epi): number[] {
 
 function runKernel(box: KernelBox, c: Case, d: Data, e: I8Epi, r: () => number): number[] {
   const T = prod(c.kernel), K = c.C * T, rows = c.M * c.group;
-  const rb = ternaryRowBytes(K);
-  const wp = box.alloc(rows * rb + 4 * rows);
+  const wb = ternaryWeightsBytes(rows, K);
+  const wp = box.alloc(wb + 4 * rows);
   expect(box.call('pack_ternary_conv_i8', box.put(d.w), rows, c.C, T, wp)).toBe(0);
   scrambleTernaryPadding(box, wp, rows, K, r);
-  const sums = wp + rows * rb;
+  const sums = wp + wb;
   box.call('ternary_row_sums', wp, rows, K, sums);
   const xZp = c.zp ? box.put(Uint8Array.of(d.xZp)) : 0;
   const rowc = box.alloc(4 * rows);
@@ -136,9 +136,9 @@ describe('pack_ternary_conv_i8', () => {
     const r = rng(7);
     const rows = 3, C = 5, T = 9, K = C * T;
     const w = ternary(r, rows * K, 0.3);
-    const wp = box.alloc(rows * ternaryRowBytes(K));
+    const wp = box.alloc(ternaryWeightsBytes(rows, K));
     expect(box.call('pack_ternary_conv_i8', box.put(w), rows, C, T, wp)).toBe(0);
-    const got = unpackTernary(box.u8(wp, rows * ternaryRowBytes(K)), rows, K);
+    const got = unpackTernary(box.u8(wp, ternaryWeightsBytes(rows, K)), rows, K);
     expect(got.badPadding).toBe(false);
     for (let q = 0; q < rows; q++) for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) {
       expect(got.w[q * K + t * C + c]).toBe(w[(q * C + c) * T + t]);

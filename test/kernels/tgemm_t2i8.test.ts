@@ -8,7 +8,7 @@ import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import { expectSameArray } from '../support/binary.js';
 import {
   EPI_F32, EPI_I32, EPI_S8, EPI_U8, activationBytes, epilogues, outBytes, putI8Epi, readOut, scrambleTernaryPadding,
-  ternary, ternaryRowBytes as rowBytes, unpackTernary,
+  ternary, ternaryWeightsBytes as wBytes, unpackTernary,
 } from '../support/ternary.js';
 
 const KS = [1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 191, 255, 257, 300, 1000, 1500];
@@ -17,15 +17,15 @@ const NS = [1, 2, 3, 5, 6];
 
 /** Packs N×K weights with pack_ternary_i8 (checked against the layout), scrambles the padding, appends the row sums. */
 function packW(box: KernelBox, w: Int8Array, N: number, K: number, r: () => number): { wp: number; sums: number } {
-  const wp = box.alloc(N * rowBytes(K) + 4 * N);
-  expect(box.call('ternary_row_bytes', K)).toBe(rowBytes(K));
+  const wp = box.alloc(wBytes(N, K) + 4 * N);
+  expect(box.call('ternary_weights_bytes', N, K)).toBe(wBytes(N, K));
   expect(box.call('pack_ternary_i8', box.put(w), N, K, K, 1, wp)).toBe(0);
-  const got = unpackTernary(box.u8(wp, N * rowBytes(K)), N, K);
+  const got = unpackTernary(box.u8(wp, wBytes(N, K)), N, K);
   expect(got.badPadding).toBe(false);
   const err = expectSameArray(got.w, w, `pack_ternary_i8 N=${N} K=${K}`);
   if (err) expect.fail(err);
   scrambleTernaryPadding(box, wp, N, K, r);
-  const sums = wp + N * rowBytes(K);
+  const sums = wp + wBytes(N, K);
   box.call('ternary_row_sums', wp, N, K, sums);
   const want = Array.from({ length: N }, (_, n) => w.subarray(n * K, (n + 1) * K).reduce((s, v) => s + v, 0));
   expect(Array.from(box.i32(sums, N))).toEqual(want);
@@ -36,17 +36,17 @@ describe.each(ALL_BACKENDS)('ternary packing (%s)', (backend) => {
   const box = new KernelBox(backend);
   it('packs f32 and int8 ternary values (any strides) to the documented layout', () => {
     const r = rng(301);
-    for (const K of [1, 16, 63, 64, 65, 130, 300]) for (const N of [1, 3, 4]) {
+    for (const K of [1, 16, 63, 64, 65, 130, 300]) for (const N of [1, 3, 4, 5, 9]) {
       box.reset();
       const w = ternary(r, N * K, 0.3);
       // A K×N matrix (ldr = 1, ldk = N), with −0 for some zeros.
       const kn = new Float32Array(K * N);
       for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) kn[k * N + n] = w[n * K + k] === 0 && r() < 0.5 ? -0 : w[n * K + k];
-      const pf = box.alloc(N * rowBytes(K)), pi = box.alloc(N * rowBytes(K));
+      const pf = box.alloc(wBytes(N, K)), pi = box.alloc(wBytes(N, K));
       expect(box.call('pack_ternary_f32', box.put(kn), N, K, 1, N, pf)).toBe(0);
       expect(box.call('pack_ternary_i8', box.put(w), N, K, K, 1, pi)).toBe(0);
       for (const p of [pf, pi]) {
-        const got = unpackTernary(box.u8(p, N * rowBytes(K)), N, K);
+        const got = unpackTernary(box.u8(p, wBytes(N, K)), N, K);
         expect(got.badPadding).toBe(false);
         const err = expectSameArray(got.w, w, `${backend} N=${N} K=${K}`);
         if (err) expect.fail(err);

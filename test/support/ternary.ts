@@ -5,29 +5,36 @@ import type { KernelBox } from './kernels.js';
 
 export const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2, EPI_F32 = 3;
 
-export const ternaryRowBytes = (K: number): number => Math.ceil(K / 64) * 16;
+/** Bytes of N packed rows of K (ternary_weights_bytes): quads of rows, ⌈K/64⌉ blocks of 16 bytes each. */
+export const ternaryWeightsBytes = (N: number, K: number): number => Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
 
-/** Decodes ternary rows by the documented layout: element 64b+16i+j is bits 2i..2i+1 of byte j of block b, code w+1. */
+/** Byte of element (n, k) in the documented layout: block b of row n at (⌊n/4⌋·4·nb + 4b + n mod 4)·16, byte k mod 16. */
+function byteOf(n: number, k: number, K: number): number {
+  const nb = Math.ceil(K / 64);
+  return ((n >> 2) * 4 * nb + (k >> 6) * 4 + (n & 3)) * 16 + (k & 15);
+}
+
+/** Decodes N packed rows (element 64b+16i+j of a row: bits 2i..2i+1 of byte j of its block b; code w+1); padding rows and codes must be 1. */
 export function unpackTernary(bytes: Uint8Array, rows: number, K: number): { w: Int8Array; badPadding: boolean } {
-  const rb = ternaryRowBytes(K);
   const w = new Int8Array(rows * K);
   let badPadding = false;
-  for (let r = 0; r < rows; r++) {
-    for (let k = 0; k < rb * 4; k++) {
-      const code = (bytes[r * rb + (k >> 6) * 16 + (k & 15)] >> (((k >> 4) & 3) * 2)) & 3;
-      if (k < K) w[r * K + k] = code - 1;
+  const nb = Math.ceil(K / 64);
+  for (let r = 0; r < Math.ceil(rows / 4) * 4; r++) {
+    for (let k = 0; k < nb * 64; k++) {
+      const code = (bytes[byteOf(r, k, K)] >> (((k >> 4) & 3) * 2)) & 3;
+      if (r < rows && k < K) w[r * K + k] = code - 1;
       else if (code !== 1) badPadding = true;
     }
   }
   return { w, badPadding };
 }
 
-/** Sets the padding codes (past K) of packed rows to random values: the kernels must not read them. */
+/** Sets the padding codes (past K, and the rows past N) to random values: the kernels must not read them. */
 export function scrambleTernaryPadding(box: KernelBox, at: number, rows: number, K: number, r: () => number): void {
-  const rb = ternaryRowBytes(K);
   const u8 = box.m.u8();
-  for (let n = 0; n < rows; n++) {
-    for (let k = K; k < rb * 4; k++) u8[at + n * rb + (k >> 6) * 16 + (k & 15)] |= Math.floor(r() * 4) << (((k >> 4) & 3) * 2);
+  const nb = Math.ceil(K / 64);
+  for (let n = 0; n < Math.ceil(rows / 4) * 4; n++) {
+    for (let k = n < rows ? K : 0; k < nb * 64; k++) u8[at + byteOf(n, k, K)] |= Math.floor(r() * 4) << (((k >> 4) & 3) * 2);
   }
 }
 
