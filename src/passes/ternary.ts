@@ -26,10 +26,11 @@
 // float rounding only (a few ulp, growing with K). The weight's QuantParams (bits 2, narrow)
 // go to graph.quant.
 // Float activations never take this rule: they stay on the float path, with the float graph's
-// roundings. A ternary × f32 GEMV (2-bit codes turned into ±2.0f by a shift and a mask, then a
-// multiply-add) measured 2.0–2.3 ms on 1×4096×4096 against gemm_f32's 2.6–2.9 ms (relaxed
-// build, same process): ≈1.25×, and only where the f32 GEMV is memory bound — not worth trading
-// the graph's per-product roundings for one final-scale rounding.
+// roundings. A ternary × f32 GEMV probe (2-bit codes turned into ±2.0f by a shift and a mask,
+// then a multiply-add; quad-interleaved rows) measured 1.9–2.2 ms on 1×4096×4096 against
+// gemm_f32's 2.6–3.3 ms (relaxed build, same process, a loaded machine): ≈1.4×, only where the
+// f32 GEMV is memory bound, and compute bound beyond — not enough to trade the graph's
+// per-product roundings for one final-scale rounding and keep a second weight layout.
 
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import type { QuantParams } from '../ir/quant.js';
