@@ -40,5 +40,6 @@ export { bgemm_b1b1, bgemm_b1b1__ref } from './bgemm_b1b1';
 export { bconv_b1b1, bconv_b1b1__ref, bconv_b1b1_scratch_bytes } from './bconv_b1b1';
 export { bgemm_b1i8, bgemm_b1i8__ref, bgemm_b1f32, bgemm_b1f32__ref } from './bgemm_b1x';
 export { fake_quant_f32, fake_quant_f32__ref, fake_quant_q8, fake_quant_q8__ref, multithreshold_f32 } from './fakequant';
-export { pack_ternary_f32, pack_ternary_i8, ternary_row_bytes } from './ternary_pack';
-export { tgemm_t2i8, tgemm_t2i8__ref } from './tgemm_t2i8';
+export { pack_ternary_conv_i8, pack_ternary_f32, pack_ternary_i8, ternary_weights_bytes } from './ternary_pack';
+export { tgemm_t2i8, tgemm_t2i8__ref, ternary_row_sums, ternary_rowc } from './tgemm_t2i8';
+export { tconv_t2i8, tconv_t2i8__ref, tconv_t2i8_scratch_bytes } from './tconv_t2i8';

@@ -3,6 +3,7 @@
 import type { Tolerance } from '../scripts/lib/differential.js';
 import { binaryConv, binaryMatmul, convF32, matmulF32, type BenchCase, type ConvShape } from './lib/models.js';
 import { binaryConvInt8, binaryMatmulInt8, matmulNBits4, qlinearConv, qlinearMatmul } from './lib/quant-models.js';
+import { ternaryMatmul, ternaryMatmulInt8 } from './lib/ternary-models.js';
 
 export interface BenchRow {
   id: string;
@@ -12,8 +13,9 @@ export interface BenchRow {
   tolerance: Tolerance;
   build(): BenchCase;
   /**
-   * The same layer as an int8 model (QLinearMatMul/QLinearConv over ±1 values), timed on
-   * onnxruntime-web as `ortweb_int8_ms` beside the fp32 model's `ortweb_fp32_ms`.
+   * The same layer as an int8 model (QLinearMatMul/QLinearConv over ±1 values; the ternary
+   * codes as int8 QDQ weights), timed on onnxruntime-web as `ortweb_int8_ms` beside the fp32
+   * model's `ortweb_fp32_ms`.
    */
   int8Twin?(): BenchCase;
 }
@@ -70,6 +72,13 @@ function binaryConvRow(id: string, cin: number, cout: number, hw: number, kernel
   return { id, macs, tolerance: BINARY, build: () => binaryConv(shape, 1), int8Twin: () => binaryConvInt8(shape, 1) };
 }
 
+// Ternary rows: lowbit runs the W2A8 layer as TernaryMatMul (exact integer accumulation,
+// requantised as onnxruntime's int8 QDQ fusion does); onnxruntime runs the same graph with an
+// fp32 MatMul between the quantisers, whose per-product roundings can move a .5 tie: ±1 quantum.
+function ternaryMatmulRow(id: string, m: number, k: number, n: number): BenchRow {
+  return { id, macs: m * k * n, tolerance: U8_ONE_QUANTUM, build: () => ternaryMatmul(m, k, n, 1), int8Twin: () => ternaryMatmulInt8(m, k, n, 1) };
+}
+
 export const ROWS: readonly BenchRow[] = [
   matmulRow('fp32_gemv_1x4096x4096', 1, 4096, 4096),
   matmulRow('fp32_gemm_64x1024x1024', 64, 1024, 1024),
@@ -82,4 +91,6 @@ export const ROWS: readonly BenchRow[] = [
   binaryMatmulRow('binary_gemm_64x1024x1024', 64, 1024, 1024),
   binaryMatmulRow('binary_gemv_1x4096x4096', 1, 4096, 4096),
   binaryConvRow('binary_conv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
+  ternaryMatmulRow('ternary_gemv_1x4096x4096', 1, 4096, 4096),
+  ternaryMatmulRow('ternary_gemm_64x1024x1024', 64, 1024, 1024),
 ];

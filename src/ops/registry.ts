@@ -21,6 +21,7 @@ import { QONNX_DOMAINS, qonnxIntOps, qonnxOps } from './qonnx.js';
 import { quantOps } from './quant.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
+import { ternaryOps } from './ternary.js';
 
 /** Highest ai.onnx opset whose semantics lowbit implements. */
 export const MAX_ONNX_OPSET = 25;
@@ -44,7 +45,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps, ...qonnxIntOps, ...qconvFloatOps }],
+  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps, ...qonnxIntOps, ...qconvFloatOps, ...ternaryOps }],
   ...QONNX_DOMAINS.map((d): [string, Record<string, OpDef>] => [d, qonnxOps]),
 ]);
 

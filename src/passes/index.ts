@@ -17,6 +17,7 @@ import { fuseActivationPass } from './fuse-activation.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
 import { qdqInt8Pass } from './qdq-int8.js';
 import { qonnxQuantPass } from './qonnx-quant.js';
+import { ternaryPass } from './ternary.js';
 
 export { LOWBIT_DOMAIN };
 
@@ -44,18 +45,19 @@ export interface Decline {
 export type Declines = Map<string, Decline>;
 
 /**
- * In the order they run. The int8 layer rules come before dq-matmul, which would otherwise take
- * an int8 weight whose activation is quantised too onto the f32-activation kernel; activation
- * fusion comes last, on the f32 layers the others left (after the binary rule, which matches only
- * plain MatMul/Gemm/Conv, and after the binary layers took the per-channel ops that follow them:
- * chains into sign bits first, then exact f32 folds, leaving a trailing Relu/Clip to fusion). The
- * QONNX rule comes before the binary rule, to which it leaves 1-bit weights under bipolar
- * activations (folded to their ±s values). export-forms goes first: it puts exporter quirks
- * (a batch read off the tensor for a Reshape, transposed weight quantizers) the way the rules
- * read them.
+ * In the order they run. The int8 and ternary layer rules come before dq-matmul, which would
+ * otherwise take an int8 or INT2 weight whose activation is quantised too onto the f32-activation
+ * kernel; activation fusion comes last, on the f32 layers the others left (after the binary rule,
+ * which matches only plain MatMul/Gemm/Conv, and after the binary layers took the per-channel ops
+ * that follow them: chains into sign bits first, then exact f32 folds, leaving a trailing
+ * Relu/Clip to fusion). The QONNX rule comes before the binary rule, to which it leaves 1-bit
+ * weights under bipolar activations (folded to their ±s values). export-forms goes first: it puts
+ * exporter quirks (a batch read off the tensor for a Reshape, transposed weight quantizers) the
+ * way the rules read them.
  */
 export const PASSES: readonly Pass[] = [
-  exportFormsPass, qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass, fuseActivationPass,
+  exportFormsPass, qdqInt8Pass, dynamicInt8Pass, ternaryPass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass,
+  fuseActivationPass,
 ];
 
 export interface PassReport {

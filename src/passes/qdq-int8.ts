@@ -44,7 +44,7 @@ import {
  * when requantising); `values`, its real values in f32 (a float32 constant, named by `name`, or
  * DQ(int32) as the DequantizeLinear computes it). Both absent: no bias.
  */
-interface Bias {
+export interface Bias {
   int32?: string;
   values?: Float32Array;
   name?: string;
@@ -62,7 +62,7 @@ interface Layer {
 const sameF32 = (a: number, b: number): boolean => Math.fround(a) === b;
 
 /** The anchor's bias input: none, an int32 DQ on the accumulator's scale, or float values. */
-function biasOf(v: GraphView, name: string, x: QDQParams, w: QDQParams, N: number): Bias | undefined {
+export function biasOf(v: GraphView, name: string, x: QDQParams, w: QDQParams, N: number): Bias | undefined {
   if (name === '') return {};
   const c = v.constant(name);
   if (c) return c.dtype === 'float32' && numel(c.dims) === N && c.dims.at(-1) === N ? { values: new Float32Array(valuesOf(c)), name } : undefined;
@@ -110,7 +110,7 @@ function convDecline(L: Layer, q: QDQParams | undefined): string {
 }
 
 /** A per-tensor u8/s8 QuantizeLinear reading `value` as its only reader. */
-function outputQ(v: GraphView, value: string): QDQParams | undefined {
+export function outputQ(v: GraphView, value: string): QDQParams | undefined {
   const q = soleConsumer(v, value);
   if (!isOp(q, 'QuantizeLinear') || q.inputs[0] !== value) return undefined;
   const p = qdqParams(v, q, undefined);
@@ -118,7 +118,7 @@ function outputQ(v: GraphView, value: string): QDQParams | undefined {
 }
 
 /** Q(t) for a real t, as QuantizeLinear computes it: saturate(round_half_even(t / s) + zp). */
-function quantise(t: number, y: QDQParams): number {
+export function quantise(t: number, y: QDQParams): number {
   const [qmin, qmax] = y.type === 'int8' ? [-128, 127] : [0, 255];
   if (t === Infinity) return qmax;
   if (t === -Infinity) return qmin;
@@ -129,7 +129,7 @@ function quantise(t: number, y: QDQParams): number {
 }
 
 /** Name of an initializer holding the zero point of `p`, creating one (0) when the node has none. */
-function zeroPointInput(g: Graph, p: QDQParams, base: string): string {
+export function zeroPointInput(g: Graph, p: QDQParams, base: string): string {
   const z = p.node.inputs[2] ?? '';
   return z !== '' ? z : addInitializer(g, `${base}_zero_point`, p.type, [...(perTensor(p) ? [] : [p.scale.length])], new Array(p.scale.length).fill(0));
 }

@@ -39,6 +39,14 @@ const KERNELS: Record<string, KernelInfo> = {
   bgemm_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true, act: 1 },
   bconv_b1b1: { math: 'binary×binary (xnor-popcount)', exact: true, act: 1 },
   maxpool_b1: { math: 'max pool on sign bits (and/or)', exact: true },
+  tgemm_t2i8: {
+    math: 'ternary×int8→int32', exact: true, act: 8,
+    note: 'integer accumulation exact; requantised as QLinearConv/QGemm; a float output is f32(acc)·f32(x_scale·w_scale) + bias, one rounding each',
+  },
+  tconv_t2i8: {
+    math: 'ternary×int8→int32 (im2col)', exact: true, act: 8,
+    note: 'integer accumulation exact, padding = the zero point; requantised as QLinearConv; a float output is f32(acc)·f32(x_scale·w_scale) + bias, one rounding each',
+  },
   quantize_linear: { math: 'quantize', exact: true },
   fake_quant_q8: { math: 'quantize (QONNX)', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },

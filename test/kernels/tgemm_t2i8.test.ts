@@ -1,77 +1,52 @@
+// Ternary packing and tgemm_t2i8 (ternary weights × u8/s8 activations with a zero point) on
+// every build: the packed layout read back independently, the fast kernel bit-exact against
+// tgemm_t2i8__ref (plain int8 weights, a_zp and bias applied directly) on ragged shapes with
+// every epilogue kind, and the reference against a JS dot product.
+
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
-import { BEPI_F32, BEPI_I32, BEPI_SIGN, type BinaryEpi, epiF32, expectSameArray, putEpi, randomAffine } from '../support/binary.js';
+import { expectSameArray } from '../support/binary.js';
+import {
+  EPI_F32, EPI_I32, EPI_S8, EPI_U8, activationBytes, epilogues, outBytes, putI8Epi, readOut, scrambleTernaryPadding,
+  ternary, ternaryWeightsBytes as wBytes, unpackTernary,
+} from '../support/ternary.js';
 
 const KS = [1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 191, 255, 257, 300, 1000, 1500];
 const MS = [1, 2, 3, 4, 5, 7, 9];
 const NS = [1, 2, 3, 5, 6];
 
-const rowBytes = (K: number): number => Math.ceil(K / 64) * 16;
-
-/** Decodes ternary rows by the documented layout: element 64b+16i+j is bits 2i..2i+1 of byte j of block b, code w+1. */
-function unpackTernary(bytes: Uint8Array, rows: number, K: number): { w: Int8Array; badPadding: boolean } {
-  const rb = rowBytes(K);
-  const w = new Int8Array(rows * K);
-  let badPadding = false;
-  for (let r = 0; r < rows; r++) {
-    for (let k = 0; k < rb * 4; k++) {
-      const code = (bytes[r * rb + (k >> 6) * 16 + (k & 15)] >> (((k >> 4) & 3) * 2)) & 3;
-      if (k < K) w[r * K + k] = code - 1;
-      else if (code !== 1) badPadding = true;
-    }
-  }
-  return { w, badPadding };
-}
-
-const ternary = (r: () => number, n: number, zeros: number): Int8Array =>
-  Int8Array.from({ length: n }, () => (r() < zeros ? 0 : r() < 0.5 ? -1 : 1));
-
-/** int8 activations: random rows, and rows of the extremes −128 / +127 / alternating. */
-function activations(r: () => number, M: number, lda: number): Int8Array {
-  const a = new Int8Array(M * lda);
-  for (let m = 0; m < M; m++) {
-    const kind = m % 4;
-    for (let k = 0; k < lda; k++) {
-      a[m * lda + k] = kind === 1 ? -128 : kind === 2 ? 127 : kind === 3 ? (k & 1 ? -128 : 127) : Math.floor(r() * 256) - 128;
-    }
-  }
-  return a;
-}
-
-/** Packs with pack_ternary_i8 (checked against the layout), then scrambles the padding codes. */
-function packW(box: KernelBox, w: Int8Array, N: number, K: number, r: () => number): number {
-  const wp = box.alloc(N * rowBytes(K));
-  expect(box.call('ternary_row_bytes', K)).toBe(rowBytes(K));
+/** Packs N×K weights with pack_ternary_i8 (checked against the layout), scrambles the padding, appends the row sums. */
+function packW(box: KernelBox, w: Int8Array, N: number, K: number, r: () => number): { wp: number; sums: number } {
+  const wp = box.alloc(wBytes(N, K) + 4 * N);
+  expect(box.call('ternary_weights_bytes', N, K)).toBe(wBytes(N, K));
   expect(box.call('pack_ternary_i8', box.put(w), N, K, K, 1, wp)).toBe(0);
-  const got = unpackTernary(box.u8(wp, N * rowBytes(K)), N, K);
+  const got = unpackTernary(box.u8(wp, wBytes(N, K)), N, K);
   expect(got.badPadding).toBe(false);
   const err = expectSameArray(got.w, w, `pack_ternary_i8 N=${N} K=${K}`);
   if (err) expect.fail(err);
-  const u8 = box.m.u8();
-  for (let n = 0; n < N; n++) {
-    for (let k = K; k < rowBytes(K) * 4; k++) {
-      const at = wp + n * rowBytes(K) + (k >> 6) * 16 + (k & 15);
-      u8[at] |= Math.floor(r() * 4) << (((k >> 4) & 3) * 2);
-    }
-  }
-  return wp;
+  scrambleTernaryPadding(box, wp, N, K, r);
+  const sums = wp + wBytes(N, K);
+  box.call('ternary_row_sums', wp, N, K, sums);
+  const want = Array.from({ length: N }, (_, n) => w.subarray(n * K, (n + 1) * K).reduce((s, v) => s + v, 0));
+  expect(Array.from(box.i32(sums, N))).toEqual(want);
+  return { wp, sums };
 }
 
 describe.each(ALL_BACKENDS)('ternary packing (%s)', (backend) => {
   const box = new KernelBox(backend);
   it('packs f32 and int8 ternary values (any strides) to the documented layout', () => {
     const r = rng(301);
-    for (const K of [1, 16, 63, 64, 65, 130, 300]) for (const N of [1, 3, 4]) {
+    for (const K of [1, 16, 63, 64, 65, 130, 300]) for (const N of [1, 3, 4, 5, 9]) {
       box.reset();
       const w = ternary(r, N * K, 0.3);
       // A K×N matrix (ldr = 1, ldk = N), with −0 for some zeros.
       const kn = new Float32Array(K * N);
       for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) kn[k * N + n] = w[n * K + k] === 0 && r() < 0.5 ? -0 : w[n * K + k];
-      const pf = box.alloc(N * rowBytes(K)), pi = box.alloc(N * rowBytes(K));
+      const pf = box.alloc(wBytes(N, K)), pi = box.alloc(wBytes(N, K));
       expect(box.call('pack_ternary_f32', box.put(kn), N, K, 1, N, pf)).toBe(0);
       expect(box.call('pack_ternary_i8', box.put(w), N, K, K, 1, pi)).toBe(0);
       for (const p of [pf, pi]) {
-        const got = unpackTernary(box.u8(p, N * rowBytes(K)), N, K);
+        const got = unpackTernary(box.u8(p, wBytes(N, K)), N, K);
         expect(got.badPadding).toBe(false);
         const err = expectSameArray(got.w, w, `${backend} N=${N} K=${K}`);
         if (err) expect.fail(err);
@@ -86,40 +61,38 @@ describe.each(ALL_BACKENDS)('ternary packing (%s)', (backend) => {
     }
     for (const v of [2, -2, 127, -128]) {
       expect(box.call('pack_ternary_i8', box.put(new Int8Array([1, v, 0])), 1, 3, 3, 1, dst)).toBe(1);
+      expect(box.call('pack_ternary_conv_i8', box.put(new Int8Array([1, 0, v, 0])), 1, 2, 2, dst)).toBe(1);
     }
   });
 });
 
 describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
   const box = new KernelBox(backend);
-  it('matches bit-exactly (i32 and f32 epilogues) on ragged shapes with a padded lda', () => {
+  it('matches bit-exactly (i32, u8, s8 with a clamp, f32) on ragged shapes, u8 and s8 activations, with a padded lda', () => {
     const r = rng(302);
     let cases = 0;
     for (const K of KS) for (const M of MS) for (const N of NS) {
       box.reset();
+      const aSigned = (K + M + N) % 2 === 0;
       const lda = K + (K % 7);
-      const a = activations(r, M, lda);
+      const a = activationBytes(r, M, lda, aSigned);
       const w = ternary(r, N * K, 0.35);
-      const wp = packW(box, w, N, K, r);
+      const { wp, sums } = packW(box, w, N, K, r);
+      const aZp = cases % 3 === 2 ? 0 : box.put(Uint8Array.of(Math.floor(r() * 256)));
+      const bias = cases % 4 === 3 ? 0 : box.put(Int32Array.from({ length: N }, () => Math.floor((r() - 0.5) * 4000)));
+      const rowc = box.alloc(4 * N);
+      box.call('ternary_rowc', sums, N, aZp, +aSigned, bias, rowc);
       const ap = box.put(a), wi = box.put(w);
-      const ascale = box.put(new Float32Array(M).map(() => r() * 0.05));
-      const affine = randomAffine(r, N, K * 128 * 0.05);
-      const epis: [BinaryEpi, number][] = [
-        [{ kind: BEPI_I32 }, 0],
-        [{ ...affine, act: 1 }, ascale],
-        [{ ...affine, act: 2, lo: -3, hi: 5 }, ascale],
-        [{ kind: BEPI_F32, scale: affine.scale }, 0],
-      ];
-      for (const [e, as] of epis) {
+      for (const e of epilogues(r, N, 128 * Math.sqrt(K))) {
         const ldc = N + (N & 1);
-        const cr = box.alloc(M * ldc * 4), cf = box.alloc(M * ldc * 4);
-        expect(box.call('tgemm_t2i8__ref', ap, lda, as, wi, cr, M, N, K, ldc, putEpi(box, e))).toBe(0);
-        expect(box.call('tgemm_t2i8', ap, lda, as, wp, cf, M, N, K, ldc, putEpi(box, e))).toBe(0);
-        const view = e.kind === BEPI_I32 ? box.i32.bind(box) : box.f32.bind(box);
-        const got = view(cf, M * ldc), want = view(cr, M * ldc);
+        const eb = outBytes(e.kind);
+        const cr = box.alloc(M * ldc * eb), cf = box.alloc(M * ldc * eb);
+        expect(box.call('tgemm_t2i8__ref', ap, lda, +aSigned, aZp, wi, bias, cr, M, N, K, ldc, putI8Epi(box, e))).toBe(0);
+        expect(box.call('tgemm_t2i8', ap, lda, +aSigned, wp, rowc, cf, M, N, K, ldc, putI8Epi(box, e))).toBe(0);
+        const got = readOut(box, cf, e.kind, M * ldc), want = readOut(box, cr, e.kind, M * ldc);
         for (let m = 0; m < M; m++) {
-          const err = expectSameArray(got.subarray(m * ldc, m * ldc + N), want.subarray(m * ldc, m * ldc + N),
-            `${backend} M=${M} N=${N} K=${K} kind ${e.kind} row ${m}`);
+          const err = expectSameArray(got.slice(m * ldc, m * ldc + N), want.slice(m * ldc, m * ldc + N),
+            `${backend} M=${M} N=${N} K=${K} ${aSigned ? 's8' : 'u8'} kind ${e.kind} row ${m}`);
           if (err) expect.fail(err);
         }
         cases++;
@@ -128,60 +101,65 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
     expect(cases).toBe(KS.length * MS.length * NS.length * 4);
   });
 
-  it('the reference is the exact dot and the documented f32 order', () => {
+  it('the reference is Σ (a − a_zp)·w + bias and the gemm_i8 epilogue', () => {
     const r = rng(303);
     box.reset();
     const M = 3, N = 4, K = 77;
-    const a = activations(r, M, K), w = ternary(r, N * K, 0.3);
-    const asc = new Float32Array(M).map(() => r() * 0.1);
-    const e: BinaryEpi = { ...randomAffine(r, N, 500), act: 0 };
-    const ci = box.alloc(M * N * 4), cf = box.alloc(M * N * 4);
-    const ap = box.put(a), wi = box.put(w), as = box.put(asc);
-    expect(box.call('tgemm_t2i8__ref', ap, K, as, wi, ci, M, N, K, N, putEpi(box, { kind: BEPI_I32 }))).toBe(0);
-    expect(box.call('tgemm_t2i8__ref', ap, K, as, wi, cf, M, N, K, N, putEpi(box, e))).toBe(0);
-    const yi = box.i32(ci, M * N), yf = box.f32(cf, M * N);
-    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-      let dot = 0;
-      for (let k = 0; k < K; k++) dot += a[m * K + k] * w[n * K + k];
-      expect(yi[m * N + n]).toBe(dot);
-      expect(yf[m * N + n]).toBe(epiF32(Math.fround(Math.fround(dot) * asc[m]), n, e));
+    for (const aSigned of [false, true]) {
+      const a = activationBytes(r, M, K, aSigned), w = ternary(r, N * K, 0.3);
+      const zp = aSigned ? -5 : 131;
+      const bias = Int32Array.from({ length: N }, () => Math.floor((r() - 0.5) * 1000));
+      const ci = box.alloc(M * N * 4), cu = box.alloc(M * N);
+      const args = [box.put(a), K, +aSigned, box.put(Uint8Array.of(zp & 255)), box.put(w), box.put(bias)];
+      const scale = Float32Array.from({ length: N }, () => 0.01 + r() * 0.02);
+      expect(box.call('tgemm_t2i8__ref', ...args, ci, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
+      expect(box.call('tgemm_t2i8__ref', ...args, cu, M, N, K, N, putI8Epi(box, { kind: EPI_U8, scale, yZp: 100 }))).toBe(0);
+      const yi = box.i32(ci, M * N), yu = box.u8(cu, M * N);
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+        let acc = bias[n];
+        for (let k = 0; k < K; k++) acc += ((aSigned ? (a[m * K + k] << 24) >> 24 : a[m * K + k]) - zp) * w[n * K + k];
+        expect(yi[m * N + n]).toBe(acc);
+        // saturate(round_half_even(f32(acc)·scale) + y_zp), the f32 product as the kernels round it.
+        const v = Math.fround(Math.fround(acc) * scale[n]);
+        const fl = Math.floor(v);
+        const q = v - fl === 0.5 ? (fl % 2 === 0 ? fl : fl + 1) : Math.round(v);
+        expect(yu[m * N + n]).toBe(Math.min(255, Math.max(0, q + 100)));
+      }
     }
   });
 
-  it('stays exact over long K (i16 runs widened before they overflow)', () => {
+  it('stays exact over long K (i16 runs widened before they overflow), s8 and u8 extremes', () => {
     const r = rng(304);
-    for (const K of [4000, 65537]) {
+    for (const K of [4000, 65537]) for (const aSigned of [true, false]) {
       box.reset();
       const M = 5, N = 3;
-      const a = new Int8Array(M * K);
-      for (let k = 0; k < K; k++) {
-        a[k] = -128; a[K + k] = 127; a[2 * K + k] = -128; a[3 * K + k] = k & 1 ? -128 : 127;
-        a[4 * K + k] = Math.floor(r() * 256) - 128;
-      }
-      // Row 0 all −1 (Σ = +128·K), row 1 all +1, row 2 alternating ±1 with zeros.
+      const a = activationBytes(r, M, K, aSigned);
+      // Row 0 all −1, row 1 all +1, row 2 alternating ±1 with zeros.
       const w = new Int8Array(N * K);
       for (let k = 0; k < K; k++) { w[k] = -1; w[K + k] = 1; w[2 * K + k] = k % 3 === 2 ? 0 : k & 1 ? 1 : -1; }
-      const wp = packW(box, w, N, K, r);
+      const { wp, sums } = packW(box, w, N, K, r);
+      const rowc = box.alloc(4 * N);
+      box.call('ternary_rowc', sums, N, 0, +aSigned, 0, rowc);
       const c = box.alloc(M * N * 4);
-      expect(box.call('tgemm_t2i8', box.put(a), K, 0, wp, c, M, N, K, N, putEpi(box, { kind: BEPI_I32 }))).toBe(0);
+      expect(box.call('tgemm_t2i8', box.put(a), K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
       const got = box.i32(c, M * N);
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
         let dot = 0;
-        for (let k = 0; k < K; k++) dot += a[m * K + k] * w[n * K + k];
+        for (let k = 0; k < K; k++) dot += (aSigned ? (a[m * K + k] << 24) >> 24 : a[m * K + k]) * w[n * K + k];
         if (got[m * N + n] !== dot) expect.fail(`${backend} K=${K} (${m},${n}): ${got[m * N + n]} vs exact ${dot}`);
       }
-      expect(got[0]).toBe(128 * K);
     }
   });
 
-  it('refuses the SIGN epilogue and bad sizes', () => {
+  it('refuses a malformed epilogue and bad sizes', () => {
     box.reset();
     const buf = box.alloc(4096);
-    const i32 = putEpi(box, { kind: BEPI_I32 });
-    expect(box.call('tgemm_t2i8', buf, 4, 0, buf, buf, 1, 1, 4, 1, putEpi(box, { kind: BEPI_SIGN, thr: buf }))).toBe(1);
-    expect(box.call('tgemm_t2i8', buf, 4, 0, buf, buf, -1, 1, 4, 1, i32)).toBe(1);
-    expect(box.call('tgemm_t2i8', buf, 4, 0, buf, buf, 1, 1, 1 << 24, 1, i32)).toBe(1);
-    expect(box.call('tgemm_t2i8__ref', buf, 4, 0, buf, buf, 1, -1, 4, 1, i32)).toBe(1);
-    expect(box.call('tgemm_t2i8', buf, 4, 0, buf, buf, 0, 0, 0, 1, i32)).toBe(0);
+    const i32 = putI8Epi(box, { kind: EPI_I32 });
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 4, 1, putI8Epi(box, { kind: 7 }))).toBe(1);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 4, 1, putI8Epi(box, { kind: EPI_S8 }))).toBe(1); // no scale
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, -1, 1, 4, 1, i32)).toBe(1);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 1 << 24, 1, i32)).toBe(1);
+    expect(box.call('tgemm_t2i8__ref', buf, 4, 1, 0, buf, 0, buf, 1, -1, 4, 1, i32)).toBe(1);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 0, 0, 0, 1, putI8Epi(box, { kind: EPI_F32, scale: new Float32Array(1) }))).toBe(0);
   });
 });

@@ -1,0 +1,218 @@
+// ai.lowbit ternary layers: constant weights in {−1, 0, +1} (2 bits each once packed) with a
+// per-tensor or per-output-channel scale, over u8/s8 activations with a zero point, on the
+// exact integer kernels (assembly/tgemm_t2i8.ts, assembly/tconv_t2i8.ts). What the ternary pass
+// (src/passes/ternary.ts) makes of W2A8 QDQ layers and of {−s_n, 0, +s_n} weights behind
+// quantised activations.
+//
+//   TernaryMatMul(A, a_scale, a_zero_point?, W, w_scale, bias?, y_scale?, y_zero_point?)
+//     A [..., K] u8/s8; W int8 [K, N], or [N, K] with trans_b = 1; Y [..., N]
+//   TernaryConv(X, x_scale, x_zero_point?, W, w_scale, B?, y_scale?, y_zero_point?)
+//     Conv attributes (group, strides, dilations, pads, auto_pad, kernel_shape); W int8
+//     [M, C/group, kernel…]; Y NCHW
+//
+//   acc[n] = Σ_k (a − a_zp)·W[k, n], exact (i32; a tap outside X is the zero point: adds 0).
+//   With y_scale and y_zero_point (u8/s8, per tensor) — the requantised layer, as QLinearConv /
+//   onnxruntime's QGemm compute it:
+//     Y = clamp(saturate(round_half_even(f32(acc + bias[n])·m[n]) + y_zp), y_min, y_max)
+//     m[n] = f32(f32(a_scale·w_scale[n]) / y_scale); bias int32 [N] on the scale a_scale·w_scale[n]
+//     attributes y_min, y_max (default: the output type's range) — a ReLU/Clip before the Q.
+//   Without them — the float layer:
+//     Y = clamp(f32(acc)·s[n] + bias[n], act_min, act_max), s[n] = f32(a_scale·w_scale[n]),
+//     bias float32 [N]; each operation one f32 rounding in this order.
+// a_scale, w_scale, y_scale are float32; a_zero_point has A's type. W must be a constant: it is
+// packed once per session with its row sums (⌈N/4⌉·64·⌈K/64⌉ + 4·N bytes), and the zero-point term
+// bias[n] − a_zp'·Σ_k W[k, n] is formed per run (ternary_rowc).
+
+import { numel } from '../ir/tensor.js';
+import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
+import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
+import { requireType } from './elementwise.js';
+import { emitRequantDesc, perTensor, q8Operand, zeroPointType } from './qparams.js';
+import { fmtDims } from './shape-util.js';
+
+const EPI_U8 = 1, EPI_S8 = 2, EPI_F32 = 3, ACT_CLAMP = 2, EPI_DESC_HEADER = 48, RQ_TABLE = 48;
+const F32 = new Set(['float32'] as const);
+const I8 = new Set(['int8'] as const);
+
+/** Input slots, the same for both ops. */
+const A = 0, A_SCALE = 1, A_ZP = 2, W = 3, W_SCALE = 4, BIAS = 5, Y_SCALE = 6, Y_ZP = 7;
+
+/** Bytes of N packed ternary rows of K elements (ternary_weights_bytes in assembly/ternary_pack.ts). */
+export const ternaryWeightsBytes = (N: number, K: number): number => Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
+
+/** The im2col rows of one chunk of output positions take about this many bytes (in L1/L2). */
+const CHUNK_BYTES = 48 * 1024;
+
+const roundUp16 = (x: number): number => Math.ceil(x / 16) * 16;
+
+/** Whether the layer requantises (y_scale and y_zero_point given); fails when only one is. */
+function requantises(ctx: OpCtx): boolean {
+  const y = ctx.has(Y_SCALE), z = ctx.has(Y_ZP);
+  if (y !== z) ctx.fail('LOWBIT_BAD_MODEL', 'y_scale and y_zero_point go together (both for a quantised output, neither for float32)');
+  return y;
+}
+
+/** W: a constant int8 tensor whose every value is −1, 0 or +1. */
+function checkWeights(ctx: OpCtx): void {
+  requireType(ctx, W, I8);
+  const w = ctx.value(W);
+  if (!w) ctx.fail('LOWBIT_UNSUPPORTED', 'W must be a constant (it is packed once per session)');
+  const v = new Int8Array(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
+  const bad = v.findIndex((x) => x < -1 || x > 1);
+  if (bad >= 0) ctx.fail('LOWBIT_BAD_MODEL', `W[${bad}] is ${v[bad]}; ternary weights must be −1, 0 or +1`);
+}
+
+/** The quantisation parameters around the integer product; returns whether w_scale is per channel and A is signed. */
+function checkParams(ctx: OpCtx, N: number): { perChannel: boolean; aSigned: boolean } {
+  const aSigned = q8Operand(ctx, A);
+  zeroPointType(ctx, A_ZP, 'a_zero_point', A, 'A');
+  perTensor(ctx, A_ZP, 'a_zero_point');
+  requireType(ctx, A_SCALE, F32);
+  perTensor(ctx, A_SCALE, 'a_scale');
+  requireType(ctx, W_SCALE, F32);
+  const sd = ctx.dims(W_SCALE);
+  const perChannel = numel(sd) !== 1;
+  if (perChannel && !(sd.length === 1 && sd[0] === N)) {
+    ctx.fail('LOWBIT_SHAPE_MISMATCH', `w_scale ${fmtDims(sd)} must be one value or one per output channel ([${N}])`);
+  }
+  const q = requantises(ctx);
+  if (q) {
+    requireType(ctx, Y_SCALE, F32);
+    perTensor(ctx, Y_SCALE, 'y_scale');
+    q8Operand(ctx, Y_ZP);
+    perTensor(ctx, Y_ZP, 'y_zero_point');
+  }
+  if (ctx.has(BIAS)) {
+    requireType(ctx, BIAS, q ? new Set(['int32'] as const) : F32);
+    const bd = ctx.dims(BIAS);
+    if (bd.length !== 1 || bd[0] !== N) ctx.fail('LOWBIT_SHAPE_MISMATCH', `bias ${fmtDims(bd)} must be [${N}] (one per output channel)`);
+  }
+  return { perChannel, aSigned };
+}
+
+/** W packed once per session: N ternary rows (by `pack`) followed by their N row sums. */
+function packedWeights(ctx: OpCtx, key: string, N: number, K: number, pack: (src: Addr, dst: Addr) => void): Addr {
+  const rows = ternaryWeightsBytes(N, K);
+  return ctx.derived(W, key, rows + 4 * N, (src, dst) => {
+    pack(src, dst);
+    ctx.step('ternary_row_sums', dst, N, K, ctx.offset(dst, rows));
+  });
+}
+
+/** rowc[n] = bias[n] − a_zp'·Σ_k W[k, n] (the integer bias only when requantising). */
+function emitRowc(ctx: OpCtx, wp: Addr, N: number, K: number, aSigned: boolean, q: boolean): Addr {
+  const rowc = ctx.scratch(4 * N);
+  const bias = q && ctx.has(BIAS) ? ctx.in(BIAS) : 0;
+  ctx.step('ternary_rowc', ctx.offset(wp, ternaryWeightsBytes(N, K)), N, ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, aSigned ? 1 : 0, bias, rowc);
+  return rowc;
+}
+
+/**
+ * The gemm_i8_epilogue.ts descriptor: requantise by m[n] clamped to [y_min, y_max], or the
+ * float epilogue with s[n] = f32(a_scale·w_scale[n]) (qlinear_requant_desc against y_scale 1:
+ * the quotient by 1 is exact), + bias, clamped to [act_min, act_max].
+ */
+function emitEpilogue(ctx: OpCtx, N: number, perChannel: boolean, q: boolean): Addr {
+  const count = perChannel ? N : 1;
+  const one = { addr: ctx.in(W_SCALE), count };
+  if (q) {
+    const ySigned = ctx.dtype(Y_ZP) === 'int8';
+    const yZp = ctx.requireValue(Y_ZP, 'the output zero point is part of the epilogue descriptor');
+    const zp = ySigned ? (yZp.bytes[0] << 24) >> 24 : yZp.bytes[0];
+    const rq = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, one, ctx.in(Y_SCALE), ctx.in(Y_ZP), ySigned);
+    const [qmin, qmax] = ySigned ? [-128, 127] : [0, 255];
+    const lo = attrInt(ctx, 'y_min', qmin);
+    const hi = attrInt(ctx, 'y_max', qmax);
+    if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `y_min ${lo} is above y_max ${hi}`);
+    const clamps = lo > qmin || hi < qmax;
+    const epi = ctx.scratch(EPI_DESC_HEADER + 4 * count);
+    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, ctx.offset(rq, RQ_TABLE), count, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
+    return epi;
+  }
+  const s = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, one, ctx.params(Float32Array.of(1)), ctx.params(Uint8Array.of(0)), false);
+  const lo = attrFloat(ctx, 'act_min', -Infinity);
+  const hi = attrFloat(ctx, 'act_max', Infinity);
+  if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `act_min ${lo} is above act_max ${hi}`);
+  const act = lo === -Infinity && hi === Infinity ? 0 : ACT_CLAMP;
+  const bCount = ctx.has(BIAS) ? N : 0;
+  const epi = ctx.scratch(EPI_DESC_HEADER + 4 * (count + bCount));
+  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, ctx.offset(s, RQ_TABLE), count, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
+  return epi;
+}
+
+function outType(ctx: OpCtx): 'uint8' | 'int8' | 'float32' {
+  return requantises(ctx) ? (ctx.dtype(Y_ZP) as 'uint8' | 'int8') : 'float32';
+}
+
+function matmulShape(ctx: OpCtx): { rows: number; K: number; N: number; transB: boolean; out: number[] } {
+  const wd = ctx.dims(W);
+  const ad = ctx.dims(A);
+  if (wd.length !== 2 || ad.length < 1) ctx.fail('LOWBIT_SHAPE_MISMATCH', `A ${fmtDims(ad)} must be [..., K] and W ${fmtDims(wd)} 2-D`);
+  const transB = attrInt(ctx, 'trans_b', 0) === 1;
+  const [K, N] = transB ? [wd[1], wd[0]] : wd;
+  if (ad[ad.length - 1] !== K) ctx.fail('LOWBIT_SHAPE_MISMATCH', `A ${fmtDims(ad)} and W ${fmtDims(wd)} (trans_b=${+transB}) disagree on K`);
+  if (K === 0) ctx.fail('LOWBIT_UNSUPPORTED', 'an empty inner dimension (K = 0) is not supported');
+  return { rows: numel(ad.slice(0, -1)), K, N, transB, out: [...ad.slice(0, -1), N] };
+}
+
+const ternaryMatmul: OpDef = {
+  infer(ctx) {
+    const p = matmulShape(ctx);
+    checkWeights(ctx);
+    checkParams(ctx, p.N);
+    ctx.setOutput(0, outType(ctx), p.out);
+  },
+  lower(ctx) {
+    const p = matmulShape(ctx);
+    const { perChannel, aSigned } = checkParams(ctx, p.N);
+    if (p.rows * p.N === 0) return;
+    const q = requantises(ctx);
+    const wp = packedWeights(ctx, `ternary_t${+p.transB}`, p.N, p.K, (src, dst) => {
+      ctx.step('pack_ternary_i8', src, p.N, p.K, p.transB ? p.K : 1, p.transB ? 1 : p.N, dst);
+    });
+    const rowc = emitRowc(ctx, wp, p.N, p.K, aSigned, q);
+    ctx.step('tgemm_t2i8', ctx.in(A), p.K, aSigned ? 1 : 0, wp, rowc, ctx.out(0), p.rows, p.N, p.K, p.N, emitEpilogue(ctx, p.N, perChannel, q));
+  },
+};
+
+/** Output positions per im2col chunk: about CHUNK_BYTES of rows, a multiple of 4 (the GEMM's row quad). */
+function chunkOf(g: ConvGeom, K: number): number {
+  const S = numel(g.outSpatial);
+  return Math.min(S, Math.max(4, Math.floor(CHUNK_BYTES / roundUp16(K) / 4) * 4));
+}
+
+/** tconv_t2i8_scratch_bytes: one image and group's position-major input, then a chunk of im2col rows. */
+export function tconvScratchBytes(g: ConvGeom, chunk: number): number {
+  return roundUp16(numel(g.inSpatial) * g.C) + chunk * roundUp16(numel(g.kernel) * g.C);
+}
+
+const ternaryConv: OpDef = {
+  infer(ctx) {
+    const g = convGeom(ctx, A, W);
+    checkWeights(ctx);
+    checkParams(ctx, g.M * g.group);
+    ctx.setOutput(0, outType(ctx), [ctx.dims(A)[0], g.M * g.group, ...g.outSpatial]);
+  },
+  lower(ctx) {
+    const g = convGeom(ctx, A, W);
+    const channels = g.M * g.group;
+    const { perChannel, aSigned } = checkParams(ctx, channels);
+    if (numel(ctx.outDims(0)) === 0) return;
+    const q = requantises(ctx);
+    const T = numel(g.kernel);
+    const K = T * g.C;
+    const wp = packedWeights(ctx, 'tconv', channels, K, (src, dst) => {
+      ctx.step('pack_ternary_conv_i8', src, channels, g.C, T, dst);
+    });
+    const rowc = emitRowc(ctx, wp, channels, K, aSigned, q);
+    const chunk = chunkOf(g, K);
+    ctx.step('tconv_t2i8', ctx.params(geomDescriptor(ctx.dims(A)[0], g, chunk)), ctx.in(A), aSigned ? 1 : 0,
+      ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, wp, rowc, emitEpilogue(ctx, channels, perChannel, q), ctx.out(0),
+      ctx.scratch(tconvScratchBytes(g, chunk)));
+  },
+};
+
+export const ternaryOps: Record<string, OpDef> = {
+  TernaryMatMul: ternaryMatmul,
+  TernaryConv: ternaryConv,
+};
