@@ -7,15 +7,19 @@ import { numel } from '../ir/tensor.js';
 import { decodeModel } from '../onnx/decode.js';
 import { Engine, type Feed, type Precision } from '../session/engine.js';
 import { inspectPlan, type InspectReport } from '../session/inspect.js';
-import { compileKernels, pickBackend, type Backend, type WasmSource } from '../kernels/wasm.js';
+import { BACKENDS, compileKernels, pickBackend, supportedBackends, type Backend, type WasmSource } from '../kernels/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
 import { Tensor, type TensorType } from './tensor.js';
 
 export interface SessionOptions {
   /** Kernel build: 'auto' (default) picks relaxed → simd → scalar by feature detection. */
   backend?: Backend | 'auto';
-  /** Kernel module bytes or URL, instead of the bundled build/lowbit.<backend>.wasm. */
-  wasm?: WasmSource;
+  /**
+   * Kernel module bytes or URL instead of the bundled build/lowbit.<backend>.wasm: one source
+   * for the chosen backend, or one per build ({ relaxed, simd, scalar }); with a per-build map
+   * and backend 'auto' the best build the engine supports among those given is used.
+   */
+  wasm?: WasmSource | Partial<Record<Backend, WasmSource>>;
   /** Ceiling on WASM linear memory in bytes (default 3 GiB). */
   memoryLimit?: number;
   /** Largest model accepted, in bytes (default 2 GiB). */
@@ -47,6 +51,23 @@ const metadata = (v: { name: string; dtype: string; shape: Dim[] | null }): Valu
   shape: (v.shape ?? []).map((d, i) => (d === null ? `unk__${i}` : d)),
 });
 
+function isSource(w: unknown): w is WasmSource {
+  return typeof w === 'string' || w instanceof URL || w instanceof ArrayBuffer || w instanceof Uint8Array;
+}
+
+/** The kernel build and where its bytes come from (undefined: the bundled file). */
+async function chooseKernels(requested: Backend | 'auto' | undefined, wasm: SessionOptions['wasm']): Promise<{ backend: Backend; source?: WasmSource }> {
+  if (wasm === undefined || isSource(wasm)) return { backend: await pickBackend(requested), source: wasm };
+  if (typeof wasm !== 'object' || wasm === null || Object.keys(wasm).some((k) => !BACKENDS.includes(k as Backend))) {
+    fail('LOWBIT_BAD_OPTION', 'option wasm must be a URL, ArrayBuffer, Uint8Array or an object { scalar?, simd?, relaxed? } of those');
+  }
+  if (requested && requested !== 'auto') return { backend: await pickBackend(requested), source: wasm[requested] };
+  const have = (await supportedBackends()).filter((b) => wasm[b] !== undefined);
+  if (!have.length) fail('LOWBIT_WASM', `none of the given kernel builds (${Object.keys(wasm).join(', ')}) runs on this engine`);
+  const backend = have[have.length - 1];
+  return { backend, source: wasm[backend] };
+}
+
 export class InferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
@@ -73,10 +94,10 @@ export class InferenceSession {
     if (options.precision !== undefined && options.precision !== 'model' && options.precision !== 'exact') {
       fail('LOWBIT_BAD_OPTION', `option precision must be 'model' or 'exact' (got ${String(options.precision)})`);
     }
-    const backend = await pickBackend(options.backend);
+    const { backend, source } = await chooseKernels(options.backend, options.wasm);
     const [loaded, module] = await Promise.all([
       loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),
-      compileKernels(backend, options.wasm),
+      compileKernels(backend, source),
     ]);
     const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal });
     const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit, precision: options.precision });

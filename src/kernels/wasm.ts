@@ -49,8 +49,15 @@ export async function pickBackend(requested: Backend | 'auto' | undefined): Prom
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
+// One literal `new URL('…', import.meta.url)` per build, so bundlers (Vite, webpack 5, esbuild
+// with the file loader) see each file and emit it without plugins. The path is the same from
+// src/kernels and dist/kernels: the package ships build/ next to dist/.
 export function wasmFileUrl(backend: Backend): URL {
-  return new URL(`../../build/lowbit.${backend}.wasm`, import.meta.url);
+  switch (backend) {
+    case 'scalar': return new URL('../../build/lowbit.scalar.wasm', import.meta.url);
+    case 'simd': return new URL('../../build/lowbit.simd.wasm', import.meta.url);
+    case 'relaxed': return new URL('../../build/lowbit.relaxed.wasm', import.meta.url);
+  }
 }
 
 async function readSource(src: WasmSource): Promise<Uint8Array> {
