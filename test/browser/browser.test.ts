@@ -1,0 +1,135 @@
+// lowbit in a real browser (Debian chromium driven by playwright-core): the page imports the
+// built dist/ ESM natively, classifies the bundled Fashion-MNIST subset at each precision, and
+// must give the same predictions and bit-identical outputs as Node; worker mode, a forced
+// scalar build, kernel bytes given explicitly, and a screenshot as a test artifact.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { InferenceSession, Tensor } from '../../src/index.js';
+// @ts-expect-error plain JS module shared with the page
+import { classify } from './classify.js';
+import { serveRepo } from './serve.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`\n${'!'.repeat(78)}\n!!! ${CHROMIUM} is missing: the BROWSER TESTS ARE SKIPPED (apt-get install -y chromium)\n${'!'.repeat(78)}\n`);
+}
+
+const MODELS = [
+  'models/fmnist-mlp-fp32.onnx',
+  'models/fmnist-mlp-int8-qdq.onnx',
+  'models/fmnist-mlp-int4-nbits.onnx',
+  'models/fmnist-mlp-w2a2-qonnx.onnx', // ternary weights
+  'models/fmnist-mlp-w1a1-qonnx.onnx', // binary
+  'models/fmnist-cnn-w1a1-qonnx.onnx',
+];
+
+interface PageResult { backend: string; preds: number[]; bytes: string; progress: [number, number | null][]; kind: string }
+
+describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const node = new Map<string, { bytes: Uint8Array; preds: number[]; backend: string }>();
+  const pixels = readFileSync(join(ROOT, 'models/data/fmnist-test-256-images.u8'));
+  const pageErrors: string[] = [];
+
+  const inPage = (opts: { model: string; backend?: string; worker?: boolean; wasmBytes?: string }) =>
+    page.evaluate((o) => (window as unknown as { lowbitTest: { classify(x: unknown): Promise<unknown> } }).lowbitTest.classify(o), opts) as Promise<PageResult>;
+
+  async function nodeResult(model: string, backend?: 'scalar') {
+    const key = `${model}:${backend ?? 'auto'}`;
+    if (!node.has(key)) {
+      const s = await InferenceSession.create(join(ROOT, model), { backend });
+      node.set(key, { ...(await classify(s, Tensor, pixels)), backend: s.backend });
+    }
+    return node.get(key)!;
+  }
+
+  function expectSame(got: PageResult, want: { bytes: Uint8Array; preds: number[]; backend: string }) {
+    expect(got.backend).toBe(want.backend);
+    expect(got.preds).toEqual(want.preds);
+    // Same wasm, same inputs: the output bytes (float scores included) are bit-identical.
+    const bytes = Buffer.from(got.bytes, 'base64');
+    expect(bytes.byteLength).toBe(want.bytes.byteLength);
+    expect(bytes.equals(Buffer.from(want.bytes))).toBe(true);
+  }
+
+  beforeAll(async () => {
+    // The page runs the real package build: compile dist/ from this checkout (tsc, ~2 s).
+    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+    server = await serveRepo(ROOT);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 900, height: 560 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    const port = (server.address() as AddressInfo).port;
+    await page.goto(`http://127.0.0.1:${port}/test/browser/page.html`);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 20_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it('detects relaxed SIMD with WebAssembly.validate probes', async () => {
+    const have = await page.evaluate(() => (window as unknown as { lowbitTest: { backends(): Promise<string[]> } }).lowbitTest.backends());
+    expect(have).toEqual(['scalar', 'simd', 'relaxed']);
+  });
+
+  for (const model of MODELS) {
+    it(`${model}: same predictions and bit-identical outputs as Node`, async () => {
+      const got = await inPage({ model });
+      expect(got.kind).toBe('InferenceSession');
+      expect(got.backend).toBe('relaxed');
+      expectSame(got, await nodeResult(model));
+      // Download progress: ends at the full size, which the server announced.
+      const size = statSync(join(ROOT, model)).size;
+      expect(got.progress.at(-1)).toEqual([size, size]);
+    });
+  }
+
+  it('worker mode: same API, same results, with progress', async () => {
+    for (const model of ['models/fmnist-mlp-int4-nbits.onnx', 'models/fmnist-mlp-w2a2-qonnx.onnx']) {
+      const got = await inPage({ model, worker: true });
+      expect(got.kind).toBe('WorkerSession');
+      expectSame(got, await nodeResult(model));
+      expect(got.progress.at(-1)?.[0]).toBe(statSync(join(ROOT, model)).size);
+    }
+  });
+
+  it('a forced scalar build matches Node scalar, in-thread and in a worker', async () => {
+    const model = 'models/fmnist-mlp-w1a1-qonnx.onnx';
+    const want = await nodeResult(model, 'scalar');
+    expectSame(await inPage({ model, backend: 'scalar' }), want);
+    expectSame(await inPage({ model, backend: 'scalar', worker: true }), want);
+  });
+
+  it('kernel bytes given explicitly (option wasm) are used', async () => {
+    const model = 'models/fmnist-mlp-int8-qdq.onnx';
+    expectSame(await inPage({ model, backend: 'scalar', wasmBytes: '/build/lowbit.scalar.wasm' }), await nodeResult(model, 'scalar'));
+    // Bytes that are not WebAssembly fail with the loader's message, not a crash.
+    await expect(inPage({ model, backend: 'scalar', wasmBytes: '/models/models.json' })).rejects.toThrow(/not WebAssembly/);
+  });
+
+  it('writes a screenshot and raised no page errors', async () => {
+    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+    const path = join(ROOT, 'test-artifacts', 'browser.png');
+    await page.screenshot({ path, fullPage: true });
+    expect(readFileSync(path).subarray(1, 4).toString()).toBe('PNG');
+    expect(pageErrors).toEqual([]);
+  });
+});
