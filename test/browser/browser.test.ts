@@ -111,6 +111,13 @@ describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
     }
   });
 
+  it('worker mode: errors come back as LowbitErrors with their code', async () => {
+    const err = await page.evaluate(() => (window as unknown as { lowbitTest: { failure(m: string, o: unknown): Promise<unknown> } })
+      .lowbitTest.failure('/models/no-such-model.onnx', { worker: true }));
+    expect(err).toMatchObject({ name: 'LowbitError', code: 'LOWBIT_BAD_INPUT', isLowbit: true });
+    expect((err as { message: string }).message).toContain('HTTP 404');
+  });
+
   it('a forced scalar build matches Node scalar, in-thread and in a worker', async () => {
     const model = 'models/fmnist-mlp-w1a1-qonnx.onnx';
     const want = await nodeResult(model, 'scalar');
