@@ -18,6 +18,7 @@ import { serveRepo } from './serve.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = join(ROOT, 'tmp', 'browser-dist');
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.warn(`\n${'!'.repeat(78)}\n!!! ${CHROMIUM} is missing: the BROWSER TESTS ARE SKIPPED (apt-get install -y chromium)\n${'!'.repeat(78)}\n`);
@@ -64,9 +65,10 @@ describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
   }
 
   beforeAll(async () => {
-    // The page runs the real package build: compile dist/ from this checkout (tsc, ~2 s).
-    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
-    server = await serveRepo(ROOT);
+    // The page runs the real package build: compile it from this checkout (tsc, ~2 s) into a
+    // directory of its own, served as /dist/ (tests that build dist/ may run at the same time).
+    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.json'), '--outDir', DIST], { stdio: 'inherit' });
+    server = await serveRepo(ROOT, DIST);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -23,7 +23,8 @@ function onnxProtoModule(root: string): string {
     'export default $m.exports;\n';
 }
 
-export function serveRepo(root: string): Promise<Server> {
+/** `dist` is the directory served as /dist/ (the test's own build, so other tests' builds don't race it). */
+export function serveRepo(root: string, dist: string): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     let body: Buffer | undefined;
@@ -34,7 +35,7 @@ export function serveRepo(root: string): Promise<Server> {
     } else {
       const path = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '');
       const allowed = ['dist', 'build', 'models', join('test', 'browser')].some((d) => path.startsWith(d + sep));
-      const file = join(root, path);
+      const file = path.startsWith('dist' + sep) ? join(dist, path.slice(5)) : join(root, path);
       if (req.method === 'GET' && allowed && !path.includes('..') && existsSync(file) && statSync(file).isFile()) {
         body = readFileSync(file);
         type = TYPES[extname(file)] ?? type;
