@@ -111,9 +111,9 @@ interface ServeFlags extends SessionFlags {
   port: string;
   host: string;
   workers?: string;
-  queue: string;
+  queue?: string;
   maxBody: string;
-  timeout: string;
+  timeout?: string;
 }
 
 function count(flag: string, text: string, min: number): number {
@@ -124,14 +124,17 @@ function count(flag: string, text: string, min: number): number {
 
 /** Serves until SIGINT or SIGTERM, then shuts down gracefully (a second signal ends it at once). */
 async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<void> {
+  if (o.workers !== undefined && count('workers', o.workers, 0) === 0 && (o.queue !== undefined || o.timeout !== undefined)) {
+    fail(`--${o.queue !== undefined ? 'queue' : 'timeout'} needs worker threads: with --workers 0 each request runs to completion on the main thread`);
+  }
   const server = await startServer({
     repo,
     port: count('port', o.port, 0),
     host: o.host,
-    workers: o.workers === undefined ? undefined : count('workers', o.workers, 1),
-    queue: count('queue', o.queue, 0),
+    workers: o.workers === undefined ? undefined : count('workers', o.workers, 0),
+    queue: o.queue === undefined ? undefined : count('queue', o.queue, 0),
     maxBodyBytes: count('max-body', o.maxBody, 1),
-    timeoutMs: count('timeout', o.timeout, 1),
+    timeoutMs: o.timeout === undefined ? undefined : count('timeout', o.timeout, 1),
     backend: o.backend,
     precision: o.precision,
   });
@@ -139,7 +142,7 @@ async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<voi
     const name = m.version === '' ? `model ${m.model}` : `model ${m.model} version ${m.version}`;
     io.out(m.ready ? `${name}: ready\n` : `${name}: NOT READY: ${m.error}\n`);
   }
-  io.out(`listening on ${server.url} (${server.workers} workers)\n`);
+  io.out(`listening on ${server.url} (${server.workers === 0 ? 'inference on the main thread' : `${server.workers} workers`})\n`);
   await new Promise<void>((resolve, reject) => {
     const stop = (signal: string) => {
       process.off('SIGINT', stop);
@@ -191,10 +194,10 @@ function program(io: CliIO, ver: string): Command {
     .argument('<repo>', "model repository in Triton's layout: REPO/<model>/<version>/model.onnx")
     .option('--port <n>', 'TCP port (0: any free port)', '8000')
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
-    .option('--workers <n>', 'inference worker threads, each with its own WASM instances (default: one per core)')
-    .option('--queue <n>', 'requests that may wait for a worker; beyond them requests get 503', '64')
+    .option('--workers <n>', 'inference worker threads, each with its own WASM instances (default: one per core); 0: run on the main thread (fastest for small models; no queue, no timeout)')
+    .option('--queue <n>', 'requests that may wait for a worker; beyond them requests get 503 (default 64)')
     .option('--max-body <bytes>', 'largest request body; larger ones get 413', String(64 * 1024 ** 2))
-    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped)', '60000'))
+    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped; default 60000)'))
     .action((repo: string, o) => serveCommand(io, repo, o));
   return p;
 }

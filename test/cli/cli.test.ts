@@ -178,7 +178,9 @@ describe('mistakes: one line on stderr, exit code 1', () => {
     ['serve: a repository where no model loads', ['serve', brokenRepo, '--port', '0'], `no model in '${brokenRepo}' can be served: broken version 1: not a valid ONNX model`],
     ['serve: a bad --port', ['serve', tmp, '--port', '80a'], "--port '80a' must be an integer ≥ 0"],
     ['serve: a port out of range', ['serve', tmp, '--port', '70000'], 'option port must be an integer from 0 to 65535 (got 70000) (LOWBIT_BAD_OPTION)'],
-    ['serve: no workers', ['serve', tmp, '--workers', '0'], "--workers '0' must be an integer ≥ 1"],
+    ['serve: negative workers', ['serve', tmp, '--workers', '-1'], "--workers '-1' must be an integer ≥ 0"],
+    ['serve: a timeout without workers', ['serve', tmp, '--workers', '0', '--timeout', '100'], '--timeout needs worker threads: with --workers 0 each request runs to completion on the main thread'],
+    ['serve: a queue without workers', ['serve', tmp, '--workers', '0', '--queue', '8'], '--queue needs worker threads'],
     ['serve: a bad --timeout', ['serve', tmp, '--timeout', '1.5'], "--timeout '1.5' must be an integer ≥ 1"],
   ])('%s', async (_, argv, message) => {
     const { code, out, err } = await cli(...argv);
