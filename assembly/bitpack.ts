@@ -5,8 +5,11 @@
 // sign bit). The packers write 0 in the padding bits past L; the binary kernels never rely on
 // that (they mask the padding, see bgemm_b1b1.ts), so a padded row may hold anything there.
 //
-// Sign convention (the usual BNN rule sign(0) = +1): x < 0 → −1 (bit 1); +0, −0 and NaN → +1
-// (bit 0). An int8 ±1 tensor packs by the same rule (x < 0).
+// Sign convention (the usual BNN rule sign(0) = +1): x < 0 → −1 (bit 1); +0, −0 → +1 (bit 0).
+// The f32 activation packers take `nanNegative` for NaN, the one value the two bipolar signs
+// models write disagree on: 0 → NaN packs +1, as Where(Less(x, 0), −1, +1) gives (the bit is
+// x < 0); 1 → NaN packs −1, as QONNX BipolarQuant's x ≥ 0 ? +1 : −1 gives (the bit is ¬(x ≥ 0)).
+// Weights and int8 ±1 tensors pack by x < 0 (they hold no NaN).
 //
 // Layouts the packers produce:
 //   pack_signs_f32 / pack_signs_i8: a matrix, element (r, k) at x[r·ldr + k·ldk] → `rows` bit
@@ -25,8 +28,14 @@ export function bit_row_bytes(L: i32): i32 {
   return ((L + 127) >> 7) << 4;
 }
 
+/** The bit of one f32 activation (set = −1) under the NaN rule (see the top). */
+// @ts-ignore: decorator
+@inline function negativeBit(v: f32, nanNegative: bool): bool {
+  return nanNegative ? !(v >= 0) : v < 0;
+}
+
 /** Packs `rows` rows of K f32 values (element (r, k) at x[r·ldr + k·ldk]) into bit rows. */
-export function pack_signs_f32(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, dst: usize): void {
+export function pack_signs_f32(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, dst: usize, nanNegative: i32): void {
   const rb = <usize>bit_row_bytes(K);
   memory.fill(dst, 0, rb * <usize>rows);
   for (let r = 0; r < rows; r++) {
@@ -34,18 +43,21 @@ export function pack_signs_f32(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, 
     const row = dst + <usize>r * rb;
     let k = 0;
     if (ASC_FEATURE_SIMD && ldk == 1) {
+      // x < 0, or with nanNegative also x ≠ x: lanes of (x ≠ x) & nanMask join the bits.
       const zero = f32x4.splat(0);
+      const nanMask = i32x4.splat(nanNegative != 0 ? -1 : 0);
       for (; k + 32 <= K; k += 32) {
         const p = src + (<usize>k << 2);
         let w: u32 = 0;
         for (let q = 0; q < 8; q++) {
-          w |= <u32>i32x4.bitmask(f32x4.lt(v128.load(p + (<usize>q << 4)), zero)) << (q << 2);
+          const v = v128.load(p + (<usize>q << 4));
+          w |= <u32>i32x4.bitmask(v128.or(f32x4.lt(v, zero), v128.and(f32x4.ne(v, v), nanMask))) << (q << 2);
         }
         store<u32>(row + (<usize>k >> 3), w);
       }
     }
     for (; k < K; k++) {
-      if (load<f32>(src + ((<usize>k * <usize>ldk) << 2)) < 0) setBit(row, k);
+      if (negativeBit(load<f32>(src + ((<usize>k * <usize>ldk) << 2)), nanNegative != 0)) setBit(row, k);
     }
   }
 }
@@ -64,7 +76,7 @@ export function pack_signs_i8(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, d
 }
 
 /** X[N, C, P] f32 → bit NHWC (one bit row of C channels per image and position). */
-export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize): void {
+export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize, nanNegative: i32): void {
   const rb = <usize>bit_row_bytes(C);
   const plane = <usize>P;
   memory.fill(dst, 0, rb * <usize>N * plane);
@@ -73,7 +85,7 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
       const src = x + ((<usize>(n * C + c) * plane) << 2);
       const rows = dst + <usize>n * plane * rb;
       for (let p = 0; p < P; p++) {
-        if (load<f32>(src + (<usize>p << 2)) < 0) setBit(rows + <usize>p * rb, c);
+        if (negativeBit(load<f32>(src + (<usize>p << 2)), nanNegative != 0)) setBit(rows + <usize>p * rb, c);
       }
     }
   }

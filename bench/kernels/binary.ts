@@ -38,8 +38,8 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
   if (sh.kind === 'gemm') {
     const { M, N, K } = sh;
     const a = alloc(M * rowBytes(K)), b = alloc(N * rowBytes(K));
-    call('pack_signs_f32', put(rand(M * K)), M, K, K, 1, a);
-    call('pack_signs_f32', put(rand(N * K)), N, K, K, 1, b);
+    call('pack_signs_f32', put(rand(M * K)), M, K, K, 1, a, 0);
+    call('pack_signs_f32', put(rand(N * K)), N, K, K, 1, b, 0);
     const c = alloc(M * N * 4);
     ops = 2 * M * N * K;
     run = () => call('bgemm_b1b1', a, b, c, M, N, K, N, epi);
@@ -47,7 +47,7 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
   } else {
     const { C, M, H, W, k, chunk } = sh;
     const x = alloc(H * W * rowBytes(C));
-    call('pack_signs_nchw_f32', put(rand(C * H * W)), 1, C, H * W, x);
+    call('pack_signs_nchw_f32', put(rand(C * H * W)), 1, C, H * W, x, 0);
     const K = k * k * C;
     const w = alloc(M * rowBytes(K));
     call('pack_bconv_weights_f32', put(rand(M * K)), M, C, k * k, w);

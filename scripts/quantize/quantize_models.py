@@ -1,21 +1,23 @@
-"""Quantizes models/fmnist-mlp-fp32.onnx with onnxruntime.quantization into the models lowbit is
-measured on, checks each one's accuracy with onnxruntime and writes models/quantized.json.
+"""Quantizes the float32 Fashion-MNIST models with onnxruntime.quantization into the models lowbit
+is measured on and prints each one's accuracy on the 256-image subset with onnxruntime (the full
+test-set figures are in models/models.json, scripts/train/measure_models.py).
 (A Python peer like scripts/train: never needed at lowbit run time.)
 
     python3 -m venv .venv && .venv/bin/pip install -r scripts/quantize/requirements.txt
     .venv/bin/python scripts/quantize/quantize_models.py
 
-Produces (all from the same fp32 model, calibration = the committed 256-image subset):
+Produces (calibration = the committed 256-image subset):
   fmnist-mlp-int8-qdq.onnx      quantize_static, QDQ, per-channel int8 weights, uint8 activations
   fmnist-mlp-int8-dynamic.onnx  quantize_dynamic: DynamicQuantizeLinear + MatMulInteger
   fmnist-mlp-int4-nbits.onnx    MatMulNBitsQuantizer, 4 bits, block 32, asymmetric (zero points)
   fmnist-mlp-int4-qdq.onnx      the same quantizer with QuantFormat.QDQ: DQ(UINT4, blocked) -> MatMul
+  fmnist-cnn-int8-qdq.onnx      quantize_static as for the MLP, on fmnist-cnn-fp32.onnx
 
 quantize_dynamic and MatMulNBitsQuantizer only handle MatMul (they leave Gemm in float), so
 those two start from the model with each Gemm(transB=1) rewritten as MatMul(x, Wᵀ) + Add(bias);
-quantize_static handles Gemm itself and gets the model as exported.
+quantize_static handles Gemm itself and gets the model as exported. The CNN's 4-bit and lower
+models are trained with quantization-aware training instead (scripts/train/train_qat.py).
 """
-import json
 import logging
 import os
 import sys
@@ -32,6 +34,7 @@ from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 MODELS = os.path.join(ROOT, 'models')
 SOURCE = os.path.join(MODELS, 'fmnist-mlp-fp32.onnx')
+CNN_SOURCE = os.path.join(MODELS, 'fmnist-cnn-fp32.onnx')
 BLOCK_SIZE = 32
 
 
@@ -87,25 +90,6 @@ def accuracy(path, images, labels):
     return float((scores.argmax(1) == labels).mean())
 
 
-def ops_of(path):
-    m = onnx.load(path)
-    seen = []
-    for n in m.graph.node:
-        name = n.op_type if n.domain in ('', 'ai.onnx') else f'{n.domain}.{n.op_type}'
-        if name not in seen:
-            seen.append(name)
-    return seen
-
-
-def weight_types(path):
-    """Element types of the initializers, e.g. {'INT8': 3, 'FLOAT': 12}."""
-    counts = {}
-    for t in onnx.load(path).graph.initializer:
-        k = onnx.TensorProto.DataType.Name(t.data_type)
-        counts[k] = counts.get(k, 0) + 1
-    return counts
-
-
 def main():
     # The nbits quantizer logs every node at INFO; its warnings (opset raised to 21 for INT4) stay.
     logging.getLogger('onnxruntime.quantization.matmul_nbits_quantizer').setLevel(logging.WARNING)
@@ -131,32 +115,15 @@ def main():
             q.process()
             q.model.save_model_to_file(out(name), use_external_data_format=False)
 
-    methods = {
-        'fmnist-mlp-fp32.onnx': 'float32 source model',
-        'fmnist-mlp-int8-qdq.onnx': 'quantize_static QDQ, per-channel QInt8 weights, QUInt8 activations, MinMax '
-                                    'calibration on the 256-image subset',
-        'fmnist-mlp-int8-dynamic.onnx': 'quantize_dynamic, QInt8 weights per-tensor (Gemm rewritten as MatMul+Add)',
-        'fmnist-mlp-int4-nbits.onnx': f'MatMulNBitsQuantizer bits=4 block_size={BLOCK_SIZE} asymmetric, '
-                                      'QOperator (Gemm rewritten as MatMul+Add)',
-        'fmnist-mlp-int4-qdq.onnx': f'MatMulNBitsQuantizer bits=4 block_size={BLOCK_SIZE} asymmetric, QDQ '
-                                    '(Gemm rewritten as MatMul+Add)',
-    }
-    rows = []
-    for name, method in methods.items():
+    quantize_static(CNN_SOURCE, out('fmnist-cnn-int8-qdq.onnx'), SubsetReader(input_name, images),
+                    quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+    print(f'{"file":<30} {"bytes":>8} {"accuracy, 256 images":>21}')
+    for name in ('fmnist-mlp-int8-qdq.onnx', 'fmnist-mlp-int8-dynamic.onnx', 'fmnist-mlp-int4-nbits.onnx',
+                 'fmnist-mlp-int4-qdq.onnx', 'fmnist-cnn-int8-qdq.onnx'):
         path = out(name)
-        rows.append({'file': f'models/{name}', 'method': method, 'ops': ops_of(path),
-                     'ort_accuracy_256': accuracy(path, images, labels),
-                     'bytes': os.path.getsize(path), 'initializer_types': weight_types(path)})
-
-    meta = {'onnxruntime': ort.__version__, 'onnx': onnx.__version__, 'numpy': np.__version__,
-            'models': [r for r in rows if r['file'] != 'models/fmnist-mlp-fp32.onnx']}
-    with open(out('quantized.json'), 'w') as f:
-        f.write(json.dumps(meta, indent=2) + '\n')
-
-    print(f'{"file":<38} {"bytes":>9} {"acc":>7}  ops / initializer types')
-    for r in rows:
-        print(f'{r["file"]:<38} {r["bytes"]:>9} {r["ort_accuracy_256"]:>7.4f}  {", ".join(r["ops"])}')
-        print(f'{"":<56} {r["initializer_types"]}')
+        print(f'{name:<30} {os.path.getsize(path):>8} {accuracy(path, images, labels):>21.4f}')
 
 
 if __name__ == '__main__':

@@ -23,3 +23,10 @@ def load(split, root=DEBIAN_DIR):
     """Returns (images uint8 [N,28,28], labels uint8 [N]) for split 'train' or 'test'."""
     prefix = "train" if split == "train" else "t10k"
     return _idx(f"{root}/{prefix}-images-idx3-ubyte.gz"), _idx(f"{root}/{prefix}-labels-idx1-ubyte.gz")
+
+
+def model_input(split, root=DEBIAN_DIR):
+    """The split as every lowbit Fashion-MNIST model takes it: float32 [N,1,28,28] = pixel/255, and
+    int64 labels [N]."""
+    images, labels = load(split, root)
+    return (images.astype(np.float32) / 255.0)[:, None, :, :], labels.astype(np.int64)

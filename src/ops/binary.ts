@@ -4,7 +4,8 @@
 //   BinaryMatMul(X, W, scale, bias?)  Y = (bipolar(X) · sign(W)) · scale + bias
 //   BinaryConv(X, W, scale, bias?)    Y = Conv(bipolar(X), sign(W)) · scale + bias   (Conv attrs)
 //
-// bipolar(x) = x < 0 ? −1 : +1 (the packers' rule, assembly/bitpack.ts); W is the original f32
+// bipolar(x) = x < 0 ? −1 : +1 (the packers' rule, assembly/bitpack.ts), or with attribute
+// nan_negative = 1 x ≥ 0 ? +1 : −1 (BipolarQuant's: the two differ only at NaN); W is the original f32
 // initializer ([K, N], or [N, K] with trans_b = 1; Conv [M, C/group, kernel…]), of which only the
 // signs are kept: packed once per session into bit rows (N·⌈K/128⌉·16 bytes). scale and bias are
 // float32 [N]; the activation attributes of src/passes/fuse-activation.ts apply a Relu/Clip last.
@@ -52,9 +53,16 @@ function checkChannels(ctx: OpCtx, N: number): void {
 
 const packedInput = (ctx: OpCtx): boolean => attrInt(ctx, 'packed_input', 0) === 1;
 const packedOutput = (ctx: OpCtx): boolean => attrInt(ctx, 'packed_output', 0) === 1;
+/** The packers' NaN rule for f32 X: 0 (NaN → +1) or 1 (NaN → −1). */
+export function nanNegative(ctx: OpCtx): number {
+  const v = attrInt(ctx, 'nan_negative', 0);
+  if (v !== 0 && v !== 1) ctx.fail('LOWBIT_BAD_MODEL', `nan_negative must be 0 or 1, got ${v}`);
+  return v;
+}
 
 /** X's dtype: float32, or uint8 bit rows whose last dim is bitRowBytes(bits) when packed. */
 function checkInput(ctx: OpCtx, bits: number): void {
+  nanNegative(ctx);
   if (!packedInput(ctx)) return requireF32(ctx, 0, 'X');
   const xd = ctx.dims(0);
   if (ctx.dtype(0) !== 'uint8' || xd.length === 0 || xd[xd.length - 1] !== bitRowBytes(bits)) {
@@ -95,7 +103,7 @@ function matmulShape(ctx: OpCtx): { K: number; N: number; transB: boolean } {
 /** sign(W) as N bit rows of K, once per session. */
 function packedMatmulWeights(ctx: OpCtx, K: number, N: number, transB: boolean): Addr {
   return ctx.derived(1, `bits_${transB ? 'nk' : 'kn'}`, N * bitRowBytes(K), (src, dst) => {
-    ctx.step('pack_signs_f32', src, N, K, transB ? K : 1, transB ? 1 : N, dst);
+    ctx.step('pack_signs_f32', src, N, K, transB ? K : 1, transB ? 1 : N, dst, 0);
   });
 }
 
@@ -116,7 +124,7 @@ const binaryMatmul: OpDef = {
     let a = ctx.in(0);
     if (!packedInput(ctx)) {
       a = ctx.scratch(M * bitRowBytes(K));
-      ctx.step('pack_signs_f32', ctx.in(0), M, K, K, 1, a);
+      ctx.step('pack_signs_f32', ctx.in(0), M, K, K, 1, a, nanNegative(ctx));
     }
     ctx.step('bgemm_b1b1', a, w, ctx.out(0), M, N, K, N, epilogue(ctx, N));
   },
@@ -153,7 +161,7 @@ const binaryConv: OpDef = {
     let x = ctx.in(0);
     if (!packedInput(ctx)) {
       x = ctx.scratch(batch * P * bitRowBytes(g.group * g.C));
-      ctx.step('pack_signs_nchw_f32', ctx.in(0), batch, g.group * g.C, P, x);
+      ctx.step('pack_signs_nchw_f32', ctx.in(0), batch, g.group * g.C, P, x, nanNegative(ctx));
     }
     const chunk = Math.max(1, Math.min(numel(g.outSpatial), Math.floor(BCONV_CHUNK_BYTES / (2 * bitRowBytes(K)))));
     const scratch = ctx.scratch(chunk * (2 * bitRowBytes(K) + 4));

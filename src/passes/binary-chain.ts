@@ -3,16 +3,20 @@
 //
 // binary-chain: when a layer's output, after per-channel stages (binary-epilogue.ts: BatchNorm,
 //   Mul/Add/Sub/Div by constants, Relu, Clip), optionally a MaxPool (more stages after it) and a
-//   Flatten/Reshape, is read only by binary layers as their X — which take just its sign (the
-//   binary rule absorbed the Where(Less(x, 0), −1, +1) or BipolarQuant) —
+//   Flatten/Reshape, is read only by nodes that take its sign as bits — binary layers reading it
+//   as X (the binary rule absorbed the sign) and PackSigns (the sign moved before a pool by
+//   sign-motion.ts) —
 //       L1 → stages → [MaxPool → stages] → [Flatten | Reshape] → L2 (and other binary readers)
+//       L1 → stages → PackSigns → BitMaxPool → …
 //   becomes
 //       L1 {packed_output, sign_thresholds} → [BitMaxPool] → [BitReshape] → L2 {packed_input}
+//       L1 {packed_output, sign_thresholds} → BitMaxPool → …
 //   with no f32 tensor between the layers. The thresholds and the pool's AND/OR per channel come
 //   from evaluating the literal ops at every possible dot (binary-epilogue.ts), so the bits equal
-//   those the f32 ops give, packed by L2's rule (x < 0 → −1). Not chained (the ops stay): an
-//   intermediate read by anything else or being a graph output, a reader that is not a binary
-//   layer taking it as X, channel counts that do not match, a set that is no threshold set.
+//   those the f32 ops give, packed by the readers' rule (x < 0 → −1, or ¬(x ≥ 0) → −1 with
+//   nan_negative: they must agree). Not chained (the ops stay; the layer's decline says why): an
+//   intermediate read by anything else or being a graph output, a reader that does not take it
+//   as bits, channel counts that do not match, a set that is no threshold set.
 // binary-fold: otherwise, the longest run of affine stages right after the layer whose fold into
 //   its scale and bias is bit-exact (exactF32Fold) goes into the layer; fuse-activation then
 //   takes a Relu/Clip that follows.
@@ -24,8 +28,9 @@ import {
   channelFn, exactF32Fold, finiteAtEnds, poolModes, signThresholds, stagesOf, withLayer,
   type ChannelAxis, type LayerEpilogue, type Stage,
 } from './binary-epilogue.js';
-import { GraphView, LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
-import type { Pass } from './index.js';
+import { freshName, GraphView, LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
+import type { Pass, PassLog } from './index.js';
+import { bitMaxPoolAttrs, bitReshapeAttrs } from './sign-motion.js';
 
 const BINARY = new Set(['BinaryMatMul', 'BinaryConv']);
 const isBinary = (n: Node): boolean => n.domain === LOWBIT_DOMAIN && BINARY.has(n.opType);
@@ -110,55 +115,99 @@ function walk(v: GraphView, n: Node, ax: ChannelAxis): Walk {
   }
 }
 
-/** A value name not used in the graph yet. */
-function fresh(g: Graph, base: string): string {
-  const used = (s: string) => g.initializers.has(s) || g.inputs.some((i) => i.name === s) || g.nodes.some((n) => n.outputs.includes(s));
-  let name = base;
-  for (let i = 1; used(name); i++) name = `${base}_${i}`;
-  return name;
-}
-
 function replaceNode(g: Graph, old: Node, next: Node): void {
   g.nodes[g.nodes.indexOf(old)] = next;
 }
 
-/** Whether the walk ends at binary readers that can take the layer's bits; their common length. */
-function chainReaders(v: GraphView, n: Node, w: Walk, ax: ChannelAxis): number | undefined {
-  if (w.readers.length === 0 || v.graph.outputs.some((o) => o.name === w.end)) return undefined;
-  const want = w.reshape ? 'BinaryMatMul' : n.opType;
-  const lengths = new Set<number | undefined>();
-  for (const r of w.readers) {
-    if (!isBinary(r) || r.opType !== want || r.inputs[0] !== w.end || r.inputs.indexOf(w.end, 1) > 0 || intAttr(r, 'packed_input', 0) === 1) return undefined;
-    lengths.add(readerChannels(v, r));
-  }
-  const [len] = [...lengths];
-  if (lengths.size !== 1 || len === undefined || (!w.reshape && len !== ax.N)) return undefined;
-  return len;
+const isPackSigns = (n: Node): boolean => n.domain === LOWBIT_DOMAIN && n.opType === 'PackSigns';
+
+/** A node that takes the sign of its input 0 as bits: a binary layer's X, or PackSigns. */
+const takesSign = (n: Node): boolean => isBinary(n) || isPackSigns(n);
+
+/** Whether `n` is, or leads through a few single-output nodes to, a node that takes a sign. */
+function leadsToSign(v: GraphView, n: Node, depth = 4): boolean {
+  if (takesSign(n)) return true;
+  return depth > 0 && n.outputs.length >= 1 && v.consumersOf(n.outputs[0]).some((r) => leadsToSign(v, r, depth - 1));
 }
 
-function chainLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>): boolean {
+interface Readers {
+  /** The bit-row length the readers take, and their NaN rule. */
+  length: number;
+  nanNegative: 0 | 1;
+}
+
+/**
+ * Whether the walk ends at readers that can take the layer's bits — binary layers reading it as
+ * X, or PackSigns of the same layout — and their common length and NaN rule; otherwise why not
+ * (undefined when no reader takes a sign: there is nothing to chain).
+ */
+function chainReaders(v: GraphView, n: Node, w: Walk, ax: ChannelAxis): Readers | string | undefined {
+  if (!w.readers.some((r) => leadsToSign(v, r))) return undefined;
+  const after = w.nodes.length > 0 ? ` (after ${w.nodes.map((x) => x.opType).join(' → ')})` : '';
+  const [only] = w.readers;
+  if (w.readers.length === 1 && !takesSign(only) && v.singleUse(w.end)) {
+    return `the bits cannot pass ${only.opType}${after} (a per-channel op needs constants and a channel axis known at load)`;
+  }
+  if (v.graph.outputs.some((o) => o.name === w.end)) return `output${after} is also a graph output`;
+  const want = w.reshape ? 'BinaryMatMul' : n.opType;
+  const lengths = new Set<number | undefined>();
+  const rules = new Set<number>();
+  const others: string[] = [];
+  for (const r of w.readers) {
+    const own = r.inputs[0] === w.end && r.inputs.indexOf(w.end, 1) < 0;
+    if (own && isBinary(r) && r.opType === want && intAttr(r, 'packed_input', 0) === 0) {
+      lengths.add(readerChannels(v, r));
+    } else if (own && isPackSigns(r) && !w.reshape && intAttr(r, 'nhwc', 0) === (ax.conv ? 1 : 0)) {
+      lengths.add(intAttr(r, 'channels', 0));
+    } else {
+      others.push(r.opType);
+      continue;
+    }
+    rules.add(intAttr(r, 'nan_negative', 0));
+  }
+  if (others.length > 0) return `output${after} is also read by ${others.join(', ')}; its readers must all take its sign as bits`;
+  if (rules.size !== 1) return `its readers take the sign of NaN differently (nan_negative ${[...rules].join(' and ')})`;
+  const [len] = [...lengths];
+  if (lengths.size !== 1 || len === undefined) return 'its readers take different lengths';
+  if (!w.reshape && len !== ax.N) return `its readers take ${len} channels, the layer has ${ax.N}`;
+  return { length: len, nanNegative: [...rules][0] === 1 ? 1 : 0 };
+}
+
+/** The bit of a value under the readers' rule: −1 where x < 0 (and NaN with nanNegative). */
+const negative = (nanNegative: 0 | 1) => (nanNegative ? (x: number) => !(x >= 0) : (x: number) => x < 0);
+
+function chainLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>, log?: PassLog): boolean {
   const layer = layerOf(v, n, ranks);
   if (!layer) return false;
   const { epi, ax } = layer;
   const w = walk(v, n, ax);
-  const length = chainReaders(v, n, w, ax);
-  if (length === undefined) return false;
+  const readers = chainReaders(v, n, w, ax);
+  if (typeof readers === 'string') log?.decline(n, `output not kept in bits: ${readers}`);
+  if (typeof readers !== 'object') return false;
   // Every stage is monotone where its values stay finite (binary-epilogue.ts): channels whose
   // ends are finite skip the scan of every dot.
   const pre = withLayer(epi, w.pre.flatMap((s) => s.stages));
   const all = [...pre, ...w.post];
+  const isNeg = negative(readers.nanNegative);
   const negativeAt = (stages: Stage[]) => (ch: number) => {
     const z = channelFn(stages, ch);
-    return (y: number) => z(y) < 0;
+    return (y: number) => isNeg(z(y));
   };
   const thresholds = signThresholds(epi.N, epi.K, negativeAt(all), (ch) => finiteAtEnds(all, ch, -epi.K, epi.K));
+  if (!thresholds) {
+    log?.decline(n, 'output not kept in bits: in some channel the sign after its ops is no threshold of the dot');
+    return false;
+  }
   const modes = !w.pool ? [] : poolModes(epi.N, epi.K, (ch) => channelFn(pre, ch), negativeAt(w.post),
     (ch, lo, hi) => finiteAtEnds(pre, ch, -epi.K, epi.K) && finiteAtEnds(w.post, ch, lo, hi));
-  if (!thresholds || !modes) return false;
+  if (!modes) {
+    log?.decline(n, 'output not kept in bits: in some channel the sign of the MaxPool is neither the AND nor the OR of the signs');
+    return false;
+  }
 
-  const thr = fresh(g, `${n.name || n.outputs[0]}__sign_thresholds`);
+  const thr = freshName(g, `${n.name || n.outputs[0]}__sign_thresholds`);
   g.initializers.set(thr, makeTensor('int32', [epi.N, 2], new Uint8Array(thresholds.buffer)));
-  let bits = fresh(g, `${n.outputs[0]}__bits`);
+  let bits = freshName(g, `${n.outputs[0]}__bits`);
   const inputs = [...n.inputs.slice(0, 4)];
   while (inputs.length < 4) inputs.push('');
   const attrs = new Map(n.attrs).set('packed_output', int(1));
@@ -166,27 +215,29 @@ function chainLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>)
   if (w.pool) {
     const mask = new Uint8Array(bitRowBytes(epi.N));
     modes.forEach((or, ch) => (mask[ch >> 3] |= or ? 1 << (ch & 7) : 0));
-    const maskName = fresh(g, `${w.pool.name || w.pool.outputs[0]}__or_mask`);
+    const maskName = freshName(g, `${w.pool.name || w.pool.outputs[0]}__or_mask`);
     g.initializers.set(maskName, makeTensor('uint8', [mask.length], mask));
-    const pattrs = new Map(w.pool.attrs);
-    pattrs.delete('storage_order');
-    if ((g.opsets.get('') ?? 1) < 10) pattrs.delete('ceil_mode'); // not an attribute before opset 10
-    const out = fresh(g, `${w.pool.outputs[0]}__bits`);
-    replaceNode(g, w.pool, { ...w.pool, opType: 'BitMaxPool', domain: LOWBIT_DOMAIN, inputs: [bits, maskName], outputs: [out], attrs: pattrs });
+    const out = freshName(g, `${w.pool.outputs[0]}__bits`);
+    replaceNode(g, w.pool, { ...w.pool, opType: 'BitMaxPool', domain: LOWBIT_DOMAIN, inputs: [bits, maskName], outputs: [out], attrs: bitMaxPoolAttrs(g, w.pool) });
     bits = out;
   }
   if (w.reshape) {
     const r = w.reshape;
-    const rattrs = new Map<string, AttrValue>([['channels', int(epi.N)], ['nhwc', int(ax.conv ? 1 : 0)], ['length', int(length)]]);
-    for (const k of ['axis', 'allowzero']) if (r.attrs.has(k)) rattrs.set(k, r.attrs.get(k)!);
-    const out = fresh(g, `${r.outputs[0]}__bits`);
+    const out = freshName(g, `${r.outputs[0]}__bits`);
+    const rattrs = bitReshapeAttrs(r, epi.N, ax.conv, readers.length);
     replaceNode(g, r, { ...r, opType: 'BitReshape', domain: LOWBIT_DOMAIN, inputs: r.opType === 'Reshape' ? [bits, r.inputs[1]] : [bits], outputs: [out], attrs: rattrs });
     bits = out;
   }
-  for (const reader of w.readers) {
+  const packers = new Set(w.readers.filter(isPackSigns));
+  for (const reader of w.readers.filter((r) => !packers.has(r))) {
     replaceNode(g, reader, { ...reader, inputs: [bits, ...reader.inputs.slice(1)], attrs: new Map(reader.attrs).set('packed_input', int(1)) });
   }
-  const stageNodes = new Set<Node>([...w.pre.map((s) => s.node), ...w.nodes.filter((x) => x !== w.pool && x !== w.reshape)]);
+  // A PackSigns reader's bits are the layer's: its readers read those instead.
+  const packed = new Set([...packers].map((p) => p.outputs[0]));
+  g.nodes.forEach((x, i) => {
+    if (x.inputs.some((inp) => packed.has(inp))) g.nodes[i] = { ...x, inputs: x.inputs.map((inp) => (packed.has(inp) ? bits : inp)) };
+  });
+  const stageNodes = new Set<Node>([...w.pre.map((s) => s.node), ...w.nodes.filter((x) => x !== w.pool && x !== w.reshape), ...packers]);
   g.nodes.splice(0, g.nodes.length, ...g.nodes.filter((x) => !stageNodes.has(x)));
   return true;
 }
@@ -201,11 +252,11 @@ function foldLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>):
     const folded = exactF32Fold(layer.epi, w.pre.slice(0, k).flatMap((s) => s.stages));
     if (!folded) continue;
     const base = n.name || n.outputs[0];
-    const sName = fresh(g, `${base}__folded_scale`);
+    const sName = freshName(g, `${base}__folded_scale`);
     g.initializers.set(sName, makeTensor('float32', [layer.epi.N], new Uint8Array(folded.scale.buffer)));
     const inputs = [n.inputs[0], n.inputs[1], sName];
     if (folded.bias) {
-      const bName = fresh(g, `${base}__folded_bias`);
+      const bName = freshName(g, `${base}__folded_bias`);
       g.initializers.set(bName, makeTensor('float32', [layer.epi.N], new Uint8Array(folded.bias.buffer)));
       inputs.push(bName);
     }
@@ -218,7 +269,11 @@ function foldLayer(g: Graph, v: GraphView, n: Node, ranks: Map<string, number>):
 }
 
 /** Ops whose output has the rank of input 0, and ops that broadcast all inputs. */
-const SAME_RANK = new Set(['BinaryMatMul', 'BinaryConv', 'Conv', 'MaxPool', 'BatchNormalization', 'Relu', 'Clip', 'Identity', 'Sign', 'Neg', 'Abs']);
+const SAME_RANK = new Set([
+  'BinaryMatMul', 'BinaryConv', 'Conv', 'MaxPool', 'BatchNormalization', 'Relu', 'Clip', 'Identity', 'Sign', 'Neg', 'Abs',
+  // ai.lowbit layers of the QONNX rule (matmuls with 2-D weights keep X's rank) and their quantizers
+  'QonnxQuantInt', 'QonnxBipolarInt', 'QGemmToFloat', 'QConvToFloat', 'MatMulQW', 'MatMulQWQ8',
+]);
 const BROADCAST = new Set(['Where', 'Less', 'Mul', 'Add', 'Sub', 'Div', 'BipolarQuant', 'Quant']);
 
 /**
@@ -247,10 +302,10 @@ function knownRanks(g: Graph): Map<string, number> {
   return r;
 }
 
-function layerPass(name: string, rule: (g: Graph, v: GraphView, n: Node, ranks: Map<string, number>) => boolean): Pass {
+function layerPass(name: string, rule: (g: Graph, v: GraphView, n: Node, ranks: Map<string, number>, log?: PassLog) => boolean): Pass {
   return {
     name,
-    run(g) {
+    run(g, log) {
       if (!g.nodes.some(isBinary)) return 0;
       removeDeadNodes(g); // the signs the binary rule absorbed
       const ranks = knownRanks(g);
@@ -259,7 +314,7 @@ function layerPass(name: string, rule: (g: Graph, v: GraphView, n: Node, ranks: 
       const tried = new Set<Node>();
       for (let n = g.nodes.find(isBinary); n; n = g.nodes.find((x) => isBinary(x) && !tried.has(x))) {
         tried.add(n);
-        if (rule(g, new GraphView(g), n, ranks)) fired++;
+        if (rule(g, new GraphView(g), n, ranks, log)) fired++;
       }
       return fired;
     },

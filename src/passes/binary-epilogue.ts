@@ -14,9 +14,10 @@
 //   every channel. Otherwise the ops stay as they are. It holds e.g. for an Add after a layer
 //   without bias (the same two roundings) and for power-of-two scalings without underflow; a
 //   general BatchNorm changes a rounding somewhere and stays separate.
-// - sign (signThresholds): when the next binary layer reads only the sign of z (x < 0 → −1, the
-//   packers' rule), the layer can store sign bits: {dot : z_n(dot) < 0} must be {dot < t} or
-//   {dot > −t}, the SIGN epilogue's (t, d). The bits then equal "f32 ops, then pack".
+// - sign (signThresholds): when the next binary layer reads only the sign of z (the packers'
+//   rule: x < 0 → −1, or ¬(x ≥ 0) → −1 for readers with nan_negative), the layer can store sign
+//   bits: {dot : z_n(dot) is negative} must be {dot < t} or {dot > −t}, the SIGN epilogue's
+//   (t, d). The bits then equal "f32 ops, then pack".
 // - max pool between (poolModes): lowbit's MaxPool takes f32.max over the window (−∞ when a
 //   window has no tap; no NaN may reach it). With p the value pooled and q(p) the sign after the
 //   stages that follow the pool, sign(q(max p_i)) is the AND of the window's bits when every p

@@ -3,17 +3,19 @@
 // bipolar sign become ai.lowbit binary ops (src/ops/binary.ts) that keep one bit per weight plus
 // scale[n] = s_n and run on the XNOR-popcount kernels:
 //
-//   Where(Less(x, 0), −1, +1) → MatMul/Gemm  ⇒  BinaryMatMul(x, W, scale, bias)
-//   Where(Less(x, 0), −1, +1) → Conv         ⇒  BinaryConv(x, W, scale, bias)
-//   QONNX BipolarQuant(x, s_a) (s_a a constant scalar > 0) as the activation: scale[n] = s_n·s_a
+//   sign(x) → MatMul/Gemm  ⇒  BinaryMatMul(x, W, scale, bias)
+//   sign(x) → Conv         ⇒  BinaryConv(x, W, scale, bias)
 //   QONNX BipolarQuant(W, s_w) on a constant W (s_w scalar or per output channel) as the weight:
 //     folded here (before constant folding would turn it into plain f32) to ±s_w,n
 //
-// The activation rule is the bipolar sign (QONNX BipolarQuant: x ≥ 0 → +1), written in ai.onnx
-// as Where(Less(x, 0), −1, +1): exactly the packers' rule, ±0 and NaN included (Less is false
-// for both, so they map to +1). ai.onnx Sign is not that function — Sign(0) = 0, which a ±1 bit
-// cannot express — so Sign-fed layers stay on the float path, as do ±s layers on plain f32
-// activations (bgemm_b1f32 measured ≈2× slower than gemm_f32 on 1×4096×4096 and 64×1024×1024).
+// sign is a bipolar sign (bipolar.ts): Where(Less(x, 0), −1, +1), QONNX BipolarQuant(x, s_a) or
+// a 1-bit signed QONNX Quant(x, s_a, 0); scale[n] = s_n·s_a. Its NaN rule goes to the layer
+// (nan_negative: BipolarQuant and Quant give NaN → −1, Where gives +1), so the packed bits are
+// the literal op's. A MaxPool and a Flatten/Reshape between the sign and the layer are moved
+// (sign-motion.ts: the pool then runs on bits). ai.onnx Sign is not a bipolar sign — Sign(0) = 0,
+// which a ±1 bit cannot express — so Sign-fed layers stay on the float path, as do ±s layers on
+// plain f32 activations (bgemm_b1f32 measured ≈2× slower than gemm_f32 on 1×4096×4096 and
+// 64×1024×1024).
 //
 // Exactness: Σ_k a_k·(±s_n) over ±1 activations equals dot·s_n with dot an exact integer; the op
 // rounds dot·s_n once (and then + bias), so it matches any float evaluation whose partial sums
@@ -24,46 +26,14 @@
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import type { QuantParams } from '../ir/quant.js';
 import { makeTensor, numel, toNumbers, type TensorData } from '../ir/tensor.js';
-import { QONNX_DOMAINS } from '../ir/domains.js';
+import { bipolarPath, isBipolarQuant, notBipolar } from './bipolar.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
+import { SignMotion } from './sign-motion.js';
 import type { Pass, PassLog } from './index.js';
 
 function num(n: Node, name: string, def: number): number {
   const a = n.attrs.get(name);
   return a && (a.type === 'int' || a.type === 'float') ? a.value : def;
-}
-
-/** A float32 constant holding the single value `want`. */
-function isScalar(v: GraphView, name: string | undefined, want: number): boolean {
-  const t = name ? v.constant(name) : undefined;
-  if (!t || t.dtype !== 'float32' || numel(t.dims) !== 1) return false;
-  return toNumbers(t)[0] === want;
-}
-
-/** A float32 constant with one finite positive value. */
-function positiveScalar(v: GraphView, name: string | undefined): number | undefined {
-  const t = name ? v.constant(name) : undefined;
-  if (!t || t.dtype !== 'float32' || numel(t.dims) !== 1) return undefined;
-  const x = toNumbers(t)[0];
-  return x > 0 && x < Infinity ? x : undefined;
-}
-
-const isBipolarQuant = (n: Node | undefined): boolean => !!n && n.opType === 'BipolarQuant' && QONNX_DOMAINS.includes(n.domain);
-
-/**
- * x and the activation scale when `value` is a bipolar sign of x: Where(Less(x, 0), −1, +1)
- * (scale 1) or QONNX BipolarQuant(x, s) with a constant scalar s > 0 (x ≥ 0 → +s, else −s).
- */
-export function bipolarSource(v: GraphView, value: string): { x: string; scale: number } | undefined {
-  const w = v.producer(value);
-  if (w && isBipolarQuant(w)) {
-    const scale = positiveScalar(v, w.inputs[1]);
-    return scale === undefined ? undefined : { x: w.inputs[0], scale };
-  }
-  if (!w || w.domain !== '' || w.opType !== 'Where' || !isScalar(v, w.inputs[1], -1) || !isScalar(v, w.inputs[2], 1)) return undefined;
-  const less = v.producer(w.inputs[0]);
-  if (!less || less.domain !== '' || less.opType !== 'Less' || !isScalar(v, less.inputs[1], 0)) return undefined;
-  return { x: less.inputs[0], scale: 1 };
 }
 
 /**
@@ -146,21 +116,13 @@ function convMatch(n: Node, w: TensorData): Match | undefined {
   return { N: w.dims[0], per, cs: per, js: 1, axis: 0, bias: n.inputs[2] ?? '', attrs: new Map(n.attrs) };
 }
 
-/** Why the activation of a layer with ±s weights is not one the XNOR kernels take. */
-function notBipolar(v: GraphView, value: string): string {
-  const p = v.producer(value);
-  if (p && p.domain === '' && p.opType === 'Sign') return 'activation is Sign, not a bipolar sign (Sign(0) = 0 has no ±1 bit)';
-  if (isBipolarQuant(p)) return 'BipolarQuant activation scale is not a constant scalar > 0';
-  return 'activation is not a bipolar sign (±s weights on float activations stay on the faster f32 kernel)';
-}
-
 const FORM: Record<string, string> = {
   MatMul: 'weight is not 2-D',
   Gemm: 'Gemm needs transA = 0, alpha = 1 and C absent or a float32 [N] with beta = 1',
   Conv: 'weight has rank < 3',
 };
 
-function rewrite(g: Graph, v: GraphView, n: Node, serial: number, log?: PassLog): boolean {
+function rewrite(g: Graph, v: GraphView, motion: SignMotion, n: Node, serial: number, log?: PassLog): boolean {
   if (n.domain !== '' || !['MatMul', 'Gemm', 'Conv'].includes(n.opType)) return false;
   let wName = n.inputs[1];
   const chanAxis = (t: TensorData) => (n.opType === 'Conv' ? 0 : n.opType === 'Gemm' && num(n, 'transB', 0) === 1 ? 0 : t.dims.length - 1);
@@ -176,21 +138,29 @@ function rewrite(g: Graph, v: GraphView, n: Node, serial: number, log?: PassLog)
   if (m.N < 1 || m.per < 1) return decline('weight is empty');
   const s = channelMagnitudes(new Float32Array(w.bytes.slice().buffer), m.N, m.per, m.cs, m.js);
   if (!s) return decline('weights are not ±s per output channel');
-  const src = bipolarSource(v, n.inputs[0]);
-  if (src === undefined) return decline(notBipolar(v, n.inputs[0]));
-  if (src.scale !== 1) for (let i = 0; i < s.length; i++) s[i] = Math.fround(s[i] * src.scale);
+  const path = bipolarPath(v, n.inputs[0]);
+  if (path === undefined) return decline(notBipolar(v, n.inputs[0]));
+  const reader = { conv: n.opType === 'Conv', channels: n.opType === 'Conv' ? w.dims[1] * num(n, 'group', 1) : m.per };
+  const why = motion.check(path, reader);
+  if (why) return decline(why);
+  const as = path.sign.scale;
+  if (as !== 1) for (let i = 0; i < s.length; i++) s[i] = Math.fround(s[i] * as);
   if (!s.every((x) => x > 0 && x < Infinity)) return decline('weight scale × activation scale is not a finite f32');
   if (folded) {
     wName = `${wName}__bipolar_${serial}`;
     g.initializers.set(wName, folded);
   }
-  const x = src.x;
+  const input = motion.input(path, reader);
+  const attrs = new Map(m.attrs);
+  if (input.nanNegative === 1) attrs.set('nan_negative', { type: 'int', value: 1 });
+  if (input.packed) attrs.set('packed_input', { type: 'int', value: 1 });
+  const x = input.x;
   const opType = n.opType === 'Conv' ? 'BinaryConv' : 'BinaryMatMul';
   const sName = `${wName}__binary_scale_${serial}`;
   g.initializers.set(sName, makeTensor('float32', [m.N], new Uint8Array(s.buffer)));
   const inputs = [x, wName, sName, m.bias];
   if (inputs[3] === '') inputs.pop();
-  g.nodes[g.nodes.indexOf(n)] = { name: n.name, opType, domain: LOWBIT_DOMAIN, inputs, outputs: [...n.outputs], attrs: m.attrs };
+  g.nodes[g.nodes.indexOf(n)] = { name: n.name, opType, domain: LOWBIT_DOMAIN, inputs, outputs: [...n.outputs], attrs };
   const q: QuantParams = { scale: s, zeroPoint: new Int32Array(m.N), axis: m.axis, blockSize: 0, bits: 1, signed: true, narrow: false };
   g.quant.set(wName, q);
   return true;
@@ -200,6 +170,7 @@ export const binaryPass: Pass = {
   name: 'binary',
   run(g, log) {
     const v = new GraphView(g);
-    return [...g.nodes].reduce((fired, n) => fired + (rewrite(g, v, n, fired, log) ? 1 : 0), 0);
+    const motion = new SignMotion(g, v);
+    return [...g.nodes].reduce((fired, n) => fired + (rewrite(g, v, motion, n, fired, log) ? 1 : 0), 0);
   },
 };

@@ -49,3 +49,11 @@ export function removeDeadNodes(g: Graph): number {
     g.nodes.splice(0, g.nodes.length, ...keep);
   }
 }
+
+/** A value name not used in the graph yet: `base`, or `base_1`, `base_2`… */
+export function freshName(g: Graph, base: string): string {
+  const used = (s: string) => g.initializers.has(s) || g.inputs.some((i) => i.name === s) || g.nodes.some((n) => n.outputs.includes(s));
+  let name = base;
+  for (let i = 1; used(name); i++) name = `${base}_${i}`;
+  return name;
+}

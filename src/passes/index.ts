@@ -12,6 +12,7 @@ import { binaryPass } from './binary.js';
 import { binaryChainPass, binaryFoldPass } from './binary-chain.js';
 import { dqMatmulPass } from './dq-matmul.js';
 import { dynamicInt8Pass } from './dynamic-int8.js';
+import { exportFormsPass } from './export-forms.js';
 import { fuseActivationPass } from './fuse-activation.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
 import { qdqInt8Pass } from './qdq-int8.js';
@@ -49,10 +50,12 @@ export type Declines = Map<string, Decline>;
  * plain MatMul/Gemm/Conv, and after the binary layers took the per-channel ops that follow them:
  * chains into sign bits first, then exact f32 folds, leaving a trailing Relu/Clip to fusion). The
  * QONNX rule comes before the binary rule, to which it leaves 1-bit weights under bipolar
- * activations (folded to their ±s values).
+ * activations (folded to their ±s values). export-forms goes first: it puts exporter quirks
+ * (a batch read off the tensor for a Reshape, transposed weight quantizers) the way the rules
+ * read them.
  */
 export const PASSES: readonly Pass[] = [
-  qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass, fuseActivationPass,
+  exportFormsPass, qdqInt8Pass, dynamicInt8Pass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass, fuseActivationPass,
 ];
 
 export interface PassReport {

@@ -8,7 +8,8 @@
 //                           ─── Conv           ⇒    QConvToFloat  W as int8 / uint8
 //   x (float)               ─┐
 //   Quant(W, s_w, z_w, b_w) ─┴─ MatMul / Gemm  ⇒  ai.lowbit MatMulQW (W kept 2, 4 or 8 bits wide)
-//   bipolar x (BipolarQuant, Where(Less(x,0),−1,1)) with a 1-bit Quant W  ⇒  W folded to its ±s_w
+//   bipolar x (a sign of bipolar.ts, also through a MaxPool / Flatten / Reshape) with a 1-bit
+//     Quant W  ⇒  W folded to its ±s_w
 //     f32 values here, so that the binary pass (binary.ts) makes the XNOR-popcount layer
 // A Conv on f32 activations keeps f32 weights (there is no n-bit weight conv kernel).
 //
@@ -49,7 +50,7 @@ import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import { dequantValue, QKIND } from '../ir/qonnx.js';
 import { lowBitTensor, type QuantParams } from '../ir/quant.js';
 import { fromNumbers, makeTensor, numel, type TensorData } from '../ir/tensor.js';
-import { bipolarSource } from './binary.js';
+import { bipolarPath } from './bipolar.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
 import type { Pass } from './index.js';
 import { activationQuant, fits, weightQuant, type ActivationQuant, type WeightQuant } from './qonnx-match.js';
@@ -236,7 +237,7 @@ function foldBipolarWeight(r: Run, L: Layer): boolean {
 function rewrite(r: Run, v: GraphView, n: Node): boolean {
   const L = matchLayer(v, n);
   if (!L) return false;
-  const bipolar = L.w.q.bits === 1 && bipolarSource(v, n.inputs[0]) !== undefined;
+  const bipolar = L.w.q.bits === 1 && bipolarPath(v, n.inputs[0]) !== undefined;
   if (bipolar) return L.w.q.kind !== QKIND.BIPOLAR && foldBipolarWeight(r, L);
   const rank = n.opType === 'Conv' ? L.w.dims.length : n.opType === 'Gemm' ? 2 : 1;
   const x = activationQuant(v, n.inputs[0], rank);

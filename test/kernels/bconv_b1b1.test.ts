@@ -93,7 +93,7 @@ function runFast(box: KernelBox, g: Geom, xp: number, wp: number, e: BinaryEpi):
 function pack(box: KernelBox, g: Geom, xf: Float32Array, wf: Float32Array): { xp: number; wp: number } {
   const Pin = prod(g.inp), Ct = g.G * g.C, T = prod(g.k), K = T * g.C, Mt = g.G * g.M;
   const xp = box.alloc(g.N * Pin * bitRowBytes(Ct));
-  box.call('pack_signs_nchw_f32', box.put(xf), g.N, Ct, Pin, xp);
+  box.call('pack_signs_nchw_f32', box.put(xf), g.N, Ct, Pin, xp, 0);
   const xb = unpackBits(box.u8(xp, g.N * Pin * bitRowBytes(Ct)), g.N * Pin, Ct);
   for (let n = 0; n < g.N; n++) for (let c = 0; c < Ct; c++) for (let p = 0; p < Pin; p++) {
     if (xb[(n * Pin + p) * Ct + c] !== signOf(xf[(n * Ct + c) * Pin + p])) expect.fail(`pack_signs_nchw_f32 n=${n} c=${c} p=${p}`);
@@ -192,7 +192,7 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
     const [N, C, P] = [2, 131, 7];
     const xf = randomSignedF32(r, N * C * P);
     const xp = box.alloc(N * P * bitRowBytes(C));
-    box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp);
+    box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp, 0);
     const y = box.alloc(N * C * P * 4);
     box.call('unpack_signs_nhwc_f32', xp, N, C, P, y);
     expect([...box.f32(y, N * C * P)]).toEqual([...xf].map(signOf));

@@ -12,7 +12,7 @@ const NS = [1, 2, 3, 4, 5, 8, 9];
 /** Packs f32 rows (rows×K) on the box and checks the bits against the sign rule. */
 function packRows(box: KernelBox, x: Float32Array, rows: number, K: number): number {
   const dst = box.alloc(rows * bitRowBytes(K));
-  box.call('pack_signs_f32', box.put(x), rows, K, K, 1, dst);
+  box.call('pack_signs_f32', box.put(x), rows, K, K, 1, dst, 0);
   const bytes = box.u8(dst, rows * bitRowBytes(K));
   const err = expectSameArray(unpackBits(bytes, rows, K), Int8Array.from(x, signOf), `pack_signs_f32 ${rows}×${K}`);
   if (err) expect.fail(err);

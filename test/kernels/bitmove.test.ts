@@ -64,7 +64,7 @@ describe.each(ALL_BACKENDS)('maxpool_b1 (%s)', (backend) => {
     const rb = bitRowBytes(C);
     const xf = randomSignedF32(r, N * C * Pin);
     const xp = box.alloc(N * Pin * rb);
-    box.call('pack_signs_nchw_f32', box.put(xf), N, C, Pin, xp);
+    box.call('pack_signs_nchw_f32', box.put(xf), N, C, Pin, xp, 0);
     scramblePadding(box, xp, N * Pin, C, r);
     const orChannels = Array.from({ length: C }, () => r() < 0.4);
     const mask = new Uint8Array(rb);
@@ -99,7 +99,7 @@ describe.each(ALL_BACKENDS)('flatten_b1_nhwc (%s)', (backend) => {
       box.reset();
       const xf = randomSignedF32(r, N * C * P);
       const xp = box.alloc(N * P * bitRowBytes(C));
-      box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp);
+      box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp, 0);
       scramblePadding(box, xp, N * P, C, r);
       const rows = (N * C * P) / L;
       const y = box.alloc(rows * bitRowBytes(L));
