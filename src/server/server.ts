@@ -106,15 +106,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return reply.code(status).send({ error: err.message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
-  app.addHook('onRequest', async (_req, reply) => {
-    if (closing) return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
+  // Callback hooks: an async hook costs a promise per request.
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (closing) reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
+    else done();
   });
   // While shutting down, every response ends its connection, so close() need not wait for idle
   // keep-alive connections to time out.
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (_req, reply) => metrics.response(reply.statusCode));
+  app.addHook('onResponse', (_req, reply, done) => {
+    metrics.response(reply.statusCode);
+    done();
+  });
 
   const serverVersion = version();
   app.get('/v2', async () => ({ name: 'lowbit', version: serverVersion, extensions: ['binary_tensor_data'] }));
@@ -149,7 +155,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     } catch (e) {
       return sendError(reply, e);
     }
-    metrics.request(served.model, served.version);
+    metrics.request(served);
     try {
       if (!served.metadata) throw new HttpError(503, `model '${served.model}' version ${served.version} is not ready: ${served.error}`);
       const body = req.body;
@@ -157,12 +163,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const h = req.headers['inference-header-content-length'];
       if (h !== undefined && (typeof h !== 'string' || !/^\d+$/.test(h.trim()))) throw new HttpError(400, `Inference-Header-Content-Length '${String(h)}' is not a byte count`);
       const result = await runner.run(served.key, body, h === undefined ? undefined : Number(h));
-      metrics.success(served.model, served.version, (performance.now() - start) / 1000);
+      metrics.success(served, (performance.now() - start) / 1000);
       if (result.headerLength !== undefined) reply.header('inference-header-content-length', String(result.headerLength)).type('application/octet-stream');
       else reply.type('application/json');
       return reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength));
     } catch (e) {
-      metrics.failure(served.model, served.version, e instanceof HttpError ? e.status : 500);
+      metrics.failure(served, e instanceof HttpError ? e.status : 500);
       return sendError(reply, e);
     }
   };
