@@ -154,8 +154,10 @@ export class WorkerPool implements InferenceRunner {
     if (!free && this.waiting.length >= this.maxQueue) {
       return Promise.reject(new HttpError(503, `the request queue is full (${this.maxQueue} waiting for ${this.size} workers)`));
     }
-    // The body's memory moves to the worker: copy it only when it shares an ArrayBuffer.
-    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : body.slice();
+    // The body's memory moves to the worker: copy it only when it shares an ArrayBuffer (small
+    // Node Buffers are views into a shared pool, which postMessage would copy whole rather than
+    // transfer; Buffer's own slice() is a view, Uint8Array's copies).
+    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : Uint8Array.prototype.slice.call(body);
     return new Promise<InferResult>((resolve, reject) => {
       const job: Pending = { id: this.nextId++, key, body: own, headerLength, resolve, reject };
       job.timer = setTimeout(() => this.expire(job), this.timeoutMs);
