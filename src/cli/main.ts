@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatInspect, inspect, InferenceSession, LowbitError, type Backend, type Precision, type Tensor, type TensorType } from '../index.js';
 import { startServer } from '../server/server.js';
+import { benchCommand } from './bench/command.js';
+import type { Importer } from './bench/runtimes.js';
 import { CliError, fail } from './cli-error.js';
 import { npyTypes } from './npy.js';
 import { outputJson, outputNpy, readInput, type FileSpec } from './tensor-files.js';
@@ -16,9 +18,17 @@ import { outputJson, outputNpy, readInput, type FileSpec } from './tensor-files.
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** Terminal width of stderr, undefined when it is not a terminal (then no progress bar). */
+  errColumns?: number;
+  /** How optional packages (onnxruntime for `bench --vs`) are imported; tests replace it. */
+  importer?: Importer;
 }
 
-const processIO: CliIO = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+const processIO: CliIO = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  errColumns: process.stderr.isTTY ? process.stderr.columns || 80 : undefined,
+};
 
 interface SessionFlags {
   backend: Backend | 'auto';
@@ -156,6 +166,30 @@ async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<voi
   io.out('stopped\n');
 }
 
+interface BenchCliFlags extends SessionFlags {
+  vs?: 'ort' | 'ort-web' | 'ort-node';
+  shape?: string[];
+  input?: string[];
+  time: string;
+  json?: boolean;
+}
+
+async function benchFlags(model: string, o: BenchCliFlags, io: CliIO): Promise<void> {
+  const time = /^\s*\d+(\.\d+)?\s*$/.test(o.time) ? Number(o.time) : NaN;
+  if (!(time > 0 && time <= 3600)) fail(`--time '${o.time}' must be a number of seconds above 0 (at most 3600)`);
+  const shapes = new Map([...assignments('shape', o.shape ?? [], 'DIMS')].map(([k, v]) => [k, parseDims(v, 'shape')]));
+  await benchCommand(io, model, {
+    backend: o.backend,
+    precision: o.precision,
+    vs: o.vs,
+    shapes,
+    files: assignments('input', o.input ?? [], 'FILE'),
+    plan: { seconds: time, warmupRuns: 5, warmupSeconds: Math.min(1, time / 4), minRuns: 10, maxRuns: 1_000_000 },
+    json: o.json,
+    seed: 1,
+  }, await version());
+}
+
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -199,6 +233,15 @@ function program(io: CliIO, ver: string): Command {
     .option('--max-body <bytes>', 'largest request body; larger ones get 413', String(64 * 1024 ** 2))
     .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped; default 60000)'))
     .action((repo: string, o) => serveCommand(io, repo, o));
+  sessionOptions(p.command('bench')
+    .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM, 1 thread) and onnxruntime-node in this process: medians, p90s, ratios, how far outputs differ')
+    .argument('<model>', 'ONNX model file')
+    .addOption(new Option('--vs <runtime>', 'also time onnxruntime (ort: -web and -node; both are optional packages: npm install onnxruntime-web onnxruntime-node)').choices(['ort', 'ort-web', 'ort-node']))
+    .option('--shape <name=DIMS>', 'input shape, e.g. input=8x1x28x28 (repeatable; symbolic dims default to 1); inputs are random unless --input gives a file', collect)
+    .option('--input <name=FILE>', 'input data from a file: .npy, .json or raw bytes (repeatable)', collect)
+    .option('--time <seconds>', 'timed seconds for the slowest runtime (after a warm-up)', '3')
+    .option('--json', 'print the report as JSON'))
+    .action((model: string, o) => benchFlags(model, o, io));
   return p;
 }
 

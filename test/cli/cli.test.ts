@@ -171,7 +171,7 @@ describe('mistakes: one line on stderr, exit code 1', () => {
     ['npy output without a directory', ['run', m, '--input', `input=${npyFile}`, '--format', 'npy'], '--format npy writes one file per output: give --output-dir DIR'],
     ['an unknown backend', ['inspect', m, '--backend', 'gpu'], "argument 'gpu' is invalid"],
     ['an unknown option', ['inspect', m, '--verbose'], "unknown option '--verbose'"],
-    ['an unknown command', ['bench', m], "unknown command 'bench'"],
+    ['an unknown command', ['benchmark', m], "unknown command 'benchmark'"],
     ['a missing argument', ['inspect'], "missing required argument 'model'"],
     ['serve: a missing repository', ['serve', '/nonexistent/repo'], "model repository '/nonexistent/repo': no such directory (LOWBIT_PATH)"],
     ['serve: a repository without models', ['serve', emptyRepo], 'has no model directories'],
@@ -193,13 +193,14 @@ describe('mistakes: one line on stderr, exit code 1', () => {
 });
 
 describe('--help', () => {
-  it.each([[[] as string[], 'Usage: lowbit [options] [command]'], [['inspect'], 'Usage: lowbit inspect [options] <model>'], [['run'], 'Usage: lowbit run [options] <model>'], [['serve'], 'Usage: lowbit serve [options] <repo>']])(
+  it.each([[[] as string[], 'Usage: lowbit [options] [command]'], [['inspect'], 'Usage: lowbit inspect [options] <model>'], [['run'], 'Usage: lowbit run [options] <model>'], [['serve'], 'Usage: lowbit serve [options] <repo>'], [['bench'], 'Usage: lowbit bench [options] <model>']])(
     'lowbit %j --help', async (cmd, usage) => {
       const { code, out, err } = await cli(...cmd, '--help');
       expect([code, err]).toEqual([0, '']);
       expect(out).toContain(usage);
       if (cmd[0] === 'run') for (const f of ['--input', '--dtype', '--shape', '--format', '--output-dir', '--backend', '--precision']) expect(out).toContain(f);
       if (cmd[0] === 'inspect') for (const f of ['--shape', '--json', '--backend', '--precision']) expect(out).toContain(f);
+      if (cmd[0] === 'bench') for (const f of ['--vs', '--shape', '--input', '--time', '--json', '--backend', '--precision']) expect(out).toContain(f);
       if (cmd[0] === 'serve') for (const f of ['--port', '--host', '--workers', '--queue', '--max-body', '--timeout', '--backend', '--precision']) expect(out).toContain(f);
     });
 });
