@@ -234,7 +234,7 @@ function program(io: CliIO, ver: string): Command {
     .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped; default 60000)'))
     .action((repo: string, o) => serveCommand(io, repo, o));
   sessionOptions(p.command('bench')
-    .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM, 1 thread) and onnxruntime-node in this process: medians, p90s, ratios, how far outputs differ')
+    .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM) and onnxruntime-node, each on 1 thread, in this process: medians, p90s, ratios, how far outputs differ')
     .argument('<model>', 'ONNX model file')
     .addOption(new Option('--vs <runtime>', 'also time onnxruntime (ort: -web and -node; both are optional packages: npm install onnxruntime-web onnxruntime-node)').choices(['ort', 'ort-web', 'ort-node']))
     .option('--shape <name=DIMS>', 'input shape, e.g. input=8x1x28x28 (repeatable; symbolic dims default to 1); inputs are random unless --input gives a file', collect)

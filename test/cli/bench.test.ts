@@ -36,7 +36,7 @@ describe('lowbit bench', () => {
     expect(r.runtimes.map((x: { id: string }) => x.id)).toEqual(['lowbit', 'ort-web', 'ort-node']);
     const [lowbit, web, node] = r.runtimes;
     expect(lowbit.version).toBe(pkg.version);
-    expect([web.detail, node.detail]).toEqual(['WASM, 1 thread', 'CPU, default threads']);
+    expect([web.detail, node.detail]).toEqual(['WASM, 1 thread', 'CPU, 1 thread']);
     for (const x of r.runtimes) {
       expect(x.runs).toBe(lowbit.runs);
       expect(x.p10_ms).toBeGreaterThan(0);

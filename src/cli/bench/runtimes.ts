@@ -1,6 +1,7 @@
 // The runtimes `lowbit bench` times: lowbit, and with --vs onnxruntime-web (its WASM build, one
-// thread, as in a browser) and onnxruntime-node (native CPU), each with the same model bytes and
-// the same input tensors bound once. The onnxruntime packages are optional: they are imported
+// thread, as in a browser) and onnxruntime-node (native CPU, one thread: like lowbit's single
+// thread, and because its thread pool spins between runs and would slow the runtimes timed after
+// it), each with the same model bytes and the same input tensors bound once. The onnxruntime packages are optional: they are imported
 // only when asked for, and a missing one is a one-line error naming the npm command.
 
 import { InferenceSession, type Backend, type Precision, type Tensor } from '../../index.js';
@@ -79,13 +80,14 @@ export async function ortRuntime(id: Exclude<RuntimeId, 'lowbit'>, ort: OrtModul
     executionProviders: [web ? 'wasm' : 'cpu'],
     graphOptimizationLevel: 'all',
     logSeverityLevel: LOG_ERRORS_ONLY,
+    ...(web ? {} : { intraOpNumThreads: 1, interOpNumThreads: 1 }),
   });
   const bound: Record<string, unknown> = {};
   for (const [name, t] of Object.entries(feeds)) bound[name] = new ort.Tensor(t.type, t.data, t.dims);
   return {
     id,
     version: ort.env.versions[web ? 'web' : 'node'] ?? ort.env.versions.common ?? 'unknown',
-    detail: web ? 'WASM, 1 thread' : 'CPU, default threads',
+    detail: web ? 'WASM, 1 thread' : 'CPU, 1 thread',
     run: () => session.run(bound),
     release: () => session.release(),
   };
