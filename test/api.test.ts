@@ -222,6 +222,19 @@ describe('Tensor', () => {
     expect(empty.size).toBe(0);
   });
 
+  it('fromBytes copies unaligned bytes, from a Uint8Array or a Node Buffer, and views aligned ones', () => {
+    const values = Float32Array.from([1.5, -2, 3.25]);
+    const raw = new Uint8Array(13);
+    raw.set(new Uint8Array(values.buffer), 1);
+    for (const bytes of [raw.subarray(1), Buffer.from(raw.buffer).subarray(1)]) {
+      const t = Tensor.fromBytes('float32', bytes, [3]);
+      expect(t.data).toEqual(values);
+      expect((t.data as Float32Array).buffer).not.toBe(raw.buffer);
+    }
+    const aligned = new Uint8Array(values.buffer);
+    expect((Tensor.fromBytes('float32', aligned, [3]).data as Float32Array).buffer).toBe(values.buffer);
+  });
+
   it('infers the type of every typed array and converts number/bigint/boolean arrays', async () => {
     const cases: [ArrayLike<unknown> & object, string][] = [
       [new Float32Array(1), 'float32'], [new Float64Array(1), 'float64'], [new Int8Array(1), 'int8'],

@@ -104,7 +104,8 @@ export class Tensor {
 
   static fromBytes(type: TensorType, bytes: Uint8Array, dims: readonly number[]): Tensor {
     const C = CTOR[type];
-    const copy = bytes.byteOffset % C.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+    // Uint8Array's slice copies (a Node Buffer's own slice() would only make another view).
+    const copy = bytes.byteOffset % C.BYTES_PER_ELEMENT === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
     const arr = new C(copy.buffer, copy.byteOffset, copy.byteLength / C.BYTES_PER_ELEMENT);
     return new Tensor(type, arr, dims);
   }

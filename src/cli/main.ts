@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatInspect, inspect, InferenceSession, LowbitError, type Backend, type Precision, type Tensor, type TensorType } from '../index.js';
 import { startServer } from '../server/server.js';
+import { benchCommand } from './bench/command.js';
+import type { Importer } from './bench/runtimes.js';
 import { CliError, fail } from './cli-error.js';
 import { npyTypes } from './npy.js';
 import { outputJson, outputNpy, readInput, type FileSpec } from './tensor-files.js';
@@ -16,9 +18,17 @@ import { outputJson, outputNpy, readInput, type FileSpec } from './tensor-files.
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** Terminal width of stderr, undefined when it is not a terminal (then no progress bar). */
+  errColumns?: number;
+  /** How optional packages (onnxruntime for `bench --vs`) are imported; tests replace it. */
+  importer?: Importer;
 }
 
-const processIO: CliIO = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+const processIO: CliIO = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  errColumns: process.stderr.isTTY ? process.stderr.columns || 80 : undefined,
+};
 
 interface SessionFlags {
   backend: Backend | 'auto';
@@ -111,9 +121,9 @@ interface ServeFlags extends SessionFlags {
   port: string;
   host: string;
   workers?: string;
-  queue: string;
+  queue?: string;
   maxBody: string;
-  timeout: string;
+  timeout?: string;
 }
 
 function count(flag: string, text: string, min: number): number {
@@ -124,14 +134,17 @@ function count(flag: string, text: string, min: number): number {
 
 /** Serves until SIGINT or SIGTERM, then shuts down gracefully (a second signal ends it at once). */
 async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<void> {
+  if (o.workers !== undefined && count('workers', o.workers, 0) === 0 && (o.queue !== undefined || o.timeout !== undefined)) {
+    fail(`--${o.queue !== undefined ? 'queue' : 'timeout'} needs worker threads: with --workers 0 each request runs to completion on the main thread`);
+  }
   const server = await startServer({
     repo,
     port: count('port', o.port, 0),
     host: o.host,
-    workers: o.workers === undefined ? undefined : count('workers', o.workers, 1),
-    queue: count('queue', o.queue, 0),
+    workers: o.workers === undefined ? undefined : count('workers', o.workers, 0),
+    queue: o.queue === undefined ? undefined : count('queue', o.queue, 0),
     maxBodyBytes: count('max-body', o.maxBody, 1),
-    timeoutMs: count('timeout', o.timeout, 1),
+    timeoutMs: o.timeout === undefined ? undefined : count('timeout', o.timeout, 1),
     backend: o.backend,
     precision: o.precision,
   });
@@ -139,7 +152,7 @@ async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<voi
     const name = m.version === '' ? `model ${m.model}` : `model ${m.model} version ${m.version}`;
     io.out(m.ready ? `${name}: ready\n` : `${name}: NOT READY: ${m.error}\n`);
   }
-  io.out(`listening on ${server.url} (${server.workers} workers)\n`);
+  io.out(`listening on ${server.url} (${server.workers === 0 ? 'inference on the main thread' : `${server.workers} workers`})\n`);
   await new Promise<void>((resolve, reject) => {
     const stop = (signal: string) => {
       process.off('SIGINT', stop);
@@ -151,6 +164,30 @@ async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<voi
     process.on('SIGTERM', stop);
   });
   io.out('stopped\n');
+}
+
+interface BenchCliFlags extends SessionFlags {
+  vs?: 'ort' | 'ort-web' | 'ort-node';
+  shape?: string[];
+  input?: string[];
+  time: string;
+  json?: boolean;
+}
+
+async function benchFlags(model: string, o: BenchCliFlags, io: CliIO): Promise<void> {
+  const time = /^\s*\d+(\.\d+)?\s*$/.test(o.time) ? Number(o.time) : NaN;
+  if (!(time > 0 && time <= 3600)) fail(`--time '${o.time}' must be a number of seconds above 0 (at most 3600)`);
+  const shapes = new Map([...assignments('shape', o.shape ?? [], 'DIMS')].map(([k, v]) => [k, parseDims(v, 'shape')]));
+  await benchCommand(io, model, {
+    backend: o.backend,
+    precision: o.precision,
+    vs: o.vs,
+    shapes,
+    files: assignments('input', o.input ?? [], 'FILE'),
+    plan: { seconds: time, warmupRuns: 5, warmupSeconds: Math.min(1, time / 4), minRuns: 10, maxRuns: 1_000_000 },
+    json: o.json,
+    seed: 1,
+  }, await version());
 }
 
 async function version(): Promise<string> {
@@ -191,11 +228,20 @@ function program(io: CliIO, ver: string): Command {
     .argument('<repo>', "model repository in Triton's layout: REPO/<model>/<version>/model.onnx")
     .option('--port <n>', 'TCP port (0: any free port)', '8000')
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
-    .option('--workers <n>', 'inference worker threads, each with its own WASM instances (default: one per core)')
-    .option('--queue <n>', 'requests that may wait for a worker; beyond them requests get 503', '64')
+    .option('--workers <n>', 'inference worker threads, each with its own WASM instances (default: one per core); 0: run on the main thread (fastest for small models; no queue, no timeout)')
+    .option('--queue <n>', 'requests that may wait for a worker; beyond them requests get 503 (default 64)')
     .option('--max-body <bytes>', 'largest request body; larger ones get 413', String(64 * 1024 ** 2))
-    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped)', '60000'))
+    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped; default 60000)'))
     .action((repo: string, o) => serveCommand(io, repo, o));
+  sessionOptions(p.command('bench')
+    .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM) and onnxruntime-node, each on 1 thread, in this process: medians, p90s, ratios, how far outputs differ')
+    .argument('<model>', 'ONNX model file')
+    .addOption(new Option('--vs <runtime>', 'also time onnxruntime (ort: -web and -node; both are optional packages: npm install onnxruntime-web onnxruntime-node)').choices(['ort', 'ort-web', 'ort-node']))
+    .option('--shape <name=DIMS>', 'input shape, e.g. input=8x1x28x28 (repeatable; symbolic dims default to 1); inputs are random unless --input gives a file', collect)
+    .option('--input <name=FILE>', 'input data from a file: .npy, .json or raw bytes (repeatable)', collect)
+    .option('--time <seconds>', 'timed seconds for the slowest runtime (after a warm-up)', '3')
+    .option('--json', 'print the report as JSON'))
+    .action((model: string, o) => benchFlags(model, o, io));
   return p;
 }
 

@@ -5,7 +5,7 @@
 import { HttpError } from './http-error.js';
 import type { ModelMetadata } from './infer-request.js';
 import type { ModelEntry } from './repository.js';
-import type { LoadReport } from './worker.js';
+import type { LoadReport } from './infer.js';
 
 export interface ServedVersion {
   model: string;

@@ -8,7 +8,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HttpError } from './http-error.js';
-import type { InferJob, LoadReport, WorkerInit, WorkerMessage } from './worker.js';
+import type { LoadReport, LoadSpec } from './infer.js';
+import type { InferenceRunner, InferResult } from './runner.js';
+import type { InferJob, WorkerMessage } from './worker.js';
 
 export interface PoolOptions {
   /** Worker threads (default: one per core). */
@@ -17,11 +19,6 @@ export interface PoolOptions {
   queue?: number;
   /** Milliseconds a request may wait and run (default 60000). */
   timeoutMs?: number;
-}
-
-export interface InferResult {
-  body: Uint8Array;
-  headerLength?: number;
 }
 
 interface Pending {
@@ -42,7 +39,7 @@ interface Slot {
 }
 
 /** A worker thread running worker.ts: the compiled .js, or the .ts source through tsx (tests, tsx runs). */
-function spawnWorker(init: WorkerInit): Worker {
+function spawnWorker(init: LoadSpec): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData: init });
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -51,7 +48,7 @@ function spawnWorker(init: WorkerInit): Worker {
   return new Worker(boot, { eval: true, workerData: init });
 }
 
-export class WorkerPool {
+export class WorkerPool implements InferenceRunner {
   private readonly slots: Slot[] = [];
   private readonly waiting: Pending[] = [];
   private nextId = 0;
@@ -61,14 +58,14 @@ export class WorkerPool {
   readonly maxQueue: number;
   readonly timeoutMs: number;
 
-  private constructor(private readonly init: WorkerInit, opts: PoolOptions) {
+  private constructor(private readonly init: LoadSpec, opts: PoolOptions) {
     this.size = opts.workers ?? availableParallelism();
     this.maxQueue = opts.queue ?? 64;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
   }
 
   /** Starts the workers and waits until each has loaded the models; returns the load reports. */
-  static async start(init: WorkerInit, opts: PoolOptions = {}): Promise<{ pool: WorkerPool; reports: LoadReport[] }> {
+  static async start(init: LoadSpec, opts: PoolOptions = {}): Promise<{ runner: WorkerPool; reports: LoadReport[] }> {
     const pool = new WorkerPool(init, opts);
     let reports: LoadReport[][];
     try {
@@ -79,7 +76,7 @@ export class WorkerPool {
     }
     // A model serves only if it loaded in every worker (they load the same files, so they agree).
     const merged = reports[0].map((r, i) => reports.map((w) => w[i]).find((w) => 'error' in w) ?? r);
-    return { pool, reports: merged };
+    return { runner: pool, reports: merged };
   }
 
   get queueDepth(): number {
@@ -140,8 +137,8 @@ export class WorkerPool {
     const job = slot.job;
     if (!job || job.id !== msg.job) return;
     slot.job = undefined;
-    if (msg.status === 200 && 'body' in msg) this.settle(job, () => job.resolve({ body: msg.body, headerLength: msg.headerLength }));
-    else this.settle(job, () => job.reject(new HttpError(msg.status, 'error' in msg ? msg.error : 'no response')));
+    if ('body' in msg) this.settle(job, () => job.resolve({ body: msg.body, headerLength: msg.headerLength }));
+    else this.settle(job, () => job.reject(new HttpError(msg.status, msg.error)));
     this.pump();
   }
 
@@ -157,8 +154,10 @@ export class WorkerPool {
     if (!free && this.waiting.length >= this.maxQueue) {
       return Promise.reject(new HttpError(503, `the request queue is full (${this.maxQueue} waiting for ${this.size} workers)`));
     }
-    // The body's memory moves to the worker: copy it only when it shares an ArrayBuffer.
-    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : body.slice();
+    // The body's memory moves to the worker: copy it only when it shares an ArrayBuffer (small
+    // Node Buffers are views into a shared pool, which postMessage would copy whole rather than
+    // transfer; Buffer's own slice() is a view, Uint8Array's copies).
+    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : Uint8Array.prototype.slice.call(body);
     return new Promise<InferResult>((resolve, reject) => {
       const job: Pending = { id: this.nextId++, key, body: own, headerLength, resolve, reject };
       job.timer = setTimeout(() => this.expire(job), this.timeoutMs);
@@ -192,7 +191,7 @@ export class WorkerPool {
       const job = this.waiting.shift()!;
       job.slot = slot;
       slot.job = job;
-      const msg: InferJob = { type: 'infer', job: job.id, key: job.key, body: job.body, headerLength: job.headerLength };
+      const msg: InferJob = { job: job.id, key: job.key, body: job.body, headerLength: job.headerLength };
       slot.worker.postMessage(msg, [job.body.buffer as ArrayBuffer]);
     }
     if (this.idle && this.waiting.length === 0 && this.running === 0) this.idle();

@@ -1,5 +1,5 @@
 // `lowbit serve`: the Open Inference Protocol (KServe v2) REST API over a Triton-layout model
-// repository, on fastify, with inference in a pool of worker threads.
+// repository, on fastify, with inference in a pool of worker threads or on the main thread.
 //
 //   GET  /v2                                   server metadata (extensions: binary_tensor_data)
 //   GET  /v2/health/live, /v2/health/ready     200, or 400 when not ready (empty bodies)
@@ -18,10 +18,14 @@ import { LowbitError, type Backend, type Precision } from '../index.js';
 import { HttpError } from './http-error.js';
 import { Metrics } from './metrics.js';
 import { ModelTable, versionKey } from './models.js';
+import { InlineRunner } from './inline.js';
 import { WorkerPool, type PoolOptions } from './pool.js';
 import { scanRepository } from './repository.js';
+import type { StartRunner } from './runner.js';
 
 export interface ServeOptions extends PoolOptions {
+  /** Worker threads (default: one per core); 0 runs inference on the main thread (no queue, no timeout). */
+  workers?: number;
   /** Model repository directory. */
   repo: string;
   /** TCP port (default 8000; 0 picks a free one). */
@@ -32,6 +36,8 @@ export interface ServeOptions extends PoolOptions {
   maxBodyBytes?: number;
   backend?: Backend | 'auto';
   precision?: Precision;
+  /** Another inference side behind the same HTTP server (benchmarks); `workers`, `queue` and `timeoutMs` then do not apply. */
+  startRunner?: StartRunner;
 }
 
 export interface RunningServer {
@@ -55,10 +61,19 @@ function checkOptions(o: ServeOptions): void {
     }
   };
   int('port', 0, 65535);
-  int('workers', 1, 1024);
+  int('workers', 0, 1024);
   int('queue', 0);
   int('maxBodyBytes', 1);
   int('timeoutMs', 1);
+  if (o.workers === 0 && (o.queue !== undefined || o.timeoutMs !== undefined)) {
+    // A run on the main thread cannot be stopped, and nothing waits for it: neither would hold.
+    throw new LowbitError('LOWBIT_BAD_OPTION', `options ${o.queue !== undefined ? 'queue' : 'timeoutMs'} need worker threads: with workers 0 each request runs to completion on the main thread`);
+  }
+}
+
+function runnerFor(o: ServeOptions): StartRunner {
+  if (o.startRunner) return o.startRunner;
+  return o.workers === 0 ? InlineRunner.start : (spec) => WorkerPool.start(spec, o);
 }
 
 const sendError = (reply: FastifyReply, e: unknown): FastifyReply => {
@@ -70,10 +85,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   checkOptions(options);
   const entries = scanRepository(options.repo);
   const toLoad = entries.flatMap((e) => (e.error ? [] : e.versions.map((v) => ({ key: versionKey(e.name, v.version), name: e.name, version: v.version, file: v.file }))));
-  const { pool, reports } = await WorkerPool.start({ models: toLoad, backend: options.backend ?? 'auto', precision: options.precision ?? 'model' }, options);
+  const { runner, reports } = await runnerFor(options)({ models: toLoad, backend: options.backend ?? 'auto', precision: options.precision ?? 'model' });
   const table = new ModelTable(entries, reports);
   if (!table.all().some((v) => v.ready)) {
-    await pool.close();
+    await runner.close();
     const why = table.all().map((v) => `${v.model}${v.version ? ` version ${v.version}` : ''}: ${v.error}`).join('; ');
     throw new LowbitError('LOWBIT_BAD_MODEL', `no model in '${options.repo}' can be served: ${why}`);
   }
@@ -91,15 +106,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return reply.code(status).send({ error: err.message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
-  app.addHook('onRequest', async (_req, reply) => {
-    if (closing) return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
+  // Callback hooks: an async hook costs a promise per request.
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (closing) reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
+    else done();
   });
   // While shutting down, every response ends its connection, so close() need not wait for idle
   // keep-alive connections to time out.
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (_req, reply) => metrics.response(reply.statusCode));
+  app.addHook('onResponse', (_req, reply, done) => {
+    metrics.response(reply.statusCode);
+    done();
+  });
 
   const serverVersion = version();
   app.get('/v2', async () => ({ name: 'lowbit', version: serverVersion, extensions: ['binary_tensor_data'] }));
@@ -134,20 +155,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     } catch (e) {
       return sendError(reply, e);
     }
-    metrics.request(served.model, served.version);
+    metrics.request(served);
     try {
       if (!served.metadata) throw new HttpError(503, `model '${served.model}' version ${served.version} is not ready: ${served.error}`);
       const body = req.body;
       if (!(body instanceof Uint8Array) || body.byteLength === 0) throw new HttpError(400, 'the request has no body');
       const h = req.headers['inference-header-content-length'];
       if (h !== undefined && (typeof h !== 'string' || !/^\d+$/.test(h.trim()))) throw new HttpError(400, `Inference-Header-Content-Length '${String(h)}' is not a byte count`);
-      const result = await pool.run(served.key, body, h === undefined ? undefined : Number(h));
-      metrics.success(served.model, served.version, (performance.now() - start) / 1000);
+      const result = await runner.run(served.key, body, h === undefined ? undefined : Number(h));
+      metrics.success(served, (performance.now() - start) / 1000);
       if (result.headerLength !== undefined) reply.header('inference-header-content-length', String(result.headerLength)).type('application/octet-stream');
       else reply.type('application/json');
       return reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength));
     } catch (e) {
-      metrics.failure(served.model, served.version, e instanceof HttpError ? e.status : 500);
+      metrics.failure(served, e instanceof HttpError ? e.status : 500);
       return sendError(reply, e);
     }
   };
@@ -157,17 +178,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     app.post<Route>(`${prefix}/infer`, infer);
   }
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render({
-    queueDepth: pool.queueDepth,
-    running: pool.running,
-    workers: pool.size,
-    readyWorkers: pool.readyWorkers,
+    queueDepth: runner.queueDepth,
+    running: runner.running,
+    workers: runner.size,
+    readyWorkers: runner.readyWorkers,
     models: table.all(),
   })));
 
   try {
     await app.listen({ port: options.port ?? 8000, host: options.host ?? '127.0.0.1' });
   } catch (e) {
-    await pool.close();
+    await runner.close();
     throw new LowbitError('LOWBIT_BAD_OPTION', `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 8000}: ${(e as Error).message}`);
   }
   const addr = app.server.address() as AddressInfo;
@@ -176,10 +197,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url: `http://${host}:${addr.port}`,
     models: table.all(),
-    workers: pool.size,
+    workers: runner.size,
     close() {
       closing = true;
-      closed ??= app.close().then(() => pool.close());
+      closed ??= app.close().then(() => runner.close());
       return closed;
     },
   };

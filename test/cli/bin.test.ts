@@ -2,7 +2,9 @@
 // a node shebang, run as a real process (and through npx in this repository).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -42,6 +44,27 @@ describe('the lowbit executable', () => {
     expect([bad.status, bad.stdout, bad.stderr]).toEqual([1, '', "lowbit: error: cannot read input 'input': no such file '/nonexistent.npy'\n"]);
     const v = lowbit('--version');
     expect([v.status, v.stdout]).toEqual([0, `${pkg.version}\n`]);
+  });
+
+  it('installed without the optional onnxruntime packages: bench runs lowbit alone, --vs ort is a one-line error', () => {
+    // The package as npm installs it for a user: dist/, build/ and only the runtime dependencies.
+    const home = mkdtempSync(join(tmpdir(), 'lowbit-installed-'));
+    try {
+      const at = join(home, 'node_modules', 'lowbit');
+      mkdirSync(join(at, 'node_modules'), { recursive: true });
+      cpSync(`${root}dist`, join(at, 'dist'), { recursive: true });
+      cpSync(`${root}package.json`, join(at, 'package.json'));
+      symlinkSync(`${root}build`, join(at, 'build'));
+      for (const dep of Object.keys((pkg as unknown as { dependencies: Record<string, string> }).dependencies)) symlinkSync(`${root}node_modules/${dep}`, join(at, 'node_modules', dep));
+      const run = (...args: string[]) => spawnSync(process.execPath, [join(at, pkg.bin.lowbit), ...args], { cwd: home, encoding: 'utf8' });
+      const vs = run('bench', model, '--vs', 'ort');
+      expect([vs.status, vs.stdout, vs.stderr]).toEqual([1, '', 'lowbit: error: --vs needs onnxruntime-web and onnxruntime-node, which are not installed (lowbit does not depend on them): npm install onnxruntime-web onnxruntime-node\n']);
+      const alone = run('bench', model, '--time', '0.2', '--json');
+      expect([alone.status, alone.stderr]).toEqual([0, '']);
+      expect(JSON.parse(alone.stdout).runtimes.map((r: { id: string }) => r.id)).toEqual(['lowbit']);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('runs as `npx lowbit` in this repository', () => {

@@ -171,14 +171,16 @@ describe('mistakes: one line on stderr, exit code 1', () => {
     ['npy output without a directory', ['run', m, '--input', `input=${npyFile}`, '--format', 'npy'], '--format npy writes one file per output: give --output-dir DIR'],
     ['an unknown backend', ['inspect', m, '--backend', 'gpu'], "argument 'gpu' is invalid"],
     ['an unknown option', ['inspect', m, '--verbose'], "unknown option '--verbose'"],
-    ['an unknown command', ['bench', m], "unknown command 'bench'"],
+    ['an unknown command', ['benchmark', m], "unknown command 'benchmark'"],
     ['a missing argument', ['inspect'], "missing required argument 'model'"],
     ['serve: a missing repository', ['serve', '/nonexistent/repo'], "model repository '/nonexistent/repo': no such directory (LOWBIT_PATH)"],
     ['serve: a repository without models', ['serve', emptyRepo], 'has no model directories'],
     ['serve: a repository where no model loads', ['serve', brokenRepo, '--port', '0'], `no model in '${brokenRepo}' can be served: broken version 1: not a valid ONNX model`],
     ['serve: a bad --port', ['serve', tmp, '--port', '80a'], "--port '80a' must be an integer ≥ 0"],
     ['serve: a port out of range', ['serve', tmp, '--port', '70000'], 'option port must be an integer from 0 to 65535 (got 70000) (LOWBIT_BAD_OPTION)'],
-    ['serve: no workers', ['serve', tmp, '--workers', '0'], "--workers '0' must be an integer ≥ 1"],
+    ['serve: negative workers', ['serve', tmp, '--workers', '-1'], "--workers '-1' must be an integer ≥ 0"],
+    ['serve: a timeout without workers', ['serve', tmp, '--workers', '0', '--timeout', '100'], '--timeout needs worker threads: with --workers 0 each request runs to completion on the main thread'],
+    ['serve: a queue without workers', ['serve', tmp, '--workers', '0', '--queue', '8'], '--queue needs worker threads'],
     ['serve: a bad --timeout', ['serve', tmp, '--timeout', '1.5'], "--timeout '1.5' must be an integer ≥ 1"],
   ])('%s', async (_, argv, message) => {
     const { code, out, err } = await cli(...argv);
@@ -191,13 +193,14 @@ describe('mistakes: one line on stderr, exit code 1', () => {
 });
 
 describe('--help', () => {
-  it.each([[[] as string[], 'Usage: lowbit [options] [command]'], [['inspect'], 'Usage: lowbit inspect [options] <model>'], [['run'], 'Usage: lowbit run [options] <model>'], [['serve'], 'Usage: lowbit serve [options] <repo>']])(
+  it.each([[[] as string[], 'Usage: lowbit [options] [command]'], [['inspect'], 'Usage: lowbit inspect [options] <model>'], [['run'], 'Usage: lowbit run [options] <model>'], [['serve'], 'Usage: lowbit serve [options] <repo>'], [['bench'], 'Usage: lowbit bench [options] <model>']])(
     'lowbit %j --help', async (cmd, usage) => {
       const { code, out, err } = await cli(...cmd, '--help');
       expect([code, err]).toEqual([0, '']);
       expect(out).toContain(usage);
       if (cmd[0] === 'run') for (const f of ['--input', '--dtype', '--shape', '--format', '--output-dir', '--backend', '--precision']) expect(out).toContain(f);
       if (cmd[0] === 'inspect') for (const f of ['--shape', '--json', '--backend', '--precision']) expect(out).toContain(f);
+      if (cmd[0] === 'bench') for (const f of ['--vs', '--shape', '--input', '--time', '--json', '--backend', '--precision']) expect(out).toContain(f);
       if (cmd[0] === 'serve') for (const f of ['--port', '--host', '--workers', '--queue', '--max-body', '--timeout', '--backend', '--precision']) expect(out).toContain(f);
     });
 });
