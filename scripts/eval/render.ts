@@ -135,10 +135,10 @@ function footnotes(rows: readonly EvalRow[], env: EvalEnv): string[] {
     '² onnxruntime-web cannot run QONNX either.',
   ];
   const failures = rows.flatMap((r) => Object.entries(r.errors).map(([who, e]) => `${modelName(r.file)}, ${who}: ${e}`));
+  if (failures.length) notes.push(`³ Failures: ${failures.map(cell).join('; ')}.`);
   if (rows.some((r) => r.ortnode_basic_differs !== null)) {
     notes.push('⁴ Against onnxruntime-node with graph optimizations at `basic`. Its default level, `all`, may rewrite a layer approximately — it fuses DequantizeLinear(int4) → MatMul into MatMulNBits with int8 activations (`session.qdq_matmulnbits_accuracy_level` 4) — while lowbit computes the graph as written.');
   }
-  if (failures.length) notes.push(`³ Failures: ${failures.map(cell).join('; ')}.`);
   if (std.length > 0 && full) {
     notes.push(off.length === 0
       ? `For every standard ONNX model onnxruntime-node ${env.ortnode_version} here scores exactly what Python's onnxruntime recorded in \`models.json\`.`
