@@ -47,6 +47,7 @@ describe('inspect(): bits and bytes per layer', () => {
     ['fmnist-mlp-int4-qdq.onnx', 'MatMulQW', 4, 32, 'qwgemm_f32'],
     ['fmnist-mlp-int8-qdq.onnx', 'QGemm', 8, 8, 'qgemm_i8'],
     ['fmnist-mlp-int8-dynamic.onnx', 'QGemmToFloat', 8, 8, 'qgemm_i8'],
+    ['fmnist-mlp-w2a8-qdq.onnx', 'TernaryMatMul', 2, 8, 'tgemm_t2i8'],
   ] as const)('%s: %s layers, %i-bit weights, %i-bit activations', async (file, op, wBits, aBits, kernel) => {
     const r = await inspect(model(file), { shapes: { input: [3, 1, 28, 28] } });
     expect(r.inputs[0].dims).toEqual([3, 1, 28, 28]);

@@ -53,6 +53,39 @@ async function timeRun(m: LoadedModel): Promise<number> {
   return performance.now() - t0;
 }
 
+/**
+ * Warms each loaded model up, then times them round-robin for the same number of iterations:
+ * enough for the slowest to take about plan.targetMs, within [minIters, maxIters].
+ */
+export async function timeRoundRobin(
+  timed: readonly { id: RuntimeId; model: LoadedModel }[],
+  plan: TimingPlan,
+): Promise<{ timings: Partial<Record<RuntimeId, Summary>>; iterations: number }> {
+  if (timed.length === 0) return { timings: {}, iterations: 0 };
+  // Warm-up also estimates each runtime's time per run, which sizes the timed loop.
+  const estimate = new Map<RuntimeId, number>();
+  for (const t of timed) {
+    const samples: number[] = [];
+    const t0 = performance.now();
+    while (samples.length < plan.warmupRuns || performance.now() - t0 < plan.warmupMs) samples.push(await timeRun(t.model));
+    estimate.set(t.id, summarize(samples.slice(-plan.warmupRuns)).median);
+  }
+  const slowest = Math.max(...estimate.values());
+  const iters = Math.min(plan.maxIters, Math.max(plan.minIters, Math.ceil(plan.targetMs / slowest)));
+
+  const samples = new Map<RuntimeId, number[]>(timed.map((t) => [t.id, []]));
+  for (let i = 0; i < iters; i++) {
+    // Rotate the starting runtime so none always runs right after another's cache footprint.
+    for (let j = 0; j < timed.length; j++) {
+      const t = timed[(i + j) % timed.length];
+      samples.get(t.id)!.push(await timeRun(t.model));
+    }
+  }
+  const timings: Partial<Record<RuntimeId, Summary>> = {};
+  for (const [id, xs] of samples) timings[id] = summarize(xs);
+  return { timings, iterations: iters };
+}
+
 export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol: Tolerance, plan: TimingPlan): Promise<RowMeasurement> {
   const out: RowMeasurement = { timings: {}, agreement: {}, errors: {}, iterations: 0 };
   const reference = runtimes.find((r) => r.id === 'ortnode');
@@ -86,28 +119,9 @@ export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol
       }
     }
     const timed = runtimes.filter((r) => loaded.has(r.id)).map((r) => ({ id: r.id, model: loaded.get(r.id)! }));
-
-    // Warm-up also estimates each runtime's time per run, which sizes the timed loop.
-    const estimate = new Map<RuntimeId, number>();
-    for (const t of timed) {
-      const samples: number[] = [];
-      const t0 = performance.now();
-      while (samples.length < plan.warmupRuns || performance.now() - t0 < plan.warmupMs) samples.push(await timeRun(t.model));
-      estimate.set(t.id, summarize(samples.slice(-plan.warmupRuns)).median);
-    }
-    const slowest = Math.max(...estimate.values());
-    const iters = Math.min(plan.maxIters, Math.max(plan.minIters, Math.ceil(plan.targetMs / slowest)));
-
-    const samples = new Map<RuntimeId, number[]>(timed.map((t) => [t.id, []]));
-    for (let i = 0; i < iters; i++) {
-      // Rotate the starting runtime so none always runs right after another's cache footprint.
-      for (let j = 0; j < timed.length; j++) {
-        const t = timed[(i + j) % timed.length];
-        samples.get(t.id)!.push(await timeRun(t.model));
-      }
-    }
-    for (const [id, xs] of samples) out.timings[id] = summarize(xs);
-    out.iterations = iters;
+    const t = await timeRoundRobin(timed, plan);
+    out.timings = t.timings;
+    out.iterations = t.iterations;
   } finally {
     for (const m of loaded.values()) await m.release();
   }

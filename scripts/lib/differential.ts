@@ -152,8 +152,8 @@ export interface DifferentialSessions {
 }
 
 /** onnxruntime-node on one thread (the machine is shared), warnings silenced. */
-export function createReferenceSession(model: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+export function createReferenceSession(model: Uint8Array, options: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, ...options });
 }
 
 /** A lowbit session on the chosen backend and the reference session. */
