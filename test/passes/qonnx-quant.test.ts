@@ -61,13 +61,15 @@ const CASES: Case[] = [
   { name: '8-bit unsigned act zp 128 × 4-bit W, Gemm transB, bias', kind: 'GemmT', x: { bits: 8, signed: 0, zp: 128, scale: 0.25 }, w: { bits: 4, scale: pow2s(rng(13), N) }, bias: true, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
   { name: '8-bit unsigned act zp 0 (t − z beyond int8) × 4-bit W: int8 weights', kind: 'MatMul', x: { bits: 8, signed: 0, scale: 0.25 }, w: { bits: 4, scale: 0.5 }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
   { name: '4-bit unsigned act zp 3, HALF_UP × 8-bit W, Gemm transB, bias', kind: 'GemmT', x: { bits: 4, signed: 0, zp: 3, mode: 'HALF_UP', scale: 0.5 }, w: { bits: 8, scale: pow2s(rng(6), N) }, bias: true, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
-  { name: '2-bit narrow act (CEIL) × 2-bit ternary W', kind: 'MatMul', x: { bits: 2, narrow: 1, mode: 'CEIL', scale: 1 }, w: { bits: 2, narrow: 1, scale: 0.25 }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
+  { name: '2-bit narrow act (CEIL) × 2-bit ternary W', kind: 'MatMul', x: { bits: 2, narrow: 1, mode: 'CEIL', scale: 1 }, w: { bits: 2, narrow: 1, scale: 0.25 }, want: { op: 'TernaryMatMul', wType: 'int8', kernel: 'tgemm_t2i8' } },
+  { name: '8-bit unsigned act × ternary per-channel W, Gemm transB, bias', kind: 'GemmT', x: { bits: 8, signed: 0, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: pow2s(rng(14), N) }, bias: true, want: { op: 'TernaryMatMul', wType: 'int8', kernel: 'tgemm_t2i8' } },
   { name: '8-bit unsigned narrow act (UP) × 8-bit unsigned W zp, Gemm', kind: 'Gemm', x: { bits: 8, signed: 0, narrow: 1, mode: 'UP', zp: 128, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [1, 2, 3, 250, 128, 0], scale: pow2s(rng(7), N) }, want: { op: 'QGemmToFloat', wType: 'uint8', kernel: 'qgemm_i8' } },
   { name: '4-bit act (DOWN) × 1-bit Quant W', kind: 'MatMul', x: { bits: 4, mode: 'DOWN', scale: 0.25 }, w: { bits: 1, scale: pow2s(rng(8), N) }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
   { name: 'BipolarQuant act × 4-bit W', kind: 'MatMul', x: { op: 'BipolarQuant', scale: 0.5 }, w: { bits: 4, scale: pow2s(rng(9), N) }, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
   { name: '1-bit Quant act (zp 1) × BipolarQuant W', kind: 'MatMul', x: { bits: 1, zp: 1, scale: 0.5 }, w: { op: 'BipolarQuant', scale: pow2s(rng(10), N) }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
   { name: 'Conv 3×3 pad 1: 8-bit act (HALF_DOWN) × 4-bit per-channel W, bias', kind: 'Conv', x: { bits: 8, mode: 'HALF_DOWN', scale: 0.125 }, w: { bits: 4, scale: pow2s(rng(11), N) }, bias: true, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'Conv: 4-bit unsigned act × 2-bit W', kind: 'Conv', x: { bits: 4, signed: 0, scale: 0.25 }, w: { bits: 2, scale: 0.5 }, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
+  { name: 'Conv 3×3 pad 1: 8-bit act (zp 3) × ternary per-channel W, bias', kind: 'Conv', x: { bits: 8, zp: 3, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: pow2s(rng(15), N) }, bias: true, want: { op: 'TernaryConv', wType: 'int8', kernel: 'tconv_t2i8' } },
   { name: 'depthwise Conv: 8-bit act × 8-bit unsigned W zp', kind: 'ConvDW', x: { bits: 8, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [7, 128, 200, 0, 31], scale: pow2s(rng(12), C) }, want: { op: 'QConvToFloat', wType: 'uint8', kernel: 'conv_dw_i8' } },
 ];
 
@@ -162,7 +164,7 @@ describe('QONNX layers: the graph the rule makes', () => {
       expect(runPasses(g).fired['qonnx-quant']).toBe(1);
       const layer = g.nodes.find((n) => n.name === 'layer')!;
       expect(layer.opType).toBe(c.want.op);
-      const wIn = layer.inputs[{ MatMulQW: 1, MatMulQWQ8: 3 }[c.want.op] ?? 2];
+      const wIn = layer.inputs[{ MatMulQW: 1, MatMulQWQ8: 3, TernaryMatMul: 3, TernaryConv: 3 }[c.want.op] ?? 2];
       expect(g.initializers.get(wIn)?.dtype).toBe(c.want.wType);
       expect(g.nodes.map((n) => n.opType)).toEqual(c.x ? [c.x.op === 'BipolarQuant' ? 'QonnxBipolarInt' : 'QonnxQuantInt', c.want.op] : [c.want.op]);
       const wq = g.quant.get(wIn)!;
