@@ -40,6 +40,10 @@ const WEIGHTS: Record<string, WeightSlot> = {
   'ai.lowbit::BinaryConv': { weight: 1, params: [2] },
   'ai.lowbit::QGemm': { weight: 3, params: [4, 5] },
   'ai.lowbit::QGemmToFloat': { weight: 2, params: [3, 4] },
+  'ai.lowbit::QConvToFloat': { weight: 2, params: [3, 4] },
+  'ai.lowbit::MatMulQWQ8': { weight: 3, params: [4, 5] },
+  'ai.lowbit::TernaryMatMul': { weight: 3, params: [4] },
+  'ai.lowbit::TernaryConv': { weight: 3, params: [4] },
   'com.microsoft::MatMulNBits': {
     weight: 1, params: [2, 3],
     packed: (n) => ({ elements: intAttr(n, 'N', 0) * intAttr(n, 'K', 0), bits: intAttr(n, 'bits', 4) }),
