@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { InferenceSession, Tensor } from '../../src/index.js';
+import { InferenceSession } from '../../src/index.js';
 import type { DType } from '../../src/ir/dtype.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { compileKernels } from '../../src/kernels/wasm.js';
