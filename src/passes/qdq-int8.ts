@@ -24,7 +24,7 @@
 // clamp of the quantised value, Q being monotone: Q(clip(y, lo, hi)) = clamp(Q(y), Q(lo), Q(hi));
 // so is the integer Clip after it. Sub-byte weights are widened to int8 / uint8 (same values).
 // Without a QuantizeLinear after it (or when the Conv form cannot take it), the layer outputs f32:
-//   - MatMul / Gemm with 2/4-bit weights and x_q − zx known to fit int8: ai.lowbit MatMulQWQ8
+//   - MatMul / Gemm with 2/4-bit weights, K ≤ 65536 and x_q − zx known to fit int8: ai.lowbit MatMulQWQ8
 //     (src/ops/matmul-qw.ts), W kept 2/4 bits wide: y = f32(f32(f32(acc)·sw[n])·sx) + bias;
 //   - MatMul / Gemm otherwise: ai.lowbit QGemmToFloat, y = act(f32(acc)·f32(sx·sw[n]) + bias);
 //   - Conv: ai.lowbit QConvToFloat (src/ops/qconv.ts), y = f32(acc)·f32(sx·sw[n]) + bias, a
@@ -100,6 +100,9 @@ export function biasOf(v: GraphView, name: string, x: QDQParams, w: QDQParams, N
 
 const GEMM_FORM = 'Gemm needs transA = 0, alpha = 1 and beta = 1 with C';
 
+/** Largest K MatMulQWQ8 takes with one block per channel (QW_MAX_BLOCK, K rounded up to 16). */
+const QW_MAX_K = 65536;
+
 /** INT2 weights in {−1, 0, +1} with zero point 0: the ternary rule's (ternary.ts). */
 const ternaryInt2 = (w: WeightDQ): boolean => w.w.dtype === 'int2' && w.zeroPoint.every((z) => z === 0) && int2TernaryCodes(w.w) !== undefined;
 
@@ -119,7 +122,9 @@ function matchLayer(g: Graph, v: GraphView, n: Node): Layer | string | undefined
   if (!x) return xIsDQ ? 'the activation DequantizeLinear is not per-tensor uint8/int8 with a constant scale' : 'the activation is float (no DequantizeLinear before the layer)';
   const w = weightDQ(v, n.inputs[1], kind === 'Conv' || transB ? 0 : 1, true);
   if (w && ternaryInt2(w)) return undefined;
-  if (!w || (kind !== 'Conv' && w.w.dims.length !== 2)) return 'the weight is not DequantizeLinear of a constant 2/4/8-bit integer tensor, per tensor or per output channel';
+  if (!w || (kind !== 'Conv' && w.w.dims.length !== 2)) {
+    return 'the weight is not DequantizeLinear of a constant 2/4/8-bit integer tensor, per tensor or per output channel';
+  }
   const N = w.w.dims[kind === 'Conv' || transB ? 0 : 1];
   const bias = biasOf(v, n.inputs[2] ?? '', x, w, N);
   return bias ? { anchor: n, x, w, N, transB, bias } : 'the bias is neither a float32 [N] constant nor DequantizeLinear(int32 [N], zero point 0)';
@@ -252,7 +257,9 @@ function toFloat(g: Graph, v: GraphView, L: Layer, act: Activation | undefined, 
   };
   const y = n.outputs[0];
   const [lo, hi] = activationRange(v, x);
-  if (n.opType !== 'Conv' && SUB_BYTE.has(w.w.dtype) && lo - x.zeroPoint[0] >= -128 && hi - x.zeroPoint[0] <= 127) {
+  const K = numel(w.w.dims) / N;
+  const fitsQw = K <= QW_MAX_K && lo - x.zeroPoint[0] >= -128 && hi - x.zeroPoint[0] <= 127;
+  if (n.opType !== 'Conv' && SUB_BYTE.has(w.w.dtype) && fitsQw) {
     const [wName, sName, zName = ''] = w.node.inputs;
     const ins = [x.node.inputs[0], x.node.inputs[1], zeroPointInput(g, x, x.node.inputs[0]), wName, sName, zName, floatBias(g, L, y)];
     const a = attrs({ bits: w.w.dtype.endsWith('2') ? 2 : 4, signed: +(w.type === 'int8'), trans_b: +L.transB, block_size: 0 });

@@ -71,7 +71,9 @@ function rewrite(g: Graph, v: GraphView, q: Node): boolean {
   const z8 = widenZeroPoint(g, v, q.inputs[2] ?? '', wide);
   const at = g.nodes.indexOf(q);
   g.nodes[at] = { ...q, inputs: z8 === '' ? q.inputs.slice(0, 2) : [q.inputs[0], q.inputs[1], z8], outputs: [q8], attrs };
-  const bounds = [lo === (wide === 'int8' ? -128 : 0) ? '' : addInitializer(g, `${out}__min`, wide, [], [lo]), addInitializer(g, `${out}__max`, wide, [], [hi])];
+  // An unsigned T's minimum is T8's too: no lower bound.
+  const min = lo === 0 ? '' : addInitializer(g, `${out}__min`, wide, [], [lo]);
+  const bounds = [min, addInitializer(g, `${out}__max`, wide, [], [hi])];
   g.nodes.splice(at + 1, 0, { name: `${q.name}__clip`, opType: 'Clip', domain: '', inputs: [q8, ...bounds], outputs: [clipped], attrs: new Map() });
   for (const dq of readers) {
     const z = widenZeroPoint(g, v, dq.inputs[2] ?? '', wide);

@@ -91,7 +91,9 @@ function matchLayer(v: GraphView, n: Node): Layer | string | undefined {
   const conv = n.opType === 'Conv';
   const transB = n.opType === 'Gemm' && intAttr(n, 'transB', 0) === 1;
   const w = weightQuant(v, n.inputs[1], (rank) => (conv || transB ? 0 : rank - 1));
-  if (!w) return 'the weight quantizer needs a float32 constant W (rank ≥ 2), a constant bit width, scale > 0 and an integer zero point per tensor or per output channel';
+  if (!w) {
+    return 'the weight quantizer needs a float32 constant W (rank ≥ 2), a constant bit width, scale > 0 and an integer zero point per tensor or per output channel';
+  }
   if (!conv && w.dims.length !== 2) return `the ${n.opType} weight is ${w.dims.length}-D, not 2-D`;
   if (n.opType === 'Gemm' && (intAttr(n, 'transA', 0) !== 0 || floatAttr(n, 'alpha', 1) !== 1)) return 'Gemm needs transA = 0 and alpha = 1';
   const N = w.dims[w.axis];
