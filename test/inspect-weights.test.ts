@@ -124,15 +124,15 @@ describe('inspect(): why a layer stays on the float path', () => {
     expect(n.reason).toContain('dq-matmul: the weight scale is not per tensor, per output channel, or in blocks along K of a multiple of 16');
   });
 
-  it('qdq-int8: a QDQ Conv whose output is not requantised runs in f32, and says so', async () => {
+  it('qdq-int8: a QDQ Conv whose weight is quantised along its input channels runs in f32, and says so', async () => {
     const b = new OnnxBuilder({ opset: 17 });
     const x = b.op('DequantizeLinear', [b.input('x', 'uint8', [1, 3, 5, 5]), b.init('sx', 'float32', [], [0.02]), b.init('zx', 'uint8', [], [128])]);
-    const w = b.op('DequantizeLinear', [b.init('W', 'int8', [4, 3, 3, 3], Array.from({ length: 108 }, (_, i) => (i % 9) - 4)), b.init('sw', 'float32', [], [0.01])]);
+    const w = b.op('DequantizeLinear', [b.init('W', 'int8', [4, 3, 3, 3], Array.from({ length: 108 }, (_, i) => (i % 9) - 4)), b.init('sw', 'float32', [3], [0.01, 0.02, 0.03])], { axis: 1 });
     b.op('Conv', [x, w], {}, { name: 'layer', outputs: ['y'] });
     b.output('y', 'float32', [1, 4, 3, 3]);
     const n = await layer(b.toBytes());
     expect([n.opType, n.kernels.some((k) => k.startsWith('conv_')), n.math, n.weightBits]).toEqual(['Conv', true, 'f32', 32]);
-    expect(n.reason).toContain('qdq-int8: the Conv output is not requantised by a QuantizeLinear');
+    expect(n.reason).toContain('qdq-int8: the weight is not DequantizeLinear of a constant 2/4/8-bit integer tensor, per tensor or per output channel');
   });
 
   it('dynamic-int8: a MatMulInteger not followed by Cast → Mul stays unfused, and says why', async () => {

@@ -8,7 +8,7 @@ import type { DType } from '../ir/dtype.js';
 import { QONNX_DOMAINS } from '../ir/domains.js';
 import { fail } from '../errors.js';
 import { nodeLabel, type Node } from '../ir/graph.js';
-import { intRange, MAX_BITWIDTH, QKIND, quantValue, roundingCode } from '../ir/qonnx.js';
+import { dequantValue, intRange, MAX_BITWIDTH, QKIND, quantValue, roundingCode } from '../ir/qonnx.js';
 import { numel, toNumbers, type TensorData } from '../ir/tensor.js';
 import type { GraphView } from './graph-view.js';
 
@@ -143,4 +143,23 @@ export function activationQuant(v: GraphView, value: string, maxRank: number): A
   const type: DType = q.signed ? 'int8' : 'uint8';
   if (scale === undefined || zp === undefined || !usableScale(scale) || !Number.isInteger(zp) || !fits(type, [zp])) return undefined;
   return { q, x: q.node.inputs[0], scale, zp, type };
+}
+
+/**
+ * The values a quantizer of a constant float32 vector outputs — a layer's bias exported as
+ * Quant(b, s, z, bits) — when b has N elements ([N] or [1, N]) and s, z are one value or one per
+ * element: each computed as the literal op computes it (quantValue then dequantValue, the f32
+ * operation order of assembly/fakequant.ts), so the folded bias is bit for bit the literal one
+ * (NaN included). Undefined for anything else.
+ */
+export function quantizedBias(v: GraphView, value: string, N: number): Float32Array | undefined {
+  const q = quantizer(v, v.producer(value));
+  const b = q ? v.constant(q.node.inputs[0]) : undefined;
+  if (!q || !b || b.dtype !== 'float32' || numel(b.dims) !== N || b.dims.at(-1) !== N || b.dims.length > 2) return undefined;
+  const last = b.dims.length - 1;
+  const s = perAxis(v.constant(q.node.inputs[1]), b.dims, last);
+  const z = q.kind === QKIND.BIPOLAR ? new Float32Array(1) : perAxis(v.constant(q.node.inputs[2] ?? ''), b.dims, last);
+  if (!s || !z) return undefined;
+  const at = (a: Float32Array, i: number) => a[a.length === 1 ? 0 : i];
+  return Float32Array.from(f32Values(b), (x, i) => dequantValue(quantValue(q.kind, q.mode, x, at(s, i), at(z, i), q.lo, q.hi), at(s, i), at(z, i)));
 }

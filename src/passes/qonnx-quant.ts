@@ -25,7 +25,9 @@
 // integers the literal graph multiplies. A NaN in x has no integer: the run fails, naming the node
 // (the literal graph would output NaN). The quantizer nodes stay for any other reader.
 // Gemm matches with transA = 0, alpha = 1 and C absent or a float32 initializer of N elements
-// ([N] or [1, N]) with beta = 1; Conv with B absent or a float32 initializer of M elements.
+// ([N] or [1, N]) with beta = 1; Conv with B absent or a float32 initializer of M elements; either
+// bias may be a QONNX quantizer of such an initializer. A layer with a quantised weight that stays
+// on the float path logs why.
 //
 // Exactness of the integer layers. With v_x = t_x − z_x and v_w = t_w − z_w (exact integers):
 // acc = Σ_k v_x·v_w is exact in i32 (MatMulQWQ8: |v_w| ≤ 15, K ≤ 65536; QGemmToFloat /
@@ -39,9 +41,12 @@
 // are f32 (bound in assembly/gemm_q4.ts), so it matches the float graph within both graphs'
 // summation error.
 //
-// Ternary weights ({−1, 0, +1}·s: b_w = 2, signed, narrow, z_w = 0) take the 2-bit qw layouts
-// here. Hook: ai.lowbit TernaryMatMul / TernaryConv (branch h/ternary) are to take them first —
-// `isTernary(w)` in rewrite() marks the place.
+// Ternary weights ({−1, 0, +1}·s: b_w = 2, signed, narrow, z_w = 0, so t is the code) under a
+// quantised activation become ai.lowbit TernaryMatMul / TernaryConv (src/ops/ternary.ts): acc =
+// Σ (t_x − z_x)·t_w exact in i32, y = f32(f32(acc)·f32(s_x·s_w[n])) + bias — the float output of
+// QGemmToFloat, on the 2-bit kernels. On f32 activations they take the 2-bit qw layout (MatMulQW).
+// The bias may itself be a quantizer of a constant (Brevitas exports Quant(b, s_x·s_w, 0, 32)):
+// it is folded to the values the literal op outputs (quantizedBias), bit for bit.
 //
 // Quant / BipolarQuant on constant weights holding NaN or ±Inf: LOWBIT_BAD_MODEL naming the node.
 
@@ -52,8 +57,8 @@ import { lowBitTensor, type QuantParams } from '../ir/quant.js';
 import { fromNumbers, makeTensor, numel, type TensorData } from '../ir/tensor.js';
 import { bipolarPath } from './bipolar.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
-import type { Pass } from './index.js';
-import { activationQuant, fits, weightQuant, type ActivationQuant, type WeightQuant } from './qonnx-match.js';
+import type { Pass, PassLog } from './index.js';
+import { activationQuant, fits, isQuantizer, quantizedBias, weightQuant, type ActivationQuant, type WeightQuant } from './qonnx-match.js';
 import { attrs, floatAttr, intAttr } from './quant-match.js';
 
 /** Largest K the qw kernels take with one block per channel (QW_MAX_BLOCK, K rounded up to 16). */
@@ -68,26 +73,38 @@ interface Layer {
   K: number;
   N: number;
   transB: boolean;
-  /** Gemm C / Conv B: '' or a float32 initializer of N elements. */
-  bias: string;
+  /** Gemm C / Conv B: '' (none), a float32 initializer of N elements, or the folded values of a quantizer of one. */
+  bias: string | Float32Array;
 }
 
-function matchLayer(v: GraphView, n: Node): Layer | undefined {
+const BIAS_FORM = 'the bias is neither a float32 constant of N elements (Gemm: beta = 1) nor a QONNX quantizer of one';
+
+/**
+ * The layer around a MatMul / Gemm / Conv anchor whose weight a QONNX quantizer makes; why the
+ * rule cannot take it, when it is such a layer; undefined otherwise.
+ */
+function matchLayer(v: GraphView, n: Node): Layer | string | undefined {
   if (n.domain !== '' || !['MatMul', 'Gemm', 'Conv'].includes(n.opType) || n.inputs[0] === n.inputs[1]) return undefined;
+  if (!isQuantizer(v.producer(n.inputs[1]))) return undefined;
+  // A constant activation leaves the whole layer to constant folding, on the float kernels.
+  if (v.constant(n.inputs[0])) return undefined;
   const conv = n.opType === 'Conv';
   const transB = n.opType === 'Gemm' && intAttr(n, 'transB', 0) === 1;
   const w = weightQuant(v, n.inputs[1], (rank) => (conv || transB ? 0 : rank - 1));
-  if (!w || (!conv && w.dims.length !== 2)) return undefined;
-  // A constant activation leaves the whole layer to constant folding, on the float kernels.
-  if (v.constant(n.inputs[0])) return undefined;
-  if (n.opType === 'Gemm' && (intAttr(n, 'transA', 0) !== 0 || floatAttr(n, 'alpha', 1) !== 1)) return undefined;
+  if (!w) {
+    return 'the weight quantizer needs a float32 constant W (rank ≥ 2), a constant bit width, scale > 0 and an integer zero point per tensor or per output channel';
+  }
+  if (!conv && w.dims.length !== 2) return `the ${n.opType} weight is ${w.dims.length}-D, not 2-D`;
+  if (n.opType === 'Gemm' && (intAttr(n, 'transA', 0) !== 0 || floatAttr(n, 'alpha', 1) !== 1)) return 'Gemm needs transA = 0 and alpha = 1';
   const N = w.dims[w.axis];
   const K = numel(w.dims) / N;
-  const bias = n.inputs[2] ?? '';
-  if (bias !== '') {
-    const c = v.constant(bias);
+  const name = n.inputs[2] ?? '';
+  let bias: string | Float32Array | undefined = name;
+  if (name !== '') {
+    const c = v.constant(name);
     const shaped = c !== undefined && c.dtype === 'float32' && numel(c.dims) === N && c.dims.at(-1) === N && c.dims.length <= (conv ? 1 : 2);
-    if (!shaped || (!conv && floatAttr(n, 'beta', 1) !== 1)) return undefined;
+    bias = shaped ? name : quantizedBias(v, name, N);
+    if (!bias || (!conv && floatAttr(n, 'beta', 1) !== 1)) return BIAS_FORM;
   }
   return { anchor: n, w, K, N, transB, bias };
 }
@@ -127,6 +144,17 @@ const putValues = (r: Run, base: string, dtype: DType, dims: number[], values: A
 
 const perChannelDims = (L: Layer, count: number): number[] => (count === 1 ? [] : [L.N]);
 
+/** The layer's bias input: '' (none), the initializer it names, or a new one holding the folded values. */
+const biasInput = (r: Run, L: Layer): string =>
+  typeof L.bias === 'string' ? L.bias : putValues(r, `${L.anchor.outputs[0]}_bias`, 'float32', [L.N], L.bias);
+
+/** The layer's bias as an initializer of shape [N] (what the ternary ops take). */
+function biasVector(r: Run, L: Layer): string {
+  const name = biasInput(r, L);
+  const c = name === '' ? undefined : r.g.initializers.get(name)!;
+  return !c || c.dims.length === 1 ? name : putInitializer(r, `${name}_vector`, makeTensor('float32', [L.N], c.bytes.slice()));
+}
+
 function quantParams(w: WeightQuant): QuantParams {
   return { scale: w.scale, zeroPoint: w.zp, axis: w.axis, blockSize: 0, bits: w.q.bits, signed: w.q.signed, narrow: w.q.narrow };
 }
@@ -159,16 +187,17 @@ function integerActivation(r: Run, x: ActivationQuant): string {
 /**
  * Integer activations × integer weights, integer accumulation, then f32 scales: 2/4-bit weights
  * (kept that wide) on MatMulQWQ8 when t_x − z_x fits int8, else int8 weights on QGemmToFloat /
- * QConvToFloat.
+ * QConvToFloat. Returns why not when neither fits.
  */
-function integerLayer(r: Run, L: Layer, x: ActivationQuant): boolean {
+function integerLayer(r: Run, L: Layer, x: ActivationQuant): true | string {
   const { w } = L;
   const qw = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(w);
   if (qw && dtypeBits(qw) <= 4 && x.q.lo - x.zp >= -128 && x.q.hi - x.zp <= 127) return nBitIntegerLayer(r, L, x, qw);
   const wType: DType = w.q.signed ? 'int8' : 'uint8';
-  if (w.q.bits > 8 || !fits(wType, w.zp)) return false;
+  if (w.q.bits > 8) return `${w.q.bits}-bit weights have no integer kernel (8 bits at most)`;
+  if (!fits(wType, w.zp)) return `the weight zero points do not fit ${wType}`;
   const vx = Math.max(Math.abs(x.q.lo - x.zp), Math.abs(x.q.hi - x.zp));
-  if (L.K * vx * weightMagnitude(w) >= 2 ** 31) return false;
+  if (L.K * vx * weightMagnitude(w) >= 2 ** 31) return 'K·max|t_x − z_x|·max|t_w − z_w| ≥ 2^31: the int32 accumulator could overflow';
   const a = integerActivation(r, x);
   const base = L.anchor.outputs[0];
   const aZp = putValues(r, `${base}_x_zero_point`, x.type, [], [x.zp]);
@@ -177,8 +206,8 @@ function integerLayer(r: Run, L: Layer, x: ActivationQuant): boolean {
   const m = Array.from(w.scale, (s) => Math.fround(x.scale * s));
   const scale = putValues(r, `${base}_acc_scale`, 'float32', perChannelDims(L, m.length), m);
   r.g.quant.set(wInt, quantParams(w));
-  if (L.anchor.opType === 'Conv') replaceAnchor(r.g, L, 'QConvToFloat', [a, aZp, wInt, wZp, scale, L.bias], new Map(L.anchor.attrs));
-  else replaceAnchor(r.g, L, 'QGemmToFloat', [a, aZp, wInt, wZp, scale, L.bias], attrs({ trans_b: +L.transB }));
+  if (L.anchor.opType === 'Conv') replaceAnchor(r.g, L, 'QConvToFloat', [a, aZp, wInt, wZp, scale, biasInput(r, L)], new Map(L.anchor.attrs));
+  else replaceAnchor(r.g, L, 'QGemmToFloat', [a, aZp, wInt, wZp, scale, biasInput(r, L)], attrs({ trans_b: +L.transB }));
   return true;
 }
 
@@ -203,13 +232,28 @@ function qwWeights(r: Run, L: Layer, type: DType): { inputs: string[]; attrs: Ma
 }
 
 /** Integer activations × 2/4-bit weights: MatMulQWQ8. */
-function nBitIntegerLayer(r: Run, L: Layer, x: ActivationQuant, type: DType): boolean {
+function nBitIntegerLayer(r: Run, L: Layer, x: ActivationQuant, type: DType): true {
   const a = integerActivation(r, x);
   const base = L.anchor.outputs[0];
   const aScale = putValues(r, `${base}_x_scale`, 'float32', [], [x.scale]);
   const aZp = putValues(r, `${base}_x_zero_point`, x.type, [], [x.zp]);
   const wq = qwWeights(r, L, type);
-  replaceAnchor(r.g, L, 'MatMulQWQ8', [a, aScale, aZp, ...wq.inputs, L.bias], wq.attrs);
+  replaceAnchor(r.g, L, 'MatMulQWQ8', [a, aScale, aZp, ...wq.inputs, biasInput(r, L)], wq.attrs);
+  return true;
+}
+
+/** Integer activations × ternary weights (t in {−1, 0, +1}, z_w = 0): TernaryMatMul / TernaryConv. */
+function ternaryLayer(r: Run, L: Layer, x: ActivationQuant): true {
+  const a = integerActivation(r, x);
+  const base = L.anchor.outputs[0];
+  const aScale = putValues(r, `${base}_x_scale`, 'float32', [], [x.scale]);
+  const aZp = putValues(r, `${base}_x_zero_point`, x.type, [], [x.zp]);
+  const codes = putValues(r, `${L.anchor.inputs[1]}_ternary_codes`, 'int8', L.w.dims, L.w.t);
+  const sw = putValues(r, `${codes}_scale`, 'float32', perChannelDims(L, L.w.scale.length), L.w.scale);
+  r.g.quant.set(codes, quantParams(L.w));
+  const conv = L.anchor.opType === 'Conv';
+  const a8 = conv ? new Map(L.anchor.attrs) : attrs({ trans_b: +L.transB });
+  replaceAnchor(r.g, L, conv ? 'TernaryConv' : 'TernaryMatMul', [a, aScale, aZp, codes, sw, biasVector(r, L)], a8);
   return true;
 }
 
@@ -218,7 +262,7 @@ function lowBitWeightLayer(r: Run, L: Layer): boolean {
   const type = L.anchor.opType === 'Conv' || L.K > QW_MAX_K ? undefined : qwType(L.w);
   if (!type) return false;
   const wq = qwWeights(r, L, type);
-  replaceAnchor(r.g, L, 'MatMulQW', [L.anchor.inputs[0], ...wq.inputs, L.bias], wq.attrs);
+  replaceAnchor(r.g, L, 'MatMulQW', [L.anchor.inputs[0], ...wq.inputs, biasInput(r, L)], wq.attrs);
   return true;
 }
 
@@ -234,24 +278,30 @@ function foldBipolarWeight(r: Run, L: Layer): boolean {
   return true;
 }
 
-function rewrite(r: Run, v: GraphView, n: Node): boolean {
+function rewrite(r: Run, v: GraphView, n: Node, log?: PassLog): boolean {
   const L = matchLayer(v, n);
-  if (!L) return false;
+  if (typeof L === 'string') log?.decline(n, L);
+  if (!L || typeof L === 'string') return false;
   const bipolar = L.w.q.bits === 1 && bipolarPath(v, n.inputs[0]) !== undefined;
   if (bipolar) return L.w.q.kind !== QKIND.BIPOLAR && foldBipolarWeight(r, L);
   const rank = n.opType === 'Conv' ? L.w.dims.length : n.opType === 'Gemm' ? 2 : 1;
   const x = activationQuant(v, n.inputs[0], rank);
-  // isTernary(L.w): the place for ai.lowbit TernaryMatMul / TernaryConv (see the header).
-  if (x && integerLayer(r, L, x)) return true;
-  return lowBitWeightLayer(r, L);
+  if (x && isTernary(L.w)) return ternaryLayer(r, L, x);
+  const integer = x ? integerLayer(r, L, x) : undefined;
+  if (integer === true || lowBitWeightLayer(r, L)) return true;
+  const act = isQuantizer(v.producer(n.inputs[0]))
+    ? 'the activation quantizer is not one scale > 0 and an integer zero point (in int8/uint8) on ≤ 8 bits'
+    : 'the activation is float (no QONNX quantizer before the layer)';
+  log?.decline(n, integer ?? (n.opType === 'Conv' ? `${act}, and there is no n-bit weight × f32 conv kernel` : act));
+  return false;
 }
 
 export const qonnxQuantPass: Pass = {
   name: 'qonnx-quant',
-  run(g) {
+  run(g, log) {
     const v = new GraphView(g);
     const taken = new Set([...g.initializers.keys(), ...g.inputs.map((i) => i.name), ...g.nodes.flatMap((n) => n.outputs)]);
     const r: Run = { g, taken, made: new Map() };
-    return [...g.nodes].reduce((fired, n) => fired + (rewrite(r, v, n) ? 1 : 0), 0);
+    return [...g.nodes].reduce((fired, n) => fired + (rewrite(r, v, n, log) ? 1 : 0), 0);
   },
 };

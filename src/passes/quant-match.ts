@@ -2,9 +2,9 @@
 // parameters of QuantizeLinear / DequantizeLinear nodes, activations around an anchor, and how
 // they rewrite (new initializers, replacing a chain of nodes by one).
 
-import type { DType } from '../ir/dtype.js';
+import { dtypeBits, type DType } from '../ir/dtype.js';
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
-import type { QuantParams } from '../ir/quant.js';
+import { lowBitValues, type QuantParams } from '../ir/quant.js';
 import { makeTensor, numel, typedView, type TensorData } from '../ir/tensor.js';
 import type { GraphView } from './graph-view.js';
 
@@ -23,8 +23,12 @@ export function floatAttr(n: Node, name: string, def: number): number {
 
 export const isOp = (n: Node | undefined, op: string): n is Node => n !== undefined && n.domain === '' && n.opType === op;
 
-/** Numbers of a constant (float32, int32, uint8, int8). */
-export const valuesOf = (t: TensorData): number[] => Array.from(typedView(t) as ArrayLike<number>);
+/** Numbers of a constant (float32, int32, uint8, int8, and the packed int2/uint2/int4/uint4). */
+export const valuesOf = (t: TensorData): number[] =>
+  Array.from(dtypeBits(t.dtype) < 8 ? lowBitValues(t) : (typedView(t) as ArrayLike<number>));
+
+/** The sub-byte integer types a DequantizeLinear's weights may have (values that fit int8 / uint8). */
+export const SUB_BYTE = new Set<DType>(['int2', 'uint2', 'int4', 'uint4']);
 
 /**
  * Quantisation parameters of a QuantizeLinear / DequantizeLinear node whose scale and zero point
@@ -71,16 +75,20 @@ export function activationDQ(g: Graph, v: GraphView, value: string): (QDQParams 
   return p && isQ8(p.type) && perTensor(p) ? (p as QDQParams & { type: Q8 }) : undefined;
 }
 
-/** A DequantizeLinear of constant u8/s8 weights, per tensor or per channel along `outAxis`. */
-export function weightDQ(v: GraphView, value: string, axis: number): (QDQParams & { w: TensorData; type: Q8 }) | undefined {
+/**
+ * A DequantizeLinear of constant u8/s8 weights — or, with `subByte`, int2/uint2/int4/uint4 ones,
+ * whose values fit the 8-bit type of their signedness — per tensor or per channel along `axis`.
+ * `type` is the 8-bit type the integer kernels take the values as; `w` the constant as stored.
+ */
+export function weightDQ(v: GraphView, value: string, axis: number, subByte = false): (QDQParams & { w: TensorData; type: Q8 }) | undefined {
   const dq = v.producer(value);
   if (!isOp(dq, 'DequantizeLinear')) return undefined;
   const w = v.constant(dq.inputs[0]);
-  if (!w || !isQ8(w.dtype) || w.dims.length < 2) return undefined;
+  if (!w || !(isQ8(w.dtype) || (subByte && SUB_BYTE.has(w.dtype))) || w.dims.length < 2) return undefined;
   const p = qdqParams(v, dq, w.dtype, w.dims.length);
   if (!p) return undefined;
   const ok = perTensor(p) || (p.axis === axis && p.scale.length === w.dims[axis]);
-  return ok ? { ...p, w, type: w.dtype as Q8 } : undefined;
+  return ok ? { ...p, w, type: w.dtype.startsWith('u') ? 'uint8' : 'int8' } : undefined;
 }
 
 /** What a ReLU or Clip (constant bounds) after the anchor does: clamp to [lo, hi]. */

@@ -14,9 +14,9 @@
 // The bias (Gemm C, Conv B), Gemm's attributes and the output handling are those of the int8
 // rule (qdq-int8.ts, whose helpers this one shares): with a per-tensor u8/s8 QuantizeLinear
 // after the layer and the bias absent or DQ(int32) on the accumulator's scale f32(sx·sw[n]),
-// the node requantises (y_min/y_max carry a Relu/Clip) and outputs the QuantizeLinear's
-// integer tensor; otherwise it outputs float32 (act_min/act_max carry the Relu/Clip) and a
-// QuantizeLinear after it stays.
+// the node requantises (y_min/y_max carry a Relu/Clip, and the integer Clip of a widened 2/4-bit
+// QuantizeLinear, qdq-widen.ts) and outputs the integer tensor; otherwise it outputs float32
+// (act_min/act_max carry the Relu/Clip) and a QuantizeLinear after it stays.
 //
 // Exactness. The ternary node computes acc = Σ (x_q − zx)·code exactly; requantised, it rounds
 // f32(acc + bias)·m[n], m[n] = f32(f32(sx·sw[n]) / sy), as onnxruntime's QDQ fusion
@@ -36,7 +36,7 @@ import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import type { QuantParams } from '../ir/quant.js';
 import { GraphView, LOWBIT_DOMAIN } from './graph-view.js';
 import type { Pass } from './index.js';
-import { biasOf, outputQ, quantise, zeroPointInput, type Bias } from './qdq-int8.js';
+import { biasOf, outputQ, requantNodes, requantOutput, requantRange, zeroPointInput, type Bias, type OutputQ } from './qdq-int8.js';
 import {
   activation, activationDQ, addInitializer, attrs, floatAttr, intAttr, isOp, qdqParams, quantParamsOf, replaceChain,
   soleConsumer, type Activation, type QDQParams,
@@ -118,13 +118,13 @@ function layerAttrs(L: Layer, extra: Map<string, AttrValue>): Map<string, AttrVa
 
 const opTypeOf = (L: Layer): string => (L.anchor.opType === 'Conv' ? 'TernaryConv' : 'TernaryMatMul');
 
-function requantised(g: Graph, L: Layer, ins: string[], act: Activation | undefined, y: QDQParams, out: string): Node | undefined {
+function requantised(g: Graph, L: Layer, ins: string[], act: Activation | undefined, y: OutputQ): Node | undefined {
   if (L.bias.values && !L.bias.int32) return undefined;
-  const [qmin, qmax] = y.type === 'int8' ? [-128, 127] : [0, 255];
-  const lo = act ? quantise(act.lo, y) : qmin;
-  const hi = act ? quantise(act.hi, y) : qmax;
+  const [qmin, qmax] = y.p.type === 'int8' ? [-128, 127] : [0, 255];
+  const [lo, hi] = requantRange(act, y);
   const clamp = lo > qmin || hi < qmax ? attrs({ y_min: lo, y_max: hi }) : new Map<string, AttrValue>();
-  const inputs = [...ins, L.bias.int32 ?? '', y.node.inputs[1], zeroPointInput(g, y, out)];
+  const out = requantOutput(y);
+  const inputs = [...ins, L.bias.int32 ?? '', y.p.node.inputs[1], zeroPointInput(g, y.p, out)];
   return { name: L.anchor.name, opType: opTypeOf(L), domain: LOWBIT_DOMAIN, inputs, outputs: [out], attrs: layerAttrs(L, clamp) };
 }
 
@@ -147,8 +147,8 @@ function rewrite(g: Graph, anchor: Node): boolean {
   const q = outputQ(v, tail);
   const { ins, codes } = common(g, L);
   const chain = [anchor, ...(act ? [act.node] : [])];
-  let node = q ? requantised(g, L, ins, act, q, q.node.outputs[0]) : undefined;
-  if (node) chain.push(q!.node);
+  let node = q ? requantised(g, L, ins, act, q) : undefined;
+  if (node) chain.push(...requantNodes(q!));
   else node = toFloat(g, L, ins, act, tail);
   replaceChain(g, chain, node);
   const w: QuantParams = {
@@ -157,7 +157,7 @@ function rewrite(g: Graph, anchor: Node): boolean {
   };
   g.quant.set(codes, w);
   g.quant.set(L.x.node.inputs[0], quantParamsOf(L.x));
-  if (q && chain.at(-1) === q.node) g.quant.set(q.node.outputs[0], quantParamsOf(q));
+  if (q && chain.includes(q.p.node)) g.quant.set(requantOutput(q), quantParamsOf(q.p));
   return true;
 }
 

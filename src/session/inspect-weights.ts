@@ -41,6 +41,7 @@ const WEIGHTS: Record<string, WeightSlot> = {
   'ai.lowbit::QGemm': { weight: 3, params: [4, 5] },
   'ai.lowbit::QGemmToFloat': { weight: 2, params: [3, 4] },
   'ai.lowbit::QConvToFloat': { weight: 2, params: [3, 4] },
+  'ai.lowbit::MatMulQWQ8': { weight: 3, params: [4, 5] },
   'ai.lowbit::TernaryMatMul': { weight: 3, params: [4] },
   'ai.lowbit::TernaryConv': { weight: 3, params: [4] },
   'com.microsoft::MatMulNBits': {

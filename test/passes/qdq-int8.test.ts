@@ -138,6 +138,19 @@ describe('qdq-int8 rewrites', () => {
     expect(ops(g)).toEqual(['ai.lowbit::QGemmToFloat', 'QuantizeLinear']);
   });
 
+  it('a Conv without an integer form (float bias before a Q; no Q) outputs f32 on QConvToFloat, the Relu and Q kept', () => {
+    const g = graphOf(layerModel({ ...base, kind: 'Conv', M: 1, K: 2, N: 3, bias: 'float', act: 'relu' }, 9));
+    expect(runPasses(g, INT8_RULES).fired).toEqual({ 'qdq-int8': 1 });
+    expect(ops(g)).toEqual(['ai.lowbit::QConvToFloat', 'Relu', 'QuantizeLinear']);
+    expect(g.nodes[0].inputs).toEqual(['x', 'zx', 'W', 'zw', 'y_acc_scale', 'Bf']);
+    expect(g.nodes[0].outputs).toEqual(['y']);
+    expect(g.nodes[0].attrs.get('pads')?.value).toEqual([1, 1, 1, 1]);
+    const f = graphOf(layerModel({ ...base, kind: 'Conv', M: 1, K: 2, N: 3, q: false }, 9));
+    runPasses(f, INT8_RULES);
+    expect(ops(f)).toEqual(['ai.lowbit::QConvToFloat', 'Identity']);
+    expect(f.nodes[0].inputs.at(-1)).toBe('y_bias');
+  });
+
   const unchanged: Array<[string, () => Uint8Array]> = [
     ['W is not a constant', () => {
       const b = new OnnxBuilder({ opset: 17 });
@@ -167,7 +180,6 @@ describe('qdq-int8 rewrites', () => {
       b.output(b.op('Gemm', [dx, dw], { alpha: 2 }, { outputs: ['y'] }), 'float32', [2, 3]);
       return b.toBytes();
     }],
-    ['a float bias with a Q after a Conv (no integer form, no float-output Conv)', () => layerModel({ ...base, kind: 'Conv', M: 1, K: 2, N: 3, bias: 'float' }, 9)],
   ];
 
   it.each(unchanged)('leaves the graph as it was when %s', (_, make) => {
@@ -220,6 +232,15 @@ describe.each(ALL_BACKENDS)('rewritten layers against onnxruntime-node (%s)', (b
     expect(Math.max(...got.map((v, i) => Math.abs(v - want[i])))).toBeLessThanOrEqual(1);
     expect(off).toBeLessThanOrEqual(Math.ceil(got.length / 100));
     expect(new Set(got).size).toBeGreaterThan(10);
+  });
+
+  it('float-output Conv (QConvToFloat, int32 bias): within float rounding of the float graph', async () => {
+    const c: Layer = { ...base, kind: 'Conv', q: false, M: 2, K: 7, N: 5 };
+    const x = Uint8Array.from(ints(rng(5), c.M * c.K * 9, 0, 255));
+    const { got, want, fired } = await runBoth(layerModel(c, 12), { x: { type: 'uint8', data: x, dims: [c.M, c.K, 3, 3] } }, backend);
+    expect(fired).toEqual({ 'qdq-int8': 1 });
+    const scale = Math.max(...want.map(Math.abs));
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-5 * scale);
   });
 
   it('float output (QGemmToFloat, ReLU): within float rounding of the float graph', async () => {

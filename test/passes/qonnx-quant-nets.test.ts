@@ -77,7 +77,7 @@ const MODELS: Record<string, Model> = {
       const w2 = m.quant(m.weights([10, 24], 2), 2, m.pow2s(10), { narrow: 1, dims: [10, 1] });
       b.op('Gemm', [a2, w2, b.const('float32', [10], Array.from({ length: 10 }, (_, i) => i / 8))], { transB: 1 }, { outputs: ['y'] });
     },
-    lowered: ['QonnxQuantInt', 'MatMulQWQ8', 'Add', 'Relu', 'QonnxQuantInt', 'MatMulQWQ8'], kernels: ['qwgemm_i8', 'fake_quant_q8'],
+    lowered: ['QonnxQuantInt', 'MatMulQWQ8', 'Add', 'Relu', 'QonnxQuantInt', 'TernaryMatMul'], kernels: ['qwgemm_i8', 'tgemm_t2i8', 'fake_quant_q8'],
   },
   'conv net: 8-bit act × 8-bit W conv → 4-bit unsigned act × 4-bit W strided conv → pool → 8-bit act × 8-bit W Gemm': {
     x: [1, 3, 12, 12], feeds: [[1, 3, 12, 12]],

@@ -40,6 +40,8 @@ interface Case {
   w: QSpec;
   x?: QSpec;
   bias?: boolean;
+  /** The bias as Brevitas exports it: Quant(b, scale, 0, 32) (scale one value or per channel). */
+  biasQuant?: number | number[];
   /** The lowered layer: op type, its weight initializer's type, a kernel it calls. */
   want: { op: string; wType: DType; kernel: string };
 }
@@ -61,13 +63,17 @@ const CASES: Case[] = [
   { name: '8-bit unsigned act zp 128 × 4-bit W, Gemm transB, bias', kind: 'GemmT', x: { bits: 8, signed: 0, zp: 128, scale: 0.25 }, w: { bits: 4, scale: pow2s(rng(13), N) }, bias: true, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
   { name: '8-bit unsigned act zp 0 (t − z beyond int8) × 4-bit W: int8 weights', kind: 'MatMul', x: { bits: 8, signed: 0, scale: 0.25 }, w: { bits: 4, scale: 0.5 }, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
   { name: '4-bit unsigned act zp 3, HALF_UP × 8-bit W, Gemm transB, bias', kind: 'GemmT', x: { bits: 4, signed: 0, zp: 3, mode: 'HALF_UP', scale: 0.5 }, w: { bits: 8, scale: pow2s(rng(6), N) }, bias: true, want: { op: 'QGemmToFloat', wType: 'int8', kernel: 'qgemm_i8' } },
-  { name: '2-bit narrow act (CEIL) × 2-bit ternary W', kind: 'MatMul', x: { bits: 2, narrow: 1, mode: 'CEIL', scale: 1 }, w: { bits: 2, narrow: 1, scale: 0.25 }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
+  { name: '2-bit narrow act (CEIL) × 2-bit ternary W', kind: 'MatMul', x: { bits: 2, narrow: 1, mode: 'CEIL', scale: 1 }, w: { bits: 2, narrow: 1, scale: 0.25 }, want: { op: 'TernaryMatMul', wType: 'int8', kernel: 'tgemm_t2i8' } },
+  { name: '8-bit unsigned act × ternary per-channel W, Gemm transB, bias', kind: 'GemmT', x: { bits: 8, signed: 0, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: pow2s(rng(14), N) }, bias: true, want: { op: 'TernaryMatMul', wType: 'int8', kernel: 'tgemm_t2i8' } },
   { name: '8-bit unsigned narrow act (UP) × 8-bit unsigned W zp, Gemm', kind: 'Gemm', x: { bits: 8, signed: 0, narrow: 1, mode: 'UP', zp: 128, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [1, 2, 3, 250, 128, 0], scale: pow2s(rng(7), N) }, want: { op: 'QGemmToFloat', wType: 'uint8', kernel: 'qgemm_i8' } },
   { name: '4-bit act (DOWN) × 1-bit Quant W', kind: 'MatMul', x: { bits: 4, mode: 'DOWN', scale: 0.25 }, w: { bits: 1, scale: pow2s(rng(8), N) }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
   { name: 'BipolarQuant act × 4-bit W', kind: 'MatMul', x: { op: 'BipolarQuant', scale: 0.5 }, w: { bits: 4, scale: pow2s(rng(9), N) }, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
   { name: '1-bit Quant act (zp 1) × BipolarQuant W', kind: 'MatMul', x: { bits: 1, zp: 1, scale: 0.5 }, w: { op: 'BipolarQuant', scale: pow2s(rng(10), N) }, want: { op: 'MatMulQWQ8', wType: 'int2', kernel: 'qwgemm_i8' } },
   { name: 'Conv 3×3 pad 1: 8-bit act (HALF_DOWN) × 4-bit per-channel W, bias', kind: 'Conv', x: { bits: 8, mode: 'HALF_DOWN', scale: 0.125 }, w: { bits: 4, scale: pow2s(rng(11), N) }, bias: true, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'Conv: 4-bit unsigned act × 2-bit W', kind: 'Conv', x: { bits: 4, signed: 0, scale: 0.25 }, w: { bits: 2, scale: 0.5 }, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
+  { name: 'Gemm transB: 8-bit act × 4-bit W, bias Quant(b, s, 0, 32)', kind: 'GemmT', x: { bits: 8, scale: 0.25 }, w: { bits: 4, scale: pow2s(rng(16), N) }, biasQuant: 2 ** -6, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
+  { name: 'Conv: 8-bit act × ternary W, per-channel bias Quant(b, s[n], 0, 32)', kind: 'Conv', x: { bits: 8, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: 0.5 }, biasQuant: pow2s(rng(17), N).map((v) => v / 64), want: { op: 'TernaryConv', wType: 'int8', kernel: 'tconv_t2i8' } },
+  { name: 'Conv 3×3 pad 1: 8-bit act (zp 3) × ternary per-channel W, bias', kind: 'Conv', x: { bits: 8, zp: 3, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: pow2s(rng(15), N) }, bias: true, want: { op: 'TernaryConv', wType: 'int8', kernel: 'tconv_t2i8' } },
   { name: 'depthwise Conv: 8-bit act × 8-bit unsigned W zp', kind: 'ConvDW', x: { bits: 8, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [7, 128, 200, 0, 31], scale: pow2s(rng(12), C) }, want: { op: 'QConvToFloat', wType: 'uint8', kernel: 'conv_dw_i8' } },
 ];
 
@@ -126,7 +132,13 @@ function build(c: Case, literal: boolean): Uint8Array {
   let x = b.input('x', 'float32', sh.x);
   if (c.x) x = quantizer(b, x, c.x, [], literal ? 'sx' : undefined);
   const w = quantizer(b, b.init('w', 'float32', sh.w, weights(c, sh)), c.w, sh.param, literal ? 'sw' : undefined);
-  const bias = c.bias ? [b.init('bias', 'float32', [sh.channels], Array.from({ length: sh.channels }, (_, i) => (i - 2) / 4))] : [];
+  const biasValues = (noise: number) => Array.from({ length: sh.channels }, (_, i) => (i - 2) / 4 + noise * Math.sin(i));
+  let bias = c.bias ? [b.init('bias', 'float32', [sh.channels], biasValues(0))] : [];
+  if (c.biasQuant !== undefined) {
+    const s = one(c.biasQuant);
+    const q = [b.init('bias', 'float32', [sh.channels], biasValues(0.3)), b.const('float32', s.length === 1 ? [] : [sh.channels], s), b.const('float32', [], [0]), b.const('float32', [], [32])];
+    bias = [b.op('Quant', q, { signed: 1, narrow: 0 }, { domain: QONNX })];
+  }
   const out = { outputs: ['y'], name: 'layer' };
   if (c.kind === 'MatMul') b.op('MatMul', [x, w], {}, out);
   else if (c.kind === 'Gemm' || c.kind === 'GemmT') b.op('Gemm', [x, w, ...bias], c.kind === 'GemmT' ? { transB: 1 } : {}, out);
@@ -162,7 +174,7 @@ describe('QONNX layers: the graph the rule makes', () => {
       expect(runPasses(g).fired['qonnx-quant']).toBe(1);
       const layer = g.nodes.find((n) => n.name === 'layer')!;
       expect(layer.opType).toBe(c.want.op);
-      const wIn = layer.inputs[{ MatMulQW: 1, MatMulQWQ8: 3 }[c.want.op] ?? 2];
+      const wIn = layer.inputs[{ MatMulQW: 1, MatMulQWQ8: 3, TernaryMatMul: 3, TernaryConv: 3 }[c.want.op] ?? 2];
       expect(g.initializers.get(wIn)?.dtype).toBe(c.want.wType);
       expect(g.nodes.map((n) => n.opType)).toEqual(c.x ? [c.x.op === 'BipolarQuant' ? 'QonnxBipolarInt' : 'QonnxQuantInt', c.want.op] : [c.want.op]);
       const wq = g.quant.get(wIn)!;
@@ -215,4 +227,31 @@ describe.each(ALL_BACKENDS)('QONNX layers give the literal graph\'s bits (%s)', 
       }
     });
   }
+});
+
+describe('layers with a quantised weight left on the float path say why (inspect)', () => {
+  const layer = (kind: 'Conv' | 'Gemm', attrs: Record<string, AttrInput>, bias?: number[], xQuant = false): Uint8Array => {
+    const b = new OnnxBuilder({ opset: 17, domains: { [QONNX]: 1 } });
+    const conv = kind === 'Conv';
+    let x = b.input('x', 'float32', conv ? [1, C, HW, HW] : [M, K]);
+    if (xQuant) x = quantizer(b, x, { bits: 8, scale: 0.25 }, []);
+    const wDims = conv ? [N, C, 3, 3] : [N, K];
+    const w = quantizer(b, b.init('w', 'float32', wDims, Float32Array.from({ length: wDims.reduce((p, q) => p * q, 1) }, (_, i) => (i % 7) - 3)), { bits: 4, scale: 0.5 }, []);
+    const ins = bias ? [x, w, b.init('bias', 'float32', [bias.length], bias)] : [x, w];
+    b.op(kind, ins, attrs, { outputs: ['y'], name: 'layer' });
+    b.output('y', 'float32', null);
+    return b.toBytes();
+  };
+  const cases: Array<[string, Uint8Array, string]> = [
+    ['a Conv on f32 activations', layer('Conv', { pads: [1, 1, 1, 1] }), 'qonnx-quant: the activation is float (no QONNX quantizer before the layer), and there is no n-bit weight × f32 conv kernel'],
+    ['a Gemm with alpha 2', layer('Gemm', { transB: 1, alpha: 2 }, undefined, true), 'qonnx-quant: Gemm needs transA = 0 and alpha = 1'],
+    ['a Gemm whose C broadcasts one value', layer('Gemm', { transB: 1 }, [0.5], true), 'qonnx-quant: the bias is neither a float32 constant of N elements (Gemm: beta = 1) nor a QONNX quantizer of one'],
+  ];
+  it.each(cases)('%s', async (_, bytes, reason) => {
+    const s = await InferenceSession.create(bytes);
+    const n = s.inspect().nodes.find((x) => x.name === 'layer')!;
+    expect(n.kernel).toMatch(/_f32/);
+    expect(n.reason).toBe(reason);
+    await s.release();
+  });
 });
