@@ -22,7 +22,7 @@
 
 import { PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
 import { outElemBytes, setEpilogue, storeEight, storeFour, storeOne } from './gemm_i8_epilogue';
-import { dot4x8_i16, dotAdd, foldPairs } from './gemm_i8_tile';
+import { dot4x8_i16 } from './gemm_i8_tile';
 
 // Per-call constants shared by the microkernels (kernels are not re-entrant).
 let zqArr: usize = 0;
@@ -30,11 +30,23 @@ let corrArr: usize = 0;
 let rowSums: usize = 0;
 let rowZps: usize = 0;
 const TILE: usize = memory.data(16, 16);
-/** The 4×8 tile of the GEMM path. */
+/** The 4×8 tile of the GEMM path, and its one tap (offset 0). */
 const GTILE: usize = memory.data(128, 16);
+const ONE_TAP: usize = memory.data(4, 4);
 
 /** Rows of A per cache block of the GEMM: about this many bytes of packed A. */
 const A_BLOCK_BYTES: i32 = 256 * 1024;
+
+// @ts-ignore: decorator
+@inline function dotAdd(acc: v128, b: v128, a: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(b, a));
+}
+
+/** [c0a, c0b, c1a, c1b] and [c2a, c2b, c3a, c3b] → [c0, c1, c2, c3]. */
+// @ts-ignore: decorator
+@inline function foldPairs(lo: v128, hi: v128): v128 {
+  return i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7));
+}
 
 // @ts-ignore: decorator
 @inline function rdotAdd(acc: v128, a: v128, q: v128): v128 {
@@ -169,7 +181,7 @@ export function qgemm_i8(
         const pb = panels + <usize>(n0 >> 3) * panelBytes;
         const nv = min(8, N - n0);
         for (let m0 = mb; m0 < mEnd; m0 += 4) {
-          dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, pb, Kp >> 1, GTILE);
+          dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, ONE_TAP, 1, Kp >> 1, 16, pb, GTILE);
           storeTile(c + <usize>m0 * crs + <usize>n0 * eb, crs, eb, m0, min(4, M - m0), n0, nv);
         }
       }

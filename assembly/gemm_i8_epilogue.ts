@@ -156,8 +156,13 @@ export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32):
     for (let j = 0; j < nv; j++) storeOne(load<i32>(tile + (<usize>j << 2)), c + <usize>j * eb, m, n);
     return;
   }
+  storeFourSharedV(v128.load(tile), c, m, n);
+}
+
+/** storeFourShared of four accumulators in a vector (SIMD builds). */
+// @ts-ignore: decorator
+@inline export function storeFourSharedV(acc: v128, c: usize, m: i32, n: i32): void {
   const bAt = bias + (<usize>(m * biasRs + n * biasCs) << 2);
-  let acc = v128.load(tile);
   if (bias && kind != EPI_F32) acc = i32x4.add(acc, v128.load32_splat(bAt));
   const sc = kind == EPI_I32 ? i32x4.splat(0) : v128.load32_splat(scale + (<usize>(m * scaleRs + n * scaleCs) << 2));
   const bi = kind == EPI_F32 && bias ? v128.load32_splat(bAt) : f32x4.splat(0);

@@ -22,7 +22,7 @@ const KERNELS: Record<string, KernelInfo> = {
   conv_dw_f32: { math: 'f32', exact: true },
   conv_transpose_f32: { math: 'f32', exact: true },
   qgemm_i8: { math: 'int8×int8→int32', exact: true },
-  conv_i8: { math: 'int8 im2col', exact: true },
+  conv_i8: { math: 'int8×int8→int32 (implicit GEMM)', exact: true },
   qwgemm_f32: { math: 'n-bit weights × f32', exact: true },
   qwgemm_i8: {
     math: 'n-bit weights × int8', exact: false,
