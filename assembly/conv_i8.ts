@@ -20,7 +20,9 @@ import {
   C, CP, Hp, ID, IH, IW, OD, OH, OW, SD, SH, T, conv_w_i8_bytes, ld8, padInput, paddedBytes, pairBytes, rowBytes, setGeometry,
   tapOffsets,
 } from './conv_i8_pack';
-import { outElemBytes, setEpilogue, storeFourShared, storeFourSharedV, storeOne } from './gemm_i8_epilogue';
+import {
+  lanesRequantise, narrowLanes, outElemBytes, requantLanes, scaleLanes, setEpilogue, storeFourShared, storeFourSharedV, storeOne,
+} from './gemm_i8_epilogue';
 import { dot4x8_i16 } from './gemm_i8_tile';
 
 /** The 4×8 tile (position rows), and one channel's positions of a ragged tile. */
@@ -46,6 +48,26 @@ export function conv_i8_scratch_bytes(d: usize): i32 {
  * tile in registers, four channels at a time.
  */
 function storeTile(yc: usize, chStride: usize, ch0: i32, mv: i32, nv: i32, bias: usize): void {
+  if (ASC_FEATURE_SIMD && nv == 4 && mv == 8 && lanesRequantise()) {
+    // Requantise the position rows with per-lane channel scales, narrow all 16 values of a half
+    // to bytes (byte 4r + j: position r, channel j) and transpose the bytes (4j + r).
+    for (let h = 0; h < 8; h += 4) {
+      const at = TILE + (<usize>h << 2);
+      const b = bias ? v128.load(bias + (<usize>(ch0 + h) << 2)) : i32x4.splat(0);
+      const sc = scaleLanes(0, ch0 + h);
+      const q = narrowLanes(
+        requantLanes(i32x4.add(v128.load(at), b), sc), requantLanes(i32x4.add(v128.load(at, 32), b), sc),
+        requantLanes(i32x4.add(v128.load(at, 64), b), sc), requantLanes(i32x4.add(v128.load(at, 96), b), sc),
+      );
+      const t = v128.shuffle<u8>(q, q, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      const c = yc + <usize>h * chStride;
+      v128.store32_lane(c, t, 0);
+      v128.store32_lane(c + chStride, t, 1);
+      v128.store32_lane(c + 2 * chStride, t, 2);
+      v128.store32_lane(c + 3 * chStride, t, 3);
+    }
+    return;
+  }
   if (ASC_FEATURE_SIMD && nv == 4) {
     for (let h = 0; h < mv; h += 4) {
       const at = TILE + (<usize>h << 2);

@@ -203,6 +203,33 @@ export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32):
 }
 
 /**
+ * Whether the 8-bit lane form below applies to the current descriptor: a u8/s8 output with
+ * integer clamp bounds and no bias of its own (a caller adds its bias to the accumulators).
+ */
+export function lanesRequantise(): bool {
+  return (kind == EPI_U8 || kind == EPI_S8) && intBounds && !bias;
+}
+
+/** The descriptor's scales of (m, n0..n0+3) as four f32 lanes. */
+// @ts-ignore: decorator
+@inline export function scaleLanes(m: i32, n0: i32): v128 {
+  return loadF4(scale, scaleRs, scaleCs, m, n0);
+}
+
+/** Requantised i32 lanes (see requantFour) of four accumulators with their scales sc, when lanesRequantise(). */
+// @ts-ignore: decorator
+@inline export function requantLanes(acc: v128, sc: v128): v128 {
+  return requantFour(f32x4.mul(f32x4.convert_i32x4_s(acc), sc));
+}
+
+/** i32 lanes of requantLanes, 16 of them (four vectors in order), narrowed to the output's 8-bit type. */
+// @ts-ignore: decorator
+@inline export function narrowLanes(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
+  const w01 = i16x8.narrow_i32x4_s(q0, q1), w23 = i16x8.narrow_i32x4_s(q2, q3);
+  return kind == EPI_U8 ? i8x16.narrow_i16x8_u(w01, w23) : i8x16.narrow_i16x8_s(w01, w23);
+}
+
+/**
  * Stores columns n0..n0+7 of row m at c from two vectors of i32 accumulators (columns n0..n0+3,
  * n0+4..n0+7): storeFour for both, with one 8-byte store for the 8-bit kinds.
  */
