@@ -21,7 +21,7 @@ import {
   tapOffsets,
 } from './conv_i8_pack';
 import {
-  lanesRequantise, narrowLanes, outElemBytes, requantLanes, scaleLanes, setEpilogue, storeFourShared, storeFourSharedV, storeOne,
+  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantLanes, scaleLanes, setEpilogue, storeFourShared, storeFourSharedV, storeOne,
 } from './gemm_i8_epilogue';
 import { dot4x8_i16 } from './gemm_i8_tile';
 
@@ -53,8 +53,8 @@ function storeTile(yc: usize, chStride: usize, ch0: i32, mv: i32, nv: i32, bias:
     // to bytes (byte 4r + j: position r, channel j) and transpose the bytes (4j + r).
     for (let h = 0; h < 8; h += 4) {
       const at = TILE + (<usize>h << 2);
-      const b = bias ? v128.load(bias + (<usize>(ch0 + h) << 2)) : i32x4.splat(0);
-      const sc = scaleLanes(0, ch0 + h);
+      const b = i32x4.add(bias ? v128.load(bias + (<usize>(ch0 + h) << 2)) : i32x4.splat(0), biasLanes(ch0 + h));
+      const sc = scaleLanes(ch0 + h);
       const q = narrowLanes(
         requantLanes(i32x4.add(v128.load(at), b), sc), requantLanes(i32x4.add(v128.load(at, 32), b), sc),
         requantLanes(i32x4.add(v128.load(at, 64), b), sc), requantLanes(i32x4.add(v128.load(at, 96), b), sc),

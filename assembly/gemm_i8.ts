@@ -21,7 +21,9 @@
 //   i32x4.dot_i16x8_s on i16 A. The scalar build computes both paths with plain loops.
 
 import { PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
-import { outElemBytes, setEpilogue, storeEight, storeFour, storeOne } from './gemm_i8_epilogue';
+import {
+  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantLanes, scaleLanes, setEpilogue, storeEight, storeFour, storeOne,
+} from './gemm_i8_epilogue';
 import { dot4x8_i16 } from './gemm_i8_tile';
 
 // Per-call constants shared by the microkernels (kernels are not re-entrant).
@@ -175,11 +177,26 @@ export function qgemm_i8(
     const blockBytes = <usize>Kp << 3;
     const panelBytes = <usize>Kp << 4;
     const rowsPerBlock = max(4, A_BLOCK_BYTES / (Kp << 1) & ~3);
+    const lanes = ASC_FEATURE_SIMD && lanesRequantise();
     for (let mb = 0; mb < M; mb += rowsPerBlock) {
       const mEnd = min(M, mb + rowsPerBlock);
       for (let n0 = 0; n0 < N; n0 += 8) {
         const pb = panels + <usize>(n0 >> 3) * panelBytes;
         const nv = min(8, N - n0);
+        if (ASC_FEATURE_SIMD && lanes && nv == 8) {
+          // Scales and biases of the panel's 8 columns, shared by every row.
+          const s0 = scaleLanes(n0), s1 = scaleLanes(n0 + 4), b0 = biasLanes(n0), b1 = biasLanes(n0 + 4);
+          for (let m0 = mb; m0 < mEnd; m0 += 4) {
+            dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, ONE_TAP, 1, Kp >> 1, 16, pb, GTILE);
+            const cm = c + <usize>m0 * crs + <usize>n0;
+            for (let r = 0; r < min(4, M - m0); r++) {
+              const row = GTILE + (<usize>r << 5);
+              const q0 = requantLanes(i32x4.add(v128.load(row), b0), s0), q1 = requantLanes(i32x4.add(v128.load(row, 16), b1), s1);
+              v128.store64_lane(cm + <usize>r * crs, narrowLanes(q0, q1, q0, q1), 0);
+            }
+          }
+          continue;
+        }
         for (let m0 = mb; m0 < mEnd; m0 += 4) {
           dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, ONE_TAP, 1, Kp >> 1, 16, pb, GTILE);
           storeTile(c + <usize>m0 * crs + <usize>n0 * eb, crs, eb, m0, min(4, M - m0), n0, nv);

@@ -204,16 +204,22 @@ export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32):
 
 /**
  * Whether the 8-bit lane form below applies to the current descriptor: a u8/s8 output with
- * integer clamp bounds and no bias of its own (a caller adds its bias to the accumulators).
+ * integer clamp bounds, scales and biases that do not depend on the row.
  */
 export function lanesRequantise(): bool {
-  return (kind == EPI_U8 || kind == EPI_S8) && intBounds && !bias;
+  return (kind == EPI_U8 || kind == EPI_S8) && intBounds && scaleRs == 0 && (!bias || biasRs == 0);
 }
 
-/** The descriptor's scales of (m, n0..n0+3) as four f32 lanes. */
+/** The descriptor's scales of columns n0..n0+3 as four f32 lanes (row-independent, see lanesRequantise). */
 // @ts-ignore: decorator
-@inline export function scaleLanes(m: i32, n0: i32): v128 {
-  return loadF4(scale, scaleRs, scaleCs, m, n0);
+@inline export function scaleLanes(n0: i32): v128 {
+  return loadF4(scale, 0, scaleCs, 0, n0);
+}
+
+/** The descriptor's i32 biases of columns n0..n0+3 (zeros when it has none). */
+// @ts-ignore: decorator
+@inline export function biasLanes(n0: i32): v128 {
+  return bias ? loadF4(bias, 0, biasCs, 0, n0) : i32x4.splat(0);
 }
 
 /** Requantised i32 lanes (see requantFour) of four accumulators with their scales sc, when lanesRequantise(). */

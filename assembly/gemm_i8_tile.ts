@@ -26,7 +26,8 @@ export function dot4x8_i16(pa: usize, offs: usize, T: i32, P: i32, ps: usize, pb
     let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
     for (let t = 0; t < T; t++) {
       let q = pa + <usize>load<i32>(offs + (<usize>t << 2));
-      for (let p = 0; p < P; p++) {
+      const end = q + <usize>P * ps;
+      while (q < end) {
         const b0 = v128.load(pb, 0);
         const b1 = v128.load(pb, 16);
         let a = v128.load32_splat(q, 0);
