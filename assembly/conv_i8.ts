@@ -21,7 +21,7 @@ import {
   tapOffsets,
 } from './conv_i8_pack';
 import {
-  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantLanes, scaleLanes, setEpilogue, storeFourShared, storeFourSharedV, storeOne,
+  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantRegs, rqConst, scaleLanes, setEpilogue, storeFourShared, storeFourSharedV, storeOne,
 } from './gemm_i8_epilogue';
 import { dot4x8_i16 } from './gemm_i8_tile';
 
@@ -55,10 +55,12 @@ function storeTile(yc: usize, chStride: usize, ch0: i32, mv: i32, nv: i32, bias:
       const at = TILE + (<usize>h << 2);
       const b = i32x4.add(bias ? v128.load(bias + (<usize>(ch0 + h) << 2)) : i32x4.splat(0), biasLanes(ch0 + h));
       const sc = scaleLanes(ch0 + h);
-      const q = narrowLanes(
-        requantLanes(i32x4.add(v128.load(at), b), sc), requantLanes(i32x4.add(v128.load(at, 32), b), sc),
-        requantLanes(i32x4.add(v128.load(at, 64), b), sc), requantLanes(i32x4.add(v128.load(at, 96), b), sc),
-      );
+      const k0 = rqConst(0), k1 = rqConst(1), k2 = rqConst(2), k3 = rqConst(3), k4 = rqConst(4), k5 = rqConst(5);
+      const q0 = requantRegs(i32x4.add(v128.load(at), b), sc, k0, k1, k2, k3, k4, k5);
+      const q1 = requantRegs(i32x4.add(v128.load(at, 32), b), sc, k0, k1, k2, k3, k4, k5);
+      const q2 = requantRegs(i32x4.add(v128.load(at, 64), b), sc, k0, k1, k2, k3, k4, k5);
+      const q3 = requantRegs(i32x4.add(v128.load(at, 96), b), sc, k0, k1, k2, k3, k4, k5);
+      const q = narrowLanes(q0, q1, q2, q3);
       const t = v128.shuffle<u8>(q, q, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       const c = yc + <usize>h * chStride;
       v128.store32_lane(c, t, 0);

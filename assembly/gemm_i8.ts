@@ -22,7 +22,7 @@
 
 import { PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
 import {
-  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantLanes, scaleLanes, setEpilogue, storeEight, storeFour, storeOne,
+  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantRegs, rqConst, scaleLanes, setEpilogue, storeEight, storeFour, storeOne,
 } from './gemm_i8_epilogue';
 import { dot4x8_i16 } from './gemm_i8_tile';
 
@@ -189,9 +189,11 @@ export function qgemm_i8(
           for (let m0 = mb; m0 < mEnd; m0 += 4) {
             dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, ONE_TAP, 1, Kp >> 1, 16, pb, GTILE);
             const cm = c + <usize>m0 * crs + <usize>n0;
+            const k0 = rqConst(0), k1 = rqConst(1), k2 = rqConst(2), k3 = rqConst(3), k4 = rqConst(4), k5 = rqConst(5);
             for (let r = 0; r < min(4, M - m0); r++) {
               const row = GTILE + (<usize>r << 5);
-              const q0 = requantLanes(i32x4.add(v128.load(row), b0), s0), q1 = requantLanes(i32x4.add(v128.load(row, 16), b1), s1);
+              const q0 = requantRegs(i32x4.add(v128.load(row), b0), s0, k0, k1, k2, k3, k4, k5);
+              const q1 = requantRegs(i32x4.add(v128.load(row, 16), b1), s1, k0, k1, k2, k3, k4, k5);
               v128.store64_lane(cm + <usize>r * crs, narrowLanes(q0, q1, q0, q1), 0);
             }
           }

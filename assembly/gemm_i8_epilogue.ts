@@ -61,6 +61,12 @@ let qminInt: i32 = 0;
 let qmaxInt: i32 = 0;
 let clampInt = false;
 let intBounds = false;
+/**
+ * requantFour's constants as vectors, written by setEpilogue (V8 rebuilds a v128 constant at
+ * every use, three instructions each; a load is one): −2^21, 2^21, 1.5·2^23 (f32 lanes), then
+ * bits(1.5·2^23) − y_zp, trunc(qmin), trunc(qmax) (i32 lanes).
+ */
+const RQ: usize = memory.data(96, 16);
 
 /** Reads an epilogue descriptor; returns 1 if it is malformed. */
 export function setEpilogue(d: usize): i32 {
@@ -87,6 +93,14 @@ export function setEpilogue(d: usize): i32 {
   qminInt = <i32>qmin;
   qmaxInt = <i32>qmax;
   clampInt = kind == EPI_U8 ? qminInt > 0 || qmaxInt < 255 : qminInt > -128 || qmaxInt < 127;
+  if (ASC_FEATURE_SIMD) {
+    v128.store(RQ, f32x4.splat(-2097152), 0);
+    v128.store(RQ, f32x4.splat(2097152), 16);
+    v128.store(RQ, f32x4.splat(12582912), 32);
+    v128.store(RQ, i32x4.splat(0x4b400000 - yZpInt), 48);
+    v128.store(RQ, i32x4.splat(qminInt), 64);
+    v128.store(RQ, i32x4.splat(qmaxInt), 80);
+  }
   if (kind != EPI_I32 && scale == 0) return 1;
   return 0;
 }
@@ -196,10 +210,27 @@ export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32):
     const r = f32x4.min(f32x4.max(f32x4.add(f32x4.nearest(v), f32x4.splat(yZp)), f32x4.splat(qmin)), f32x4.splat(qmax));
     return i32x4.trunc_sat_f32x4_s(r);
   }
-  const vc = f32x4.pmin(f32x4.pmax(v, f32x4.splat(-2097152)), f32x4.splat(2097152));
-  let q = i32x4.sub(f32x4.add(vc, f32x4.splat(12582912)), i32x4.splat(0x4b400000 - yZpInt));
-  if (clampInt) q = i32x4.min_s(i32x4.max_s(q, i32x4.splat(qminInt)), i32x4.splat(qmaxInt));
+  const vc = f32x4.pmin(f32x4.pmax(v, v128.load(RQ)), v128.load(RQ, 16));
+  let q = i32x4.sub(f32x4.add(vc, v128.load(RQ, 32)), v128.load(RQ, 48));
+  if (clampInt) q = i32x4.min_s(i32x4.max_s(q, v128.load(RQ, 64)), v128.load(RQ, 80));
   return v128.and(q, f32x4.eq(v, v));
+}
+
+/** Constant i (0..5) of RQ, for callers that keep them in registers across a tile (requantRegs). */
+// @ts-ignore: decorator
+@inline export function rqConst(i: i32): v128 {
+  return v128.load(RQ + (<usize>i << 4));
+}
+
+/**
+ * requantFour of f32(acc)·sc with the constants k0..k5 = rqConst(0..5), clamp always applied
+ * (a clamp to the type's own range changes nothing); valid when lanesRequantise().
+ */
+// @ts-ignore: decorator
+@inline export function requantRegs(acc: v128, sc: v128, k0: v128, k1: v128, k2: v128, k3: v128, k4: v128, k5: v128): v128 {
+  const v = f32x4.mul(f32x4.convert_i32x4_s(acc), sc);
+  const q = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(v, k0), k1), k2), k3);
+  return v128.and(i32x4.min_s(i32x4.max_s(q, k4), k5), f32x4.eq(v, v));
 }
 
 /**
@@ -222,13 +253,7 @@ export function lanesRequantise(): bool {
   return bias ? loadF4(bias, 0, biasCs, 0, n0) : i32x4.splat(0);
 }
 
-/** Requantised i32 lanes (see requantFour) of four accumulators with their scales sc, when lanesRequantise(). */
-// @ts-ignore: decorator
-@inline export function requantLanes(acc: v128, sc: v128): v128 {
-  return requantFour(f32x4.mul(f32x4.convert_i32x4_s(acc), sc));
-}
-
-/** i32 lanes of requantLanes, 16 of them (four vectors in order), narrowed to the output's 8-bit type. */
+/** i32 lanes of requantRegs, 16 of them (four vectors in order), narrowed to the output's 8-bit type. */
 // @ts-ignore: decorator
 @inline export function narrowLanes(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
   const w01 = i16x8.narrow_i32x4_s(q0, q1), w23 = i16x8.narrow_i32x4_s(q2, q3);
