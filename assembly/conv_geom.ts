@@ -18,5 +18,5 @@ export const G_DIL: i32 = 13; // DD, DH, DW
 export const G_PAD: i32 = 16; // PD, PH, PW (begin pads)
 export const G_OUT: i32 = 19; // OD, OH, OW
 export const G_CHUNK: i32 = 22; // per GEMM call: f32 Conv, panels of 8 output positions; ConvTranspose, of 8 input
-//                                 positions; conv_i8, output positions; Winograd, 2×2 tiles per block
+//                                 positions; Winograd, 2×2 tiles per block (conv_i8: unused)
 export const G_LEN: i32 = 23;

@@ -1,53 +1,54 @@
-// Operand packing of the integer convolution (conv_i8.ts), computed as Y_g = W_g · col:
+// Operand layouts of the integer convolution (conv_i8.ts), an implicit GEMM: output positions
+// meet output channels over k = (tap t, input channel c), t = (a, b, e) over KD·KH·KW, with
+// both operands widened to i16 and their zero points subtracted (values in [−255, 255]).
 //
-// Weights (pack_w_conv_i8, once per session, per group): the A operand of dot4x4_i16i8
-// (gemm_i8_tile.ts) with the zero point already subtracted, a'[m,k] = w[m,k] − w_zp[m] ∈
-// [−255, 255] (exact in i16): blocks of 4 output channels, each Kp/4 k-groups of 4 rows × 4 k
-// (row r of group g at element 4r), zero-padded past M and K; then sumA[m] = Σ_k a'[m,k] (i32,
-// Mp entries). Bytes: conv_w_i8_bytes(M, K).
+// Weights (pack_w_conv_i8, once per session, per group): the B operand of dot4x8_i16
+// (gemm_i8_tile.ts): panels of 8 output channels, each T·CP groups (t major, channel pair p =
+// c/2 minor) of 32 bytes, i16 element 2j + u of group (t, p) holding w[8·panel + j, 2p + u, t] −
+// w_zp; 0 past M and past C. Bytes: conv_w_i8_bytes(M, C, T).
 //
-// Activations (im2colSlabs, per chunk of output positions): the B operand, a slab per 16
-// positions of Kp/4 k-groups of 64 bytes, byte 16j + 4c + t of group g holding tap 4g + t of
-// position 16i + 4j + c (the packed-B layout of gemm_i8_pack.ts with positions for columns).
-// Values are stored shifted to s8, q = x − off (off = 128 for u8 x, i.e. xor 0x80; 0 for s8),
-// taps outside X hold the shifted zero point. Padding past K and past the chunk is left as
-// whatever bytes are there: a' is 0 past K, and positions past the chunk are never stored.
-// Each k-group is built in two steps: the four taps' rows of the chunk are written to a small
-// row buffer (one contiguous run of an input row per output-row segment: v128 copies for stride
-// 1 and 2), then four 16-byte row pieces are transposed into the slab layout with shuffles.
+// Activations (padInput, per call and group): the A operand, x − x_zp in a zero-padded volume,
+// so a tap outside X reads exactly 0 — the ONNX zero padding of the real input — and the tile
+// needs neither bounds checks nor correction terms. Padded coordinates (z, h, w) = input
+// coordinates + the begin pads, z < Dp, h < Hp and w < Wp = (O − 1)·S + (K − 1)·D + 1 per axis
+// (every coordinate an output reads). A row (z, h) holds CP channel pairs × SW phases × Wq
+// slots × 2 channels of i16: padded column w is in phase w mod SW, slot w div SW. Output
+// position ow at tap e reads column ow·SW + e·DW = slot ow + (e·DW) div SW of phase (e·DW) mod
+// SW, so four consecutive output positions read four consecutive 4-byte slots — the
+// 4-row group of dot4x8_i16, at a tap offset that does not depend on the position — for any
+// stride and dilation. Wq = ⌈OW/4⌉·4 + ((KW − 1)·DW) div SW covers the last, ragged quad.
 
 import { desc } from './common';
 import { G_C, G_DIL, G_IN, G_K, G_OUT, G_PAD, G_S } from './conv_geom';
 
 // @ts-ignore: decorator
-@inline function roundUp4(x: i32): i32 {
-  return (x + 3) & ~3;
+@inline function roundUp(x: i32, to: i32): i32 {
+  return (x + to - 1) / to * to;
 }
 
-/** Bytes of pack_w_conv_i8's output for one group of M output channels with K taps each. */
-export function conv_w_i8_bytes(M: i32, K: i32): i32 {
-  return roundUp4(M) * roundUp4(K) * 2 + roundUp4(M) * 4;
+/** Bytes of pack_w_conv_i8's output for one group: M output channels, C input channels, T taps. */
+export function conv_w_i8_bytes(M: i32, C: i32, T: i32): i32 {
+  return roundUp(M, 8) * T * roundUp(C, 2) * 2;
 }
 
 /**
- * Packs one group's weights w [M, K] (s8 when wSigned, else u8) with zero point(s) at wZp in w's
- * type (one, or M when wZpPerChannel; 0 for none) into dst (see the header). Returns 0, or 1
+ * Packs one group's weights w [M, C, T] (s8 when wSigned, else u8) with zero point(s) at wZp in
+ * w's type (one, or M when wZpPerChannel; 0 for none) into dst (see the header). Returns 0, or 1
  * when a dimension is not positive.
  */
-export function pack_w_conv_i8(w: usize, wSigned: i32, wZp: usize, wZpPerChannel: i32, M: i32, K: i32, dst: usize): i32 {
-  if (M <= 0 || K <= 0) return 1;
-  const Mp = roundUp4(M), Kp = roundUp4(K);
-  const sums = dst + <usize>Mp * <usize>Kp * 2;
-  for (let m = 0; m < Mp; m++) {
-    const row = dst + <usize>(m >> 2) * <usize>Kp * 8 + <usize>((m & 3) << 3);
+export function pack_w_conv_i8(w: usize, wSigned: i32, wZp: usize, wZpPerChannel: i32, M: i32, C: i32, T: i32, dst: usize): i32 {
+  if (M <= 0 || C <= 0 || T <= 0) return 1;
+  const CP = (C + 1) >> 1;
+  const panelBytes = <usize>T * <usize>CP << 5;
+  for (let m = 0; m < roundUp(M, 8); m++) {
+    const col = dst + <usize>(m >> 3) * panelBytes + (<usize>(m & 7) << 2);
     const zp = m < M && wZp ? ld8(wZp + (wZpPerChannel ? <usize>m : 0), wSigned) : 0;
-    let s = 0;
-    for (let k = 0; k < Kp; k++) {
-      const v = m < M && k < K ? ld8(w + <usize>m * <usize>K + <usize>k, wSigned) - zp : 0;
-      store<i16>(row + (<usize>(k >> 2) << 5) + (<usize>(k & 3) << 1), <i16>v);
-      s += v;
+    for (let t = 0; t < T; t++) {
+      for (let c = 0; c < CP << 1; c++) {
+        const v = m < M && c < C ? ld8(w + (<usize>m * <usize>C + <usize>c) * <usize>T + <usize>t, wSigned) - zp : 0;
+        store<i16>(col + (<usize>(t * CP + (c >> 1)) << 5) + (<usize>(c & 1) << 1), <i16>v);
+      }
     }
-    store<i32>(sums + (<usize>m << 2), s);
   }
   return 0;
 }
@@ -57,130 +58,119 @@ export function pack_w_conv_i8(w: usize, wSigned: i32, wZp: usize, wZpPerChannel
   return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 
-// Geometry of the current call (kernels are not re-entrant).
-let C = 0, ID = 0, IH = 0, IW = 0, KD = 0, KH = 0, KW = 0, SD = 0, SH = 0, SW = 0;
-let DD = 0, DH = 0, DW = 0, PD = 0, PH = 0, PW = 0, OH = 0, OW = 0;
+// The padded volume of the current call (kernels are not re-entrant).
+export let C = 0, CP = 0, T = 0;
+export let ID = 0, IH = 0, IW = 0, KD = 0, KH = 0, KW = 0, SD = 0, SH = 0, SW = 0;
+export let DD = 0, DH = 0, DW = 0, PD = 0, PH = 0, PW = 0, OD = 0, OH = 0, OW = 0;
+export let Dp = 0, Hp = 0, Wp = 0, Wq = 0;
+/** Bytes of one padded row (z, h) and between channel pairs within it. */
+export let rowBytes: usize = 0, pairBytes: usize = 0;
 
+// @ts-ignore: decorator
+@inline function padExtent(O: i32, S: i32, K: i32, Dl: i32): i32 {
+  return (O - 1) * S + (K - 1) * Dl + 1;
+}
+
+/** Reads the geometry descriptor d into the globals above. */
 export function setGeometry(d: usize): void {
-  C = desc(d, G_C);
+  C = desc(d, G_C); CP = (C + 1) >> 1;
   ID = desc(d, G_IN); IH = desc(d, G_IN + 1); IW = desc(d, G_IN + 2);
   KD = desc(d, G_K); KH = desc(d, G_K + 1); KW = desc(d, G_K + 2);
+  T = KD * KH * KW;
   SD = desc(d, G_S); SH = desc(d, G_S + 1); SW = desc(d, G_S + 2);
   DD = desc(d, G_DIL); DH = desc(d, G_DIL + 1); DW = desc(d, G_DIL + 2);
   PD = desc(d, G_PAD); PH = desc(d, G_PAD + 1); PW = desc(d, G_PAD + 2);
-  OH = desc(d, G_OUT + 1); OW = desc(d, G_OUT + 2);
+  OD = desc(d, G_OUT); OH = desc(d, G_OUT + 1); OW = desc(d, G_OUT + 2);
+  Dp = padExtent(OD, SD, KD, DD);
+  Hp = padExtent(OH, SH, KH, DH);
+  Wp = padExtent(OW, SW, KW, DW);
+  Wq = roundUp(OW, 4) + (KW - 1) * DW / SW;
+  pairBytes = <usize>SW * <usize>Wq << 2;
+  rowBytes = <usize>CP * pairBytes;
 }
 
-/** Fills n bytes at dst with pad (vector stores may write up to 15 bytes past dst + n). */
-// @ts-ignore: decorator
-@inline function fillPad(dst: usize, n: i32, pad: u8): void {
-  if (ASC_FEATURE_SIMD) {
-    const v = i8x16.splat(pad);
-    for (let q = 0; q < n; q += 16) v128.store(dst + <usize>q, v);
-    return;
-  }
-  for (let q = 0; q < n; q++) store<u8>(dst + <usize>q, pad);
-}
-
-/** dst[q] = src[q·SW] xor flip for q < n; every source byte read lies in [src, src + (n−1)·SW]. */
-// @ts-ignore: decorator
-@inline function copyRun(dst: usize, src: usize, n: i32, flip: u8): void {
-  let q = 0;
-  if (ASC_FEATURE_SIMD && n >= 16 && (SW == 1 || SW == 2)) {
-    const f = i8x16.splat(flip);
-    const last = n - 16;
-    if (SW == 1) {
-      for (; q < last; q += 16) v128.store(dst + <usize>q, v128.xor(v128.load(src + <usize>q), f));
-      v128.store(dst + <usize>last, v128.xor(v128.load(src + <usize>last), f));
-    } else if (n >= 17) {
-      // Two loads cover source bytes [2q, 2q + 32): inside the run while q + 16 < n. The last
-      // 16 outputs are the odd bytes of the 32 from 2(n − 16) − 1, which ends at 2(n − 1).
-      for (; q + 16 < n; q += 16) {
-        const at = src + (<usize>q << 1);
-        v128.store(dst + <usize>q, v128.xor(v128.shuffle<u8>(v128.load(at), v128.load(at, 16), 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), f));
-      }
-      const at = src + (<usize>last << 1) - 1;
-      v128.store(dst + <usize>last, v128.xor(v128.shuffle<u8>(v128.load(at), v128.load(at, 16), 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), f));
-    }
-    if (SW == 1 || n >= 17) return;
-  }
-  for (; q < n; q++) store<u8>(dst + <usize>q, load<u8>(src + <usize>q * <usize>SW) ^ flip);
-}
-
-/** Tap (c, a, b, e) of output positions [s0, s0 + ns) as ns bytes at dst (+15 bytes of slack). */
-function tapRow(x: usize, pad: u8, flip: u8, dst: usize, s0: i32, ns: i32, c: i32, a: i32, b: i32, e: i32): void {
-  const plane = <usize>IH * <usize>IW;
-  const xc = x + <usize>c * <usize>ID * plane;
-  // Output position s = (od·OH + oh)·OW + ow, walked one output-row segment at a time.
-  let ow0 = s0 % OW;
-  let oh = (s0 / OW) % OH;
-  let od = s0 / (OW * OH);
-  let out = dst;
-  const end = dst + <usize>ns;
-  while (out < end) {
-    const len = min(<i32>(end - out), OW - ow0);
-    const id = od * SD - PD + a * DD, ih = oh * SH - PH + b * DH;
-    if (<u32>id >= <u32>ID || <u32>ih >= <u32>IH) {
-      fillPad(out, len, pad);
-    } else {
-      // Output q of the segment reads iw = w0 + q·SW; [qL, qR) are the ones inside the row.
-      const w0 = ow0 * SW - PW + e * DW;
-      let qL = 0, qR = len;
-      if (SW == 1) {
-        qL = min(len, max(0, -w0));
-        qR = max(qL, min(len, IW - w0));
-      } else {
-        if (w0 < 0) qL = min(len, (SW - 1 - w0) / SW);
-        qR = IW - w0 <= 0 ? qL : max(qL, min(len, (IW - w0 + SW - 1) / SW));
-      }
-      if (qL > 0) fillPad(out, qL, pad);
-      copyRun(out + <usize>qL, xc + <usize>id * plane + <usize>ih * <usize>IW + <usize>(w0 + qL * SW), qR - qL, flip);
-      if (qR < len) fillPad(out + <usize>qR, len - qR, pad);
-    }
-    out += <usize>len;
-    ow0 = 0;
-    if (++oh == OH) { oh = 0; od++; }
-  }
+/** Bytes of the padded volume of one group (the geometry must be set). */
+export function paddedBytes(): usize {
+  return <usize>Dp * <usize>Hp * rowBytes;
 }
 
 /**
- * Writes the slabs of output positions [s0, s0 + ns) of one group's input x (see the header)
- * at `slabs`; rows is a buffer of 4 × rowStride bytes, rowStride ≥ ns rounded up to 16, + 16.
+ * Writes the padded volume of one group's input x (C channels, u8 or s8 per xSigned, zero
+ * point zx) at dst (paddedBytes() bytes, see the header).
  */
-export function im2colSlabs(x: usize, xSigned: i32, zpByte: u8, rows: usize, rowStride: usize, slabs: usize, s0: i32, ns: i32): void {
-  const flip: u8 = xSigned ? 0 : 0x80;
-  const pad = zpByte ^ flip;
-  const K = C * KD * KH * KW;
-  const Kp = roundUp4(K);
-  const nSlabs = (ns + 15) >> 4;
-  const slabBytes = <usize>Kp << 4;
-  let c = 0, a = 0, b = 0, e = 0;
-  for (let g = 0; g < (Kp >> 2); g++) {
-    for (let t = 0; t < 4; t++) {
-      if ((g << 2) + t >= K) break;
-      tapRow(x, pad, flip, rows + <usize>t * rowStride, s0, ns, c, a, b, e);
-      if (++e == KW) { e = 0; if (++b == KH) { b = 0; if (++a == KD) { a = 0; c++; } } }
-    }
-    const out = slabs + (<usize>g << 6);
-    for (let i = 0; i < nSlabs; i++) {
-      const src = rows + (<usize>i << 4);
-      const dst = out + <usize>i * slabBytes;
-      if (ASC_FEATURE_SIMD) {
-        const v0 = v128.load(src), v1 = v128.load(src + rowStride);
-        const v2 = v128.load(src + 2 * rowStride), v3 = v128.load(src + 3 * rowStride);
-        const lo01 = v128.shuffle<u8>(v0, v1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        const hi01 = v128.shuffle<u8>(v0, v1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        const lo23 = v128.shuffle<u8>(v2, v3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        const hi23 = v128.shuffle<u8>(v2, v3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        v128.store(dst, v128.shuffle<u16>(lo01, lo23, 0, 8, 1, 9, 2, 10, 3, 11), 0);
-        v128.store(dst, v128.shuffle<u16>(lo01, lo23, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-        v128.store(dst, v128.shuffle<u16>(hi01, hi23, 0, 8, 1, 9, 2, 10, 3, 11), 32);
-        v128.store(dst, v128.shuffle<u16>(hi01, hi23, 4, 12, 5, 13, 6, 14, 7, 15), 48);
-      } else {
-        for (let p = 0; p < 16; p++) {
-          for (let t = 0; t < 4; t++) store<u8>(dst + <usize>((p << 2) + t), load<u8>(src + <usize>t * rowStride + <usize>p));
+export function padInput(x: usize, xSigned: i32, zx: i32, dst: usize): void {
+  memory.fill(dst, 0, paddedBytes());
+  const plane = <usize>IH * <usize>IW;
+  // Input columns [w0, w1) land inside the padded row, at padded column w + PW.
+  const w0 = max(0, -PW), w1 = min(IW, Wp - PW);
+  if (w1 <= w0) return;
+  for (let id = max(0, -PD); id < min(ID, Dp - PD); id++) {
+    for (let ih = max(0, -PH); ih < min(IH, Hp - PH); ih++) {
+      const row = dst + (<usize>(id + PD) * <usize>Hp + <usize>(ih + PH)) * rowBytes;
+      for (let p = 0; p < CP; p++) {
+        const c0 = p << 1;
+        const src0 = x + (<usize>c0 * <usize>ID + <usize>id) * plane + <usize>ih * <usize>IW;
+        // A missing second channel (odd C) reads the first and is stored as 0.
+        const two = c0 + 1 < C;
+        const src1 = two ? src0 + <usize>ID * plane : src0;
+        const out = row + <usize>p * pairBytes;
+        let w = w0;
+        if (ASC_FEATURE_SIMD && SW == 1) {
+          const z = i16x8.splat(<i16>zx);
+          const keep = two ? i16x8.splat(-1) : i16x8.splat(0);
+          for (; w + 8 <= w1; w += 8) {
+            const a = i16x8.sub(xSigned ? v128.load8x8_s(src0 + <usize>w) : v128.load8x8_u(src0 + <usize>w), z);
+            const b = v128.and(i16x8.sub(xSigned ? v128.load8x8_s(src1 + <usize>w) : v128.load8x8_u(src1 + <usize>w), z), keep);
+            const at = out + (<usize>(w + PW) << 2);
+            v128.store(at, v128.shuffle<i16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11), 0);
+            v128.store(at, v128.shuffle<i16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          }
+        } else if (ASC_FEATURE_SIMD && SW == 2) {
+          // Sixteen columns from an even padded column: eight slots of phase 0, eight of phase 1.
+          if (((w + PW) & 1) != 0 && w < w1) {
+            storePair(out, w, ld8(src0 + <usize>w, xSigned) - zx, two ? ld8(src1 + <usize>w, xSigned) - zx : 0);
+            w++;
+          }
+          const z = i16x8.splat(<i16>zx);
+          const keep = two ? i16x8.splat(-1) : i16x8.splat(0);
+          for (; w + 16 <= w1; w += 16) {
+            const va = v128.load(src0 + <usize>w), vb = v128.load(src1 + <usize>w);
+            const al = i16x8.sub(xSigned ? i16x8.extend_low_i8x16_s(va) : i16x8.extend_low_i8x16_u(va), z);
+            const ah = i16x8.sub(xSigned ? i16x8.extend_high_i8x16_s(va) : i16x8.extend_high_i8x16_u(va), z);
+            const bl = v128.and(i16x8.sub(xSigned ? i16x8.extend_low_i8x16_s(vb) : i16x8.extend_low_i8x16_u(vb), z), keep);
+            const bh = v128.and(i16x8.sub(xSigned ? i16x8.extend_high_i8x16_s(vb) : i16x8.extend_high_i8x16_u(vb), z), keep);
+            const at = out + (<usize>((w + PW) >> 1) << 2);
+            const odd = at + (<usize>Wq << 2);
+            v128.store(at, v128.shuffle<i16>(al, bl, 0, 8, 2, 10, 4, 12, 6, 14), 0);
+            v128.store(at, v128.shuffle<i16>(ah, bh, 0, 8, 2, 10, 4, 12, 6, 14), 16);
+            v128.store(odd, v128.shuffle<i16>(al, bl, 1, 9, 3, 11, 5, 13, 7, 15), 0);
+            v128.store(odd, v128.shuffle<i16>(ah, bh, 1, 9, 3, 11, 5, 13, 7, 15), 16);
+          }
+        }
+        for (; w < w1; w++) {
+          storePair(out, w, ld8(src0 + <usize>w, xSigned) - zx, two ? ld8(src1 + <usize>w, xSigned) - zx : 0);
         }
       }
     }
+  }
+}
+
+/** Stores channels (2p, 2p + 1) of input column w into the pair row `out`. */
+// @ts-ignore: decorator
+@inline function storePair(out: usize, w: i32, v0: i32, v1: i32): void {
+  const col = w + PW;
+  const at = out + ((<usize>(col % SW) * <usize>Wq + <usize>(col / SW)) << 2);
+  store<i16>(at, <i16>v0);
+  store<i16>(at, <i16>v1, 2);
+}
+
+/** Writes the T tap offsets (bytes from a position's origin in the padded volume) at offs. */
+export function tapOffsets(offs: usize): void {
+  let t = 0;
+  for (let a = 0; a < KD; a++) for (let b = 0; b < KH; b++) for (let e = 0; e < KW; e++) {
+    const ew = e * DW;
+    const o = (<usize>(a * DD) * <usize>Hp + <usize>(b * DH)) * rowBytes + ((<usize>(ew % SW) * <usize>Wq + <usize>(ew / SW)) << 2);
+    store<i32>(offs + (<usize>t << 2), <i32>o);
+    t++;
   }
 }

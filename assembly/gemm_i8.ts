@@ -7,8 +7,9 @@
 //
 // qgemm_i8 packs A into the caller's scratch, with row sums, then:
 // - GEMM, when B has i16 panels and M ≥ 4 (or B has no i8 slabs): the 4×8 tile dot4x8_i16
-//   (gemm_i8_tile.ts) on A and B both pre-widened to i16 — A per call, B once per session — so
-//   the inner loop widens nothing. Blocked for the caches: a block of rows of A (at most
+//   (gemm_i8_tile.ts) on A and B both pre-widened to i16 with their zero points subtracted — A
+//   per call, B once per session — so the inner loop widens nothing and the tile is the exact
+//   sum, stored through the epilogue. Blocked for the caches: a block of rows of A (at most
 //   A_BLOCK_BYTES, in L2) meets every 8-column panel of B (Kp·16 bytes, in L1 for K up to
 //   about 1500) in turn, each panel serving all the block's 4-row tiles before the next.
 // - GEMV otherwise (B with i8 slabs only): one row at a time against one slab (16 columns, one
@@ -19,9 +20,11 @@
 //   baseline tier; the i16 pair sums cannot overflow: |a·q| ≤ 128·127); otherwise
 //   i32x4.dot_i16x8_s on i16 A. The scalar build computes both paths with plain loops.
 
-import { PB_FLAG_I7, PB_I16, PB_I8, packA, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
-import { outElemBytes, setEpilogue, storeFour, storeOne } from './gemm_i8_epilogue';
-import { dot4x8_i16, dotAdd, foldPairs } from './gemm_i8_tile';
+import { PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
+import {
+  biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantRegs, rqConst, scaleLanes, setEpilogue, storeEight, storeFour, storeOne,
+} from './gemm_i8_epilogue';
+import { dot4x8_i16 } from './gemm_i8_tile';
 
 // Per-call constants shared by the microkernels (kernels are not re-entrant).
 let zqArr: usize = 0;
@@ -29,11 +32,23 @@ let corrArr: usize = 0;
 let rowSums: usize = 0;
 let rowZps: usize = 0;
 const TILE: usize = memory.data(16, 16);
-/** The 4×8 tile of the GEMM path. */
+/** The 4×8 tile of the GEMM path, and its one tap (offset 0). */
 const GTILE: usize = memory.data(128, 16);
+const ONE_TAP: usize = memory.data(4, 4);
 
 /** Rows of A per cache block of the GEMM: about this many bytes of packed A. */
 const A_BLOCK_BYTES: i32 = 256 * 1024;
+
+// @ts-ignore: decorator
+@inline function dotAdd(acc: v128, b: v128, a: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(b, a));
+}
+
+/** [c0a, c0b, c1a, c1b] and [c2a, c2b, c3a, c3b] → [c0, c1, c2, c3]. */
+// @ts-ignore: decorator
+@inline function foldPairs(lo: v128, hi: v128): v128 {
+  return i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7));
+}
 
 // @ts-ignore: decorator
 @inline function rdotAdd(acc: v128, a: v128, q: v128): v128 {
@@ -117,24 +132,22 @@ function mk1x4_scalar(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32,
   }
 }
 
-/** Stores rows [m0, m0 + mv) × columns [n0, n0 + nv) of the 4×8 tile at GTILE (corrected, epilogue). */
+/** Stores rows [m0, m0 + mv) × columns [n0, n0 + nv) of the exact 4×8 tile at GTILE through the epilogue. */
 function storeTile(c: usize, crs: usize, eb: usize, m0: i32, mv: i32, n0: i32, nv: i32): void {
   for (let r = 0; r < mv; r++) {
     const m = m0 + r;
     const row = GTILE + (<usize>r << 5);
     const cm = c + <usize>r * crs;
     if (ASC_FEATURE_SIMD) {
-      finish(v128.load(row), cm, m, n0, min(4, nv));
-      finish(v128.load(row, 16), cm + 4 * eb, m, n0 + 4, nv - 4);
+      if (nv == 8) {
+        storeEight(v128.load(row), v128.load(row, 16), cm, m, n0);
+      } else {
+        storeFour(row, cm, m, n0, min(4, nv));
+        if (nv > 4) storeFour(row + 16, cm + 4 * eb, m, n0 + 4, nv - 4);
+      }
       continue;
     }
-    const za = load<i32>(rowZps + (<usize>m << 2));
-    const rs = load<i32>(rowSums + (<usize>m << 2));
-    for (let j = 0; j < nv; j++) {
-      const n = n0 + j;
-      const s = load<i32>(row + (<usize>j << 2)) - load<i32>(zqArr + (<usize>n << 2)) * rs - za * load<i32>(corrArr + (<usize>n << 2));
-      storeOne(s, cm + <usize>j * eb, m, n);
-    }
+    for (let j = 0; j < nv; j++) storeOne(load<i32>(row + (<usize>j << 2)), cm + <usize>j * eb, m, n0 + j);
   }
 }
 
@@ -155,27 +168,39 @@ export function qgemm_i8(
   const layouts = pbLayouts(bp);
   const gemm = (layouts & PB_I16) != 0 && (M >= 4 || (layouts & PB_I8) == 0);
   const relaxed = ASC_FEATURE_RELAXED_SIMD && !gemm && (load<i32>(bp + 8) & PB_FLAG_I7) != 0;
-  const R = gemm ? 4 : 1;
-  const ew = relaxed ? 1 : 2;
-  rowSums = packA(a, lda, aSigned, aZp, aZpPerRow, M, K, R, ew, scratch);
-  rowZps = rowSums + (<usize>((M + R - 1) / R * R) << 2);
-  zqArr = pbZq(bp);
-  corrArr = pbCorr(bp, N);
   const Kp = roundUp4(K);
   const eb = <usize>outElemBytes();
   const crs = <usize>ldc * eb;
   if (gemm) {
+    packA16(a, lda, aSigned, aZp, aZpPerRow, M, K, scratch);
     const panels = pbPanels(bp);
     const blockBytes = <usize>Kp << 3;
     const panelBytes = <usize>Kp << 4;
     const rowsPerBlock = max(4, A_BLOCK_BYTES / (Kp << 1) & ~3);
+    const lanes = ASC_FEATURE_SIMD && lanesRequantise();
     for (let mb = 0; mb < M; mb += rowsPerBlock) {
       const mEnd = min(M, mb + rowsPerBlock);
       for (let n0 = 0; n0 < N; n0 += 8) {
         const pb = panels + <usize>(n0 >> 3) * panelBytes;
         const nv = min(8, N - n0);
+        if (ASC_FEATURE_SIMD && lanes && nv == 8) {
+          // Scales and biases of the panel's 8 columns, shared by every row.
+          const s0 = scaleLanes(n0), s1 = scaleLanes(n0 + 4), b0 = biasLanes(n0), b1 = biasLanes(n0 + 4);
+          for (let m0 = mb; m0 < mEnd; m0 += 4) {
+            dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, ONE_TAP, 1, Kp >> 1, 16, pb, GTILE);
+            const cm = c + <usize>m0 * crs + <usize>n0;
+            const k0 = rqConst(0), k1 = rqConst(1), k2 = rqConst(2), k3 = rqConst(3), k4 = rqConst(4), k5 = rqConst(5);
+            for (let r = 0; r < min(4, M - m0); r++) {
+              const row = GTILE + (<usize>r << 5);
+              const q0 = requantRegs(i32x4.add(v128.load(row), b0), s0, k0, k1, k2, k3, k4, k5);
+              const q1 = requantRegs(i32x4.add(v128.load(row, 16), b1), s1, k0, k1, k2, k3, k4, k5);
+              v128.store64_lane(cm + <usize>r * crs, narrowLanes(q0, q1, q0, q1), 0);
+            }
+          }
+          continue;
+        }
         for (let m0 = mb; m0 < mEnd; m0 += 4) {
-          dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, pb, Kp >> 1, GTILE);
+          dot4x8_i16(scratch + <usize>(m0 >> 2) * blockBytes, ONE_TAP, 1, Kp >> 1, 16, pb, GTILE);
           storeTile(c + <usize>m0 * crs + <usize>n0 * eb, crs, eb, m0, min(4, M - m0), n0, nv);
         }
       }
@@ -183,6 +208,11 @@ export function qgemm_i8(
     return 0;
   }
   if ((layouts & PB_I8) == 0) return 1;
+  const ew = relaxed ? 1 : 2;
+  rowSums = packA(a, lda, aSigned, aZp, aZpPerRow, M, K, ew, scratch);
+  rowZps = rowSums + (<usize>M << 2);
+  zqArr = pbZq(bp);
+  corrArr = pbCorr(bp, N);
   const slabs = pbSlabs(bp, N);
   const G = Kp >> 2;
   const slabBytes = <usize>G << 6;

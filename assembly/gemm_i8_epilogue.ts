@@ -25,6 +25,12 @@
 //     i32.trunc_sat result, on every build). The host computes scale (e.g.
 //     a_scale·b_scale[n]/y_scale in f32) to match the reference it is judged against.
 //   dequantise: y = f32(acc) * scale (+ bias), then relu (max(y, 0)) or clamp (min(max(y, lo), hi)).
+// The SIMD requantisation computes the same bits with cheaper operations (requantFour): v is
+// clamped to ±2^21 (beyond that both forms saturate), v + 1.5·2^23 lands in [2^23, 2^24) where
+// the f32 grid is the integers, so that one addition is round-half-to-even and its bit pattern
+// minus that of 1.5·2^23 is nearest(v) as an i32; then + y_zp, the clamp to [qmin, qmax] in
+// integers (trunc of the f32 bounds gives the same result for any bound), NaN → 0 as trunc_sat
+// gives, and saturating narrows to 8 bits.
 
 import { desc } from './common';
 
@@ -47,6 +53,20 @@ let lo: f32 = 0;
 let hi: f32 = 0;
 let qmin: f32 = 0;
 let qmax: f32 = 0;
+// requantFour's form of the bounds: yZp and trunc(qmin), trunc(qmax) as i32; clampInt when they
+// narrow the type's range (otherwise the saturating narrow is the clamp); intBounds false when a
+// bound is NaN (then the f32 form runs).
+let yZpInt: i32 = 0;
+let qminInt: i32 = 0;
+let qmaxInt: i32 = 0;
+let clampInt = false;
+let intBounds = false;
+/**
+ * requantFour's constants as vectors, written by setEpilogue (V8 rebuilds a v128 constant at
+ * every use, three instructions each; a load is one): −2^21, 2^21, 1.5·2^23 (f32 lanes), then
+ * bits(1.5·2^23) − y_zp, trunc(qmin), trunc(qmax) (i32 lanes).
+ */
+const RQ: usize = memory.data(96, 16);
 
 /** Reads an epilogue descriptor; returns 1 if it is malformed. */
 export function setEpilogue(d: usize): i32 {
@@ -67,6 +87,19 @@ export function setEpilogue(d: usize): i32 {
   if (act == 2 && kind != EPI_F32) {
     qmin = max<f32>(qmin, lo);
     qmax = min<f32>(qmax, hi);
+  }
+  yZpInt = desc(d, 4);
+  intBounds = !isNaN(qmin) && !isNaN(qmax);
+  qminInt = <i32>qmin;
+  qmaxInt = <i32>qmax;
+  clampInt = kind == EPI_U8 ? qminInt > 0 || qmaxInt < 255 : qminInt > -128 || qmaxInt < 127;
+  if (ASC_FEATURE_SIMD) {
+    v128.store(RQ, f32x4.splat(-2097152), 0);
+    v128.store(RQ, f32x4.splat(2097152), 16);
+    v128.store(RQ, f32x4.splat(12582912), 32);
+    v128.store(RQ, i32x4.splat(0x4b400000 - yZpInt), 48);
+    v128.store(RQ, i32x4.splat(qminInt), 64);
+    v128.store(RQ, i32x4.splat(qmaxInt), 80);
   }
   if (kind != EPI_I32 && scale == 0) return 1;
   return 0;
@@ -137,8 +170,13 @@ export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32):
     for (let j = 0; j < nv; j++) storeOne(load<i32>(tile + (<usize>j << 2)), c + <usize>j * eb, m, n);
     return;
   }
+  storeFourSharedV(v128.load(tile), c, m, n);
+}
+
+/** storeFourShared of four accumulators in a vector (SIMD builds). */
+// @ts-ignore: decorator
+@inline export function storeFourSharedV(acc: v128, c: usize, m: i32, n: i32): void {
   const bAt = bias + (<usize>(m * biasRs + n * biasCs) << 2);
-  let acc = v128.load(tile);
   if (bias && kind != EPI_F32) acc = i32x4.add(acc, v128.load32_splat(bAt));
   const sc = kind == EPI_I32 ? i32x4.splat(0) : v128.load32_splat(scale + (<usize>(m * scaleRs + n * scaleCs) << 2));
   const bi = kind == EPI_F32 && bias ? v128.load32_splat(bAt) : f32x4.splat(0);
@@ -160,11 +198,96 @@ export function storeFourShared(tile: usize, c: usize, m: i32, n: i32, nv: i32):
     v128.store(c, v);
     return;
   }
-  v = f32x4.add(f32x4.nearest(v), f32x4.splat(yZp));
-  v = f32x4.min(f32x4.max(v, f32x4.splat(qmin)), f32x4.splat(qmax));
-  const w = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(v), i32x4.splat(0));
+  const w = i16x8.narrow_i32x4_s(requantFour(v), i32x4.splat(0));
   const b = kind == EPI_U8 ? i8x16.narrow_i16x8_u(w, w) : i8x16.narrow_i16x8_s(w, w);
   v128.store32_lane(c, b, 0);
+}
+
+/** round_half_even(v) + y_zp clamped to [qmin, qmax] as i32 lanes, as storeOne computes them. */
+// @ts-ignore: decorator
+@inline function requantFour(v: v128): v128 {
+  if (!intBounds) {
+    const r = f32x4.min(f32x4.max(f32x4.add(f32x4.nearest(v), f32x4.splat(yZp)), f32x4.splat(qmin)), f32x4.splat(qmax));
+    return i32x4.trunc_sat_f32x4_s(r);
+  }
+  const vc = f32x4.pmin(f32x4.pmax(v, v128.load(RQ)), v128.load(RQ, 16));
+  let q = i32x4.sub(f32x4.add(vc, v128.load(RQ, 32)), v128.load(RQ, 48));
+  if (clampInt) q = i32x4.min_s(i32x4.max_s(q, v128.load(RQ, 64)), v128.load(RQ, 80));
+  return v128.and(q, f32x4.eq(v, v));
+}
+
+/** Constant i (0..5) of RQ, for callers that keep them in registers across a tile (requantRegs). */
+// @ts-ignore: decorator
+@inline export function rqConst(i: i32): v128 {
+  return v128.load(RQ + (<usize>i << 4));
+}
+
+/**
+ * requantFour of f32(acc)·sc with the constants k0..k5 = rqConst(0..5), clamp always applied
+ * (a clamp to the type's own range changes nothing); valid when lanesRequantise().
+ */
+// @ts-ignore: decorator
+@inline export function requantRegs(acc: v128, sc: v128, k0: v128, k1: v128, k2: v128, k3: v128, k4: v128, k5: v128): v128 {
+  const v = f32x4.mul(f32x4.convert_i32x4_s(acc), sc);
+  const q = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(v, k0), k1), k2), k3);
+  return v128.and(i32x4.min_s(i32x4.max_s(q, k4), k5), f32x4.eq(v, v));
+}
+
+/**
+ * Whether the 8-bit lane form below applies to the current descriptor: a u8/s8 output with
+ * integer clamp bounds, scales and biases that do not depend on the row.
+ */
+export function lanesRequantise(): bool {
+  return (kind == EPI_U8 || kind == EPI_S8) && intBounds && scaleRs == 0 && (!bias || biasRs == 0);
+}
+
+/** The descriptor's scales of columns n0..n0+3 as four f32 lanes (row-independent, see lanesRequantise). */
+// @ts-ignore: decorator
+@inline export function scaleLanes(n0: i32): v128 {
+  return loadF4(scale, 0, scaleCs, 0, n0);
+}
+
+/** The descriptor's i32 biases of columns n0..n0+3 (zeros when it has none). */
+// @ts-ignore: decorator
+@inline export function biasLanes(n0: i32): v128 {
+  return bias ? loadF4(bias, 0, biasCs, 0, n0) : i32x4.splat(0);
+}
+
+/** i32 lanes of requantRegs, 16 of them (four vectors in order), narrowed to the output's 8-bit type. */
+// @ts-ignore: decorator
+@inline export function narrowLanes(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
+  const w01 = i16x8.narrow_i32x4_s(q0, q1), w23 = i16x8.narrow_i32x4_s(q2, q3);
+  return kind == EPI_U8 ? i8x16.narrow_i16x8_u(w01, w23) : i8x16.narrow_i16x8_s(w01, w23);
+}
+
+/**
+ * Stores columns n0..n0+7 of row m at c from two vectors of i32 accumulators (columns n0..n0+3,
+ * n0+4..n0+7): storeFour for both, with one 8-byte store for the 8-bit kinds.
+ */
+// @ts-ignore: decorator
+@inline export function storeEight(a0: v128, a1: v128, c: usize, m: i32, n0: i32): void {
+  if (bias && kind != EPI_F32) {
+    a0 = i32x4.add(a0, loadF4(bias, biasRs, biasCs, m, n0));
+    a1 = i32x4.add(a1, loadF4(bias, biasRs, biasCs, m, n0 + 4));
+  }
+  if (kind == EPI_I32) {
+    v128.store(c, a0);
+    v128.store(c, a1, 16);
+    return;
+  }
+  const s0 = loadF4(scale, scaleRs, scaleCs, m, n0);
+  const s1 = loadF4(scale, scaleRs, scaleCs, m, n0 + 4);
+  if (kind == EPI_F32) {
+    const b0 = bias ? loadF4(bias, biasRs, biasCs, m, n0) : f32x4.splat(0);
+    const b1 = bias ? loadF4(bias, biasRs, biasCs, m, n0 + 4) : f32x4.splat(0);
+    applyFour(a0, s0, b0, c);
+    applyFour(a1, s1, b1, c + 16);
+    return;
+  }
+  const q0 = requantFour(f32x4.mul(f32x4.convert_i32x4_s(a0), s0));
+  const q1 = requantFour(f32x4.mul(f32x4.convert_i32x4_s(a1), s1));
+  const w = i16x8.narrow_i32x4_s(q0, q1);
+  v128.store64_lane(c, kind == EPI_U8 ? i8x16.narrow_i16x8_u(w, w) : i8x16.narrow_i16x8_s(w, w), 0);
 }
 
 /** Bytes of a descriptor written by gemm_i8_epilogue_desc with sCount scales and bCount biases. */

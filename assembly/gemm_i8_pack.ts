@@ -19,20 +19,23 @@
 //   PB_I16 (the GEMM, M ≥ 4: widening paid once here, not per row block): Np/8 panels of
 //   Kp·16 bytes, the pb operand of dot4x8_i16 (gemm_i8_tile.ts): panel p holds columns
 //   8p..8p+7 as Kp/2 k-pair groups of 32 bytes; in group g, i16 element 2c + t is
-//   q[2g + t, 8p + c]. Twice the bytes of PB_I8.
-//   Padding is q = 0 in both.
+//   b[2g + t, 8p + c] − b_zp[8p + c] ∈ [−255, 255] — not shifted, the zero point subtracted, so
+//   the GEMM needs no correction terms. Twice the bytes of PB_I8.
+//   Padding is 0 in both.
 // off[n] is chosen per column: if max − min of the column is ≤ 127, off = min and q ∈ 0..127;
 // otherwise off = 128 for u8 weights and 0 for s8. When every column fits 0..127 (flags bit 0:
 // 7-bit or narrower weights) the relaxed build's GEMV uses the relaxed dot, whose second
 // operand must be in 0..127; otherwise every SIMD build uses i32x4.dot_i16x8_s.
 //
 // Packed A (per call, inside the scratch of qgemm_i8; its layout is private to one call):
-// blocks of R rows, zero-padded past M and K (Kp columns): R = 4 for the GEMM tile, i16, the pa
-// operand of dot4x8_i16 (Kp/2 k-pair groups of 16 bytes, row r at byte 4r); R = 1 for the GEMV,
-// Kp consecutive elements, i8 for the relaxed dot and i16 (pre-widened) otherwise.
-// rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow the blocks. Then
-// acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n]; every step is exact
-// in wrapping i32 arithmetic.
+// - GEMM (packA16): blocks of 4 rows, zero-padded past M and K (Kp columns), the pa operand of
+//   dot4x8_i16: Kp/2 k-pair groups of 16 bytes, row r at byte 4r, holding a[m,k] − a_zp[m] ∈
+//   [−255, 255] as i16. Then acc = Σ_k (a − a_zp)(b − b_zp) directly: |product| ≤ 255², so
+//   dot_i16x8_s's pair sums cannot overflow and the k-sum wraps as the reference's does.
+// - GEMV (packA): one row after another, Kp elements each, q_a = a − off (i8 for the relaxed
+//   dot, i16 otherwise); rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow
+//   the rows. Then acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n];
+//   every step is exact in wrapping i32 arithmetic.
 
 export const PB_HEADER: usize = 16;
 export const PB_FLAG_I7: i32 = 1;
@@ -137,7 +140,7 @@ export function pack_b_i8(
     for (let k = 0; k < Kp; k++) {
       const q = n < N && k < K ? loadQ8(col + <usize>k * colStride, bSigned) - off : 0;
       if (i8) store<i8>(slabCol + (<usize>(k >> 2) << 6) + <usize>(k & 3), <i8>q);
-      if (i16) store<i16>(panelCol + (<usize>(k >> 1) << 5) + (<usize>(k & 1) << 1), <i16>q);
+      if (i16) store<i16>(panelCol + (<usize>(k >> 1) << 5) + (<usize>(k & 1) << 1), <i16>(n < N && k < K ? q - zq : 0));
       sum += q;
     }
     store<i32>(zqp + (<usize>n << 2), zq);
@@ -169,52 +172,85 @@ export function qgemm_i8_scratch_bytes(M: i32, K: i32): i32 {
 }
 
 /**
- * Packs rows of A (see the header) into `ap`: R = 4 (the GEMM tile: i16 k-pairs, ew must be 2)
- * or R = 1 (the GEMV: element width ew, 1 for i8, 2 for i16). Writes rowsum[Mp] then za[Mp]
- * (i32) right after the blocks; returns their address.
+ * Packs rows of A for the GEMV (see the header) into `ap`: Kp elements per row of width ew (1:
+ * i8, 2: i16). Writes rowsum[M] then za[M] (i32) right after the rows; returns their address.
  */
-export function packA(
-  a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i32, M: i32, K: i32, R: i32, ew: i32, ap: usize,
-): usize {
+export function packA(a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i32, M: i32, K: i32, ew: i32, ap: usize): usize {
   const Kp = roundUp4(K);
-  const Mp = (M + R - 1) / R * R;
   const off = aSigned ? 0 : 128;
-  const sums = ap + <usize>Mp * <usize>Kp * <usize>ew;
-  // Element (m, k) of a block lies at (k >> 2)·gstride + ((k >> 1) & 1)·half + (k & 1)·ew:
-  // R = 4 puts k-pairs 16 bytes apart, R = 1 keeps the row contiguous.
-  const gstride = <usize>(R == 4 ? 32 : 4 * ew);
-  const half = <usize>(R == 4 ? 16 : 2 * ew);
+  const sums = ap + <usize>M * <usize>Kp * <usize>ew;
   const flip: u32 = aSigned ? 0 : 0x80808080; // u8 → s8 is v − 128, i.e. xor of the top bit
   const full = K >> 2;
-  for (let m = 0; m < Mp; m++) {
-    const dst = ap + <usize>(m / R) * <usize>Kp * <usize>R * <usize>ew + <usize>((m % R) * 2 * ew);
+  for (let m = 0; m < M; m++) {
+    const dst = ap + <usize>m * <usize>Kp * <usize>ew;
     const src = a + <usize>m * <usize>lda;
     let s = 0;
     let g = 0;
-    if (m < M) {
-      for (; g < full; g++) {
-        const w = load<u32>(src + (<usize>g << 2)) ^ flip;
-        const at = dst + <usize>g * gstride;
-        if (ew == 1) {
-          store<u32>(at, w);
-        } else {
-          const x = widen4(w);
-          store<u32>(at, <u32>x);
-          store<u32>(at + half, <u32>(x >> 32));
-        }
-        s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
-      }
+    for (; g < full; g++) {
+      const w = load<u32>(src + (<usize>g << 2)) ^ flip;
+      if (ew == 1) store<u32>(dst + (<usize>g << 2), w);
+      else store<u64>(dst + (<usize>g << 3), widen4(w));
+      s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
     }
     for (let k = g << 2; k < Kp; k++) {
-      const q = m < M && k < K ? loadQ8(src + <usize>k, aSigned) - off : 0;
-      const at = dst + <usize>(k >> 2) * gstride + <usize>((k >> 1) & 1) * half + <usize>((k & 1) * ew);
-      if (ew == 1) store<i8>(at, <i8>q);
-      else store<i16>(at, <i16>q);
+      const q = k < K ? loadQ8(src + <usize>k, aSigned) - off : 0;
+      if (ew == 1) store<i8>(dst + <usize>k, <i8>q);
+      else store<i16>(dst + (<usize>k << 1), <i16>q);
       s += q;
     }
-    const zp = aZp && m < M ? loadQ8(aZp + (aZpPerRow ? <usize>m : 0), aSigned) : 0;
+    const zp = aZp ? loadQ8(aZp + (aZpPerRow ? <usize>m : 0), aSigned) : 0;
     store<i32>(sums + (<usize>m << 2), s);
-    store<i32>(sums + (<usize>(Mp + m) << 2), zp - off);
+    store<i32>(sums + (<usize>(M + m) << 2), zp - off);
   }
   return sums;
+}
+
+/** Eight 8-bit values at p (u8 or s8) as i16 lanes minus the splat zero point z. */
+// @ts-ignore: decorator
+@inline function centred8(p: usize, aSigned: i32, z: v128): v128 {
+  return i16x8.sub(aSigned ? v128.load8x8_s(p) : v128.load8x8_u(p), z);
+}
+
+/**
+ * Packs A for the GEMM (see the header) into `ap`: blocks of 4 rows of a − a_zp as i16 k-pairs.
+ * Full blocks of 8 k are four row loads transposed as 4×4 i32 (k-pair) lanes.
+ */
+export function packA16(a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i32, M: i32, K: i32, ap: usize): void {
+  const Kp = roundUp4(K);
+  const blockBytes = <usize>Kp << 3;
+  for (let m0 = 0; m0 < M; m0 += 4) {
+    const dst = ap + <usize>(m0 >> 2) * blockBytes;
+    let k0 = 0;
+    if (ASC_FEATURE_SIMD && m0 + 4 <= M) {
+      const s0 = a + <usize>m0 * <usize>lda, s1 = s0 + <usize>lda, s2 = s1 + <usize>lda, s3 = s2 + <usize>lda;
+      const z0 = i16x8.splat(<i16>zpOf(aZp, aZpPerRow, aSigned, m0)), z1 = i16x8.splat(<i16>zpOf(aZp, aZpPerRow, aSigned, m0 + 1));
+      const z2 = i16x8.splat(<i16>zpOf(aZp, aZpPerRow, aSigned, m0 + 2)), z3 = i16x8.splat(<i16>zpOf(aZp, aZpPerRow, aSigned, m0 + 3));
+      for (; k0 + 8 <= K; k0 += 8) {
+        const k = <usize>k0;
+        const x0 = centred8(s0 + k, aSigned, z0), x1 = centred8(s1 + k, aSigned, z1);
+        const x2 = centred8(s2 + k, aSigned, z2), x3 = centred8(s3 + k, aSigned, z3);
+        const t0 = v128.shuffle<i32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(x2, x3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<i32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(x2, x3, 2, 6, 3, 7);
+        const at = dst + (k << 3);
+        v128.store(at, v128.shuffle<i64>(t0, t1, 0, 2), 0);
+        v128.store(at, v128.shuffle<i64>(t0, t1, 1, 3), 16);
+        v128.store(at, v128.shuffle<i64>(t2, t3, 0, 2), 32);
+        v128.store(at, v128.shuffle<i64>(t2, t3, 1, 3), 48);
+      }
+    }
+    for (let r = 0; r < 4; r++) {
+      const m = m0 + r;
+      const src = a + <usize>m * <usize>lda;
+      const z = m < M ? zpOf(aZp, aZpPerRow, aSigned, m) : 0;
+      for (let k = k0; k < Kp; k++) {
+        const v = m < M && k < K ? loadQ8(src + <usize>k, aSigned) - z : 0;
+        store<i16>(dst + (<usize>(k >> 1) << 4) + (<usize>r << 2) + (<usize>(k & 1) << 1), <i16>v);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function zpOf(aZp: usize, aZpPerRow: i32, aSigned: i32, m: i32): i32 {
+  return aZp ? loadQ8(aZp + (aZpPerRow ? <usize>m : 0), aSigned) : 0;
 }

@@ -1,9 +1,10 @@
-// QLinearConv, ConvInteger and ai.lowbit QConvToFloat on assembly/conv_i8.ts (8-bit im2col + an exact int8 GEMM with
-// the output channels as rows), or assembly/conv_dw_i8.ts (direct) for depthwise-style convs. Geometry as the f32 Conv (conv-geom.ts). x's scale and zero
-// point and y's are per tensor; w's are per tensor or per output channel ([M]); QLinearConv's
-// bias is int32 [M]. Weights are packed per group (W_g [M/group, C/group·kernel], zero point
-// subtracted: assembly/conv_i8_pack.ts) once per session when they and their zero point are
-// constants, per call otherwise.
+// QLinearConv, ConvInteger and ai.lowbit QConvToFloat on assembly/conv_i8.ts (an implicit GEMM over a zero-padded i16
+// copy of the input, output positions against output channels), or assembly/conv_dw_i8.ts
+// (direct) for depthwise-style convs. Geometry as the f32 Conv (conv-geom.ts). x's scale and
+// zero point and y's are per tensor; w's are per tensor or per output channel ([M]);
+// QLinearConv's bias is int32 [M]. Weights are packed per group (W_g [M/group, C/group, kernel],
+// zero point subtracted: assembly/conv_i8_pack.ts) once per session when they and their zero
+// point are constants, per call otherwise.
 //
 // QConvToFloat(x, x_zero_point, w, w_zero_point, scale, bias?) — what src/passes/qonnx-quant.ts
 // makes of a QONNX-quantised conv — is ConvInteger with the f32 epilogue of
@@ -21,19 +22,21 @@ import {
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
-/** conv_w_i8_bytes(M, K): one group's packed weights. */
-export function convWeightBytes(M: number, K: number): number {
-  return roundUp(M, 4) * roundUp(K, 4) * 2 + roundUp(M, 4) * 4;
+/** conv_w_i8_bytes(M, C, T): one group's packed weights (T taps). */
+export function convWeightBytes(M: number, C: number, T: number): number {
+  return roundUp(M, 8) * T * roundUp(C, 2) * 2;
 }
 
-/** conv_i8_scratch_bytes(K, M, chunk). */
-export function convI8ScratchBytes(K: number, M: number, chunk: number): number {
-  return 4 * (roundUp(chunk, 16) + 16) + roundUp(chunk, 16) * roundUp(K, 4) + roundUp(M, 4) * 4;
+/** conv_i8_scratch_bytes: one group's padded i16 input volume and the tap table (assembly/conv_i8_pack.ts). */
+export function convI8ScratchBytes(g: ConvGeom): number {
+  const lift = (v: number[]) => [...new Array<number>(3 - v.length).fill(1), ...v];
+  const [O, S, K, D] = [lift(g.outSpatial), lift(g.strides), lift(g.kernel), lift(g.dilations)];
+  const extent = (i: number) => (O[i] - 1) * S[i] + (K[i] - 1) * D[i] + 1;
+  const slots = roundUp(O[2], 4) + Math.floor(((K[2] - 1) * D[2]) / S[2]);
+  return extent(0) * extent(1) * Math.ceil(g.C / 2) * S[2] * slots * 4 + numel(g.kernel) * 4;
 }
+
 import { fmtDims } from './shape-util.js';
-
-/** The packed im2col of one chunk of output positions takes about this many bytes (in L2). */
-const CHUNK_BYTES = 96 * 1024;
 
 interface Slots {
   w: number;
@@ -121,13 +124,6 @@ function infer(s: Slots) {
   };
 }
 
-/** Output positions per im2col chunk: a multiple of 16 (a slab), at most all of them. */
-function chunkOf(g: ConvGeom, K: number): number {
-  const S = numel(g.outSpatial);
-  const fit = Math.max(16, Math.floor(CHUNK_BYTES / roundUp(K, 4) / 16) * 16);
-  return Math.min(S, fit);
-}
-
 /** conv_w_dw_i8_bytes(channels, rows, KW). */
 export function dwWeightBytes(channels: number, rows: number, KW: number): number {
   return channels * rows * roundUp(KW, 2) * 2;
@@ -169,17 +165,16 @@ function lower(s: Slots) {
         ctx.scratch(dwScratchBytes(g)));
       return;
     }
-    const K = g.C * numel(g.kernel);
-    const groupBytes = convWeightBytes(g.M, K);
+    const T = numel(g.kernel);
+    const groupBytes = convWeightBytes(g.M, g.C, T);
     const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qconv_w${+wSigned}_g${g.group}`, (src, zp, dst) => {
       for (let j = 0; j < g.group; j++) {
         const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
-        ctx.step('pack_w_conv_i8', ctx.offset(src, j * g.M * K), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, K, ctx.offset(dst, j * groupBytes));
+        ctx.step('pack_w_conv_i8', ctx.offset(src, j * g.M * g.C * T), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, g.C, T, ctx.offset(dst, j * groupBytes));
       }
     });
-    const chunk = chunkOf(g, K);
-    const scratch = ctx.scratch(convI8ScratchBytes(K, g.M, chunk));
-    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0), scratch);
+    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0),
+      ctx.scratch(convI8ScratchBytes(g)));
   };
 }
 

@@ -1,6 +1,6 @@
-// conv_i8 (8-bit im2col into slabs + the 4×4 int8 tile + per-channel epilogue) against conv_i8__ref (direct
-// convolution on the plain layouts) on every build, bit for bit; the reference itself against a
-// JS convolution.
+// conv_i8 (zero-padded i16 input volume + the 4×8 tile read through tap offsets + per-channel
+// epilogue) and conv_dw_i8 against conv_i8__ref (direct convolution on the plain layouts) on every
+// build, bit for bit; the reference itself against a JS convolution.
 
 import { describe, expect, it } from 'vitest';
 import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
@@ -25,7 +25,6 @@ interface Case {
   wZpPerChannel: boolean;
   bias: boolean;
   epi: number;
-  chunk: number;
 }
 
 function geom(c: Case): ConvGeom {
@@ -81,29 +80,31 @@ function outCount(c: Case, d: Data): number {
 function runRef(box: KernelBox, c: Case, d: Data): number[] {
   const n = outCount(c, d);
   const y = box.alloc(n * 4);
-  const rc = box.call('conv_i8__ref', box.put(geomDescriptor(c.batch, d.g, c.chunk)), box.put(d.x), +c.xSigned, box.put(d.xZp),
+  const rc = box.call('conv_i8__ref', box.put(geomDescriptor(c.batch, d.g, 0)), box.put(d.x), +c.xSigned, box.put(d.xZp),
     box.put(d.w), +c.wSigned, box.put(d.wZp), +c.wZpPerChannel, d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y);
   expect(rc).toBe(0);
   return readOut(box, c, y, n);
 }
 
 function runKernel(box: KernelBox, c: Case, d: Data): number[] {
-  const K = c.C * prod(c.kernel);
-  const groupBytes = convWeightBytes(c.M, K);
-  expect(box.call('conv_w_i8_bytes', c.M, K)).toBe(groupBytes);
+  const T = prod(c.kernel);
+  const groupBytes = convWeightBytes(c.M, c.C, T);
+  expect(box.call('conv_w_i8_bytes', c.M, c.C, T)).toBe(groupBytes);
   const wp = box.alloc(groupBytes * c.group);
   const w = box.put(d.w);
   const wZp = box.put(d.wZp);
   for (let j = 0; j < c.group; j++) {
-    const rc = box.call('pack_w_conv_i8', w + j * c.M * K, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, c.M, K, wp + j * groupBytes);
+    const rc = box.call('pack_w_conv_i8', w + j * c.M * c.C * T, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, c.M, c.C, T, wp + j * groupBytes);
     expect(rc).toBe(0);
   }
-  const scratchBytes = convI8ScratchBytes(K, c.M, c.chunk);
-  expect(box.call('conv_i8_scratch_bytes', K, c.M, c.chunk)).toBe(scratchBytes);
-  const scratch = box.alloc(scratchBytes);
+  const desc = box.put(geomDescriptor(c.batch, d.g, 0));
+  const scratchBytes = convI8ScratchBytes(d.g);
+  expect(box.call('conv_i8_scratch_bytes', desc)).toBe(scratchBytes);
+  // Scratch starts dirty: the kernel must write every byte it reads.
+  const scratch = box.put(new Uint8Array(scratchBytes).fill(0xa5));
   const n = outCount(c, d);
   const y = box.alloc(n * 4);
-  const rc = box.call('conv_i8', box.put(geomDescriptor(c.batch, d.g, c.chunk)), box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
+  const rc = box.call('conv_i8', desc, box.put(d.x), +c.xSigned, box.put(d.xZp), wp,
     d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y, scratch);
   expect(rc).toBe(0);
   return readOut(box, c, y, n);
@@ -129,22 +130,26 @@ function runDepthwise(box: KernelBox, c: Case, d: Data): number[] {
   return readOut(box, c, y, n);
 }
 
-const base = { batch: 1, group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0], xSigned: false, wSigned: true, wZpPerChannel: false, bias: false, epi: EPI_I32, chunk: 4 };
+const base = { batch: 1, group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0], xSigned: false, wSigned: true, wZpPerChannel: false, bias: false, epi: EPI_I32 };
 
 const CASES: Case[] = [
-  { ...base, name: '3x3 pad 1, u8×s8, i32, chunk 4', C: 3, M: 5, inSpatial: [7, 9], kernel: [3, 3], pads: [1, 1] },
-  { ...base, name: '2 groups, stride 2, dilation 2, s8×s8, per-channel zp, bias, → s8', batch: 2, group: 2, C: 3, M: 17, inSpatial: [11, 10], kernel: [3, 2], strides: [2, 2], dilations: [2, 2], pads: [2, 1], xSigned: true, wZpPerChannel: true, bias: true, epi: EPI_S8, chunk: 9 },
-  { ...base, name: 'u8×u8, per-channel zp, bias, → u8, chunk larger than the output', C: 5, M: 16, inSpatial: [5, 6], kernel: [2, 3], pads: [1, 2], wSigned: false, wZpPerChannel: true, bias: true, epi: EPI_U8, chunk: 64 },
-  { ...base, name: '1-D, stride 3, pad 4, odd K', C: 7, M: 3, inSpatial: [1, 23], kernel: [1, 5], strides: [1, 3], pads: [0, 4], epi: EPI_U8, bias: true, chunk: 5 },
-  { ...base, name: 'depthwise 8 groups, 3x3 stride 2 pad 1', batch: 2, group: 8, C: 1, M: 1, inSpatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 12 },
-  { ...base, name: '1x1, 33 channels, kernel larger than x with padding', C: 4, M: 33, inSpatial: [2, 2], kernel: [3, 3], pads: [1, 1], chunk: 4 },
-  // Rows long enough for the vector copies (stride 1 and 2, runs of 16, 17 and more), chunks that
-  // end inside an output row and inside a slab.
-  { ...base, name: '3x3 pad 1, 19×41, u8 → u8, per-channel zp, bias, chunk 37', C: 3, M: 6, inSpatial: [19, 41], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, bias: true, epi: EPI_U8, chunk: 37 },
-  { ...base, name: '3x3 stride 2 pad 1, 13×70, s8 → s8, chunk 50', C: 2, M: 5, inSpatial: [13, 70], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true, chunk: 50 },
-  { ...base, name: '5x5 dilation 2 pad 3, 21×35, i32, chunk 16', C: 2, M: 9, inSpatial: [21, 35], kernel: [5, 5], dilations: [2, 2], pads: [3, 3], chunk: 16 },
-  { ...base, name: '1-D stride 2, runs of exactly 16 and 17, chunk 34', C: 3, M: 4, inSpatial: [2, 34], kernel: [1, 2], strides: [1, 2], epi: EPI_U8, chunk: 34 },
-  { ...base, name: '1-D stride 1, run of exactly 16', C: 2, M: 4, inSpatial: [3, 18], kernel: [1, 3], epi: EPI_U8, chunk: 48 },
+  { ...base, name: '3x3 pad 1, u8×s8, i32', C: 3, M: 5, inSpatial: [7, 9], kernel: [3, 3], pads: [1, 1] },
+  { ...base, name: '2 groups, stride 2, dilation 2, s8×s8, per-channel zp, bias, → s8', batch: 2, group: 2, C: 3, M: 17, inSpatial: [11, 10], kernel: [3, 2], strides: [2, 2], dilations: [2, 2], pads: [2, 1], xSigned: true, wZpPerChannel: true, bias: true, epi: EPI_S8 },
+  { ...base, name: 'u8×u8, per-channel zp, bias, → u8', C: 5, M: 16, inSpatial: [5, 6], kernel: [2, 3], pads: [1, 2], wSigned: false, wZpPerChannel: true, bias: true, epi: EPI_U8 },
+  { ...base, name: '1-D, stride 3, pad 4, odd K', C: 7, M: 3, inSpatial: [1, 23], kernel: [1, 5], strides: [1, 3], pads: [0, 4], epi: EPI_U8, bias: true },
+  { ...base, name: 'depthwise 8 groups, 3x3 stride 2 pad 1', batch: 2, group: 8, C: 1, M: 1, inSpatial: [9, 8], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true },
+  { ...base, name: '1x1, 33 channels, kernel larger than x with padding', C: 4, M: 33, inSpatial: [2, 2], kernel: [3, 3], pads: [1, 1] },
+  // Rows long enough for the vector copies into the padded volume (stride 1: 8 columns at a
+  // time, stride 2: 16 from an even padded column, with odd and even pads), ragged quads.
+  { ...base, name: '3x3 pad 1, 19×41, u8 → u8, per-channel zp, bias', C: 3, M: 6, inSpatial: [19, 41], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, bias: true, epi: EPI_U8 },
+  { ...base, name: '3x3 stride 2 pad 1, 13×70, s8 → s8', C: 2, M: 5, inSpatial: [13, 70], kernel: [3, 3], strides: [2, 2], pads: [1, 1], xSigned: true, epi: EPI_S8, bias: true },
+  { ...base, name: '4x4 stride 2 pad 2, 9×53, 9 channels, 20 outputs, → u8', C: 9, M: 20, inSpatial: [9, 53], kernel: [4, 4], strides: [2, 2], pads: [2, 2], wZpPerChannel: true, bias: true, epi: EPI_U8 },
+  { ...base, name: '5x5 dilation 2 pad 3, 21×35, i32', C: 2, M: 9, inSpatial: [21, 35], kernel: [5, 5], dilations: [2, 2], pads: [3, 3] },
+  { ...base, name: '1-D stride 2, runs of exactly 16 and 17', C: 3, M: 4, inSpatial: [2, 34], kernel: [1, 2], strides: [1, 2], epi: EPI_U8 },
+  { ...base, name: '1-D stride 1, run of exactly 16', C: 2, M: 4, inSpatial: [3, 18], kernel: [1, 3], epi: EPI_U8 },
+  { ...base, name: 'stride 3 dilation 3 in W, stride 2 in H, 11×40, s8 x, 8 outputs', C: 6, M: 8, inSpatial: [11, 40], kernel: [2, 3], strides: [2, 3], dilations: [1, 3], pads: [1, 2], xSigned: true, bias: true, epi: EPI_S8 },
+  { ...base, name: '3-D 2×3×3, stride (2,1,1), pad (1,1,1), 7 channels, 12 outputs', C: 7, M: 12, inSpatial: [5, 6, 19], kernel: [2, 3, 3], strides: [2, 1, 1], dilations: [1, 1, 1], pads: [1, 1, 1], bias: true, epi: EPI_U8 },
+  { ...base, name: '1x1 stride 1, 64 channels, 24 outputs, 7×7 (a ResNet tail)', C: 64, M: 24, inSpatial: [7, 7], kernel: [1, 1], bias: true, epi: EPI_U8 },
 ];
 
 describe('conv_i8__ref', () => {
@@ -187,7 +192,7 @@ describe.each(ALL_BACKENDS)('conv_i8 (%s)', (backend) => {
   });
 
   it('extreme values: x at the zero point or the far end, 7-bit and 8-bit weights', () => {
-    const c: Case = { ...base, name: 'extremes', C: 6, M: 7, inSpatial: [6, 6], kernel: [3, 3], pads: [1, 1], xSigned: false, wSigned: true, epi: EPI_I32, chunk: 8 };
+    const c: Case = { ...base, name: 'extremes', C: 6, M: 7, inSpatial: [6, 6], kernel: [3, 3], pads: [1, 1], xSigned: false, wSigned: true, epi: EPI_I32 };
     const box = new KernelBox(backend);
     for (const [xv, wv, zp] of [[255, -128, 0], [0, 127, 255], [255, 127, 255], [0, -128, 0]]) {
       const d = data(c, 9);
@@ -200,7 +205,7 @@ describe.each(ALL_BACKENDS)('conv_i8 (%s)', (backend) => {
   });
 });
 
-const dw = { ...base, C: 1, M: 1, bias: true, chunk: 0 };
+const dw = { ...base, C: 1, M: 1, bias: true };
 const DW_CASES: Case[] = [
   { ...dw, name: '3x3 pad 1, 8 groups, 23×37, u8 → u8, per-channel zp', group: 8, inSpatial: [23, 37], kernel: [3, 3], pads: [1, 1], wZpPerChannel: true, epi: EPI_U8 },
   { ...dw, name: '3x3 pad 1, 2 per group, 9×40, s8×s8 → s8', group: 5, M: 2, inSpatial: [9, 40], kernel: [3, 3], pads: [1, 1], xSigned: true, epi: EPI_S8 },

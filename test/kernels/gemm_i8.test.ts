@@ -290,6 +290,32 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
     }
   });
 
+  it('requantises like the reference for non-finite multipliers and fractional or NaN clamp bounds', () => {
+    const r = rng(6);
+    const M = 5, N = 19, K = 21;
+    for (const kind of [EPI_U8, EPI_S8]) {
+      box.reset();
+      const t = randomCase(r, M, N, K, false, true, false);
+      const { bp } = packB(box, t, PB_I16 | PB_I8);
+      // Multipliers that make some products NaN (0·inf is not reachable, so NaN itself), ±inf,
+      // huge, tiny and ordinary, one per column.
+      const specials = [NaN, Infinity, -Infinity, 1e30, -1e30, 1e-30, 0, 2 ** 21, -(2 ** 21), 0.37, -0.011];
+      const scale = new Float32Array(N).map((_, n) => specials[n % specials.length]);
+      const bounds: [number, number][] = [[100.5, 199.5], [-3.5, 7.25], [NaN, 50], [10, NaN], [300, 200], [-1e10, 1e10]];
+      for (const [lo, hi] of bounds) {
+        for (const m of [1, 0]) {
+          const epi: Epi = { kind, scale, scaleCs: 1, yZp: kind === EPI_U8 ? 9 : -9, act: 2, lo, hi };
+          // m = 0: the same multipliers scaled down so most outputs land inside the range.
+          if (m === 0) epi.scale = scale.map((x) => (Number.isFinite(x) && Math.abs(x) > 1 ? x * 2 ** -30 : x));
+          for (const [M2, lda] of [[M, K], [1, K]]) {
+            const want = runRef(box, { ...t, M: M2 }, epi);
+            expectSame(runFast(box, { ...t, M: M2, lda }, bp, epi), want, `kind=${kind} lo=${lo} hi=${hi} M=${M2}`);
+          }
+        }
+      }
+    }
+  });
+
   it('packs transposed B to the same bytes and rejects mismatched shapes and descriptors', () => {
     box.reset();
     const r = rng(11);
