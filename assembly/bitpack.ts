@@ -69,14 +69,56 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
   const plane = <usize>P;
   memory.fill(dst, 0, rb * <usize>N * plane);
   for (let n = 0; n < N; n++) {
+    const rows = dst + <usize>n * plane * rb;
+    let p0 = 0;
+    if (ASC_FEATURE_SIMD) {
+      // 16 positions × 8 channels at a time: each channel's 16 signs narrow to 16 bytes of 0/−1,
+      // channel j of the group keeps bit j, and byte i of the OR goes to byte c0/8 of row p0+i.
+      const P16 = P & ~15;
+      for (let c0 = 0; c0 < C; c0 += 8) {
+        const nc = min(8, C - c0);
+        const src0 = x + ((<usize>(n * C + c0) * plane) << 2);
+        for (p0 = 0; p0 < P16; p0 += 16) {
+          let src = src0 + (<usize>p0 << 2);
+          let acc = i8x16.splat(0);
+          for (let j = 0; j < nc; j++) {
+            acc = v128.or(acc, v128.and(negativeBytes16(src), i8x16.splat(<i8>(<i32>1 << j))));
+            src += plane << 2;
+          }
+          storeBytes16(rows + <usize>p0 * rb + (<usize>c0 >> 3), rb, acc);
+        }
+      }
+      p0 = P16;
+    }
     for (let c = 0; c < C; c++) {
       const src = x + ((<usize>(n * C + c) * plane) << 2);
-      const rows = dst + <usize>n * plane * rb;
-      for (let p = 0; p < P; p++) {
+      for (let p = p0; p < P; p++) {
         if (load<f32>(src + (<usize>p << 2)) < 0) setBit(rows + <usize>p * rb, c);
       }
     }
   }
+}
+
+/** 16 f32 at src → 16 bytes, −1 where x < 0 (NaN and −0 give 0). */
+// @ts-ignore: decorator
+@inline function negativeBytes16(src: usize): v128 {
+  const zero = f32x4.splat(0);
+  const lo = i16x8.narrow_i32x4_s(f32x4.lt(v128.load(src), zero), f32x4.lt(v128.load(src, 16), zero));
+  const hi = i16x8.narrow_i32x4_s(f32x4.lt(v128.load(src, 32), zero), f32x4.lt(v128.load(src, 48), zero));
+  return i8x16.narrow_i16x8_s(lo, hi);
+}
+
+/** Byte i of v to dst + i·stride. */
+// @ts-ignore: decorator
+@inline function storeBytes16(dst: usize, stride: usize, v: v128): void {
+  v128.store8_lane(dst, v, 0); v128.store8_lane(dst + stride, v, 1);
+  v128.store8_lane(dst + 2 * stride, v, 2); v128.store8_lane(dst + 3 * stride, v, 3);
+  v128.store8_lane(dst + 4 * stride, v, 4); v128.store8_lane(dst + 5 * stride, v, 5);
+  v128.store8_lane(dst + 6 * stride, v, 6); v128.store8_lane(dst + 7 * stride, v, 7);
+  v128.store8_lane(dst + 8 * stride, v, 8); v128.store8_lane(dst + 9 * stride, v, 9);
+  v128.store8_lane(dst + 10 * stride, v, 10); v128.store8_lane(dst + 11 * stride, v, 11);
+  v128.store8_lane(dst + 12 * stride, v, 12); v128.store8_lane(dst + 13 * stride, v, 13);
+  v128.store8_lane(dst + 14 * stride, v, 14); v128.store8_lane(dst + 15 * stride, v, 15);
 }
 
 /** Conv weights W[M, C, T] f32 → M bit rows of T·C elements, tap-major (element t·C + c). */

@@ -186,6 +186,22 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       }
     }
   });
+  it('pack_signs_nchw_f32 packs ragged positions (16-position SIMD groups + tail) and channels (8-channel groups + tail)', () => {
+    const r = rng(13);
+    for (const [N, C, P] of [[1, 1, 1], [1, 8, 16], [2, 7, 17], [1, 9, 15], [2, 64, 33], [1, 131, 48], [1, 3, 31], [2, 17, 100]]) {
+      box.reset();
+      const xf = randomSignedF32(r, N * C * P);
+      const xp = box.alloc(N * P * bitRowBytes(C));
+      box.m.u8().fill(0xff, xp, xp + N * P * bitRowBytes(C));
+      box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp);
+      const raw = box.u8(xp, N * P * bitRowBytes(C));
+      expect(paddingIsZero(raw, N * P, C)).toBe(true);
+      const xb = unpackBits(raw, N * P, C);
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) {
+        if (xb[(n * P + p) * C + c] !== signOf(xf[(n * C + c) * P + p])) expect.fail(`${backend} N=${N} C=${C} P=${P}: n=${n} c=${c} p=${p}`);
+      }
+    }
+  });
   it('unpack_signs_nhwc_f32 inverts pack_signs_nchw_f32 to ±1 NCHW', () => {
     box.reset();
     const r = rng(12);
