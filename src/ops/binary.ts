@@ -34,6 +34,14 @@ const epiBytes = (N: number): number => 32 + 8 * N;
 /** bconv_b1b1 im2cols this many bytes of tap rows at a time, so the GEMM reads them from L1d. */
 const BCONV_CHUNK_BYTES = 16 * 1024;
 
+/**
+ * bconv_b1b1_scratch_bytes: per chunk row its tap row, valid count, invalid-tap count and list
+ * (4·taps), plus the per-tap weight popcounts (taps × M rounded up to 8, i32).
+ */
+export function bconvScratchBytes(taps: number, C: number, M: number, chunk: number): number {
+  return chunk * (bitRowBytes(taps * C) + 8 + 4 * taps) + 4 * taps * Math.ceil(M / 8) * 8;
+}
+
 function requireF32(ctx: OpCtx, i: number, what: string): void {
   if (ctx.dtype(i) !== 'float32') ctx.fail('LOWBIT_UNSUPPORTED', `${what} has type ${ctx.dtype(i)}; only float32 is supported`);
 }
@@ -155,8 +163,8 @@ const binaryConv: OpDef = {
       x = ctx.scratch(batch * P * bitRowBytes(g.group * g.C));
       ctx.step('pack_signs_nchw_f32', ctx.in(0), batch, g.group * g.C, P, x);
     }
-    const chunk = Math.max(1, Math.min(numel(g.outSpatial), Math.floor(BCONV_CHUNK_BYTES / (2 * bitRowBytes(K)))));
-    const scratch = ctx.scratch(chunk * (2 * bitRowBytes(K) + 4));
+    const chunk = Math.max(1, Math.min(numel(g.outSpatial), Math.floor(BCONV_CHUNK_BYTES / bitRowBytes(K))));
+    const scratch = ctx.scratch(bconvScratchBytes(taps, g.C, g.M, chunk));
     ctx.step('bconv_b1b1', x, w, ctx.out(0), ctx.params(geomDescriptor(batch, g, chunk)), epilogue(ctx, channels), scratch);
   },
 };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bconvScratchBytes } from '../../src/ops/binary.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
   BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, expectSameArray, paddingIsZero, putEpi,
@@ -76,7 +77,10 @@ function runFast(box: KernelBox, g: Geom, xp: number, wp: number, e: BinaryEpi):
   const y = box.alloc(bytes);
   box.m.u8().fill(0x5a, y, y + bytes);
   const d = box.put(descriptor(g));
-  const scratch = box.alloc(box.call('bconv_b1b1_scratch_bytes', d) as number);
+  const scratchBytes = box.call('bconv_b1b1_scratch_bytes', d) as number;
+  expect(scratchBytes).toBe(bconvScratchBytes(prod(g.k), g.C, g.M, g.chunk));
+  const scratch = box.alloc(scratchBytes);
+  box.m.u8().fill(0xa5, scratch, scratch + scratchBytes);
   expect(box.call('bconv_b1b1', xp, wp, y, d, putEpi(box, e), scratch)).toBe(0);
   const n = g.N * Mt * Pout;
   if (e.kind === BEPI_I32) return [...box.i32(y, n)];
@@ -171,6 +175,26 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       { N: 2, G: 2, C: 33, M: 31, inp: [1, 5, 6], k: [1, 3, 2], s: [1, 2, 1], dil: [1, 1, 2], pad: [0, 1, 2], out: [1, 3, 5], chunk: 5 },
       { N: 1, G: 3, C: 32, M: 30, inp: [1, 6, 6], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 6, 6], chunk: 64 },
       { N: 2, G: 2, C: 64, M: 9, inp: [1, 4, 5], k: [1, 3, 3], s: [1, 2, 2], dil: [1, 2, 1], pad: [0, 2, 1], out: [1, 2, 3], chunk: 2 },
+    ];
+    for (const g of geoms) {
+      box.reset();
+      const Mt = g.G * g.M, K = prod(g.k) * g.C;
+      const xf = randomSignedF32(r, g.N * g.G * g.C * prod(g.inp));
+      const wf = randomSignedF32(r, Mt * g.C * prod(g.k));
+      const { xp, wp } = pack(box, g, xf, wf);
+      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
+      const affine = randomAffine(r, Mt, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
+        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
+  });
+  it('pins layers whose K takes several microkernel calls (> 31 blocks) with more than 64 rows per chunk', () => {
+    const r = rng(14);
+    const geoms: Geom[] = [
+      { N: 1, G: 1, C: 512, M: 11, inp: [1, 9, 9], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 9, 9], chunk: 81 },
+      { N: 2, G: 2, C: 456, M: 9, inp: [1, 5, 4], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 2, 1], out: [1, 7, 4], chunk: 70 },
     ];
     for (const g of geoms) {
       box.reset();

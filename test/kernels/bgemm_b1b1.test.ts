@@ -144,6 +144,24 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
     }
     expect(cases).toBeGreaterThan(1500);
   });
+  it('matches with K over several microkernel calls (> 31 blocks), more than 64 rows and ragged 8-column tiles', () => {
+    const r = rng(2025);
+    for (const [M, N, K] of [[1, 13, 3969], [70, 9, 4000], [3, 17, 8191], [65, 8, 4096], [2, 1, 3968], [130, 15, 7937]]) {
+      box.reset();
+      const xa = randomSignedF32(r, M * K), xb = randomSignedF32(r, N * K);
+      const a = packRows(box, xa, M, K), b = packRows(box, xb, N, K);
+      scramblePadding(box, a, M, K, r);
+      scramblePadding(box, b, N, K, r);
+      const pa = Int8Array.from(xa, signOf), pb = Int8Array.from(xb, signOf);
+      const affine = randomAffine(r, N, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, N, K)] as BinaryEpi[]) {
+        const c = box.alloc(M * Math.max(N * 4, bitRowBytes(N)));
+        expect(box.call('bgemm_b1b1', a, b, c, M, N, K, N, putEpi(box, e))).toBe(0);
+        const err = expectSameArray(readOut(box, c, e, M, N), runRef(box, pa, pb, M, N, K, e), `${backend} M=${M} N=${N} K=${K} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
+  });
   it('handles K = 0 and rejects a bad epilogue kind', () => {
     box.reset();
     const c = box.alloc(64);
