@@ -5,7 +5,8 @@
 //   bconv_b1b1(x, w, y, d, epi, scratch) → 0, or 1 on a bad descriptor / epilogue
 //     x  input in bit NHWC (bitpack.ts): per image n and input position p a bit row of G·C
 //        channels at (n·P_in + p)·bit_row_bytes(G·C), P_in = ID·IH·IW
-//     w  pack_bconv_weights_f32 of W[G·M, C, KD, KH, KW]: G·M bit rows of K = taps·C, tap-major
+//     w  pack_bconv_weights_f32 of W[G·M, C, KD, KH, KW]: per group, 8-row panels (bitpanel.ts)
+//        of M rows of K = taps·C, tap-major
 //     y  kind I32/F32: NCHW [N, G·M, P_out]; kind SIGN: bit NHWC of G·M channels (the next
 //        binary conv's x), row padding zeroed
 //     d  conv_geom.ts descriptor; G_CHUNK = output positions per GEMM call (≥ 1)
@@ -23,6 +24,7 @@
 
 import { desc } from './common';
 import { bit_row_bytes } from './bitpack';
+import { bpanel_bytes, panelBits } from './bitpanel';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
 import { BEPI_SIGN, epilogueKind, setBinaryEpilogue } from './bgemm_epilogue';
 import { bgemmCore, clearRowPadding, setTapCorrection, storePlain } from './bgemm_b1b1';
@@ -75,25 +77,16 @@ export function bconv_b1b1_scratch_bytes(d: usize): i32 {
   return chunk * (bit_row_bytes(T * desc(d, G_C)) + 8 + 4 * T) + 4 * T * wpopStride(desc(d, G_M));
 }
 
-/** popcount of bits [bit, bit+n) of a bit row. */
-function popBits(row: usize, bit: i32, n: i32): i32 {
-  let s = 0;
-  while (n > 0) {
-    const take = min(n, 32);
-    s += <i32>popcnt(readBits(row, bit, take));
-    bit += take;
-    n -= take;
-  }
-  return s;
-}
-
 /** wpop[t·stride + m] = popcount of tap t's C bits of weight row m (m < M; 0 up to stride). */
-function weightTapPops(w: usize, rowK: usize, M: i32, C: i32, T: i32, wpop: usize): void {
+function weightTapPops(w: usize, KB: i32, M: i32, C: i32, T: i32, wpop: usize): void {
   const stride = wpopStride(M);
   memory.fill(wpop, 0, <usize>(T * stride) << 2);
   for (let m = 0; m < M; m++) {
-    const row = w + <usize>m * rowK;
-    for (let t = 0; t < T; t++) store<i32>(wpop + (<usize>(t * stride + m) << 2), popBits(row, t * C, C));
+    for (let t = 0; t < T; t++) {
+      let s = 0;
+      for (let i = 0; i < C; i += 32) s += <i32>popcnt(panelBits(w, KB, m, t * C + i, min(32, C - i)));
+      store<i32>(wpop + (<usize>(t * stride + m) << 2), s);
+    }
   }
 }
 
@@ -171,8 +164,8 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
   const counts = valid + (<usize>chunk << 2);
   const list = counts + (<usize>chunk << 2);
   for (let g = 0; g < G; g++) {
-    const wg = w + <usize>(g * M) * <usize>rowK;
-    weightTapPops(wg, rowK, M, C, T, wpop);
+    const wg = w + <usize>g * <usize>bpanel_bytes(M, K);
+    weightTapPops(wg, rowK >> 4, M, C, T, wpop);
     setTapCorrection(wpop, wpopStride(M), counts, list, T);
     for (let n = 0; n < N; n++) {
       const xn = x + <usize>n * <usize>Pin * rowIn;
@@ -182,10 +175,10 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
         im2col_b1(d, xn, g, col, valid, counts, list, s0, ns);
         if (sign) {
           const out = y + (<usize>n * <usize>Pout + <usize>s0) * <usize>rowOut;
-          bgemmCore(col, rowK, ns, wg, rowK, M, K, valid, out, rowOut, 0, g * M, g * M);
+          bgemmCore(col, rowK, ns, wg, M, K, valid, out, rowOut, 0, g * M, g * M);
         } else {
           const out = y + ((<usize>(n * G * M + g * M) * <usize>Pout + <usize>s0) << 2);
-          bgemmCore(col, rowK, ns, wg, rowK, M, K, valid, out, 1, Pout, 0, g * M);
+          bgemmCore(col, rowK, ns, wg, M, K, valid, out, 1, Pout, 0, g * M);
         }
       }
     }

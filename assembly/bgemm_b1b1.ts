@@ -2,7 +2,8 @@
 //
 //   bgemm_b1b1(a, b, c, M, N, K, ldc, epi) → 0, or 1 on a bad epilogue descriptor / size
 //     a    M bit rows of K elements (activations, packed per call by pack_signs_f32)
-//     b    N bit rows of K elements (weights, packed once per session; B is N×K = "transB")
+//     b    N rows of K elements in 8-row panels (weights, packed once per session by
+//          pack_weights_b1_f32, bitpanel.ts; B is N×K = "transB")
 //     c    kind I32/F32: M×N row-major, leading dimension ldc elements;
 //          kind SIGN: M bit rows of N elements (the next layer's `a`), padding bits zeroed
 //     epi  binary epilogue descriptor (bgemm_epilogue.ts); output channel = n
@@ -26,6 +27,7 @@
 import { bit_row_bytes } from './bitpack';
 import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4 } from './bgemm_epilogue';
 import { COLS, MAX_BLOCKS, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
+import { panelBlock } from './bitpanel';
 
 /** Fewer rows than this skip the panel (bgemm_tile.ts): splitting costs more than it saves. */
 const PANEL_MIN_ROWS: i32 = 4;
@@ -51,18 +53,18 @@ export function setTapCorrection(w: usize, stride: i32, counts: usize, list: usi
   corrCap = cap;
 }
 
-/** popcount(a xor b) over the K real bits of two bit rows, scalar (u64 words). */
-function popRow(a: usize, b: usize, K: i32): i32 {
+/** popcount(a xor b) over the K real bits of bit row a and row n of panels b, scalar (u64 words). */
+function popRow(a: usize, b: usize, KB: i32, n: i32, K: i32): i32 {
   let pop: i64 = 0;
-  const words = K >> 6;
-  for (let w = 0; w < words; w++) {
-    const off = <usize>w << 3;
-    pop += popcnt(load<u64>(a + off) ^ load<u64>(b + off));
-  }
-  const rem = K & 63;
-  if (rem) {
-    const off = <usize>words << 3;
-    pop += popcnt((load<u64>(a + off) ^ load<u64>(b + off)) & ((<u64>1 << rem) - 1));
+  for (let kb = 0; kb < KB; kb++) {
+    const p = a + (<usize>kb << 4), q = panelBlock(b, KB, n, kb);
+    const bits = min(128, K - (kb << 7));
+    let lo = load<u64>(p) ^ load<u64>(q), hi = load<u64>(p, 8) ^ load<u64>(q, 8);
+    if (bits < 128) {
+      lo &= bits >= 64 ? <u64>-1 : (<u64>1 << bits) - 1;
+      hi &= bits <= 64 ? 0 : (<u64>1 << (bits - 64)) - 1;
+    }
+    pop += popcnt(lo) + popcnt(hi);
   }
   return <i32>pop;
 }
@@ -79,16 +81,17 @@ function tapCorrection(r: i32, n: i32): i32 {
 }
 
 /**
- * The shared driver: dots of R bit rows of `a` (stride lda bytes) against N bit rows of `b`
- * (stride ldb bytes) over K bits, stored through the current epilogue (storeDot addressing)
- * with output channel ch0 + n. valid: 0, or an i32 per row — then row r's dot is
+ * The shared driver: dots of R bit rows of `a` (stride lda bytes) against the N rows of the
+ * 8-row panels `b` (bitpanel.ts) over K bits, stored through the current epilogue (storeDot
+ * addressing) with output channel ch0 + n. valid: 0, or an i32 per row — then row r's dot is
  * valid[r] − 2·popcount, less the tap corrections when they are set.
  */
 export function bgemmCore(
-  a: usize, lda: i32, R: i32, b: usize, ldb: i32, N: i32, K: i32, valid: usize,
+  a: usize, lda: i32, R: i32, b: usize, N: i32, K: i32, valid: usize,
   c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32,
 ): void {
-  const la = <usize>lda, lb = <usize>ldb;
+  const la = <usize>lda;
+  const KB = (K + 127) >> 7;
   if (!ASC_FEATURE_SIMD || K == 0) {
     for (let r = 0; r < R; r++) {
       const ar = a + <usize>r * la;
@@ -96,24 +99,23 @@ export function bgemmCore(
       const fix = corrW != 0 && load<i32>(corrCount + (<usize>r << 2)) != 0;
       for (let n = 0; n < N; n++) {
         const corr = fix ? tapCorrection(r, n) : 0;
-        storeDot(c, crs, ccs, cbit, r, n, ch0 + n, v - 2 * (popRow(ar, b + <usize>n * lb, K) - corr));
+        storeDot(c, crs, ccs, cbit, r, n, ch0 + n, v - 2 * (popRow(ar, b, KB, n, K) - corr));
       }
     }
     return;
   }
   setTail(K);
-  const KB = (K + 127) >> 7;
   if (R < PANEL_MIN_ROWS) {
-    directRows(a, la, R, b, lb, N, K, KB, valid, c, crs, ccs, cbit, ch0);
+    directRows(a, la, R, b, N, K, KB, valid, c, crs, ccs, cbit, ch0);
     return;
   }
   const calls = (KB + MAX_BLOCKS - 1) / MAX_BLOCKS;
   const kc = (KB + calls - 1) / calls;
   for (let n0 = 0; n0 < N; n0 += COLS) {
     const nv = min(COLS, N - n0);
-    const bn = b + <usize>n0 * lb;
+    const group = panelBlock(b, KB, n0, 0);
     if (calls == 1) {
-      splitPanel(bn, lb, nv, 0, KB);
+      splitPanel(group, 0, KB);
       for (let r = 0; r < R; r++) {
         const ar = a + <usize>r * la;
         mk1x8(ar, KB, ACC, true);
@@ -125,7 +127,7 @@ export function bgemmCore(
       const rc = min(ROWS, R - r0);
       for (let kb0 = 0; kb0 < KB; kb0 += kc) {
         const kn = min(kc, KB - kb0);
-        splitPanel(bn, lb, nv, kb0, kn);
+        splitPanel(group, kb0, kn);
         for (let i = 0; i < rc; i++) {
           mk1x8(a + <usize>(r0 + i) * la + (<usize>kb0 << 4), kn, ACC + (<usize>i << 5), kb0 == 0);
         }
@@ -142,7 +144,7 @@ export function bgemmCore(
  * with scalar popcounts (so no padding is counted).
  */
 function directRows(
-  a: usize, la: usize, R: i32, b: usize, lb: usize, N: i32, K: i32, KB: i32, valid: usize,
+  a: usize, la: usize, R: i32, b: usize, N: i32, K: i32, KB: i32, valid: usize,
   c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32,
 ): void {
   const full = (K & 127) ? KB - 1 : KB;
@@ -150,25 +152,19 @@ function directRows(
   const kc = calls ? (full + calls - 1) / calls : 0;
   for (let n0 = 0; n0 < N; n0 += COLS) {
     const nv = min(COLS, N - n0);
-    const bn = b + <usize>n0 * lb;
+    const group = panelBlock(b, KB, n0, 0);
     for (let r = 0; r < R; r++) {
       const ar = a + <usize>r * la;
-      if (nv < COLS) {
-        // A ragged last group: scalar counts (the kernel would read 8 rows).
-        for (let j = 0; j < nv; j++) store<i32>(ACC + (<usize>j << 2), popRow(ar, bn + <usize>j * lb, K));
-        storeRow(0, valid, K, r, ACC, n0, nv, c, crs, ccs, cbit, ch0);
-        continue;
-      }
       v128.store(ACC, i32x4.splat(0));
       v128.store(ACC, i32x4.splat(0), 16);
+      // The group's rows past N (panel padding) are counted too; their columns are not stored.
       for (let kb0 = 0; kb0 < full; kb0 += kc) {
-        const off = <usize>kb0 << 4;
-        mk1x8_direct(ar + off, bn + off, lb, min(kc, full - kb0), ACC, false);
+        mk1x8_direct(ar + (<usize>kb0 << 4), group + (<usize>kb0 << 7), min(kc, full - kb0), ACC, false);
       }
       if (full < KB) {
         for (let j = 0; j < nv; j++) {
           const p = ACC + (<usize>j << 2);
-          store<i32>(p, load<i32>(p) + tailPop(ar, bn + <usize>j * lb, full));
+          store<i32>(p, load<i32>(p) + tailPop(ar, group + (<usize>full << 7) + (<usize>j << 4), full));
         }
       }
       storeRow(0, valid, K, r, ACC, n0, nv, c, crs, ccs, cbit, ch0);
@@ -229,9 +225,9 @@ export function bgemm_b1b1(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32,
   if (epilogueKind() == BEPI_SIGN) {
     const ob = bit_row_bytes(N);
     clearRowPadding(c, M, ob, N);
-    bgemmCore(a, rb, M, b, rb, N, K, 0, c, ob, 0, 0, 0);
+    bgemmCore(a, rb, M, b, N, K, 0, c, ob, 0, 0, 0);
   } else {
-    bgemmCore(a, rb, M, b, rb, N, K, 0, c, ldc, 1, 0, 0);
+    bgemmCore(a, rb, M, b, N, K, 0, c, ldc, 1, 0, 0);
   }
   return 0;
 }

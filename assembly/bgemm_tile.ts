@@ -10,12 +10,12 @@
 // columns. The relaxed build looks up with i8x16.relaxed_swizzle (pshufb), the simd128 build
 // with i8x16.swizzle (its index clamp costs one op more, still ahead of i8x16.popcnt there).
 //
+// The columns are one group of the weights' 8-row panels (bitpanel.ts), read in memory order.
 // Counters: per column a u8 lane vector gains ≤ 8 per block, so a call covers ≤ MAX_BLOCKS = 31
-// blocks (≤ 248) before widening to i32. The panel holds the 8 columns' blocks [kb0, kb0+kc),
-// block-major: block i, column j at PANEL + (8·i + j)·32 (L, then H); columns past the real ones
-// are zero. The last block of a column row is ANDed with the mask of its real bits when split,
-// so panel padding is 0 and a row's padding bits each count 1 — the caller subtracts
-// padPop(row) (bgemm_b1b1.ts).
+// blocks (≤ 248) before widening to i32. The split panel holds the group's blocks
+// [kb0, kb0+kc), block-major: block i, column j at PANEL + (8·i + j)·32 (L, then H). The last
+// block of a column row is ANDed with the mask of its real bits when split, so split padding is
+// 0 and a row's padding bits each count 1 — the caller subtracts padPop(row) (bgemm_b1b1.ts).
 
 /** Columns per panel and per microkernel call. */
 export const COLS: i32 = 8;
@@ -48,31 +48,21 @@ export function padPop(a: usize): i32 {
   return <i32>(popcnt(load<u64>(p) & ~load<u64>(TAIL)) + popcnt(load<u64>(p, 8) & ~load<u64>(TAIL, 8)));
 }
 
-/** popcount((a xor b) and the tail mask) over block kb of two bit rows. */
+/** popcount((a xor b) and the tail mask) over block kb, b the block's address in the panels. */
 export function tailPop(a: usize, b: usize, kb: i32): i32 {
-  const p = a + (<usize>kb << 4), q = b + (<usize>kb << 4);
-  return <i32>(popcnt((load<u64>(p) ^ load<u64>(q)) & load<u64>(TAIL)) + popcnt((load<u64>(p, 8) ^ load<u64>(q, 8)) & load<u64>(TAIL, 8)));
+  const p = a + (<usize>kb << 4);
+  return <i32>(popcnt((load<u64>(p) ^ load<u64>(b)) & load<u64>(TAIL)) + popcnt((load<u64>(p, 8) ^ load<u64>(b, 8)) & load<u64>(TAIL, 8)));
 }
 
-/** Splits blocks [kb0, kb0+kc) of column rows b, b+ldb, … (nv ≤ 8 of them) into the panel. */
-export function splitPanel(b: usize, ldb: usize, nv: i32, kb0: i32, kc: i32): void {
-  for (let j = 0; j < nv; j++) {
-    const src = b + <usize>j * ldb + (<usize>kb0 << 4);
-    const dst = PANEL + (<usize>j << 5);
-    for (let i = 0; i < kc; i++) splitBlock(dst + (<usize>i << 8), v128.load(src + (<usize>i << 4)));
-  }
-  for (let j = nv; j < COLS; j++) {
-    for (let i = 0; i < kc; i++) {
-      const dst = PANEL + (<usize>(COLS * i + j) << 5);
-      v128.store(dst, i8x16.splat(0));
-      v128.store(dst, i8x16.splat(0), 16);
-    }
-  }
+/** Splits blocks [kb0, kb0+kc) of the 8-row panel group at `group` (KB blocks a row). */
+export function splitPanel(group: usize, kb0: i32, kc: i32): void {
+  const src = group + (<usize>kb0 << 7);
+  for (let i: usize = 0; i < <usize>(kc << 3); i++) splitBlock(PANEL + (i << 5), v128.load(src + (i << 4)));
   const t = tailBlock - kb0;
   if (t >= 0 && t < kc) {
-    for (let j = 0; j < nv; j++) {
-      const at = b + <usize>j * ldb + (<usize>tailBlock << 4);
-      splitBlock(PANEL + (<usize>(COLS * t + j) << 5), v128.and(v128.load(at), v128.load(TAIL)));
+    const at = src + (<usize>t << 7);
+    for (let j: usize = 0; j < <usize>COLS; j++) {
+      splitBlock(PANEL + (((<usize>t << 3) + j) << 5), v128.and(v128.load(at + (j << 4)), v128.load(TAIL)));
     }
   }
 }
@@ -151,25 +141,24 @@ export function mk1x8(a: usize, kc: i32, acc: usize, first: bool): void {
 }
 
 /**
- * mk1x8 without a panel, for few rows (splitting costs more than it saves there): the 8
- * column rows b, b+ldb, … (all 8 readable) at the same first block as a, kc ≤ MAX_BLOCKS blocks.
+ * mk1x8 without the split, for few rows (splitting costs more than it saves there): the 8
+ * column rows of a panel group read in place, b at the group's block for a's first block.
  */
-export function mk1x8_direct(a: usize, b: usize, ldb: usize, kc: i32, acc: usize, first: bool): void {
+export function mk1x8_direct(a: usize, b: usize, kc: i32, acc: usize, first: bool): void {
   const table = v128.load(TABLE);
   let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
   let p4 = i32x4.splat(0), p5 = i32x4.splat(0), p6 = i32x4.splat(0), p7 = i32x4.splat(0);
   for (let i = 0; i < kc; i++) {
-    const off = <usize>i << 4;
-    const x = v128.load(a + off);
-    const y = b + off;
-    p4 = countRaw(p4, table, x, v128.load(y + 4 * ldb));
-    p5 = countRaw(p5, table, x, v128.load(y + 5 * ldb));
-    p6 = countRaw(p6, table, x, v128.load(y + 6 * ldb));
-    p7 = countRaw(p7, table, x, v128.load(y + 7 * ldb));
+    const x = v128.load(a + (<usize>i << 4));
+    const y = b + (<usize>i << 7);
+    p4 = countRaw(p4, table, x, v128.load(y, 64));
+    p5 = countRaw(p5, table, x, v128.load(y, 80));
+    p6 = countRaw(p6, table, x, v128.load(y, 96));
+    p7 = countRaw(p7, table, x, v128.load(y, 112));
     p0 = countRaw(p0, table, x, v128.load(y));
-    p1 = countRaw(p1, table, x, v128.load(y + ldb));
-    p2 = countRaw(p2, table, x, v128.load(y + 2 * ldb));
-    p3 = countRaw(p3, table, x, v128.load(y + 3 * ldb));
+    p1 = countRaw(p1, table, x, v128.load(y, 16));
+    p2 = countRaw(p2, table, x, v128.load(y, 32));
+    p3 = countRaw(p3, table, x, v128.load(y, 48));
   }
   let lo = reduce4(widen(p0), widen(p1), widen(p2), widen(p3));
   let hi = reduce4(widen(p4), widen(p5), widen(p6), widen(p7));

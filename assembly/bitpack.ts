@@ -10,13 +10,11 @@
 //
 // Layouts the packers produce:
 //   pack_signs_f32 / pack_signs_i8: a matrix, element (r, k) at x[r·ldr + k·ldk] → `rows` bit
-//     rows of K elements (GEMM operands: activations A as M×K, weights B as N×K; a K×N weight
-//     matrix packs with ldr = 1, ldk = N).
+//     rows of K elements (the binary GEMM's activations A as M×K; binary × int8/f32 weights).
 //   pack_signs_nchw_f32: X[N, C, P] (P = spatial positions) → "bit NHWC": image n, position p is
 //     the bit row at (n·P + p)·bit_row_bytes(C) holding channel c at bit c — the activation
 //     layout of bconv_b1b1 (input and its sign output).
-//   pack_bconv_weights_f32: W[M, C, T] (T = kernel taps KD·KH·KW) → M bit rows of K = T·C
-//     elements, element t·C + c = W[m, c, t] (tap-major, matching bconv_b1b1's bit im2col).
+// The binary GEMM's and conv's weights are bit rows kept in 8-row panels (bitpanel.ts).
 // Leaving a binary chain: unpack_signs_f32 (bit rows → f32 ±1 matrix) and
 // unpack_signs_nhwc_f32 (bit NHWC → f32 ±1 NCHW).
 
@@ -119,21 +117,6 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
   v128.store8_lane(dst + 10 * stride, v, 10); v128.store8_lane(dst + 11 * stride, v, 11);
   v128.store8_lane(dst + 12 * stride, v, 12); v128.store8_lane(dst + 13 * stride, v, 13);
   v128.store8_lane(dst + 14 * stride, v, 14); v128.store8_lane(dst + 15 * stride, v, 15);
-}
-
-/** Conv weights W[M, C, T] f32 → M bit rows of T·C elements, tap-major (element t·C + c). */
-export function pack_bconv_weights_f32(w: usize, M: i32, C: i32, T: i32, dst: usize): void {
-  const rb = <usize>bit_row_bytes(T * C);
-  memory.fill(dst, 0, rb * <usize>M);
-  for (let m = 0; m < M; m++) {
-    const row = dst + <usize>m * rb;
-    for (let c = 0; c < C; c++) {
-      const src = w + ((<usize>(m * C + c) * <usize>T) << 2);
-      for (let t = 0; t < T; t++) {
-        if (load<f32>(src + (<usize>t << 2)) < 0) setBit(row, t * C + c);
-      }
-    }
-  }
 }
 
 /** Bit rows → f32 ±1 (row-major rows×K, leading dimension ldy): leaves a binary chain. */

@@ -6,8 +6,9 @@
 //
 // bipolar(x) = x < 0 ? −1 : +1 (the packers' rule, assembly/bitpack.ts); W is the original f32
 // initializer ([K, N], or [N, K] with trans_b = 1; Conv [M, C/group, kernel…]), of which only the
-// signs are kept: packed once per session into bit rows (N·⌈K/128⌉·16 bytes). scale and bias are
-// float32 [N]; the activation attributes of src/passes/fuse-activation.ts apply a Relu/Clip last.
+// signs are kept: packed once per session into 8-row panels of bit rows (⌈N/8⌉·8·⌈K/128⌉·16
+// bytes, assembly/bitpanel.ts). scale and bias are float32 [N]; the activation attributes of
+// src/passes/fuse-activation.ts apply a Relu/Clip last.
 // Binary×binary dots are exact integers (|dot| ≤ K < 2^24 is exact in f32), then
 // the epilogue rounds dot·scale and then + bias to f32 (assembly/bgemm_epilogue.ts).
 //
@@ -27,6 +28,9 @@ import { fmtDims } from './shape-util.js';
 
 /** Bytes of one bit row of L elements (bit_row_bytes in assembly/bitpack.ts). */
 export const bitRowBytes = (L: number): number => Math.ceil(L / 128) * 16;
+
+/** Bytes of N rows of K elements in 8-row panels (bpanel_bytes in assembly/bitpanel.ts). */
+export const bpanelBytes = (N: number, K: number): number => Math.ceil(N / 8) * 8 * bitRowBytes(K);
 
 /** binary_epilogue_desc's header plus its copies of N scales and N biases. */
 const epiBytes = (N: number): number => 32 + 8 * N;
@@ -100,10 +104,10 @@ function matmulShape(ctx: OpCtx): { K: number; N: number; transB: boolean } {
   return { K, N, transB };
 }
 
-/** sign(W) as N bit rows of K, once per session. */
+/** sign(W) as 8-row panels of N rows of K, once per session. */
 function packedMatmulWeights(ctx: OpCtx, K: number, N: number, transB: boolean): Addr {
-  return ctx.derived(1, `bits_${transB ? 'nk' : 'kn'}`, N * bitRowBytes(K), (src, dst) => {
-    ctx.step('pack_signs_f32', src, N, K, transB ? K : 1, transB ? 1 : N, dst);
+  return ctx.derived(1, `bits_${transB ? 'nk' : 'kn'}`, bpanelBytes(N, K), (src, dst) => {
+    ctx.step('pack_weights_b1_f32', src, N, K, transB ? K : 1, transB ? 1 : N, dst);
   });
 }
 
@@ -154,8 +158,8 @@ const binaryConv: OpDef = {
     const taps = numel(g.kernel);
     const K = taps * g.C;
     const channels = g.group * g.M;
-    const w = ctx.derived(1, 'bconv_w', channels * bitRowBytes(K), (src, dst) => {
-      ctx.step('pack_bconv_weights_f32', src, channels, g.C, taps, dst);
+    const w = ctx.derived(1, 'bconv_w', g.group * bpanelBytes(g.M, K), (src, dst) => {
+      ctx.step('pack_bconv_weights_f32', src, g.group, g.M, g.C, taps, dst);
     });
     const P = numel(g.inSpatial);
     let x = ctx.in(0);

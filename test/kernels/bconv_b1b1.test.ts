@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { bconvScratchBytes } from '../../src/ops/binary.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
-  BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, expectSameArray, paddingIsZero, putEpi,
-  randomAffine, randomSignedF32, signEpi, signOf, unpackBits,
+  BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, bpanelBytes, expectSameArray, panelPaddingIsZero, paddingIsZero,
+  putEpi, randomAffine, randomSignedF32, scramblePanelPadding, signEpi, signOf, unpackBits, unpackPanels,
 } from '../support/binary.js';
 
 interface Geom {
@@ -95,20 +95,26 @@ function runFast(box: KernelBox, g: Geom, xp: number, wp: number, e: BinaryEpi):
 
 /** Packs x (f32 NCHW) and w (f32 [G·M, C, taps]) on the box and checks the packed bits. */
 function pack(box: KernelBox, g: Geom, xf: Float32Array, wf: Float32Array): { xp: number; wp: number } {
-  const Pin = prod(g.inp), Ct = g.G * g.C, T = prod(g.k), K = T * g.C, Mt = g.G * g.M;
+  const Pin = prod(g.inp), Ct = g.G * g.C, T = prod(g.k), K = T * g.C;
   const xp = box.alloc(g.N * Pin * bitRowBytes(Ct));
   box.call('pack_signs_nchw_f32', box.put(xf), g.N, Ct, Pin, xp);
   const xb = unpackBits(box.u8(xp, g.N * Pin * bitRowBytes(Ct)), g.N * Pin, Ct);
   for (let n = 0; n < g.N; n++) for (let c = 0; c < Ct; c++) for (let p = 0; p < Pin; p++) {
     if (xb[(n * Pin + p) * Ct + c] !== signOf(xf[(n * Ct + c) * Pin + p])) expect.fail(`pack_signs_nchw_f32 n=${n} c=${c} p=${p}`);
   }
-  const wp = box.alloc(Mt * bitRowBytes(K));
-  box.call('pack_bconv_weights_f32', box.put(wf), Mt, g.C, T, wp);
-  const wb = box.u8(wp, Mt * bitRowBytes(K));
-  expect(paddingIsZero(wb, Mt, K)).toBe(true);
-  const wu = unpackBits(wb, Mt, K);
-  for (let m = 0; m < Mt; m++) for (let c = 0; c < g.C; c++) for (let t = 0; t < T; t++) {
-    if (wu[m * K + t * g.C + c] !== signOf(wf[(m * g.C + c) * T + t])) expect.fail(`pack_bconv_weights_f32 m=${m} c=${c} t=${t}`);
+  const groupBytes = bpanelBytes(g.M, K);
+  const wp = box.alloc(g.G * groupBytes);
+  box.m.u8().fill(0xff, wp, wp + g.G * groupBytes);
+  box.call('pack_bconv_weights_f32', box.put(wf), g.G, g.M, g.C, T, wp);
+  for (let gi = 0; gi < g.G; gi++) {
+    const wb = box.u8(wp + gi * groupBytes, groupBytes);
+    expect(panelPaddingIsZero(wb, g.M, K)).toBe(true);
+    const wu = unpackPanels(wb, g.M, K);
+    for (let m = 0; m < g.M; m++) for (let c = 0; c < g.C; c++) for (let t = 0; t < T; t++) {
+      if (wu[m * K + t * g.C + c] !== signOf(wf[((gi * g.M + m) * g.C + c) * T + t])) expect.fail(`pack_bconv_weights_f32 g=${gi} m=${m} c=${c} t=${t}`);
+    }
+    // The kernels must not depend on the panels' padding bits and rows.
+    scramblePanelPadding(box, wp + gi * groupBytes, g.M, K, rng(gi + K));
   }
   return { xp, wp };
 }

@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
-  BEPI_F32, BEPI_I32, BEPI_SIGN, type BinaryEpi, bitRowBytes, epiF32, expectSameArray, paddingIsZero, putEpi,
-  randomAffine, randomSignedF32, scramblePadding, signEpi, signOf, unpackBits,
+  BEPI_F32, BEPI_I32, BEPI_SIGN, type BinaryEpi, bitRowBytes, bpanelBytes, epiF32, expectSameArray, panelPaddingIsZero,
+  paddingIsZero, putEpi, randomAffine, randomSignedF32, scramblePadding, scramblePanelPadding, signEpi, signOf,
+  unpackBits, unpackPanels,
 } from '../support/binary.js';
 
 const KS = [1, 2, 3, 7, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 255, 256, 257, 300];
 const MS = [1, 2, 3, 4, 5, 7, 9];
 const NS = [1, 2, 3, 4, 5, 8, 9];
+
+/** Packs f32 weights (N×K) into 8-row panels on the box and checks the bits and padding. */
+function packPanels(box: KernelBox, x: Float32Array, N: number, K: number): number {
+  const dst = box.alloc(bpanelBytes(N, K));
+  box.m.u8().fill(0xff, dst, dst + bpanelBytes(N, K));
+  box.call('pack_weights_b1_f32', box.put(x), N, K, K, 1, dst);
+  const bytes = box.u8(dst, bpanelBytes(N, K));
+  const err = expectSameArray(unpackPanels(bytes, N, K), Int8Array.from(x, signOf), `pack_weights_b1_f32 ${N}×${K}`);
+  if (err) expect.fail(err);
+  expect(panelPaddingIsZero(bytes, N, K)).toBe(true);
+  return dst;
+}
 
 /** Packs f32 rows (rows×K) on the box and checks the bits against the sign rule. */
 function packRows(box: KernelBox, x: Float32Array, rows: number, K: number): number {
@@ -115,9 +128,9 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
       const xa = randomSignedF32(r, M * K);
       const xb = randomSignedF32(r, N * K);
       const a = packRows(box, xa, M, K);
-      const b = packRows(box, xb, N, K);
+      const b = packPanels(box, xb, N, K);
       scramblePadding(box, a, M, K, r);
-      scramblePadding(box, b, N, K, r);
+      scramblePanelPadding(box, b, N, K, r);
       const pa = Int8Array.from(xa, signOf), pb = Int8Array.from(xb, signOf);
       const affine = randomAffine(r, N, K);
       const epis: BinaryEpi[] = [
@@ -149,9 +162,9 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
     for (const [M, N, K] of [[1, 13, 3969], [70, 9, 4000], [3, 17, 8191], [65, 8, 4096], [2, 1, 3968], [130, 15, 7937]]) {
       box.reset();
       const xa = randomSignedF32(r, M * K), xb = randomSignedF32(r, N * K);
-      const a = packRows(box, xa, M, K), b = packRows(box, xb, N, K);
+      const a = packRows(box, xa, M, K), b = packPanels(box, xb, N, K);
       scramblePadding(box, a, M, K, r);
-      scramblePadding(box, b, N, K, r);
+      scramblePanelPadding(box, b, N, K, r);
       const pa = Int8Array.from(xa, signOf), pb = Int8Array.from(xb, signOf);
       const affine = randomAffine(r, N, K);
       for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, N, K)] as BinaryEpi[]) {
@@ -169,6 +182,20 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
     expect([...box.i32(c, 6)]).toEqual([0, 0, 0, 0, 0, 0]);
     expect(box.call('bgemm_b1b1', c, c, c, 2, 3, 4, 3, putEpi(box, { kind: 7 }))).toBe(1);
     expect(box.call('bgemm_b1b1', c, c, c, 2, 3, 4, 3, putEpi(box, { kind: BEPI_SIGN }))).toBe(1);
+  });
+  it('pack_weights_b1_f32 packs [N, K] and [K, N] (transposed) matrices into 8-row panels', () => {
+    const r = rng(6);
+    for (const [N, K] of [[1, 1], [7, 33], [8, 128], [9, 129], [17, 300], [3, 64]]) {
+      box.reset();
+      const x = randomSignedF32(r, N * K);
+      const t = new Float32Array(N * K);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = x[n * K + k];
+      const p = packPanels(box, x, N, K);
+      const q = box.alloc(bpanelBytes(N, K));
+      box.call('pack_weights_b1_f32', box.put(t), N, K, 1, N, q);
+      expect([...box.u8(q, bpanelBytes(N, K))]).toEqual([...box.u8(p, bpanelBytes(N, K))]);
+      expect(box.call('bpanel_bytes', N, K)).toBe(bpanelBytes(N, K));
+    }
   });
   it('unpack_signs_f32 inverts pack_signs_f32 to ±1', () => {
     box.reset();
