@@ -106,14 +106,16 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
   const T = KD * KH * KW;
   const rowIn = <usize>bit_row_bytes(desc(d, G_G) * C);
   const rowK = <usize>bit_row_bytes(T * C);
-  const words = (C & 31) == 0 ? C >> 5 : 0;
-  memory.fill(col, 0, rowK * <usize>ns);
+  // C a multiple of 32: the group's channels and each tap's slot are whole words, written (copied
+  // or zeroed) one by one; otherwise bits are ORed into a zeroed row.
+  const slot = (C & 31) == 0 ? <usize>(C >> 3) : 0;
+  if (!slot) memory.fill(col, 0, rowK * <usize>ns);
+  const used = <usize>T * slot;
+  let ow = s0 % OW, oh = (s0 / OW) % OH, od = s0 / OW / OH;
   for (let r = 0; r < ns; r++) {
-    const s = s0 + r;
-    const ow = s % OW;
-    const t = s / OW;
-    const d0 = (t / OH) * SD - PD, h0 = (t % OH) * SH - PH, w0 = ow * SW - PW;
+    const d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
     const dst = col + <usize>r * rowK;
+    if (slot) for (let j = used; j < rowK; j += 4) store<u32>(dst + j, 0);
     const inv = list + ((<usize>r * <usize>T) << 2);
     let tap = 0;
     let bad = 0;
@@ -123,16 +125,14 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
         const ih = h0 + b * DH;
         for (let e = 0; e < KW; e++) {
           const iw = w0 + e * DW;
-          if (<u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW) {
-            const src = x + (<usize>((id * IH + ih) * IW + iw)) * rowIn;
-            if (words) {
-              // C a multiple of 32: the group's channels and the tap's slot are whole words.
-              const from = src + (<usize>(g * words) << 2), to = dst + (<usize>(tap * words) << 2);
-              for (let j: usize = 0; j < <usize>(words << 2); j += 4) store<u32>(to + j, load<u32>(from + j));
-            } else {
-              orBits(src, g * C, dst, tap * C, C);
-            }
-          } else {
+          const inside = <u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW;
+          const src = x + (<usize>((id * IH + ih) * IW + iw)) * rowIn;
+          if (slot) {
+            copySlot(inside ? src + <usize>g * slot : 0, dst + <usize>tap * slot, slot);
+          } else if (inside) {
+            orBits(src, g * C, dst, tap * C, C);
+          }
+          if (!inside) {
             store<i32>(inv + (<usize>bad << 2), tap);
             bad++;
           }
@@ -142,6 +142,26 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
     }
     store<i32>(valid + (<usize>r << 2), (T - bad) * C);
     store<i32>(counts + (<usize>r << 2), bad);
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        od++;
+      }
+    }
+  }
+}
+
+/** Copies n bytes (a multiple of 4) from src to dst, or zeroes them when src is 0. */
+// @ts-ignore: decorator
+@inline function copySlot(src: usize, dst: usize, n: usize): void {
+  let j: usize = 0;
+  if (src) {
+    for (; j + 8 <= n; j += 8) store<u64>(dst + j, load<u64>(src + j));
+    if (j < n) store<u32>(dst + j, load<u32>(src + j));
+  } else {
+    for (; j + 8 <= n; j += 8) store<u64>(dst + j, 0);
+    if (j < n) store<u32>(dst + j, 0);
   }
 }
 

@@ -25,7 +25,7 @@
 // column's bits per tap (corrW) give them back: dot = valid − 2·(pop − Σ_invalid taps corrW).
 
 import { bit_row_bytes } from './bitpack';
-import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4 } from './bgemm_epilogue';
+import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T } from './bgemm_epilogue';
 import { COLS, MAX_BLOCKS, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
 
@@ -84,7 +84,8 @@ function tapCorrection(r: i32, n: i32): i32 {
  * The shared driver: dots of R bit rows of `a` (stride lda bytes) against the N rows of the
  * 8-row panels `b` (bitpanel.ts) over K bits, stored through the current epilogue (storeDot
  * addressing) with output channel ch0 + n. valid: 0, or an i32 per row — then row r's dot is
- * valid[r] − 2·popcount, less the tap corrections when they are set.
+ * valid[r] − 2·popcount, less the tap corrections when they are set, and the rows are the conv's
+ * im2col rows, whose padding bits are 0 (not discounted).
  */
 export function bgemmCore(
   a: usize, lda: i32, R: i32, b: usize, N: i32, K: i32, valid: usize,
@@ -114,26 +115,25 @@ export function bgemmCore(
   for (let n0 = 0; n0 < N; n0 += COLS) {
     const nv = min(COLS, N - n0);
     const group = panelBlock(b, KB, n0, 0);
-    if (calls == 1) {
-      splitPanel(group, 0, KB);
-      for (let r = 0; r < R; r++) {
-        const ar = a + <usize>r * la;
-        mk1x8(ar, KB, ACC, true);
-        storeRow(padPop(ar), valid, K, r, ACC, n0, nv, c, crs, ccs, cbit, ch0);
-      }
-      continue;
-    }
     for (let r0 = 0; r0 < R; r0 += ROWS) {
       const rc = min(ROWS, R - r0);
-      for (let kb0 = 0; kb0 < KB; kb0 += kc) {
-        const kn = min(kc, KB - kb0);
-        splitPanel(group, kb0, kn);
-        for (let i = 0; i < rc; i++) {
-          mk1x8(a + <usize>(r0 + i) * la + (<usize>kb0 << 4), kn, ACC + (<usize>i << 5), kb0 == 0);
+      // With one call per row the panel is split once and rows go by in quads (ACC rows 0..3).
+      const step = calls == 1 ? 4 : rc;
+      for (let q = 0; q < rc; q += step) {
+        const qc = min(step, rc - q);
+        for (let kb0 = 0; kb0 < KB; kb0 += kc) {
+          const kn = min(kc, KB - kb0);
+          if (calls > 1 || (r0 == 0 && q == 0)) splitPanel(group, kb0, kn);
+          for (let i = 0; i < qc; i++) {
+            mk1x8(a + <usize>(r0 + q + i) * la + (<usize>kb0 << 4), kn, ACC + (<usize>i << 5), kb0 == 0);
+          }
         }
-      }
-      for (let i = 0; i < rc; i++) {
-        storeRow(padPop(a + <usize>(r0 + i) * la), valid, K, r0 + i, ACC + (<usize>i << 5), n0, nv, c, crs, ccs, cbit, ch0);
+        for (let i = 0; i < qc; i++) {
+          const r = r0 + q + i;
+          // The conv's rows (valid given) are its im2col rows, whose padding is 0.
+          rowDots(ACC + (<usize>i << 5), valid ? 0 : padPop(a + <usize>r * la), valid, K, r, n0);
+        }
+        storeRows(ACC, r0 + q, qc, n0, nv, c, crs, ccs, cbit, ch0);
       }
     }
   }
@@ -167,20 +167,18 @@ function directRows(
           store<i32>(p, load<i32>(p) + tailPop(ar, group + (<usize>full << 7) + (<usize>j << 4), full));
         }
       }
-      storeRow(0, valid, K, r, ACC, n0, nv, c, crs, ccs, cbit, ch0);
+      rowDots(ACC, 0, valid, K, r, n0);
+      storeRows(ACC, r, 1, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
 }
 
-/** Stores row r's dots with columns n0..n0+nv−1 from its 8 popcounts at `pops`, pad of them padding. */
+/** Row r's 8 popcounts at p → its dots in place: valid + 2·pad − 2·pop, plus the tap corrections. */
 // @ts-ignore: decorator
-@inline function storeRow(
-  pad: i32, valid: usize, K: i32, r: i32, pops: usize, n0: i32, nv: i32,
-  c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32,
-): void {
+@inline function rowDots(p: usize, pad: i32, valid: usize, K: i32, r: i32, n0: i32): void {
   const v = (valid ? load<i32>(valid + (<usize>r << 2)) : K) + 2 * pad;
-  let lo = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(pops), 1));
-  let hi = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(pops, 16), 1));
+  let lo = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p), 1));
+  let hi = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p, 16), 1));
   if (corrW != 0) {
     const cnt = load<i32>(corrCount + (<usize>r << 2));
     const list = corrList + ((<usize>r * <usize>corrCap) << 2);
@@ -191,14 +189,26 @@ function directRows(
       hi = i32x4.add(hi, i32x4.shl(v128.load(w, 16), 1));
     }
   }
-  if (nv == COLS) {
-    storeDots4(c, crs, ccs, cbit, r, n0, ch0 + n0, lo);
-    storeDots4(c, crs, ccs, cbit, r, n0 + 4, ch0 + n0 + 4, hi);
+  v128.store(p, lo);
+  v128.store(p, hi, 16);
+}
+
+/** Stores the dots of rows r..r+rows−1 (8 a row at p, 32 bytes apart), columns n0..n0+nv−1. */
+function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32): void {
+  if (rows == 4 && nv == COLS && crs == 1 && ccs != 1 && epilogueKind() != BEPI_SIGN) {
+    storeDots4x4T(c, ccs, r, n0, ch0 + n0, v128.load(p), v128.load(p, 32), v128.load(p, 64), v128.load(p, 96));
+    storeDots4x4T(c, ccs, r, n0 + 4, ch0 + n0 + 4, v128.load(p, 16), v128.load(p, 48), v128.load(p, 80), v128.load(p, 112));
     return;
   }
-  v128.store(pops, lo);
-  v128.store(pops, hi, 16);
-  for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r, n0 + j, ch0 + n0 + j, load<i32>(pops + (<usize>j << 2)));
+  for (let i = 0; i < rows; i++) {
+    const row = p + (<usize>i << 5);
+    if (nv == COLS) {
+      storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, v128.load(row));
+      storeDots4(c, crs, ccs, cbit, r + i, n0 + 4, ch0 + n0 + 4, v128.load(row, 16));
+    } else {
+      for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, load<i32>(row + (<usize>j << 2)));
+    }
+  }
 }
 
 /** Zeroes the padding bits past `used` of `rows` bit rows of `rowBytes` (stride rowBytes). */
