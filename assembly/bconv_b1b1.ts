@@ -53,6 +53,11 @@ function orBits(src: usize, sbit: i32, dst: usize, dbit: i32, n: i32): void {
   }
 }
 
+/** Taps of the im2col fast path (interior positions, whole-word channel slots). */
+const MAX_FAST_TAPS: i32 = 64;
+/** Byte offsets of the taps' slots from a position's first tap (i32 each). */
+const TAP_OFFSETS: usize = memory.data(MAX_FAST_TAPS * 4, 16);
+
 /** Checks the descriptor; returns 1 if a size is out of range. */
 function badGeometry(d: usize): bool {
   if (desc(d, G_N) < 0 || desc(d, G_G) < 1 || desc(d, G_C) < 1 || desc(d, G_M) < 1 || desc(d, G_CHUNK) < 1) return true;
@@ -111,11 +116,35 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
   const slot = (C & 31) == 0 ? <usize>(C >> 3) : 0;
   if (!slot) memory.fill(col, 0, rowK * <usize>ns);
   const used = <usize>T * slot;
+  // Positions whose taps are all inside copy from fixed offsets of their first tap.
+  const fast = slot != 0 && T <= MAX_FAST_TAPS;
+  if (fast) {
+    let t = 0;
+    for (let a = 0; a < KD; a++) for (let b = 0; b < KH; b++) for (let e = 0; e < KW; e++) {
+      store<i32>(TAP_OFFSETS + (<usize>t << 2), <i32>(<usize>((a * DD * IH + b * DH) * IW + e * DW) * rowIn + <usize>g * slot));
+      t++;
+    }
+  }
+  const lastD = (KD - 1) * DD, lastH = (KH - 1) * DH, lastW = (KW - 1) * DW;
   let ow = s0 % OW, oh = (s0 / OW) % OH, od = s0 / OW / OH;
   for (let r = 0; r < ns; r++) {
     const d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
     const dst = col + <usize>r * rowK;
     if (slot) for (let j = used; j < rowK; j += 4) store<u32>(dst + j, 0);
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        od++;
+      }
+    }
+    if (fast && d0 >= 0 && d0 + lastD < ID && h0 >= 0 && h0 + lastH < IH && w0 >= 0 && w0 + lastW < IW) {
+      const first = x + (<usize>((d0 * IH + h0) * IW + w0)) * rowIn;
+      for (let t = 0; t < T; t++) copySlot(first + <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2)), dst + <usize>t * slot, slot);
+      store<i32>(valid + (<usize>r << 2), T * C);
+      store<i32>(counts + (<usize>r << 2), 0);
+      continue;
+    }
     const inv = list + ((<usize>r * <usize>T) << 2);
     let tap = 0;
     let bad = 0;
@@ -142,13 +171,6 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
     }
     store<i32>(valid + (<usize>r << 2), (T - bad) * C);
     store<i32>(counts + (<usize>r << 2), bad);
-    if (++ow == OW) {
-      ow = 0;
-      if (++oh == OH) {
-        oh = 0;
-        od++;
-      }
-    }
   }
 }
 

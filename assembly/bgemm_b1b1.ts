@@ -124,9 +124,7 @@ export function bgemmCore(
         for (let kb0 = 0; kb0 < KB; kb0 += kc) {
           const kn = min(kc, KB - kb0);
           if (calls > 1 || (r0 == 0 && q == 0)) splitPanel(group, kb0, kn);
-          for (let i = 0; i < qc; i++) {
-            mk1x8(a + <usize>(r0 + q + i) * la + (<usize>kb0 << 4), kn, ACC + (<usize>i << 5), kb0 == 0);
-          }
+          mk1x8(a + <usize>(r0 + q) * la + (<usize>kb0 << 4), la, qc, kn, ACC, kb0 == 0);
         }
         for (let i = 0; i < qc; i++) {
           const r = r0 + q + i;

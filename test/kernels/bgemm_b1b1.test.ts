@@ -175,6 +175,20 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
       }
     }
   });
+  it('counts all-different and all-equal rows exactly at the u8/narrow counter limits (7, 8, 31, 32 blocks)', () => {
+    for (const K of [7 * 128, 7 * 128 - 5, 8 * 128, 31 * 128, 32 * 128 + 1]) {
+      box.reset();
+      const M = 6, N = 9;
+      // Rows alternate all −1 / all +1 against columns all +1 / all −1: every dot is ±K.
+      const xa = Float32Array.from({ length: M * K }, (_, i) => (Math.floor(i / K) % 2 ? 1 : -1));
+      const xb = Float32Array.from({ length: N * K }, (_, i) => (Math.floor(i / K) % 2 ? -1 : 1));
+      const a = packRows(box, xa, M, K), b = packPanels(box, xb, N, K);
+      const c = box.alloc(M * N * 4);
+      expect(box.call('bgemm_b1b1', a, b, c, M, N, K, N, putEpi(box, { kind: BEPI_I32 }))).toBe(0);
+      const want = Array.from({ length: M * N }, (_, i) => ((Math.floor(i / N) + (i % N)) % 2 ? K : -K));
+      expect([...box.i32(c, M * N)]).toEqual(want);
+    }
+  });
   it('handles K = 0 and rejects a bad epilogue kind', () => {
     box.reset();
     const c = box.alloc(64);
