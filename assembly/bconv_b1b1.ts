@@ -5,7 +5,8 @@
 //   bconv_b1b1(x, w, y, d, epi, scratch) → 0, or 1 on a bad descriptor / epilogue
 //     x  input in bit NHWC (bitpack.ts): per image n and input position p a bit row of G·C
 //        channels at (n·P_in + p)·bit_row_bytes(G·C), P_in = ID·IH·IW
-//     w  pack_bconv_weights_f32 of W[G·M, C, KD, KH, KW]: G·M bit rows of K = taps·C, tap-major
+//     w  pack_bconv_weights_f32 of W[G·M, C, KD, KH, KW]: per group, 8-row panels (bitpanel.ts)
+//        of M rows of K = taps·C, tap-major
 //     y  kind I32/F32: NCHW [N, G·M, P_out]; kind SIGN: bit NHWC of G·M channels (the next
 //        binary conv's x), row padding zeroed
 //     d  conv_geom.ts descriptor; G_CHUNK = output positions per GEMM call (≥ 1)
@@ -15,16 +16,18 @@
 //     SIGN output int8 ±1 NCHW; it never reads a bit row.
 //
 // Padding: a tap outside X contributes 0 in ONNX, which a ±1 bit cannot express. The bit
-// im2col writes, per output position, the row of its K tap bits (0 where the tap is outside),
-// a mask row with the bits of the valid taps set and the count of valid taps; the GEMM then
-// computes dot = valid − 2·popcount((a xor w) and mask) — the sum over valid taps only. Rows
-// whose taps are all inside (valid = K) take the unmasked microkernel.
+// im2col writes, per output position, the row of its K tap bits with 0 bits at the taps outside
+// X, the count of valid elements ("valid") and the list of those invalid taps. A 0 bit against a
+// weight bit w counts w as a difference, so the GEMM gives back, per invalid tap, the popcount of
+// the weight row's bits of that tap (a table per group, "wpop"): dot = valid − 2·(popcount −
+// Σ_invalid taps wpop) — the sum over valid taps only (bgemmCore's tap corrections).
 
 import { desc } from './common';
 import { bit_row_bytes } from './bitpack';
+import { bpanel_bytes, panelBits } from './bitpanel';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
 import { BEPI_SIGN, epilogueKind, setBinaryEpilogue } from './bgemm_epilogue';
-import { bgemmCore, clearRowPadding, storePlain } from './bgemm_b1b1';
+import { bgemmCore, clearRowPadding, setTapCorrection, storePlain } from './bgemm_b1b1';
 
 /** Reads bits [bit, bit+n) (1 ≤ n ≤ 32) of a bit row as the low bits of a u32. */
 // @ts-ignore: decorator
@@ -50,6 +53,11 @@ function orBits(src: usize, sbit: i32, dst: usize, dbit: i32, n: i32): void {
   }
 }
 
+/** Taps of the im2col fast path (interior positions, whole-word channel slots). */
+const MAX_FAST_TAPS: i32 = 64;
+/** Byte offsets of the taps' slots from a position's first tap (i32 each). */
+const TAP_OFFSETS: usize = memory.data(MAX_FAST_TAPS * 4, 16);
+
 /** Checks the descriptor; returns 1 if a size is out of range. */
 function badGeometry(d: usize): bool {
   if (desc(d, G_N) < 0 || desc(d, G_G) < 1 || desc(d, G_C) < 1 || desc(d, G_M) < 1 || desc(d, G_CHUNK) < 1) return true;
@@ -64,16 +72,35 @@ function taps(d: usize): i32 {
   return desc(d, G_K) * desc(d, G_K + 1) * desc(d, G_K + 2);
 }
 
+/** Columns of the wpop table: M rounded up to the GEMM's 8-column tiles. */
+function wpopStride(M: i32): i32 {
+  return (M + 7) & ~7;
+}
+
 export function bconv_b1b1_scratch_bytes(d: usize): i32 {
-  const chunk = desc(d, G_CHUNK);
-  return chunk * (2 * bit_row_bytes(taps(d) * desc(d, G_C)) + 4);
+  const chunk = desc(d, G_CHUNK), T = taps(d);
+  return chunk * (bit_row_bytes(T * desc(d, G_C)) + 8 + 4 * T) + 4 * T * wpopStride(desc(d, G_M));
+}
+
+/** wpop[t·stride + m] = popcount of tap t's C bits of weight row m (m < M; 0 up to stride). */
+function weightTapPops(w: usize, KB: i32, M: i32, C: i32, T: i32, wpop: usize): void {
+  const stride = wpopStride(M);
+  memory.fill(wpop, 0, <usize>(T * stride) << 2);
+  for (let m = 0; m < M; m++) {
+    for (let t = 0; t < T; t++) {
+      let s = 0;
+      for (let i = 0; i < C; i += 32) s += <i32>popcnt(panelBits(w, KB, m, t * C + i, min(32, C - i)));
+      store<i32>(wpop + (<usize>(t * stride + m) << 2), s);
+    }
+  }
 }
 
 /**
- * Bit im2col of output positions [s0, s0+ns) of one image and group: tap rows into `col`, valid
- * tap masks into `msk` (both stride rowK bytes) and valid counts into `valid`.
+ * Bit im2col of output positions [s0, s0+ns) of one image and group: tap rows into `col`
+ * (stride rowK bytes, 0 bits at taps outside X), valid element counts into `valid`, the number
+ * of invalid taps into `counts` and their indices into `list` (T per row).
  */
-function im2col_b1(d: usize, x: usize, g: i32, col: usize, msk: usize, valid: usize, s0: i32, ns: i32): void {
+function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts: usize, list: usize, s0: i32, ns: i32): void {
   const C = desc(d, G_C);
   const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
   const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
@@ -81,47 +108,82 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, msk: usize, valid: us
   const DD = desc(d, G_DIL), DH = desc(d, G_DIL + 1), DW = desc(d, G_DIL + 2);
   const PD = desc(d, G_PAD), PH = desc(d, G_PAD + 1), PW = desc(d, G_PAD + 2);
   const OH = desc(d, G_OUT + 1), OW = desc(d, G_OUT + 2);
+  const T = KD * KH * KW;
   const rowIn = <usize>bit_row_bytes(desc(d, G_G) * C);
-  const rowK = <usize>bit_row_bytes(taps(d) * C);
-  const words = (C & 31) == 0 ? C >> 5 : 0;
-  memory.fill(col, 0, rowK * <usize>ns);
-  memory.fill(msk, 0, rowK * <usize>ns);
+  const rowK = <usize>bit_row_bytes(T * C);
+  // C a multiple of 32: the group's channels and each tap's slot are whole words, written (copied
+  // or zeroed) one by one; otherwise bits are ORed into a zeroed row.
+  const slot = (C & 31) == 0 ? <usize>(C >> 3) : 0;
+  if (!slot) memory.fill(col, 0, rowK * <usize>ns);
+  const used = <usize>T * slot;
+  // Positions whose taps are all inside copy from fixed offsets of their first tap.
+  const fast = slot != 0 && T <= MAX_FAST_TAPS;
+  if (fast) {
+    let t = 0;
+    for (let a = 0; a < KD; a++) for (let b = 0; b < KH; b++) for (let e = 0; e < KW; e++) {
+      store<i32>(TAP_OFFSETS + (<usize>t << 2), <i32>(<usize>((a * DD * IH + b * DH) * IW + e * DW) * rowIn + <usize>g * slot));
+      t++;
+    }
+  }
+  const lastD = (KD - 1) * DD, lastH = (KH - 1) * DH, lastW = (KW - 1) * DW;
+  let ow = s0 % OW, oh = (s0 / OW) % OH, od = s0 / OW / OH;
   for (let r = 0; r < ns; r++) {
-    const s = s0 + r;
-    const ow = s % OW;
-    const t = s / OW;
-    const d0 = (t / OH) * SD - PD, h0 = (t % OH) * SH - PH, w0 = ow * SW - PW;
+    const d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
     const dst = col + <usize>r * rowK;
-    const mdst = msk + <usize>r * rowK;
+    if (slot) for (let j = used; j < rowK; j += 4) store<u32>(dst + j, 0);
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        od++;
+      }
+    }
+    if (fast && d0 >= 0 && d0 + lastD < ID && h0 >= 0 && h0 + lastH < IH && w0 >= 0 && w0 + lastW < IW) {
+      const first = x + (<usize>((d0 * IH + h0) * IW + w0)) * rowIn;
+      for (let t = 0; t < T; t++) copySlot(first + <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2)), dst + <usize>t * slot, slot);
+      store<i32>(valid + (<usize>r << 2), T * C);
+      store<i32>(counts + (<usize>r << 2), 0);
+      continue;
+    }
+    const inv = list + ((<usize>r * <usize>T) << 2);
     let tap = 0;
-    let count = 0;
+    let bad = 0;
     for (let a = 0; a < KD; a++) {
       const id = d0 + a * DD;
       for (let b = 0; b < KH; b++) {
         const ih = h0 + b * DH;
         for (let e = 0; e < KW; e++) {
           const iw = w0 + e * DW;
-          if (<u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW) {
-            const src = x + (<usize>((id * IH + ih) * IW + iw)) * rowIn;
-            if (words) {
-              // C a multiple of 32: the group's channels and the tap's slot are whole words.
-              const s = src + (<usize>(g * words) << 2);
-              const o = <usize>(tap * words) << 2;
-              for (let j: usize = 0; j < <usize>(words << 2); j += 4) {
-                store<u32>(dst + o + j, load<u32>(s + j));
-                store<u32>(mdst + o + j, 0xffffffff);
-              }
-            } else {
-              orBits(src, g * C, dst, tap * C, C);
-              orBits(0, 0, mdst, tap * C, C);
-            }
-            count += C;
+          const inside = <u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW;
+          const src = x + (<usize>((id * IH + ih) * IW + iw)) * rowIn;
+          if (slot) {
+            copySlot(inside ? src + <usize>g * slot : 0, dst + <usize>tap * slot, slot);
+          } else if (inside) {
+            orBits(src, g * C, dst, tap * C, C);
+          }
+          if (!inside) {
+            store<i32>(inv + (<usize>bad << 2), tap);
+            bad++;
           }
           tap++;
         }
       }
     }
-    store<i32>(valid + (<usize>r << 2), count);
+    store<i32>(valid + (<usize>r << 2), (T - bad) * C);
+    store<i32>(counts + (<usize>r << 2), bad);
+  }
+}
+
+/** Copies n bytes (a multiple of 4) from src to dst, or zeroes them when src is 0. */
+// @ts-ignore: decorator
+@inline function copySlot(src: usize, dst: usize, n: usize): void {
+  let j: usize = 0;
+  if (src) {
+    for (; j + 8 <= n; j += 8) store<u64>(dst + j, load<u64>(src + j));
+    if (j < n) store<u32>(dst + j, load<u32>(src + j));
+  } else {
+    for (; j + 8 <= n; j += 8) store<u64>(dst + j, 0);
+    if (j < n) store<u32>(dst + j, 0);
   }
 }
 
@@ -132,28 +194,33 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
   const Pin = desc(d, G_IN) * desc(d, G_IN + 1) * desc(d, G_IN + 2);
   const Pout = desc(d, G_OUT) * desc(d, G_OUT + 1) * desc(d, G_OUT + 2);
   const chunk = desc(d, G_CHUNK);
-  const K = taps(d) * C;
+  const T = taps(d);
+  const K = T * C;
   const rowIn = <usize>bit_row_bytes(G * C);
   const rowK = bit_row_bytes(K);
   const rowOut = bit_row_bytes(G * M);
   const sign = epilogueKind() == BEPI_SIGN;
   const col = scratch;
-  const msk = col + <usize>chunk * <usize>rowK;
-  const valid = msk + <usize>chunk * <usize>rowK;
-  for (let n = 0; n < N; n++) {
-    const xn = x + <usize>n * <usize>Pin * rowIn;
-    if (sign) clearRowPadding(y + <usize>n * <usize>Pout * <usize>rowOut, Pout, rowOut, G * M);
-    for (let g = 0; g < G; g++) {
-      const wg = w + <usize>(g * M) * <usize>rowK;
+  const wpop = col + <usize>chunk * <usize>rowK;
+  const valid = wpop + (<usize>(T * wpopStride(M)) << 2);
+  const counts = valid + (<usize>chunk << 2);
+  const list = counts + (<usize>chunk << 2);
+  for (let g = 0; g < G; g++) {
+    const wg = w + <usize>g * <usize>bpanel_bytes(M, K);
+    weightTapPops(wg, rowK >> 4, M, C, T, wpop);
+    setTapCorrection(wpop, wpopStride(M), counts, list, T);
+    for (let n = 0; n < N; n++) {
+      const xn = x + <usize>n * <usize>Pin * rowIn;
+      if (sign && g == 0) clearRowPadding(y + <usize>n * <usize>Pout * <usize>rowOut, Pout, rowOut, G * M);
       for (let s0 = 0; s0 < Pout; s0 += chunk) {
         const ns = min(chunk, Pout - s0);
-        im2col_b1(d, xn, g, col, msk, valid, s0, ns);
+        im2col_b1(d, xn, g, col, valid, counts, list, s0, ns);
         if (sign) {
           const out = y + (<usize>n * <usize>Pout + <usize>s0) * <usize>rowOut;
-          bgemmCore(col, rowK, msk, valid, wg, rowK, ns, M, K, out, rowOut, 0, g * M, g * M);
+          bgemmCore(col, rowK, ns, wg, M, K, valid, out, rowOut, 0, g * M, g * M);
         } else {
           const out = y + ((<usize>(n * G * M + g * M) * <usize>Pout + <usize>s0) << 2);
-          bgemmCore(col, rowK, msk, valid, wg, rowK, ns, M, K, out, 1, Pout, 0, g * M);
+          bgemmCore(col, rowK, ns, wg, M, K, valid, out, 1, Pout, 0, g * M);
         }
       }
     }

@@ -2,7 +2,8 @@
 //
 //   bgemm_b1b1(a, b, c, M, N, K, ldc, epi) → 0, or 1 on a bad epilogue descriptor / size
 //     a    M bit rows of K elements (activations, packed per call by pack_signs_f32)
-//     b    N bit rows of K elements (weights, packed once per session; B is N×K = "transB")
+//     b    N rows of K elements in 8-row panels (weights, packed once per session by
+//          pack_weights_b1_f32, bitpanel.ts; B is N×K = "transB")
 //     c    kind I32/F32: M×N row-major, leading dimension ldc elements;
 //          kind SIGN: M bit rows of N elements (the next layer's `a`), padding bits zeroed
 //     epi  binary epilogue descriptor (bgemm_epilogue.ts); output channel = n
@@ -10,282 +11,200 @@
 //     int8 ±1 (M×N, ldc); it never reads a bit row.
 //
 // The maths: with a set bit meaning −1, a·w = +1 where the bits agree and −1 where they differ,
-// so over the K real elements Σ a·w = K − 2·popcount(a xor w). Only real bits are counted: the
-// last 128-bit block of every row is ANDed with a mask of its K − 128·(KB−1) real bits, so the
-// padding may hold anything. The binary conv also passes a per-row mask of its valid taps and
-// a per-row count of them ("valid"): dot = valid − 2·popcount((a xor w) and mask).
+// so over the K real elements Σ a·w = K − 2·popcount(a xor w). Only real bits count, so the
+// padding past K may hold anything (masked, or counted and subtracted, see below).
 //
-// Inner loop (simd128): per 128-bit block, v128.xor + i8x16.popcnt into u8 lane counters (≤ 8
-// per block, so 31 blocks fit in a u8), widened every 31 blocks by two pairwise extadds into i32
-// lanes. The relaxed build counts with a nibble table through i8x16.relaxed_swizzle (pshufb
-// without the index clamp): measured 1.2–1.3× i8x16.popcnt there; with the clamping
-// i8x16.swizzle the table is no faster than i8x16.popcnt, so simd128 keeps popcnt.
-// Tiles: 2 rows × 4 columns (8 counters + 2 activation vectors + 1 weight vector + popcount
-// temporaries fit in x64's 15 vector registers); the 4 column sums of a row come out of one
-// transposed reduction as a vector, so the epilogue runs 4 columns at a time. A lone row
-// (GEMV, odd M) uses 1 × 4. Rows are walked in quads so each group of 4 weight rows is read
-// from cache once per quad. Exact for K < 2^31.
+// Tiles (SIMD builds, bgemm_tile.ts): 1 row × 8 columns per microkernel call, the 8 column rows
+// split once into a nibble panel that every row reuses; K is walked in calls of ≤ 31 blocks
+// (balanced: ⌈KB/31⌉ calls of equal length), whose counts add up in a row-chunk accumulator when
+// there is more than one. The panel's padding is masked to 0, so a row's padding bits count as
+// differences and are subtracted (padPop). Exact for K < 2^31.
+//
+// The conv's padded taps (bconv_b1b1.ts, setTapCorrection): its im2col rows hold 0 bits at taps
+// outside the input, which count popcount(w over those taps) as differences; the counts of each
+// column's bits per tap (corrW) give them back: dot = valid − 2·(pop − Σ_invalid taps corrW).
 
 import { bit_row_bytes } from './bitpack';
-import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4 } from './bgemm_epilogue';
+import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T } from './bgemm_epilogue';
+import { COLS, MAX_BLOCKS, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
+import { panelBlock } from './bitpanel';
 
-/** Tile results of the microkernels: popcount[row][col], 4 × 4 i32. */
-const POPS: usize = memory.data(64, 16);
-/** The mask of the real bits of the last 128-bit block of a row. */
-const TAIL: usize = memory.data(16, 16);
+/** Fewer rows than this skip the panel (bgemm_tile.ts): splitting costs more than it saves. */
+const PANEL_MIN_ROWS: i32 = 4;
+/** Rows per accumulator chunk when K takes more than one microkernel call. */
+const ROWS: i32 = 64;
+/** Popcounts of ROWS rows × 8 columns (i32). */
+const ACC: usize = memory.data(ROWS * COLS * 4, 16);
 
-// @ts-ignore: decorator
-@inline function popc8(x: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const nib = i8x16.splat(15);
-    const table = i8x16(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    return i8x16.add(
-      i8x16.relaxed_swizzle(table, v128.and(x, nib)),
-      i8x16.relaxed_swizzle(table, v128.and(i16x8.shr_u(x, 4), nib)),
-    );
-  }
-  return i8x16.popcnt(x);
+// Tap corrections (0 when corrW is 0): per row r, corrCount[r] invalid taps listed at
+// corrList + r·corrCap (i32 tap indices); corrW i32 [tap][corrStride], column n at index n.
+let corrW: usize = 0;
+let corrStride: i32 = 0;
+let corrCount: usize = 0;
+let corrList: usize = 0;
+let corrCap: i32 = 0;
+
+/** Sets (or with w = 0 clears) the tap corrections of the next bgemmCore calls (see the top). */
+export function setTapCorrection(w: usize, stride: i32, counts: usize, list: usize, cap: i32): void {
+  corrW = w;
+  corrStride = stride;
+  corrCount = counts;
+  corrList = list;
+  corrCap = cap;
 }
 
-/** u8 lane counters → i32 lanes (each the sum of 4 counters). */
-// @ts-ignore: decorator
-@inline function widen(p: v128): v128 {
-  return i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(p));
-}
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): i32 {
-  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
-}
-
-/** Blocks per u8 counter run: 31 · 8 = 248 ≤ 255. */
-const RUN: i32 = 31;
-
-/** [Σ lanes of s0, Σ s1, Σ s2, Σ s3] (a transposed reduction: 6 shuffles, 3 adds). */
-// @ts-ignore: decorator
-@inline function reduce4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
-  const t0 = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 4, 1, 5), v128.shuffle<i32>(s0, s1, 2, 6, 3, 7));
-  const t1 = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 4, 1, 5), v128.shuffle<i32>(s2, s3, 2, 6, 3, 7));
-  return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
-}
-
-/**
- * 2 rows × 4 columns over `full` whole blocks, then (if `tail`) one more block masked by TAIL.
- * Writes the popcounts of row i, columns 0..3 to POPS row i.
- */
-function mk2x4(a0: usize, a1: usize, b0: usize, b1: usize, b2: usize, b3: usize, full: i32, tail: bool): void {
-  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s02 = i32x4.splat(0), s03 = i32x4.splat(0);
-  let s10 = i32x4.splat(0), s11 = i32x4.splat(0), s12 = i32x4.splat(0), s13 = i32x4.splat(0);
-  let kb = 0;
-  while (kb < full) {
-    const end = min(kb + RUN, full);
-    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p02 = i32x4.splat(0), p03 = i32x4.splat(0);
-    let p10 = i32x4.splat(0), p11 = i32x4.splat(0), p12 = i32x4.splat(0), p13 = i32x4.splat(0);
-    for (; kb < end; kb++) {
-      const off = <usize>kb << 4;
-      const x0 = v128.load(a0 + off);
-      const x1 = v128.load(a1 + off);
-      let y = v128.load(b0 + off);
-      p00 = i8x16.add(p00, popc8(v128.xor(x0, y)));
-      p10 = i8x16.add(p10, popc8(v128.xor(x1, y)));
-      y = v128.load(b1 + off);
-      p01 = i8x16.add(p01, popc8(v128.xor(x0, y)));
-      p11 = i8x16.add(p11, popc8(v128.xor(x1, y)));
-      y = v128.load(b2 + off);
-      p02 = i8x16.add(p02, popc8(v128.xor(x0, y)));
-      p12 = i8x16.add(p12, popc8(v128.xor(x1, y)));
-      y = v128.load(b3 + off);
-      p03 = i8x16.add(p03, popc8(v128.xor(x0, y)));
-      p13 = i8x16.add(p13, popc8(v128.xor(x1, y)));
-    }
-    s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
-    s02 = i32x4.add(s02, widen(p02)); s03 = i32x4.add(s03, widen(p03));
-    s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
-    s12 = i32x4.add(s12, widen(p12)); s13 = i32x4.add(s13, widen(p13));
-  }
-  if (tail) {
-    const off = <usize>full << 4;
-    const t = v128.load(TAIL);
-    const x0 = v128.and(v128.load(a0 + off), t);
-    const x1 = v128.and(v128.load(a1 + off), t);
-    let y = v128.and(v128.load(b0 + off), t);
-    s00 = i32x4.add(s00, widen(popc8(v128.xor(x0, y)))); s10 = i32x4.add(s10, widen(popc8(v128.xor(x1, y))));
-    y = v128.and(v128.load(b1 + off), t);
-    s01 = i32x4.add(s01, widen(popc8(v128.xor(x0, y)))); s11 = i32x4.add(s11, widen(popc8(v128.xor(x1, y))));
-    y = v128.and(v128.load(b2 + off), t);
-    s02 = i32x4.add(s02, widen(popc8(v128.xor(x0, y)))); s12 = i32x4.add(s12, widen(popc8(v128.xor(x1, y))));
-    y = v128.and(v128.load(b3 + off), t);
-    s03 = i32x4.add(s03, widen(popc8(v128.xor(x0, y)))); s13 = i32x4.add(s13, widen(popc8(v128.xor(x1, y))));
-  }
-  v128.store(POPS, reduce4(s00, s01, s02, s03));
-  v128.store(POPS, reduce4(s10, s11, s12, s13), 16);
-}
-
-/** 2 rows × 4 columns over KB blocks, every block of row i ANDed with its mask row mi. */
-function mk2x4_masked(a0: usize, a1: usize, m0: usize, m1: usize, b0: usize, b1: usize, b2: usize, b3: usize, KB: i32): void {
-  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s02 = i32x4.splat(0), s03 = i32x4.splat(0);
-  let s10 = i32x4.splat(0), s11 = i32x4.splat(0), s12 = i32x4.splat(0), s13 = i32x4.splat(0);
-  let kb = 0;
-  while (kb < KB) {
-    const end = min(kb + RUN, KB);
-    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p02 = i32x4.splat(0), p03 = i32x4.splat(0);
-    let p10 = i32x4.splat(0), p11 = i32x4.splat(0), p12 = i32x4.splat(0), p13 = i32x4.splat(0);
-    for (; kb < end; kb++) {
-      const off = <usize>kb << 4;
-      const x0 = v128.load(a0 + off);
-      const x1 = v128.load(a1 + off);
-      const k0 = v128.load(m0 + off);
-      const k1 = v128.load(m1 + off);
-      let y = v128.load(b0 + off);
-      p00 = i8x16.add(p00, popc8(v128.and(v128.xor(x0, y), k0)));
-      p10 = i8x16.add(p10, popc8(v128.and(v128.xor(x1, y), k1)));
-      y = v128.load(b1 + off);
-      p01 = i8x16.add(p01, popc8(v128.and(v128.xor(x0, y), k0)));
-      p11 = i8x16.add(p11, popc8(v128.and(v128.xor(x1, y), k1)));
-      y = v128.load(b2 + off);
-      p02 = i8x16.add(p02, popc8(v128.and(v128.xor(x0, y), k0)));
-      p12 = i8x16.add(p12, popc8(v128.and(v128.xor(x1, y), k1)));
-      y = v128.load(b3 + off);
-      p03 = i8x16.add(p03, popc8(v128.and(v128.xor(x0, y), k0)));
-      p13 = i8x16.add(p13, popc8(v128.and(v128.xor(x1, y), k1)));
-    }
-    s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
-    s02 = i32x4.add(s02, widen(p02)); s03 = i32x4.add(s03, widen(p03));
-    s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
-    s12 = i32x4.add(s12, widen(p12)); s13 = i32x4.add(s13, widen(p13));
-  }
-  v128.store(POPS, reduce4(s00, s01, s02, s03));
-  v128.store(POPS, reduce4(s10, s11, s12, s13), 16);
-}
-
-/** 1 row × 4 columns (GEMV), blocks as mk2x4; popcounts to POPS row 0. */
-function mk1x4(a0: usize, b0: usize, b1: usize, b2: usize, b3: usize, full: i32, tail: bool): void {
-  let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
-  let kb = 0;
-  while (kb < full) {
-    const end = min(kb + RUN, full);
-    let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
-    for (; kb < end; kb++) {
-      const off = <usize>kb << 4;
-      const x = v128.load(a0 + off);
-      p0 = i8x16.add(p0, popc8(v128.xor(x, v128.load(b0 + off))));
-      p1 = i8x16.add(p1, popc8(v128.xor(x, v128.load(b1 + off))));
-      p2 = i8x16.add(p2, popc8(v128.xor(x, v128.load(b2 + off))));
-      p3 = i8x16.add(p3, popc8(v128.xor(x, v128.load(b3 + off))));
-    }
-    s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
-    s2 = i32x4.add(s2, widen(p2)); s3 = i32x4.add(s3, widen(p3));
-  }
-  if (tail) {
-    const off = <usize>full << 4;
-    const t = v128.load(TAIL);
-    const x = v128.and(v128.load(a0 + off), t);
-    s0 = i32x4.add(s0, widen(popc8(v128.xor(x, v128.and(v128.load(b0 + off), t)))));
-    s1 = i32x4.add(s1, widen(popc8(v128.xor(x, v128.and(v128.load(b1 + off), t)))));
-    s2 = i32x4.add(s2, widen(popc8(v128.xor(x, v128.and(v128.load(b2 + off), t)))));
-    s3 = i32x4.add(s3, widen(popc8(v128.xor(x, v128.and(v128.load(b3 + off), t)))));
-  }
-  v128.store(POPS, reduce4(s0, s1, s2, s3));
-}
-
-/** popcount((a xor b) [and m]) over the K real bits of two bit rows, scalar (u64 words). */
-function popRow(a: usize, b: usize, m: usize, K: i32): i32 {
+/** popcount(a xor b) over the K real bits of bit row a and row n of panels b, scalar (u64 words). */
+function popRow(a: usize, b: usize, KB: i32, n: i32, K: i32): i32 {
   let pop: i64 = 0;
-  const words = K >> 6;
-  for (let w = 0; w < words; w++) {
-    const off = <usize>w << 3;
-    let x = load<u64>(a + off) ^ load<u64>(b + off);
-    if (m) x &= load<u64>(m + off);
-    pop += popcnt(x);
-  }
-  const rem = K & 63;
-  if (rem) {
-    const off = <usize>words << 3;
-    let x = (load<u64>(a + off) ^ load<u64>(b + off)) & ((<u64>1 << rem) - 1);
-    if (m) x &= load<u64>(m + off);
-    pop += popcnt(x);
+  for (let kb = 0; kb < KB; kb++) {
+    const p = a + (<usize>kb << 4), q = panelBlock(b, KB, n, kb);
+    const bits = min(128, K - (kb << 7));
+    let lo = load<u64>(p) ^ load<u64>(q), hi = load<u64>(p, 8) ^ load<u64>(q, 8);
+    if (bits < 128) {
+      lo &= bits >= 64 ? <u64>-1 : (<u64>1 << bits) - 1;
+      hi &= bits <= 64 ? 0 : (<u64>1 << (bits - 64)) - 1;
+    }
+    pop += popcnt(lo) + popcnt(hi);
   }
   return <i32>pop;
 }
 
+/** Σ over row r's invalid taps of corrW[tap][n]. */
+function tapCorrection(r: i32, n: i32): i32 {
+  const cnt = load<i32>(corrCount + (<usize>r << 2));
+  const list = corrList + ((<usize>r * <usize>corrCap) << 2);
+  let s = 0;
+  for (let i = 0; i < cnt; i++) {
+    s += load<i32>(corrW + ((<usize>load<i32>(list + (<usize>i << 2)) * <usize>corrStride + <usize>n) << 2));
+  }
+  return s;
+}
+
 /**
- * The shared driver: dots of M bit rows of `a` (stride lda bytes) against N bit rows of `b`
- * (stride ldb bytes), stored through the current epilogue (storeDot addressing) with output
- * channel ch0 + n. mask (stride lda) and valid (i32 per row) are both 0, or both given: then
- * row r counts only the bits set in its mask row and dot = valid[r] − 2·popcount.
+ * The shared driver: dots of R bit rows of `a` (stride lda bytes) against the N rows of the
+ * 8-row panels `b` (bitpanel.ts) over K bits, stored through the current epilogue (storeDot
+ * addressing) with output channel ch0 + n. valid: 0, or an i32 per row — then row r's dot is
+ * valid[r] − 2·popcount, less the tap corrections when they are set, and the rows are the conv's
+ * im2col rows, whose padding bits are 0 (not discounted).
  */
 export function bgemmCore(
-  a: usize, lda: i32, mask: usize, valid: usize, b: usize, ldb: i32, M: i32, N: i32, K: i32,
+  a: usize, lda: i32, R: i32, b: usize, N: i32, K: i32, valid: usize,
   c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32,
 ): void {
-  if (K == 0) {
-    for (let r = 0; r < M; r++) for (let n = 0; n < N; n++) storeDot(c, crs, ccs, cbit, r, n, ch0 + n, 0);
-    return;
-  }
-  const la = <usize>lda, lb = <usize>ldb;
-  if (!ASC_FEATURE_SIMD) {
-    for (let r = 0; r < M; r++) {
+  const la = <usize>lda;
+  const KB = (K + 127) >> 7;
+  if (!ASC_FEATURE_SIMD || K == 0) {
+    for (let r = 0; r < R; r++) {
       const ar = a + <usize>r * la;
-      const mr = mask ? mask + <usize>r * la : 0;
       const v = valid ? load<i32>(valid + (<usize>r << 2)) : K;
+      const fix = corrW != 0 && load<i32>(corrCount + (<usize>r << 2)) != 0;
       for (let n = 0; n < N; n++) {
-        storeDot(c, crs, ccs, cbit, r, n, ch0 + n, v - 2 * popRow(ar, b + <usize>n * lb, mr, K));
+        const corr = fix ? tapCorrection(r, n) : 0;
+        storeDot(c, crs, ccs, cbit, r, n, ch0 + n, v - 2 * (popRow(ar, b, KB, n, K) - corr));
       }
     }
     return;
   }
-  const KB = (K + 127) >> 7;
-  const tailBits = K - ((KB - 1) << 7);
-  for (let j = 0; j < 4; j++) {
-    const bits = min(32, max(0, tailBits - 32 * j));
-    store<u32>(TAIL + (<usize>j << 2), bits == 32 ? 0xffffffff : (<u32>1 << bits) - 1);
+  setTail(K);
+  if (R < PANEL_MIN_ROWS) {
+    directRows(a, la, R, b, N, K, KB, valid, c, crs, ccs, cbit, ch0);
+    return;
   }
-  // A last block without padding needs no mask: count it with the whole ones.
-  const tail = tailBits < 128;
-  const full = tail ? KB - 1 : KB;
-  // Quads of rows share each group of 4 weight rows (read from cache once per quad); within a
-  // quad, pairs of rows whose taps are all valid take the unmasked microkernel.
-  for (let r0 = 0; r0 < M; r0 += 4) {
-    const mv = min(4, M - r0);
-    for (let n0 = 0; n0 < N; n0 += 4) {
-      const nv = min(4, N - n0);
-      const b0 = b + <usize>n0 * lb;
-      const b1 = nv > 1 ? b0 + lb : b0;
-      const b2 = nv > 2 ? b0 + 2 * lb : b0;
-      const b3 = nv > 3 ? b0 + 3 * lb : b0;
-      for (let i = 0; i < mv; i += 2) {
-        const r = r0 + i;
-        const two = i + 1 < mv;
-        const ai = a + <usize>r * la;
-        const v0 = valid ? load<i32>(valid + (<usize>r << 2)) : K;
-        const v1 = valid && two ? load<i32>(valid + (<usize>(r + 1) << 2)) : K;
-        if (v0 != K || v1 != K) {
-          const mi = mask + <usize>r * la;
-          mk2x4_masked(ai, two ? ai + la : ai, mi, two ? mi + la : mi, b0, b1, b2, b3, KB);
-        } else if (two) {
-          mk2x4(ai, ai + la, b0, b1, b2, b3, full, tail);
-        } else {
-          mk1x4(ai, b0, b1, b2, b3, full, tail);
+  const calls = (KB + MAX_BLOCKS - 1) / MAX_BLOCKS;
+  const kc = (KB + calls - 1) / calls;
+  for (let n0 = 0; n0 < N; n0 += COLS) {
+    const nv = min(COLS, N - n0);
+    const group = panelBlock(b, KB, n0, 0);
+    for (let r0 = 0; r0 < R; r0 += ROWS) {
+      const rc = min(ROWS, R - r0);
+      // With one call per row the panel is split once and rows go by in quads (ACC rows 0..3).
+      const step = calls == 1 ? 4 : rc;
+      for (let q = 0; q < rc; q += step) {
+        const qc = min(step, rc - q);
+        for (let kb0 = 0; kb0 < KB; kb0 += kc) {
+          const kn = min(kc, KB - kb0);
+          if (calls > 1 || (r0 == 0 && q == 0)) splitPanel(group, kb0, kn);
+          mk1x8(a + <usize>(r0 + q) * la + (<usize>kb0 << 4), la, qc, kn, ACC, kb0 == 0);
         }
-        storeTile(c, crs, ccs, cbit, r, two ? 2 : 1, n0, nv, ch0, v0, v1);
+        for (let i = 0; i < qc; i++) {
+          const r = r0 + q + i;
+          // The conv's rows (valid given) are its im2col rows, whose padding is 0.
+          rowDots(ACC + (<usize>i << 5), valid ? 0 : padPop(a + <usize>r * la), valid, K, r, n0);
+        }
+        storeRows(ACC, r0 + q, qc, n0, nv, c, crs, ccs, cbit, ch0);
       }
     }
   }
 }
 
-/** Stores the popcounts in POPS (rows × nv, row-major by 4) as dots valid − 2·pop. */
-// @ts-ignore: decorator
-@inline function storeTile(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, rows: i32, n0: i32, nv: i32, ch0: i32, v0: i32, v1: i32): void {
-  for (let i = 0; i < rows; i++) {
-    const v = i ? v1 : v0;
-    if (nv == 4) {
-      const dots = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(POPS + (<usize>i << 4)), 1));
-      storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, dots);
-    } else {
-      for (let j = 0; j < nv; j++) {
-        const pop = load<i32>(POPS + (<usize>(i * 4 + j) << 2));
-        storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, v - 2 * pop);
+/**
+ * bgemmCore for few rows: mk1x8_direct over the whole blocks, the masked last block counted
+ * with scalar popcounts (so no padding is counted).
+ */
+function directRows(
+  a: usize, la: usize, R: i32, b: usize, N: i32, K: i32, KB: i32, valid: usize,
+  c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32,
+): void {
+  const full = (K & 127) ? KB - 1 : KB;
+  const calls = (full + MAX_BLOCKS - 1) / MAX_BLOCKS;
+  const kc = calls ? (full + calls - 1) / calls : 0;
+  for (let n0 = 0; n0 < N; n0 += COLS) {
+    const nv = min(COLS, N - n0);
+    const group = panelBlock(b, KB, n0, 0);
+    for (let r = 0; r < R; r++) {
+      const ar = a + <usize>r * la;
+      v128.store(ACC, i32x4.splat(0));
+      v128.store(ACC, i32x4.splat(0), 16);
+      // The group's rows past N (panel padding) are counted too; their columns are not stored.
+      for (let kb0 = 0; kb0 < full; kb0 += kc) {
+        mk1x8_direct(ar + (<usize>kb0 << 4), group + (<usize>kb0 << 7), min(kc, full - kb0), ACC, false);
       }
+      if (full < KB) {
+        for (let j = 0; j < nv; j++) {
+          const p = ACC + (<usize>j << 2);
+          store<i32>(p, load<i32>(p) + tailPop(ar, group + (<usize>full << 7) + (<usize>j << 4), full));
+        }
+      }
+      rowDots(ACC, 0, valid, K, r, n0);
+      storeRows(ACC, r, 1, n0, nv, c, crs, ccs, cbit, ch0);
+    }
+  }
+}
+
+/** Row r's 8 popcounts at p → its dots in place: valid + 2·pad − 2·pop, plus the tap corrections. */
+// @ts-ignore: decorator
+@inline function rowDots(p: usize, pad: i32, valid: usize, K: i32, r: i32, n0: i32): void {
+  const v = (valid ? load<i32>(valid + (<usize>r << 2)) : K) + 2 * pad;
+  let lo = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p), 1));
+  let hi = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p, 16), 1));
+  if (corrW != 0) {
+    const cnt = load<i32>(corrCount + (<usize>r << 2));
+    const list = corrList + ((<usize>r * <usize>corrCap) << 2);
+    for (let i = 0; i < cnt; i++) {
+      // corrStride is a multiple of 8, so columns n0..n0+7 are inside the row.
+      const w = corrW + ((<usize>load<i32>(list + (<usize>i << 2)) * <usize>corrStride + <usize>n0) << 2);
+      lo = i32x4.add(lo, i32x4.shl(v128.load(w), 1));
+      hi = i32x4.add(hi, i32x4.shl(v128.load(w, 16), 1));
+    }
+  }
+  v128.store(p, lo);
+  v128.store(p, hi, 16);
+}
+
+/** Stores the dots of rows r..r+rows−1 (8 a row at p, 32 bytes apart), columns n0..n0+nv−1. */
+function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32): void {
+  if (rows == 4 && nv == COLS && crs == 1 && ccs != 1 && epilogueKind() != BEPI_SIGN) {
+    storeDots4x4T(c, ccs, r, n0, ch0 + n0, v128.load(p), v128.load(p, 32), v128.load(p, 64), v128.load(p, 96));
+    storeDots4x4T(c, ccs, r, n0 + 4, ch0 + n0 + 4, v128.load(p, 16), v128.load(p, 48), v128.load(p, 80), v128.load(p, 112));
+    return;
+  }
+  for (let i = 0; i < rows; i++) {
+    const row = p + (<usize>i << 5);
+    if (nv == COLS) {
+      storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, v128.load(row));
+      storeDots4(c, crs, ccs, cbit, r + i, n0 + 4, ch0 + n0 + 4, v128.load(row, 16));
+    } else {
+      for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, load<i32>(row + (<usize>j << 2)));
     }
   }
 }
@@ -310,12 +229,13 @@ export function clearRowPadding(c: usize, rows: i32, rowBytes: i32, used: i32): 
 export function bgemm_b1b1(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ldc: i32, epi: usize): i32 {
   if (M < 0 || N < 0 || K < 0 || setBinaryEpilogue(epi) != 0) return 1;
   const rb = bit_row_bytes(K);
+  setTapCorrection(0, 0, 0, 0, 0);
   if (epilogueKind() == BEPI_SIGN) {
     const ob = bit_row_bytes(N);
     clearRowPadding(c, M, ob, N);
-    bgemmCore(a, rb, 0, 0, b, rb, M, N, K, c, ob, 0, 0, 0);
+    bgemmCore(a, rb, M, b, N, K, 0, c, ob, 0, 0, 0);
   } else {
-    bgemmCore(a, rb, 0, 0, b, rb, M, N, K, c, ldc, 1, 0, 0);
+    bgemmCore(a, rb, M, b, N, K, 0, c, ldc, 1, 0, 0);
   }
   return 0;
 }

@@ -90,6 +90,18 @@ export function epilogueKind(): i32 {
   else store<f32>(at, epiF32(<f32>dot, ch));
 }
 
+/** The i32 (kind I32) or f32 (kind F32) outputs of 4 dots of channels ch..ch+3. */
+// @ts-ignore: decorator
+@inline function epi4(dots: v128, ch: i32): v128 {
+  if (kind != BEPI_F32) return dots;
+  let y = f32x4.convert_i32x4_s(dots);
+  if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
+  if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
+  if (act == 1) y = f32x4.max(y, f32x4.splat(0));
+  else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
+  return y;
+}
+
 /** storeDot of columns n..n+3 (channels ch..ch+3) of row r, from a vector of 4 dots. */
 // @ts-ignore: decorator
 @inline export function storeDots4(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, n: i32, ch: i32, dots: v128): void {
@@ -101,14 +113,7 @@ export function epilogueKind(): i32 {
     putBits4(c + <usize>r * <usize>crs, cbit + n, <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t)));
     return;
   }
-  let y = dots;
-  if (kind == BEPI_F32) {
-    y = f32x4.convert_i32x4_s(dots);
-    if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
-    if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
-    if (act == 1) y = f32x4.max(y, f32x4.splat(0));
-    else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
-  }
+  const y = epi4(dots, ch);
   const at = c + ((<usize>r * <usize>crs + <usize>n * <usize>ccs) << 2);
   if (ccs == 1) {
     v128.store(at, y);
@@ -119,6 +124,23 @@ export function epilogueKind(): i32 {
     v128.store32_lane(at + 2 * step, y, 2);
     v128.store32_lane(at + 3 * step, y, 3);
   }
+}
+
+/**
+ * storeDots4 of rows r..r+3 (d0..d3) into an i32/f32 output whose rows are contiguous (crs = 1,
+ * the conv's NCHW): transposed, so each column's 4 rows go out as one vector.
+ */
+// @ts-ignore: decorator
+@inline export function storeDots4x4T(c: usize, ccs: i32, r: i32, n: i32, ch: i32, d0: v128, d1: v128, d2: v128, d3: v128): void {
+  const y0 = epi4(d0, ch), y1 = epi4(d1, ch), y2 = epi4(d2, ch), y3 = epi4(d3, ch);
+  const t0 = v128.shuffle<i32>(y0, y1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(y0, y1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(y2, y3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(y2, y3, 2, 6, 3, 7);
+  const at = c + ((<usize>r + <usize>n * <usize>ccs) << 2);
+  const step = <usize>ccs << 2;
+  v128.store(at, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(at + step, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7));
+  v128.store(at + 2 * step, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5));
+  v128.store(at + 3 * step, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
 }
 
 /** Writes 4 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */

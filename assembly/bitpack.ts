@@ -13,13 +13,11 @@
 //
 // Layouts the packers produce:
 //   pack_signs_f32 / pack_signs_i8: a matrix, element (r, k) at x[r·ldr + k·ldk] → `rows` bit
-//     rows of K elements (GEMM operands: activations A as M×K, weights B as N×K; a K×N weight
-//     matrix packs with ldr = 1, ldk = N).
+//     rows of K elements (the binary GEMM's activations A as M×K; binary × int8/f32 weights).
 //   pack_signs_nchw_f32: X[N, C, P] (P = spatial positions) → "bit NHWC": image n, position p is
 //     the bit row at (n·P + p)·bit_row_bytes(C) holding channel c at bit c — the activation
 //     layout of bconv_b1b1 (input and its sign output).
-//   pack_bconv_weights_f32: W[M, C, T] (T = kernel taps KD·KH·KW) → M bit rows of K = T·C
-//     elements, element t·C + c = W[m, c, t] (tap-major, matching bconv_b1b1's bit im2col).
+// The binary GEMM's and conv's weights are bit rows kept in 8-row panels (bitpanel.ts).
 // Leaving a binary chain: unpack_signs_f32 (bit rows → f32 ±1 matrix) and
 // unpack_signs_nhwc_f32 (bit NHWC → f32 ±1 NCHW).
 
@@ -81,29 +79,64 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
   const plane = <usize>P;
   memory.fill(dst, 0, rb * <usize>N * plane);
   for (let n = 0; n < N; n++) {
+    const rows = dst + <usize>n * plane * rb;
+    let p0 = 0;
+    if (ASC_FEATURE_SIMD) {
+      // 16 positions × 8 channels at a time: each channel's 16 signs narrow to 16 bytes of 0/−1,
+      // channel j of the group keeps bit j, and byte i of the OR goes to byte c0/8 of row p0+i.
+      const P16 = P & ~15;
+      const nanMask = i32x4.splat(nanNegative != 0 ? -1 : 0);
+      for (let c0 = 0; c0 < C; c0 += 8) {
+        const nc = min(8, C - c0);
+        const src0 = x + ((<usize>(n * C + c0) * plane) << 2);
+        for (p0 = 0; p0 < P16; p0 += 16) {
+          let src = src0 + (<usize>p0 << 2);
+          let acc = i8x16.splat(0);
+          for (let j = 0; j < nc; j++) {
+            acc = v128.or(acc, v128.and(negativeBytes16(src, nanMask), i8x16.splat(<i8>(<i32>1 << j))));
+            src += plane << 2;
+          }
+          storeBytes16(rows + <usize>p0 * rb + (<usize>c0 >> 3), rb, acc);
+        }
+      }
+      p0 = P16;
+    }
     for (let c = 0; c < C; c++) {
       const src = x + ((<usize>(n * C + c) * plane) << 2);
-      const rows = dst + <usize>n * plane * rb;
-      for (let p = 0; p < P; p++) {
+      for (let p = p0; p < P; p++) {
         if (negativeBit(load<f32>(src + (<usize>p << 2)), nanNegative != 0)) setBit(rows + <usize>p * rb, c);
       }
     }
   }
 }
 
-/** Conv weights W[M, C, T] f32 → M bit rows of T·C elements, tap-major (element t·C + c). */
-export function pack_bconv_weights_f32(w: usize, M: i32, C: i32, T: i32, dst: usize): void {
-  const rb = <usize>bit_row_bytes(T * C);
-  memory.fill(dst, 0, rb * <usize>M);
-  for (let m = 0; m < M; m++) {
-    const row = dst + <usize>m * rb;
-    for (let c = 0; c < C; c++) {
-      const src = w + ((<usize>(m * C + c) * <usize>T) << 2);
-      for (let t = 0; t < T; t++) {
-        if (load<f32>(src + (<usize>t << 2)) < 0) setBit(row, t * C + c);
-      }
-    }
-  }
+/**
+ * 16 f32 at src → 16 bytes, −1 where x < 0, or where x is NaN when nanMask is all ones (−0 and,
+ * with a zero mask, NaN give 0).
+ */
+// @ts-ignore: decorator
+@inline function negativeBytes16(src: usize, nanMask: v128): v128 {
+  const lo = i16x8.narrow_i32x4_s(negative4(v128.load(src), nanMask), negative4(v128.load(src, 16), nanMask));
+  const hi = i16x8.narrow_i32x4_s(negative4(v128.load(src, 32), nanMask), negative4(v128.load(src, 48), nanMask));
+  return i8x16.narrow_i16x8_s(lo, hi);
+}
+
+// @ts-ignore: decorator
+@inline function negative4(v: v128, nanMask: v128): v128 {
+  return v128.or(f32x4.lt(v, f32x4.splat(0)), v128.and(f32x4.ne(v, v), nanMask));
+}
+
+/** Byte i of v to dst + i·stride. */
+// @ts-ignore: decorator
+@inline function storeBytes16(dst: usize, stride: usize, v: v128): void {
+  v128.store8_lane(dst, v, 0); v128.store8_lane(dst + stride, v, 1);
+  v128.store8_lane(dst + 2 * stride, v, 2); v128.store8_lane(dst + 3 * stride, v, 3);
+  v128.store8_lane(dst + 4 * stride, v, 4); v128.store8_lane(dst + 5 * stride, v, 5);
+  v128.store8_lane(dst + 6 * stride, v, 6); v128.store8_lane(dst + 7 * stride, v, 7);
+  v128.store8_lane(dst + 8 * stride, v, 8); v128.store8_lane(dst + 9 * stride, v, 9);
+  v128.store8_lane(dst + 10 * stride, v, 10); v128.store8_lane(dst + 11 * stride, v, 11);
+  v128.store8_lane(dst + 12 * stride, v, 12); v128.store8_lane(dst + 13 * stride, v, 13);
+  v128.store8_lane(dst + 14 * stride, v, 14); v128.store8_lane(dst + 15 * stride, v, 15);
 }
 
 /** Bit rows → f32 ±1 (row-major rows×K, leading dimension ldy): leaves a binary chain. */

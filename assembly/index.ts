@@ -31,9 +31,10 @@ export { qlinear_requant_desc } from './qlinear_params';
 export { quantize_linear, quantize_linear__ref, dequantize_linear, dequantize_linear__ref } from './quant';
 export { dynamic_quantize_linear_f32 } from './quant_dynamic';
 export {
-  bit_row_bytes, pack_signs_f32, pack_signs_i8, pack_signs_nchw_f32, pack_bconv_weights_f32, unpack_signs_f32,
+  bit_row_bytes, pack_signs_f32, pack_signs_i8, pack_signs_nchw_f32, unpack_signs_f32,
   unpack_signs_nhwc_f32,
 } from './bitpack';
+export { bpanel_bytes, pack_bconv_weights_f32, pack_weights_b1_f32 } from './bitpanel';
 export { binary_epilogue_desc, binary_sign_desc, bsign_thresholds } from './bgemm_epilogue';
 export { flatten_b1_nhwc, maxpool_b1 } from './bitmove';
 export { bgemm_b1b1, bgemm_b1b1__ref } from './bgemm_b1b1';

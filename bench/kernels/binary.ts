@@ -37,9 +37,9 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
   let ops: number;
   if (sh.kind === 'gemm') {
     const { M, N, K } = sh;
-    const a = alloc(M * rowBytes(K)), b = alloc(N * rowBytes(K));
+    const a = alloc(M * rowBytes(K)), b = alloc(Math.ceil(N / 8) * 8 * rowBytes(K));
     call('pack_signs_f32', put(rand(M * K)), M, K, K, 1, a, 0);
-    call('pack_signs_f32', put(rand(N * K)), N, K, K, 1, b, 0);
+    call('pack_weights_b1_f32', put(rand(N * K)), N, K, K, 1, b);
     const c = alloc(M * N * 4);
     ops = 2 * M * N * K;
     run = () => call('bgemm_b1b1', a, b, c, M, N, K, N, epi);
@@ -49,8 +49,8 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
     const x = alloc(H * W * rowBytes(C));
     call('pack_signs_nchw_f32', put(rand(C * H * W)), 1, C, H * W, x, 0);
     const K = k * k * C;
-    const w = alloc(M * rowBytes(K));
-    call('pack_bconv_weights_f32', put(rand(M * K)), M, C, k * k, w);
+    const w = alloc(Math.ceil(M / 8) * 8 * rowBytes(K));
+    call('pack_bconv_weights_f32', put(rand(M * K)), 1, M, C, k * k, w);
     const geom = (h: number, wd: number): number => put(new Int32Array([1, 1, C, M, 1, h, wd, 1, k, k, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, h, wd, chunk]));
     const d = geom(H, W), dw = geom(4, 4);
     const scratch = alloc(call('bconv_b1b1_scratch_bytes', d));

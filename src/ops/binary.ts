@@ -7,8 +7,9 @@
 // bipolar(x) = x < 0 ? −1 : +1 (the packers' rule, assembly/bitpack.ts), or with attribute
 // nan_negative = 1 x ≥ 0 ? +1 : −1 (BipolarQuant's: the two differ only at NaN); W is the original f32
 // initializer ([K, N], or [N, K] with trans_b = 1; Conv [M, C/group, kernel…]), of which only the
-// signs are kept: packed once per session into bit rows (N·⌈K/128⌉·16 bytes). scale and bias are
-// float32 [N]; the activation attributes of src/passes/fuse-activation.ts apply a Relu/Clip last.
+// signs are kept: packed once per session into 8-row panels of bit rows (⌈N/8⌉·8·⌈K/128⌉·16
+// bytes, assembly/bitpanel.ts). scale and bias are float32 [N]; the activation attributes of
+// src/passes/fuse-activation.ts apply a Relu/Clip last.
 // Binary×binary dots are exact integers (|dot| ≤ K < 2^24 is exact in f32), then
 // the epilogue rounds dot·scale and then + bias to f32 (assembly/bgemm_epilogue.ts).
 //
@@ -29,11 +30,22 @@ import { fmtDims } from './shape-util.js';
 /** Bytes of one bit row of L elements (bit_row_bytes in assembly/bitpack.ts). */
 export const bitRowBytes = (L: number): number => Math.ceil(L / 128) * 16;
 
+/** Bytes of N rows of K elements in 8-row panels (bpanel_bytes in assembly/bitpanel.ts). */
+export const bpanelBytes = (N: number, K: number): number => Math.ceil(N / 8) * 8 * bitRowBytes(K);
+
 /** binary_epilogue_desc's header plus its copies of N scales and N biases. */
 const epiBytes = (N: number): number => 32 + 8 * N;
 
 /** bconv_b1b1 im2cols this many bytes of tap rows at a time, so the GEMM reads them from L1d. */
 const BCONV_CHUNK_BYTES = 16 * 1024;
+
+/**
+ * bconv_b1b1_scratch_bytes: per chunk row its tap row, valid count, invalid-tap count and list
+ * (4·taps), plus the per-tap weight popcounts (taps × M rounded up to 8, i32).
+ */
+export function bconvScratchBytes(taps: number, C: number, M: number, chunk: number): number {
+  return chunk * (bitRowBytes(taps * C) + 8 + 4 * taps) + 4 * taps * Math.ceil(M / 8) * 8;
+}
 
 function requireF32(ctx: OpCtx, i: number, what: string): void {
   if (ctx.dtype(i) !== 'float32') ctx.fail('LOWBIT_UNSUPPORTED', `${what} has type ${ctx.dtype(i)}; only float32 is supported`);
@@ -100,10 +112,10 @@ function matmulShape(ctx: OpCtx): { K: number; N: number; transB: boolean } {
   return { K, N, transB };
 }
 
-/** sign(W) as N bit rows of K, once per session. */
+/** sign(W) as 8-row panels of N rows of K, once per session. */
 function packedMatmulWeights(ctx: OpCtx, K: number, N: number, transB: boolean): Addr {
-  return ctx.derived(1, `bits_${transB ? 'nk' : 'kn'}`, N * bitRowBytes(K), (src, dst) => {
-    ctx.step('pack_signs_f32', src, N, K, transB ? K : 1, transB ? 1 : N, dst, 0);
+  return ctx.derived(1, `bits_${transB ? 'nk' : 'kn'}`, bpanelBytes(N, K), (src, dst) => {
+    ctx.step('pack_weights_b1_f32', src, N, K, transB ? K : 1, transB ? 1 : N, dst);
   });
 }
 
@@ -154,8 +166,8 @@ const binaryConv: OpDef = {
     const taps = numel(g.kernel);
     const K = taps * g.C;
     const channels = g.group * g.M;
-    const w = ctx.derived(1, 'bconv_w', channels * bitRowBytes(K), (src, dst) => {
-      ctx.step('pack_bconv_weights_f32', src, channels, g.C, taps, dst);
+    const w = ctx.derived(1, 'bconv_w', g.group * bpanelBytes(g.M, K), (src, dst) => {
+      ctx.step('pack_bconv_weights_f32', src, g.group, g.M, g.C, taps, dst);
     });
     const P = numel(g.inSpatial);
     let x = ctx.in(0);
@@ -163,8 +175,8 @@ const binaryConv: OpDef = {
       x = ctx.scratch(batch * P * bitRowBytes(g.group * g.C));
       ctx.step('pack_signs_nchw_f32', ctx.in(0), batch, g.group * g.C, P, x, nanNegative(ctx));
     }
-    const chunk = Math.max(1, Math.min(numel(g.outSpatial), Math.floor(BCONV_CHUNK_BYTES / (2 * bitRowBytes(K)))));
-    const scratch = ctx.scratch(chunk * (2 * bitRowBytes(K) + 4));
+    const chunk = Math.max(1, Math.min(numel(g.outSpatial), Math.floor(BCONV_CHUNK_BYTES / bitRowBytes(K))));
+    const scratch = ctx.scratch(bconvScratchBytes(taps, g.C, g.M, chunk));
     ctx.step('bconv_b1b1', x, w, ctx.out(0), ctx.params(geomDescriptor(batch, g, chunk)), epilogue(ctx, channels), scratch);
   },
 };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { bconvScratchBytes } from '../../src/ops/binary.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
-  BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, expectSameArray, paddingIsZero, putEpi,
-  randomAffine, randomSignedF32, signEpi, signOf, unpackBits,
+  BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, bpanelBytes, expectSameArray, panelPaddingIsZero, paddingIsZero,
+  putEpi, randomAffine, randomSignedF32, scramblePanelPadding, signEpi, signOf, unpackBits, unpackPanels,
 } from '../support/binary.js';
 
 interface Geom {
@@ -76,7 +77,10 @@ function runFast(box: KernelBox, g: Geom, xp: number, wp: number, e: BinaryEpi):
   const y = box.alloc(bytes);
   box.m.u8().fill(0x5a, y, y + bytes);
   const d = box.put(descriptor(g));
-  const scratch = box.alloc(box.call('bconv_b1b1_scratch_bytes', d) as number);
+  const scratchBytes = box.call('bconv_b1b1_scratch_bytes', d) as number;
+  expect(scratchBytes).toBe(bconvScratchBytes(prod(g.k), g.C, g.M, g.chunk));
+  const scratch = box.alloc(scratchBytes);
+  box.m.u8().fill(0xa5, scratch, scratch + scratchBytes);
   expect(box.call('bconv_b1b1', xp, wp, y, d, putEpi(box, e), scratch)).toBe(0);
   const n = g.N * Mt * Pout;
   if (e.kind === BEPI_I32) return [...box.i32(y, n)];
@@ -91,20 +95,26 @@ function runFast(box: KernelBox, g: Geom, xp: number, wp: number, e: BinaryEpi):
 
 /** Packs x (f32 NCHW) and w (f32 [G·M, C, taps]) on the box and checks the packed bits. */
 function pack(box: KernelBox, g: Geom, xf: Float32Array, wf: Float32Array): { xp: number; wp: number } {
-  const Pin = prod(g.inp), Ct = g.G * g.C, T = prod(g.k), K = T * g.C, Mt = g.G * g.M;
+  const Pin = prod(g.inp), Ct = g.G * g.C, T = prod(g.k), K = T * g.C;
   const xp = box.alloc(g.N * Pin * bitRowBytes(Ct));
   box.call('pack_signs_nchw_f32', box.put(xf), g.N, Ct, Pin, xp, 0);
   const xb = unpackBits(box.u8(xp, g.N * Pin * bitRowBytes(Ct)), g.N * Pin, Ct);
   for (let n = 0; n < g.N; n++) for (let c = 0; c < Ct; c++) for (let p = 0; p < Pin; p++) {
     if (xb[(n * Pin + p) * Ct + c] !== signOf(xf[(n * Ct + c) * Pin + p])) expect.fail(`pack_signs_nchw_f32 n=${n} c=${c} p=${p}`);
   }
-  const wp = box.alloc(Mt * bitRowBytes(K));
-  box.call('pack_bconv_weights_f32', box.put(wf), Mt, g.C, T, wp);
-  const wb = box.u8(wp, Mt * bitRowBytes(K));
-  expect(paddingIsZero(wb, Mt, K)).toBe(true);
-  const wu = unpackBits(wb, Mt, K);
-  for (let m = 0; m < Mt; m++) for (let c = 0; c < g.C; c++) for (let t = 0; t < T; t++) {
-    if (wu[m * K + t * g.C + c] !== signOf(wf[(m * g.C + c) * T + t])) expect.fail(`pack_bconv_weights_f32 m=${m} c=${c} t=${t}`);
+  const groupBytes = bpanelBytes(g.M, K);
+  const wp = box.alloc(g.G * groupBytes);
+  box.m.u8().fill(0xff, wp, wp + g.G * groupBytes);
+  box.call('pack_bconv_weights_f32', box.put(wf), g.G, g.M, g.C, T, wp);
+  for (let gi = 0; gi < g.G; gi++) {
+    const wb = box.u8(wp + gi * groupBytes, groupBytes);
+    expect(panelPaddingIsZero(wb, g.M, K)).toBe(true);
+    const wu = unpackPanels(wb, g.M, K);
+    for (let m = 0; m < g.M; m++) for (let c = 0; c < g.C; c++) for (let t = 0; t < T; t++) {
+      if (wu[m * K + t * g.C + c] !== signOf(wf[((gi * g.M + m) * g.C + c) * T + t])) expect.fail(`pack_bconv_weights_f32 g=${gi} m=${m} c=${c} t=${t}`);
+    }
+    // The kernels must not depend on the panels' padding bits and rows.
+    scramblePanelPadding(box, wp + gi * groupBytes, g.M, K, rng(gi + K));
   }
   return { xp, wp };
 }
@@ -183,6 +193,42 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
         const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
         if (err) expect.fail(err);
+      }
+    }
+  });
+  it('pins layers whose K takes several microkernel calls (> 31 blocks) with more than 64 rows per chunk', () => {
+    const r = rng(14);
+    const geoms: Geom[] = [
+      { N: 1, G: 1, C: 512, M: 11, inp: [1, 9, 9], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 9, 9], chunk: 81 },
+      { N: 2, G: 2, C: 456, M: 9, inp: [1, 5, 4], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 2, 1], out: [1, 7, 4], chunk: 70 },
+    ];
+    for (const g of geoms) {
+      box.reset();
+      const Mt = g.G * g.M, K = prod(g.k) * g.C;
+      const xf = randomSignedF32(r, g.N * g.G * g.C * prod(g.inp));
+      const wf = randomSignedF32(r, Mt * g.C * prod(g.k));
+      const { xp, wp } = pack(box, g, xf, wf);
+      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
+      const affine = randomAffine(r, Mt, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
+        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
+  });
+  it('pack_signs_nchw_f32 packs ragged positions (16-position SIMD groups + tail) and channels (8-channel groups + tail)', () => {
+    const r = rng(13);
+    for (const [N, C, P] of [[1, 1, 1], [1, 8, 16], [2, 7, 17], [1, 9, 15], [2, 64, 33], [1, 131, 48], [1, 3, 31], [2, 17, 100]]) {
+      box.reset();
+      const xf = randomSignedF32(r, N * C * P);
+      const xp = box.alloc(N * P * bitRowBytes(C));
+      box.m.u8().fill(0xff, xp, xp + N * P * bitRowBytes(C));
+      box.call('pack_signs_nchw_f32', box.put(xf), N, C, P, xp, 0);
+      const raw = box.u8(xp, N * P * bitRowBytes(C));
+      expect(paddingIsZero(raw, N * P, C)).toBe(true);
+      const xb = unpackBits(raw, N * P, C);
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) {
+        if (xb[(n * P + p) * C + c] !== signOf(xf[(n * C + c) * P + p])) expect.fail(`${backend} N=${N} C=${C} P=${P}: n=${n} c=${c} p=${p}`);
       }
     }
   });

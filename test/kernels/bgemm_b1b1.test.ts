@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
-  BEPI_F32, BEPI_I32, BEPI_SIGN, type BinaryEpi, bitRowBytes, epiF32, expectSameArray, paddingIsZero, putEpi,
-  randomAffine, randomSignedF32, scramblePadding, signEpi, signOf, unpackBits,
+  BEPI_F32, BEPI_I32, BEPI_SIGN, type BinaryEpi, bitRowBytes, bpanelBytes, epiF32, expectSameArray, panelPaddingIsZero,
+  paddingIsZero, putEpi, randomAffine, randomSignedF32, scramblePadding, scramblePanelPadding, signEpi, signOf,
+  unpackBits, unpackPanels,
 } from '../support/binary.js';
 
 const KS = [1, 2, 3, 7, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 255, 256, 257, 300];
 const MS = [1, 2, 3, 4, 5, 7, 9];
 const NS = [1, 2, 3, 4, 5, 8, 9];
+
+/** Packs f32 weights (N×K) into 8-row panels on the box and checks the bits and padding. */
+function packPanels(box: KernelBox, x: Float32Array, N: number, K: number): number {
+  const dst = box.alloc(bpanelBytes(N, K));
+  box.m.u8().fill(0xff, dst, dst + bpanelBytes(N, K));
+  box.call('pack_weights_b1_f32', box.put(x), N, K, K, 1, dst);
+  const bytes = box.u8(dst, bpanelBytes(N, K));
+  const err = expectSameArray(unpackPanels(bytes, N, K), Int8Array.from(x, signOf), `pack_weights_b1_f32 ${N}×${K}`);
+  if (err) expect.fail(err);
+  expect(panelPaddingIsZero(bytes, N, K)).toBe(true);
+  return dst;
+}
 
 /** Packs f32 rows (rows×K) on the box and checks the bits against the sign rule. */
 function packRows(box: KernelBox, x: Float32Array, rows: number, K: number): number {
@@ -115,9 +128,9 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
       const xa = randomSignedF32(r, M * K);
       const xb = randomSignedF32(r, N * K);
       const a = packRows(box, xa, M, K);
-      const b = packRows(box, xb, N, K);
+      const b = packPanels(box, xb, N, K);
       scramblePadding(box, a, M, K, r);
-      scramblePadding(box, b, N, K, r);
+      scramblePanelPadding(box, b, N, K, r);
       const pa = Int8Array.from(xa, signOf), pb = Int8Array.from(xb, signOf);
       const affine = randomAffine(r, N, K);
       const epis: BinaryEpi[] = [
@@ -144,6 +157,38 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
     }
     expect(cases).toBeGreaterThan(1500);
   });
+  it('matches with K over several microkernel calls (> 31 blocks), more than 64 rows and ragged 8-column tiles', () => {
+    const r = rng(2025);
+    for (const [M, N, K] of [[1, 13, 3969], [70, 9, 4000], [3, 17, 8191], [65, 8, 4096], [2, 1, 3968], [130, 15, 7937]]) {
+      box.reset();
+      const xa = randomSignedF32(r, M * K), xb = randomSignedF32(r, N * K);
+      const a = packRows(box, xa, M, K), b = packPanels(box, xb, N, K);
+      scramblePadding(box, a, M, K, r);
+      scramblePanelPadding(box, b, N, K, r);
+      const pa = Int8Array.from(xa, signOf), pb = Int8Array.from(xb, signOf);
+      const affine = randomAffine(r, N, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, N, K)] as BinaryEpi[]) {
+        const c = box.alloc(M * Math.max(N * 4, bitRowBytes(N)));
+        expect(box.call('bgemm_b1b1', a, b, c, M, N, K, N, putEpi(box, e))).toBe(0);
+        const err = expectSameArray(readOut(box, c, e, M, N), runRef(box, pa, pb, M, N, K, e), `${backend} M=${M} N=${N} K=${K} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
+  });
+  it('counts all-different and all-equal rows exactly at the u8/narrow counter limits (7, 8, 31, 32 blocks)', () => {
+    for (const K of [7 * 128, 7 * 128 - 5, 8 * 128, 31 * 128, 32 * 128 + 1]) {
+      box.reset();
+      const M = 6, N = 9;
+      // Rows alternate all −1 / all +1 against columns all +1 / all −1: every dot is ±K.
+      const xa = Float32Array.from({ length: M * K }, (_, i) => (Math.floor(i / K) % 2 ? 1 : -1));
+      const xb = Float32Array.from({ length: N * K }, (_, i) => (Math.floor(i / K) % 2 ? -1 : 1));
+      const a = packRows(box, xa, M, K), b = packPanels(box, xb, N, K);
+      const c = box.alloc(M * N * 4);
+      expect(box.call('bgemm_b1b1', a, b, c, M, N, K, N, putEpi(box, { kind: BEPI_I32 }))).toBe(0);
+      const want = Array.from({ length: M * N }, (_, i) => ((Math.floor(i / N) + (i % N)) % 2 ? K : -K));
+      expect([...box.i32(c, M * N)]).toEqual(want);
+    }
+  });
   it('handles K = 0 and rejects a bad epilogue kind', () => {
     box.reset();
     const c = box.alloc(64);
@@ -151,6 +196,20 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
     expect([...box.i32(c, 6)]).toEqual([0, 0, 0, 0, 0, 0]);
     expect(box.call('bgemm_b1b1', c, c, c, 2, 3, 4, 3, putEpi(box, { kind: 7 }))).toBe(1);
     expect(box.call('bgemm_b1b1', c, c, c, 2, 3, 4, 3, putEpi(box, { kind: BEPI_SIGN }))).toBe(1);
+  });
+  it('pack_weights_b1_f32 packs [N, K] and [K, N] (transposed) matrices into 8-row panels', () => {
+    const r = rng(6);
+    for (const [N, K] of [[1, 1], [7, 33], [8, 128], [9, 129], [17, 300], [3, 64]]) {
+      box.reset();
+      const x = randomSignedF32(r, N * K);
+      const t = new Float32Array(N * K);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = x[n * K + k];
+      const p = packPanels(box, x, N, K);
+      const q = box.alloc(bpanelBytes(N, K));
+      box.call('pack_weights_b1_f32', box.put(t), N, K, 1, N, q);
+      expect([...box.u8(q, bpanelBytes(N, K))]).toEqual([...box.u8(p, bpanelBytes(N, K))]);
+      expect(box.call('bpanel_bytes', N, K)).toBe(bpanelBytes(N, K));
+    }
   });
   it('unpack_signs_f32 inverts pack_signs_f32 to ±1', () => {
     box.reset();

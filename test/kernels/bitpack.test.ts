@@ -39,7 +39,7 @@ describe.each(ALL_BACKENDS)('sign packers, NaN rule (%s)', (backend) => {
   });
   it.each(RULES)('pack_signs_nchw_f32 nanNegative $nanNegative: bit NHWC of the rule', ({ nanNegative, sign }) => {
     const r = rng(41 + nanNegative);
-    for (const [N, C, P] of [[1, 1, 1], [2, 3, 5], [1, 33, 7], [2, 130, 3]]) {
+    for (const [N, C, P] of [[1, 1, 1], [2, 3, 5], [1, 33, 7], [2, 130, 3], [1, 9, 37], [2, 17, 48]]) {
       box.reset();
       const x = edgyValues(r, N * C * P);
       const dst = box.alloc(N * P * bitRowBytes(C));

@@ -36,6 +36,51 @@ export function scramblePadding(box: KernelBox, addr: number, rows: number, L: n
   }
 }
 
+/** Bytes of N rows of K elements in 8-row panels (assembly/bitpanel.ts). */
+export const bpanelBytes = (N: number, K: number): number => Math.ceil(N / 8) * 8 * bitRowBytes(K);
+
+/** Byte offset of block kb of row n in 8-row panels of K-element rows. */
+const panelBlock = (K: number, n: number, kb: number): number => ((n >> 3) * Math.ceil(K / 128) + kb) * 128 + (n & 7) * 16;
+
+/** Byte offset and bit of element k of row n in 8-row panels. */
+function panelBit(K: number, n: number, k: number): [number, number] {
+  return [panelBlock(K, n, k >> 7) + ((k & 127) >> 3), k & 7];
+}
+
+/** Reads N rows of K elements from 8-row panels as ±1 values, row-major (N×K). */
+export function unpackPanels(bytes: Uint8Array, N: number, K: number): Int8Array {
+  const out = new Int8Array(N * K);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const [at, bit] = panelBit(K, n, k);
+      out[n * K + k] = (bytes[at] >> bit) & 1 ? -1 : 1;
+    }
+  }
+  return out;
+}
+
+/** Whether every bit of the panels outside the N×K elements (padding bits, padding rows) is 0. */
+export function panelPaddingIsZero(bytes: Uint8Array, N: number, K: number): boolean {
+  const used = new Uint8Array(bytes.length);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) {
+    const [at, bit] = panelBit(K, n, k);
+    used[at] |= 1 << bit;
+  }
+  return bytes.every((b, i) => (b & ~used[i]) === 0);
+}
+
+/** Sets every bit outside the N×K elements of the panels at `addr` to random values. */
+export function scramblePanelPadding(box: KernelBox, addr: number, N: number, K: number, r: () => number): void {
+  const bytes = bpanelBytes(N, K);
+  const used = new Uint8Array(bytes);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) {
+    const [at, bit] = panelBit(K, n, k);
+    used[at] |= 1 << bit;
+  }
+  const u8 = box.m.u8();
+  for (let i = 0; i < bytes; i++) u8[addr + i] |= Math.floor(r() * 256) & ~used[i];
+}
+
 /** f32 values with a share of −1/+1 edge cases: ±0, NaN and tiny negatives. */
 export function randomSignedF32(r: () => number, n: number): Float32Array {
   const a = new Float32Array(n);

@@ -1,0 +1,60 @@
+// Where the time of the binary bench rows goes: each plan step of lowbit's session timed alone
+// (pack of the f32 input, the popcount GEMM / conv with its epilogue, …), the whole session run
+// (steps + input copy in + output copy out), and onnxruntime-web running the same layer as fp32
+// and as int8, all interleaved in one process so machine load hits every column alike.
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/binary-steps.ts [--quick] [--only ID]
+// GOP/s counts 2·MACs of the row (a multiply and an add per ±1 product).
+
+import * as ortWeb from 'onnxruntime-web';
+import { InferenceSession, Tensor } from '../src/index.js';
+import type { BoundPlan } from '../src/runtime/executor.js';
+import { ROWS } from './rows.js';
+import type { BenchCase } from './lib/models.js';
+
+ortWeb.env.wasm.numThreads = 1;
+ortWeb.env.wasm.proxy = false;
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function ortSession(c: BenchCase): Promise<() => Promise<unknown>> {
+  const s = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const feeds: Record<string, ortWeb.Tensor> = {};
+  for (const [n, f] of Object.entries(c.feeds)) feeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
+  return () => s.run(feeds);
+}
+
+for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.id === only))) {
+  const c = row.build();
+  const session = await InferenceSession.create(c.model, { backend: 'relaxed' });
+  const feeds: Record<string, Tensor> = {};
+  for (const [n, f] of Object.entries(c.feeds)) feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
+  const run = () => session.runSync(feeds);
+  for (let i = 0; i < 20; i++) run();
+  // The bound plan of the last run: its kernels and absolute arguments, step by step.
+  const bp = (session._engine as unknown as { bound: BoundPlan }).bound as unknown as { fns: ((...a: number[]) => number)[]; args: number[][]; plan: BoundPlan['plan'] };
+  const steps = bp.plan.steps.map((s, i) => ({ name: s.kernel, fn: () => bp.fns[i](...bp.args[i]) }));
+  const fp32 = await ortSession(c);
+  const int8 = await ortSession(row.int8Twin!());
+  // Round-robin, one call of each column per iteration (as bench/lib/measure.ts does), so each
+  // column starts from the caches the others leave, as in `npm run bench`.
+  const cols: Record<string, () => unknown> = { session: run, ortweb_fp32: fp32, ortweb_int8: int8 };
+  for (const s of steps) cols[`step ${s.name}`] = s.fn;
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cols).map((k) => [k, []]));
+  const start = performance.now();
+  for (let i = 0; i < 10 || performance.now() - start < (quick ? 1500 : 6000); i++) {
+    for (const [k, fn] of Object.entries(cols)) {
+      const t0 = performance.now();
+      await fn();
+      samples[k].push(performance.now() - t0);
+    }
+  }
+  const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  const gops = (t: number): string => `${((2 * row.macs) / (t * 1e6)).toFixed(0)} GOP/s`;
+  console.log(`${row.id}  (medians of ${samples.session.length} interleaved runs)`);
+  for (const [k, t] of Object.entries(ms)) {
+    const extra = k === 'session' ? `  ${gops(t)}, ${(ms.ortweb_fp32 / t).toFixed(2)}× fp32, ${(ms.ortweb_int8 / t).toFixed(2)}× int8` : k.startsWith('step bconv') || k.startsWith('step bgemm') ? `  ${gops(t)}` : '';
+    console.log(`  ${k.padEnd(34)} ${t.toFixed(3).padStart(8)} ms${extra}`);
+  }
+}
