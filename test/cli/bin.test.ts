@@ -69,8 +69,8 @@ describe('the lowbit executable', () => {
 
   it('runs as `npx lowbit` in this repository', () => {
     // npm's own notices are not lowbit's output: CI's npm_config_* settings for onnxruntime-node make
-    // npm warn about an unknown config, and the update notifier may query the registry.
-    const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false' };
+    // npm warn about an unknown config, and npm may query the registry (offline: the bin is local).
+    const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_offline: 'true' };
     for (const k of Object.keys(env)) if (/^npm_config_onnxruntime/i.test(k)) delete env[k];
     const p = spawnSync('npx', ['--no', '--', 'lowbit', 'run', '--help'], { cwd: root, encoding: 'utf8', env });
     expect([p.status, p.stderr]).toEqual([0, '']);
