@@ -23,6 +23,7 @@ const KERNELS: Record<string, KernelInfo> = {
   conv_transpose_f32: { math: 'f32', exact: true },
   qgemm_i8: { math: 'int8×int8→int32', exact: true },
   conv_i8: { math: 'int8×int8→int32 (implicit GEMM)', exact: true },
+  conv_wino_i8: { math: 'int8×int8→int32 (Winograd F(2×2,3×3), exact)', exact: true },
   qwgemm_f32: { math: 'n-bit weights × f32', exact: true },
   qwgemm_i8: {
     math: 'n-bit weights × int8', exact: false,
