@@ -89,6 +89,22 @@ export function setGeometry(d: usize): void {
   rowBytes = <usize>CP * pairBytes;
 }
 
+/**
+ * Re-cuts the padded volume for the Winograd convolution (conv_i8_wino.ts), after setGeometry of
+ * a 2-D 3×3 stride-1 conv: TH rows of 2×2 output tiles read padded rows 0 … 2·TH + 1, and tile
+ * t of a row reads padded columns 2t … 2t + 3, which two phases (SW = 2) of Wq = tilesPerRow + 1
+ * slots hold as slot t + s div 2 of phase s mod 2 for column 2t + s — consecutive over t.
+ * tilesPerRow covers the row's last, ragged block of tiles (its columns past X read zeros).
+ */
+export function setWinogradVolume(TH: i32, tilesPerRow: i32): void {
+  Hp = 2 * TH + 2;
+  Wp = 2 * tilesPerRow + 2;
+  SW = 2;
+  Wq = tilesPerRow + 1;
+  pairBytes = <usize>Wq << 3;
+  rowBytes = <usize>CP * pairBytes;
+}
+
 /** Bytes of the padded volume of one group (the geometry must be set). */
 export function paddedBytes(): usize {
   return <usize>Dp * <usize>Hp * rowBytes;

@@ -150,32 +150,47 @@ export function pack_a_f32(a: usize, lda: i32, ap: usize, M: i32, K: i32): void 
   }
 }
 
-/** 4 rows × 8 columns over packed A and packed B, k unrolled by 4 with immediate offsets. */
-function mk4x8p_simd(
-  pa: usize, pb: usize, c: usize, ldc: i32, mv: i32, nv: i32, K: i32,
-  bias: usize, biasMode: i32, m0: i32, n0: i32, act: i32, lo: f32, hi: f32,
-): void {
+/**
+ * The 4×8 product of a packed A block and a B panel over K, written to TILE8 (row r at 32r). A
+ * function of its own with few live values, so V8 keeps the loop's addresses in registers.
+ */
+function dot4x8p_f32(pa: usize, pb: usize, K: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let k = 0;
-  for (; k < K; k++) {
+  const end = pa + (<usize>K << 4);
+  while (pa < end) {
     const b0 = v128.load(pb, 0), b1 = v128.load(pb, 16);
-    let x = v128.load32_splat(pa, 0); c00 = fma(x, b0, c00); c01 = fma(x, b1, c01);
-    x = v128.load32_splat(pa, 4); c10 = fma(x, b0, c10); c11 = fma(x, b1, c11);
-    x = v128.load32_splat(pa, 8); c20 = fma(x, b0, c20); c21 = fma(x, b1, c21);
-    x = v128.load32_splat(pa, 12); c30 = fma(x, b0, c30); c31 = fma(x, b1, c31);
+    const a = v128.load(pa);
+    let x = v128.shuffle<i32>(a, a, 0, 0, 0, 0); c00 = fma(x, b0, c00); c01 = fma(x, b1, c01);
+    x = v128.shuffle<i32>(a, a, 1, 1, 1, 1); c10 = fma(x, b0, c10); c11 = fma(x, b1, c11);
+    x = v128.shuffle<i32>(a, a, 2, 2, 2, 2); c20 = fma(x, b0, c20); c21 = fma(x, b1, c21);
+    x = v128.shuffle<i32>(a, a, 3, 3, 3, 3); c30 = fma(x, b0, c30); c31 = fma(x, b1, c31);
     pa += 16;
     pb += 32;
   }
+  v128.store(TILE8, c00, 0); v128.store(TILE8, c01, 16);
+  v128.store(TILE8, c10, 32); v128.store(TILE8, c11, 48);
+  v128.store(TILE8, c20, 64); v128.store(TILE8, c21, 80);
+  v128.store(TILE8, c30, 96); v128.store(TILE8, c31, 112);
+}
+
+const TILE8: usize = memory.data(128, 16);
+
+/** 4 rows × 8 columns over packed A and packed B. */
+function mk4x8p_simd(
+  pa: usize, pb: usize, c: usize, ldc: i32, mv: i32, nv: i32, K: i32,
+  bias: usize, biasMode: i32, m0: i32, n0: i32, act: i32, lo: f32, hi: f32,
+): void {
+  dot4x8p_f32(pa, pb, K);
   const vlo = f32x4.splat(lo);
   const vhi = f32x4.splat(hi);
   const cs = <usize>ldc << 2;
-  storeRow(c00, c01, c, nv, bias, biasMode, m0, n0, act, vlo, vhi);
-  if (mv > 1) storeRow(c10, c11, c + cs, nv, bias, biasMode, m0 + 1, n0, act, vlo, vhi);
-  if (mv > 2) storeRow(c20, c21, c + 2 * cs, nv, bias, biasMode, m0 + 2, n0, act, vlo, vhi);
-  if (mv > 3) storeRow(c30, c31, c + 3 * cs, nv, bias, biasMode, m0 + 3, n0, act, vlo, vhi);
+  storeRow(v128.load(TILE8, 0), v128.load(TILE8, 16), c, nv, bias, biasMode, m0, n0, act, vlo, vhi);
+  if (mv > 1) storeRow(v128.load(TILE8, 32), v128.load(TILE8, 48), c + cs, nv, bias, biasMode, m0 + 1, n0, act, vlo, vhi);
+  if (mv > 2) storeRow(v128.load(TILE8, 64), v128.load(TILE8, 80), c + 2 * cs, nv, bias, biasMode, m0 + 2, n0, act, vlo, vhi);
+  if (mv > 3) storeRow(v128.load(TILE8, 96), v128.load(TILE8, 112), c + 3 * cs, nv, bias, biasMode, m0 + 3, n0, act, vlo, vhi);
 }
 
 /**

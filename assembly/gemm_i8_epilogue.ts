@@ -247,6 +247,18 @@ export function lanesRequantise(): bool {
   return loadF4(scale, 0, scaleCs, 0, n0);
 }
 
+/** The descriptor's scale of (m, n), splat (8-bit kinds). */
+// @ts-ignore: decorator
+@inline export function scaleSplat(m: i32, n: i32): v128 {
+  return v128.load32_splat(scale + (<usize>(m * scaleRs + n * scaleCs) << 2));
+}
+
+/** The descriptor's i32 bias of (m, n), 0 when it has none (kinds 0–2). */
+// @ts-ignore: decorator
+@inline export function biasOf(m: i32, n: i32): i32 {
+  return bias ? load<i32>(bias + (<usize>(m * biasRs + n * biasCs) << 2)) : 0;
+}
+
 /** The descriptor's i32 biases of columns n0..n0+3 (zeros when it has none). */
 // @ts-ignore: decorator
 @inline export function biasLanes(n0: i32): v128 {

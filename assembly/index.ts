@@ -26,6 +26,7 @@ export { pack_rows_i8, quantize_rows_i8, qwgemm_i8, qwgemm_i8__ref } from './gem
 export { qw_zp_fraction } from './qw_zp_fraction';
 export { conv_i8, conv_i8__ref, conv_i8_scratch_bytes } from './conv_i8';
 export { conv_w_i8_bytes, pack_w_conv_i8 } from './conv_i8_pack';
+export { conv_w_wino_i8_bytes, conv_wino_i8, conv_wino_i8_scratch_bytes, pack_w_wino_i8 } from './conv_i8_wino';
 export { conv_dw_i8, conv_dw_i8_scratch_bytes, conv_w_dw_i8_bytes, pack_w_dw_i8 } from './conv_dw_i8';
 export { qlinear_requant_desc } from './qlinear_params';
 export { quantize_linear, quantize_linear__ref, dequantize_linear, dequantize_linear__ref } from './quant';

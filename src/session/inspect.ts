@@ -29,6 +29,7 @@ const KERNELS: Record<string, KernelInfo> = {
   conv_transpose_f32: { math: 'f32', exact: true, act: 32 },
   qgemm_i8: { math: 'int8×int8→int32', exact: true, act: 8 },
   conv_i8: { math: 'int8×int8→int32 (implicit GEMM)', exact: true, act: 8 },
+  conv_wino_i8: { math: 'int8×int8→int32 (Winograd F(2×2,3×3), exact)', exact: true, act: 8 },
   conv_dw_i8: { math: 'int8 depthwise', exact: true, act: 8 },
   qwgemm_f32: { math: 'n-bit weights × f32', exact: true, act: 32 },
   qwgemm_i8: { math: 'n-bit weights × int8', exact: true, act: 8 },

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { geomDescriptor, type ConvGeom } from '../../src/ops/conv-geom.js';
-import { convI8ScratchBytes, convWeightBytes, dwScratchBytes, dwWeightBytes } from '../../src/ops/qconv.js';
+import { convI8ScratchBytes, convWeightBytes, dwScratchBytes, dwWeightBytes, winoScratchBytes, winoWeightBytes } from '../../src/ops/qconv.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 
 const EPI_I32 = 0, EPI_U8 = 1, EPI_S8 = 2;
@@ -110,6 +110,29 @@ function runKernel(box: KernelBox, c: Case, d: Data): number[] {
   return readOut(box, c, y, n);
 }
 
+/** conv_wino_i8 (Winograd F(2×2, 3×3)) on the same case. */
+function runWinograd(box: KernelBox, c: Case, d: Data): number[] {
+  const groupBytes = winoWeightBytes(c.M, c.C);
+  expect(box.call('conv_w_wino_i8_bytes', c.M, c.C)).toBe(groupBytes);
+  const up = box.alloc(groupBytes * c.group);
+  const w = box.put(d.w);
+  const wZp = box.put(d.wZp);
+  for (let j = 0; j < c.group; j++) {
+    const rc = box.call('pack_w_wino_i8', w + j * c.M * c.C * 9, +c.wSigned, wZp + (c.wZpPerChannel ? j * c.M : 0), +c.wZpPerChannel, c.M, c.C, up + j * groupBytes);
+    expect(rc).toBe(0);
+  }
+  const desc = box.put(geomDescriptor(c.batch, d.g, 0));
+  const scratchBytes = winoScratchBytes(d.g);
+  expect(box.call('conv_wino_i8_scratch_bytes', desc)).toBe(scratchBytes);
+  const scratch = box.put(new Uint8Array(scratchBytes).fill(0xa5));
+  const n = outCount(c, d);
+  const y = box.alloc(n * 4);
+  const rc = box.call('conv_wino_i8', desc, box.put(d.x), +c.xSigned, box.put(d.xZp), up,
+    d.bias ? box.put(d.bias) : 0, epilogue(box, c, d), y, scratch);
+  expect(rc).toBe(0);
+  return readOut(box, c, y, n);
+}
+
 /** conv_dw_i8 (direct, one input channel per group) on the same case. */
 function runDepthwise(box: KernelBox, c: Case, d: Data): number[] {
   const KW = c.kernel[c.kernel.length - 1];
@@ -200,6 +223,55 @@ describe.each(ALL_BACKENDS)('conv_i8 (%s)', (backend) => {
       d.w.fill(wv & 255);
       d.xZp[0] = zp;
       expect(runKernel(box, c, d), `x ${xv} w ${wv} zp ${zp}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+});
+
+const wino = { ...base, kernel: [3, 3], pads: [1, 1] };
+const WINO_CASES: Case[] = [
+  { ...wino, name: '3x3 pad 1, 7×9, u8×s8, i32', C: 3, M: 5, inSpatial: [7, 9] },
+  { ...wino, name: '3x3 pad 1, 19×41, u8 → u8, per-channel zp, bias (full and ragged blocks)', C: 6, M: 9, inSpatial: [19, 41], wZpPerChannel: true, bias: true, epi: EPI_U8 },
+  { ...wino, name: '3x3 pad 1, 2 groups, batch 2, 16×32 (whole blocks), s8×s8 → s8', batch: 2, group: 2, C: 5, M: 8, inSpatial: [16, 32], xSigned: true, bias: true, epi: EPI_S8 },
+  { ...wino, name: '3x3 pad 0, 12×35, u8×u8, per-channel zp → u8', C: 16, M: 12, inSpatial: [12, 35], pads: [0, 0], wSigned: false, wZpPerChannel: true, epi: EPI_U8 },
+  { ...wino, name: '3x3 pad 2, 5×6 (output larger than x), odd C, i32', C: 7, M: 3, inSpatial: [5, 6], pads: [2, 2], bias: true },
+  { ...wino, name: '3x3 pad (0, 1), 3×70, 33 channels, 4 outputs → u8', C: 33, M: 4, inSpatial: [3, 70], pads: [0, 1], bias: true, epi: EPI_U8 },
+  { ...wino, name: '3x3 pad 1, 1×1 input', C: 2, M: 6, inSpatial: [1, 1], bias: true, epi: EPI_U8 },
+];
+
+describe.each(ALL_BACKENDS)('conv_wino_i8 (%s)', (backend) => {
+  it.each([...WINO_CASES, CASES[0], CASES[6]])('$name: bit-exact vs the reference', (c) => {
+    const box = new KernelBox(backend);
+    for (const seed of [1, 2]) {
+      const d = data(c, seed * 100 + c.M);
+      expect(runWinograd(box, c, d), `seed ${seed}`).toEqual(runRef(box, c, d));
+      box.reset();
+    }
+  });
+
+  it('extreme values up to the largest exact channel count (|Y| just under 2^29)', () => {
+    const box = new KernelBox(backend);
+    for (const [C, xv, wv, zx, wz] of [[6, 255, 128, 0, 0], [6, 0, 127, 255, 128], [917, 255, 0, 0, 255], [917, 0, 255, 255, 0]]) {
+      const c: Case = { ...wino, name: 'extremes', C, M: 5, inSpatial: [6, 18], wSigned: false, wZpPerChannel: true, epi: EPI_I32 };
+      const d = data(c, 9);
+      d.x.fill(xv);
+      d.w.fill(wv);
+      d.xZp[0] = zx;
+      d.wZp.fill(wz);
+      const want = runRef(box, c, d);
+      if (C === 917) expect(Math.max(...want.map(Math.abs))).toBe(9 * 917 * 255 * 255);
+      expect(runWinograd(box, c, d), `C ${C} x ${xv} w ${wv} zp ${zx}/${wz}`).toEqual(want);
+      box.reset();
+    }
+  });
+
+  it('rejects shapes it does not compute', () => {
+    const box = new KernelBox(backend);
+    for (const c of [CASES[1], CASES[3], CASES[7], { ...wino, name: 'C over the bound', C: 918, M: 1, inSpatial: [4, 4] }]) {
+      const d = data(c, 3);
+      const desc = box.put(geomDescriptor(c.batch, d.g, 0));
+      expect(box.call('conv_wino_i8_scratch_bytes', desc)).toBe(0);
+      expect(box.call('conv_wino_i8', desc, 0, 0, 0, 0, 0, epilogue(box, c, d), 0, 0)).toBe(1);
       box.reset();
     }
   });

@@ -162,6 +162,10 @@ const CONV_CASES: ConvCase[] = [
   { name: '1x1, 40 outputs', op: 'QLinearConv', x: [1, 16, 7, 6], w: [40, 16, 1, 1], xType: 'uint8', wType: 'int8', constW: true, perChannel: true, bias: true, attrs: {} },
   { name: 'ConvInteger, pads, stride 2', op: 'ConvInteger', x: [2, 3, 10, 11], w: [6, 3, 3, 3], xType: 'uint8', wType: 'uint8', constW: true, attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } },
   { name: 'ConvInteger, runtime weights, 3 groups, dilation', op: 'ConvInteger', x: [1, 6, 9, 9], w: [9, 2, 2, 2], xType: 'uint8', wType: 'uint8', constW: false, attrs: { group: 3, dilations: [2, 3] } },
+  // 3x3 stride 1 with ≥ 32 channels per group and ≥ 12 output columns: the Winograd kernel.
+  { name: '3x3 pad 1, 34 channels, 13×19 (Winograd)', op: 'QLinearConv', x: [1, 34, 13, 19], w: [10, 34, 3, 3], xType: 'uint8', wType: 'int8', constW: true, perChannel: true, bias: true, attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'u8×u8, 2 groups of 32, pads (0, 2), batch 2 (Winograd)', op: 'QLinearConv', x: [2, 64, 9, 14], w: [6, 32, 3, 3], xType: 'uint8', wType: 'uint8', constW: true, bias: true, attrs: { group: 2, pads: [0, 2, 1, 0] } },
+  { name: 'ConvInteger 3x3, 40 channels, 14×14 (Winograd)', op: 'ConvInteger', x: [1, 40, 14, 14], w: [5, 40, 3, 3], xType: 'uint8', wType: 'int8', constW: true, attrs: {} },
 ];
 
 describe.each(ALL_BACKENDS)('QLinearConv / ConvInteger vs onnxruntime-node (%s)', (backend) => {
