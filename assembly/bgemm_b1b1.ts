@@ -26,7 +26,9 @@
 // column's bits per tap (corrW) give them back: dot = valid − 2·(pop − Σ_invalid taps corrW).
 
 import { bit_row_bytes } from './bitpack';
-import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T } from './bgemm_epilogue';
+import {
+  BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
+} from './bgemm_epilogue';
 import { COLS, MAX_BLOCKS, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
 
@@ -201,7 +203,9 @@ function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs:
   }
   for (let i = 0; i < rows; i++) {
     const row = p + (<usize>i << 5);
-    if (nv == COLS) {
+    if (nv == COLS && epilogueKind() == BEPI_SIGN) {
+      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch0 + n0, v128.load(row), v128.load(row, 16));
+    } else if (nv == COLS) {
       storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, v128.load(row));
       storeDots4(c, crs, ccs, cbit, r + i, n0 + 4, ch0 + n0 + 4, v128.load(row, 16));
     } else {
