@@ -14,18 +14,21 @@
 // so over the K real elements Σ a·w = K − 2·popcount(a xor w). Only real bits count, so the
 // padding past K may hold anything (masked, or counted and subtracted, see below).
 //
-// Tiles (SIMD builds, bgemm_tile.ts): 1 row × 8 columns per microkernel call, the 8 column rows
-// split once into a nibble panel that every row reuses; K is walked in calls of ≤ 31 blocks
-// (balanced: ⌈KB/31⌉ calls of equal length), whose counts add up in a row-chunk accumulator when
-// there is more than one. The panel's padding is masked to 0, so a row's padding bits count as
-// differences and are subtracted (padPop). Exact for K < 2^31.
+// Tiles (SIMD builds, bgemm_tile.ts): 1 row × 8 columns, the 8 column rows (one group of the
+// weight panels) split once into a nibble panel that every row reuses, rows by quads; K is
+// walked in calls of ≤ 31 blocks (balanced: ⌈KB/31⌉ calls of equal length), whose counts add
+// up in a 64-row accumulator when there is more than one. The split's padding is masked to 0,
+// so a row's padding bits count as differences and are subtracted (padPop). Fewer than 4 rows
+// (GEMV) read the panels in place instead (directRows). Exact for K < 2^31.
 //
 // The conv's padded taps (bconv_b1b1.ts, setTapCorrection): its im2col rows hold 0 bits at taps
 // outside the input, which count popcount(w over those taps) as differences; the counts of each
 // column's bits per tap (corrW) give them back: dot = valid − 2·(pop − Σ_invalid taps corrW).
 
 import { bit_row_bytes } from './bitpack';
-import { BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T } from './bgemm_epilogue';
+import {
+  BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
+} from './bgemm_epilogue';
 import { COLS, MAX_BLOCKS, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
 
@@ -200,7 +203,9 @@ function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs:
   }
   for (let i = 0; i < rows; i++) {
     const row = p + (<usize>i << 5);
-    if (nv == COLS) {
+    if (nv == COLS && epilogueKind() == BEPI_SIGN) {
+      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch0 + n0, v128.load(row), v128.load(row, 16));
+    } else if (nv == COLS) {
       storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, v128.load(row));
       storeDots4(c, crs, ccs, cbit, r + i, n0 + 4, ch0 + n0 + 4, v128.load(row, 16));
     } else {
@@ -212,16 +217,13 @@ function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs:
 /** Zeroes the padding bits past `used` of `rows` bit rows of `rowBytes` (stride rowBytes). */
 export function clearRowPadding(c: usize, rows: i32, rowBytes: i32, used: i32): void {
   if (used >= rowBytes << 3) return;
+  const w = <usize>(used >> 5) << 2;
+  const keep: u32 = (<u32>1 << (used & 31)) - 1;
   for (let r = 0; r < rows; r++) {
+    // Fewer than 128 bits: the word holding bit `used`, then up to 3 whole words.
     const row = c + <usize>r * <usize>rowBytes;
-    const w = used >> 5;
-    if (used & 31) {
-      const p = row + (<usize>w << 2);
-      store<u32>(p, load<u32>(p) & ((<u32>1 << (used & 31)) - 1));
-      memory.fill(p + 4, 0, <usize>(rowBytes - ((w + 1) << 2)));
-    } else {
-      memory.fill(row + (<usize>w << 2), 0, <usize>(rowBytes - (w << 2)));
-    }
+    store<u32>(row + w, load<u32>(row + w) & keep);
+    for (let j = w + 4; j < <usize>rowBytes; j += 4) store<u32>(row + j, 0);
   }
 }
 

@@ -106,11 +106,7 @@ export function epilogueKind(): i32 {
 // @ts-ignore: decorator
 @inline export function storeDots4(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, n: i32, ch: i32, dots: v128): void {
   if (kind == BEPI_SIGN) {
-    const p = thr + (<usize>ch << 3);
-    const lo4 = v128.load(p), hi4 = v128.load(p, 16);
-    const t = v128.shuffle<i32>(lo4, hi4, 0, 2, 4, 6);
-    const d = v128.shuffle<i32>(lo4, hi4, 1, 3, 5, 7);
-    putBits4(c + <usize>r * <usize>crs, cbit + n, <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t)));
+    putBits(c + <usize>r * <usize>crs, cbit + n, signBits4(dots, ch), 4);
     return;
   }
   const y = epi4(dots, ch);
@@ -143,16 +139,33 @@ export function epilogueKind(): i32 {
   v128.store(at + 3 * step, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
 }
 
-/** Writes 4 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */
+/** The SIGN bits of 4 dots of channels ch..ch+3: bit i set (−1) iff d·dot < t. */
 // @ts-ignore: decorator
-@inline function putBits4(row: usize, k: i32, bits: u32): void {
+@inline function signBits4(dots: v128, ch: i32): u32 {
+  const p = thr + (<usize>ch << 3);
+  const lo4 = v128.load(p), hi4 = v128.load(p, 16);
+  const t = v128.shuffle<i32>(lo4, hi4, 0, 2, 4, 6);
+  const d = v128.shuffle<i32>(lo4, hi4, 1, 3, 5, 7);
+  return <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t));
+}
+
+/** storeDots4 of kind SIGN for columns n..n+7 (dots lo, hi) of the bit row `row`, in one write. */
+// @ts-ignore: decorator
+@inline export function storeSigns8(row: usize, n: i32, ch: i32, lo: v128, hi: v128): void {
+  putBits(row, n, signBits4(lo, ch) | (signBits4(hi, ch + 4) << 4), 8);
+}
+
+/** Writes n ≤ 8 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */
+// @ts-ignore: decorator
+@inline function putBits(row: usize, k: i32, bits: u32, n: i32): void {
+  const mask: u32 = (<u32>1 << n) - 1;
   const p = row + (<usize>(k >> 5) << 2);
   const sh = k & 31;
-  store<u32>(p, (load<u32>(p) & ~(<u32>15 << sh)) | (bits << sh));
-  if (sh > 28) {
+  store<u32>(p, (load<u32>(p) & ~(mask << sh)) | (bits << sh));
+  if (sh > 32 - n) {
     const q = p + 4;
     const up = 32 - sh;
-    store<u32>(q, (load<u32>(q) & ~(<u32>15 >> up)) | (bits >> up));
+    store<u32>(q, (load<u32>(q) & ~(mask >> up)) | (bits >> up));
   }
 }
 

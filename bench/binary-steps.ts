@@ -1,7 +1,8 @@
 // Where the time of the binary bench rows goes: each plan step of lowbit's session timed alone
 // (pack of the f32 input, the popcount GEMM / conv with its epilogue, …), the whole session run
 // (steps + input copy in + output copy out), and onnxruntime-web running the same layer as fp32
-// and as int8, all interleaved in one process so machine load hits every column alike.
+// and as int8 — all in one loop in one process, so machine load hits every column alike, and
+// the session always runs right after ort-web (caches as `npm run bench` leaves them).
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/binary-steps.ts [--quick] [--only ID]
 // GOP/s counts 2·MACs of the row (a multiply and an add per ±1 product).
 
@@ -37,10 +38,12 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const steps = bp.plan.steps.map((s, i) => ({ name: s.kernel, fn: () => bp.fns[i](...bp.args[i]) }));
   const fp32 = await ortSession(c);
   const int8 = await ortSession(row.int8Twin!());
-  // Round-robin, one call of each column per iteration (as bench/lib/measure.ts does), so each
-  // column starts from the caches the others leave, as in `npm run bench`.
-  const cols: Record<string, () => unknown> = { session: run, ortweb_fp32: fp32, ortweb_int8: int8 };
+  // One call of each column per iteration, steps first, then ort-web fp32, the session, ort-web
+  // int8: the session always follows an ort-web run, from the caches it leaves (as in
+  // `npm run bench`), never its own steps.
+  const cols: Record<string, () => unknown> = {};
   for (const s of steps) cols[`step ${s.name}`] = s.fn;
+  Object.assign(cols, { ortweb_fp32: fp32, session: run, ortweb_int8: int8 });
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cols).map((k) => [k, []]));
   const start = performance.now();
   for (let i = 0; i < 10 || performance.now() - start < (quick ? 1500 : 6000); i++) {
@@ -53,7 +56,8 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
   const gops = (t: number): string => `${((2 * row.macs) / (t * 1e6)).toFixed(0)} GOP/s`;
   console.log(`${row.id}  (medians of ${samples.session.length} interleaved runs)`);
-  for (const [k, t] of Object.entries(ms)) {
+  for (const k of ['session', 'ortweb_fp32', 'ortweb_int8', ...Object.keys(ms).filter((c) => c.startsWith('step '))]) {
+    const t = ms[k];
     const extra = k === 'session' ? `  ${gops(t)}, ${(ms.ortweb_fp32 / t).toFixed(2)}× fp32, ${(ms.ortweb_int8 / t).toFixed(2)}× int8` : k.startsWith('step bconv') || k.startsWith('step bgemm') ? `  ${gops(t)}` : '';
     console.log(`  ${k.padEnd(34)} ${t.toFixed(3).padStart(8)} ms${extra}`);
   }
