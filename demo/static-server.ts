@@ -35,6 +35,8 @@ export interface StaticOptions {
   routes?: Record<string, () => Reply>;
   port?: number;
   host?: string;
+  /** Headers added to every reply. */
+  headers?: Record<string, string>;
 }
 
 function lookup(o: StaticOptions, pathname: string): Reply | undefined {
@@ -71,7 +73,7 @@ export function serveStatic(o: StaticOptions): Promise<Server> {
       return;
     }
     const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
-    res.writeHead(200, { 'content-type': reply.type, 'content-length': body.byteLength, 'cache-control': 'no-store' });
+    res.writeHead(200, { ...o.headers, 'content-type': reply.type, 'content-length': body.byteLength, 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   return new Promise((resolve, reject) => {
