@@ -30,6 +30,16 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // (test/models/bench-models.test.ts): ≤ 3e-6 absolute on outputs of magnitude ≤ 12.
 const E2E: Tolerance = { rtol: 1e-3, atol: 1e-4 };
 
+// The d=1024 transformer at full size is chaotic under one-ulp differences: its static int8
+// activation quantizers turn a float difference at a rounding boundary into a whole quantum, which
+// the residual stream carries into the next block's LayerNorm and quantizers. One block agrees to
+// 1.1e-3 (43 of 131,072 values above 1e-3); four blocks to 8.6e-2 max, 1.3e-2 relative RMS — and
+// onnxruntime-web against onnxruntime-node on the same file differs as much (8.7e-2, 1.3e-2; even
+// at d=256, where lowbit agrees with onnxruntime-node to 1.2e-6, ort-web is 4.6e-2 off). Outputs
+// are LayerNorm-normalised (|y| ≲ 5): a wrong layer would be O(1) off everywhere. The small
+// versions are checked to 1e-5 in test/models/bench-models.test.ts.
+const E2E_TRANSFORMER: Tolerance = { rtol: 0, atol: 0.2 };
+
 // Fashion-MNIST CNNs: lowbit's integer layers round each requantisation once, onnxruntime's float
 // emulation of the fake-quant graph rounds every product; an intermediate activation that lies on
 // a .5 tie can land one quantum apart, which moves a logit (magnitude ≈ 15–25) by up to 2.2e-2
@@ -86,10 +96,10 @@ export const E2E_ROWS: readonly BenchRow[] = [
   {
     id: 'e2e_ternary_transformer_d1024',
     macs: transformer.ternary + transformer.float,
-    tolerance: E2E,
+    tolerance: E2E_TRANSFORMER,
     build: () => loadE2ECase('ternary_transformer_d1024'),
     int8Twin: () => loadE2ECase('ternary_transformer_d1024_int8'),
-    int8TwinTolerance: E2E,
+    int8TwinTolerance: E2E_TRANSFORMER,
   },
   ...fmnistRows(),
 ];
