@@ -13,6 +13,11 @@
 //   Conv₁ → sign → Conv₂ in sign bits. No Relu after the residual Add: the sign of a Relu output
 //   would be +1 everywhere.
 //
+// The int8 twin (`int8: true`, for onnxruntime's int8 kernels): the same weights as
+// DequantizeLinear(int8 codes, per-channel scale) — ±1 codes and s_n for the binary convs, the fp32
+// weights quantized per channel for the others — with the int32 bias, every conv's input and
+// output in int8 QDQ (static scales), the form onnxruntime's QDQ fusion turns into QLinearConv.
+//
 // Exactness: s_n = (1 + j/128)·2^−e has 8 significant bits and K = 9·C ≤ 2^14, so every partial
 // sum of ±s_n is exact in f32 and a binary conv's float value is dot·s_n + bias, one rounding
 // (as lowbit computes it). The fp32 layers (stem, shortcuts, head) differ between runtimes by
@@ -56,15 +61,26 @@ export function resnetMacs(s: ResNetShape): { binary: number; float: number } {
   return { binary, float: float + c * s.classes };
 }
 
+/** Scale of the int8 twin's activations: conv outputs are O(1), ±4 on 127 steps. */
+const ACT_SCALE = 4 / 127;
+
 class Gen {
   readonly b: OnnxBuilder;
   private n = 0;
-  constructor(readonly r: () => number, name: string) {
+  constructor(readonly r: () => number, name: string, readonly int8: boolean) {
     this.b = new OnnxBuilder({ name });
   }
 
   private name(kind: string): string {
     return `${kind}_${this.n++}`;
+  }
+
+  /** DequantizeLinear(QuantizeLinear(v)) at a per-tensor int8 scale (int8 twin only). */
+  private qdq(v: string, scale: number): string {
+    const b = this.b;
+    const s = b.const('float32', [], [scale]);
+    const z = b.const('int8', [], [0]);
+    return b.op('DequantizeLinear', [b.op('QuantizeLinear', [v, s, z]), s, z]);
   }
 
   sign(x: string): string {
@@ -73,17 +89,33 @@ class Gen {
   }
 
   /** Bias of a folded BatchNorm: multiples of 1/256 in [−1, 1]. */
-  private bias(n: number): string {
+  private biasValues(n: number): Float32Array {
     const v = new Float32Array(n);
     for (let i = 0; i < n; i++) v[i] = Math.round((this.r() * 2 - 1) * 256) / 256;
-    return this.b.init(this.name('bias'), 'float32', [n], v);
+    return v;
   }
 
-  floatConv(x: string, cin: number, cout: number, k: number, stride: number, pad: number): string {
+  /**
+   * Conv(x, w) + bias with w [cout, cin, k, k]; in the int8 twin w = codes·scale[n] and x is
+   * quantized at `xScale`, the bias goes to int32 on x_scale·w_scale[n], the output to int8 QDQ.
+   */
+  private conv(x: string, w: Float32Array, dims: number[], stride: number, pad: number, codes?: { q: Int8Array; scale: Float32Array }, xScale = ACT_SCALE): string {
+    const b = this.b;
+    const cout = dims[0];
+    const bias = this.biasValues(cout);
+    const attrs = { kernel_shape: [dims[2], dims[3]], pads: [pad, pad, pad, pad], strides: [stride, stride] };
+    if (!this.int8) return b.op('Conv', [x, b.init(this.name('conv_w'), 'float32', dims, w), b.init(this.name('bias'), 'float32', [cout], bias)], attrs);
+    const q = codes ?? perChannelInt8(w, cout);
+    const wq = b.op('DequantizeLinear', [b.init(this.name('conv_wq'), 'int8', dims, q.q), b.init(this.name('w_scale'), 'float32', [cout], q.scale)], { axis: 0 });
+    const bScale = q.scale.map((s) => Math.fround(xScale * s));
+    const bq = b.init(this.name('bias_q'), 'int32', [cout], Int32Array.from(bias, (v, i) => Math.round(v / bScale[i])));
+    const bd = b.op('DequantizeLinear', [bq, b.init(this.name('b_scale'), 'float32', [cout], bScale)], { axis: 0 });
+    return this.qdq(b.op('Conv', [this.qdq(x, xScale), wq, bd], attrs), ACT_SCALE);
+  }
+
+  floatConv(x: string, cin: number, cout: number, k: number, stride: number, pad: number, xScale = ACT_SCALE): string {
     const fan = cin * k * k;
-    const w = this.b.init(this.name('conv_w'), 'float32', [cout, cin, k, k], uniform(this.r, cout * fan, Math.sqrt(3 / fan)));
-    const attrs = { kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] };
-    return this.b.op('Conv', [x, w, this.bias(cout)], attrs);
+    return this.conv(x, uniform(this.r, cout * fan, Math.sqrt(3 / fan)), [cout, cin, k, k], stride, pad, undefined, xScale);
   }
 
   /** Conv(sign(x), ±s_n) + bias, 3×3, pad 1: s_n ≈ 1/√K keeps the output O(1). */
@@ -91,26 +123,43 @@ class Gen {
     const K = cin * 9;
     const e = Math.round(Math.log2(Math.sqrt(K)));
     const w = new Float32Array(cout * K);
+    const q = new Int8Array(cout * K);
+    const scale = new Float32Array(cout);
     for (let n = 0; n < cout; n++) {
-      const s = (1 + Math.floor(this.r() * 128) / 128) * 2 ** -e;
-      for (let j = 0; j < K; j++) w[n * K + j] = this.r() < 0.5 ? -s : s;
+      scale[n] = (1 + Math.floor(this.r() * 128) / 128) * 2 ** -e;
+      for (let j = 0; j < K; j++) {
+        q[n * K + j] = this.r() < 0.5 ? -1 : 1;
+        w[n * K + j] = q[n * K + j] * scale[n];
+      }
     }
-    const wName = this.b.init(this.name('bconv_w'), 'float32', [cout, cin, 3, 3], w);
-    const attrs = { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [stride, stride] };
-    return this.b.op('Conv', [this.sign(x), wName, this.bias(cout)], attrs);
+    return this.conv(this.sign(x), w, [cout, cin, 3, 3], stride, 1, { q, scale }, 1);
   }
+}
+
+/** Symmetric int8 codes per output channel (axis 0) of w, scale = max |w| / 127. */
+function perChannelInt8(w: Float32Array, cout: number): { q: Int8Array; scale: Float32Array } {
+  const per = w.length / cout;
+  const q = new Int8Array(w.length);
+  const scale = new Float32Array(cout);
+  for (let n = 0; n < cout; n++) {
+    let m = 0;
+    for (let j = 0; j < per; j++) m = Math.max(m, Math.abs(w[n * per + j]));
+    scale[n] = m / 127;
+    for (let j = 0; j < per; j++) q[n * per + j] = Math.round(w[n * per + j] / scale[n]);
+  }
+  return { q, scale };
 }
 
 /**
  * The model and a feed (uniform [−1, 1) pixels, seeded). `progress` is told the fraction of
  * weights drawn so far.
  */
-export function binaryResnet(s: ResNetShape, seed: number, progress?: (done: number) => void): BenchCase {
+export function binaryResnet(s: ResNetShape, seed: number, progress?: (done: number) => void, int8 = false): BenchCase {
   const r = seededRandom(seed);
-  const g = new Gen(r, `binary_resnet${2 + 4 * s.blocks * 2}_${s.size}`);
+  const g = new Gen(r, `binary_resnet${2 + 4 * s.blocks * 2}_${s.size}${int8 ? '_int8' : ''}`, int8);
   const b = g.b;
   const x = b.input('x', 'float32', [1, 3, s.size, s.size]);
-  let y = b.op('Relu', [g.floatConv(x, 3, s.widths[0], 7, 2, 3)]);
+  let y = b.op('Relu', [g.floatConv(x, 3, s.widths[0], 7, 2, 3, 1 / 127)]);
   y = b.op('MaxPool', [y], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] });
   let c = s.widths[0];
   s.widths.forEach((w, i) => {

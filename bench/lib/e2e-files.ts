@@ -20,9 +20,12 @@ interface E2EModel {
 }
 
 const SEED = 1;
+/** Bumped whenever a generator changes what it writes: files of another version are regenerated. */
+const GENERATOR_VERSION = 2;
 
 export const E2E_MODELS = {
   binary_resnet18_224: { file: 'binary-resnet18-224.onnx', make: (p) => binaryResnet(RESNET18_224, SEED, p) },
+  binary_resnet18_224_int8: { file: 'binary-resnet18-224-int8.onnx', make: (p) => binaryResnet(RESNET18_224, SEED, p, true) },
   ternary_transformer_d1024: { file: 'ternary-transformer-d1024.onnx', make: (p) => ternaryTransformer(TRANSFORMER_D1024, SEED, 'float', p) },
   ternary_transformer_d1024_int8: { file: 'ternary-transformer-d1024-int8.onnx', make: (p) => ternaryTransformer(TRANSFORMER_D1024, SEED, 'int8', p) },
 } satisfies Record<string, E2EModel>;
@@ -33,7 +36,7 @@ export type E2EName = keyof typeof E2E_MODELS;
 function writeFeeds(path: string, feeds: Feeds): void {
   const [[name, f]] = Object.entries(feeds);
   const data = f.data as Float32Array;
-  writeFileSync(`${path}.json`, JSON.stringify({ name, type: f.type, dims: f.dims }));
+  writeFileSync(`${path}.json`, JSON.stringify({ name, type: f.type, dims: f.dims, generator: GENERATOR_VERSION }));
   writeFileSync(`${path}.bin`, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
@@ -47,7 +50,10 @@ function readFeeds(path: string): Feeds {
 export function ensureE2EModel(name: E2EName, log: (s: string) => void = (s) => process.stderr.write(s)): string {
   const m = E2E_MODELS[name];
   const path = join(E2E_DIR, m.file);
-  if (existsSync(path) && existsSync(`${path}.feeds.json`)) return path;
+  if (existsSync(path) && existsSync(`${path}.feeds.json`) && existsSync(`${path}.feeds.bin`)) {
+    const { generator } = JSON.parse(readFileSync(`${path}.feeds.json`, 'utf8')) as { generator?: number };
+    if (generator === GENERATOR_VERSION) return path;
+  }
   mkdirSync(E2E_DIR, { recursive: true });
   const t0 = performance.now();
   let shown = -1;

@@ -3,7 +3,10 @@
 // - e2e_binary_resnet18_224, e2e_ternary_transformer_d1024: the generated benchmark-size models
 //   (binary-resnet.ts, ternary-transformer.ts; written to build/models/ on first use). lowbit and
 //   onnxruntime run the same file — onnxruntime-web as fp32 (the ±s / {−s,0,+s} weights are float
-//   initializers); the transformer's int8 twin holds the same codes as DequantizeLinear(int8).
+//   initializers). The int8 twins hold the same weights as DequantizeLinear(int8 codes): the
+//   transformer's computes the same function; the ResNet's also puts every conv output through
+//   an int8 quantizer (what onnxruntime needs to run its convs as QLinearConv), so it is the same
+//   work, not the same numbers.
 // - e2e_fmnist_cnn_<precision>[_<format>]: every Fashion-MNIST CNN of models/models.json on one
 //   bundled test image. lowbit runs the file; onnxruntime runs it too, except QONNX files, which it
 //   cannot run: those it runs in their standard float form (qonnx_to_float.py, converted once
@@ -92,7 +95,14 @@ function fmnistRows(): BenchRow[] {
 }
 
 export const E2E_ROWS: readonly BenchRow[] = [
-  { id: 'e2e_binary_resnet18_224', macs: resnet.binary + resnet.float, tolerance: E2E, build: () => loadE2ECase('binary_resnet18_224') },
+  {
+    id: 'e2e_binary_resnet18_224',
+    macs: resnet.binary + resnet.float,
+    tolerance: E2E,
+    build: () => loadE2ECase('binary_resnet18_224'),
+    int8Twin: () => loadE2ECase('binary_resnet18_224_int8'),
+    int8TwinTolerance: E2E,
+  },
   {
     id: 'e2e_ternary_transformer_d1024',
     macs: transformer.ternary + transformer.float,

@@ -69,8 +69,11 @@ describe('binary ResNet generator', () => {
     for (const n of float) expect(n.reason, n.name).toMatch(/weights are not ±s per output channel/);
   });
 
-  it('matches onnxruntime-node on every build (32×32, widths 8–64)', async () => {
-    for (const seed of [1, 2]) await expectMatchesOrt(binaryResnet(RESNET, seed));
+  it('matches onnxruntime-node on every build (32×32, widths 8–64), and so does its int8 QDQ twin', async () => {
+    for (const seed of [1, 2]) {
+      await expectMatchesOrt(binaryResnet(RESNET, seed));
+      await expectMatchesOrt(binaryResnet(RESNET, seed, undefined, true));
+    }
   });
 });
 
