@@ -14,7 +14,7 @@
 //   models/fmnist-cnn-int8-qdq.onnx, the same network as onnxruntime's quantizer writes it.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tolerance } from '../../scripts/lib/differential.js';
@@ -69,7 +69,11 @@ function ortForm(file: string): Uint8Array {
   const out = join(E2E_DIR, file.replace(/^models\//, '').replace(/\.onnx$/, '.float.onnx'));
   if (!existsSync(out)) {
     process.stderr.write(`converting ${file} to standard float ONNX for onnxruntime → ${out}\n`);
-    execFileSync(join(ROOT, '.venv/bin/python'), [join(ROOT, 'bench/lib/qonnx_to_float.py'), join(ROOT, file), out], { stdio: 'inherit' });
+    mkdirSync(E2E_DIR, { recursive: true });
+    // Converted under a temporary name: an interrupted conversion leaves no truncated model behind.
+    const partial = `${out}.${process.pid}.partial.onnx`;
+    execFileSync(join(ROOT, '.venv/bin/python'), [join(ROOT, 'bench/lib/qonnx_to_float.py'), join(ROOT, file), partial], { stdio: 'inherit' });
+    renameSync(partial, out);
   }
   return new Uint8Array(readFileSync(out));
 }
