@@ -94,7 +94,7 @@ export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol
   try {
     let refOut: Record<string, Output>;
     try {
-      const refModel = await reference.load(c.model, c.feeds);
+      const refModel = await reference.load(c.ortModel ?? c.model, c.feeds);
       loaded.set('ortnode', refModel);
       refOut = await refModel.run();
     } catch (e) {
@@ -105,7 +105,7 @@ export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol
     for (const rt of runtimes) {
       if (rt.id === 'ortnode') continue;
       try {
-        const m = await rt.load(c.model, c.feeds);
+        const m = await rt.load(rt.id === 'lowbit' ? c.model : c.ortModel ?? c.model, c.feeds);
         loaded.set(rt.id, m);
         const a = agreement(await m.run(), refOut, tol);
         out.agreement[rt.id] = a;
