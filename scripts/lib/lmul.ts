@@ -10,10 +10,6 @@ function bitsOf(x: number): number {
   return u32[0];
 }
 
-function fromBits(b: number): number {
-  u32[0] = b >>> 0;
-  return f32[0];
-}
 
 /** l(m): the exponent of the offset 2^−l that stands in for xm·ym. */
 export function lmulOffsetExp(m: number): number {
