@@ -89,8 +89,3 @@ export function roundTo(x: number, f: FloatFormat): number {
   }
   return Math.sign(x) * r;
 }
-
-/** A product in the format: operands rounded to it, the exact product rounded to it. */
-export function formatMul(x: number, y: number, f: FloatFormat): number {
-  return roundTo(roundTo(x, f) * roundTo(y, f), f);
-}

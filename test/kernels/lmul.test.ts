@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lmulRef, lmulRefBits } from '../../scripts/lib/lmul.js';
+import { BF16, E4M3, E5M2, lmulRef, lmulRefBits, roundTo } from '../../scripts/lib/lmul.js';
 import { ALL_BACKENDS, KernelBox, randomF32, rng, sizesAround } from '../support/kernels.js';
 
 const bitsOf = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -60,6 +60,27 @@ describe('L-Mul definition (scripts/lib/lmul.ts)', () => {
     expect(lmulRef(Infinity, 0, 7)).toBeNaN();
     expect(lmulRef(-Infinity, 2, 7)).toBe(-Infinity);
     expect(lmulRefBits(NaN, 1, 7)).toBe(0x7fc00000);
+  });
+});
+
+describe('format rounding for the study (scripts/lib/lmul.ts)', () => {
+  it('rounds to nearest even with saturation (e4m3fn), inf (e5m2) and subnormals', () => {
+    expect(roundTo(1.0625, E4M3)).toBe(1); // tie → even mantissa 000
+    expect(roundTo(1.1875, E4M3)).toBe(1.25); // tie → even mantissa 010
+    expect(roundTo(-500, E4M3)).toBe(-448);
+    expect(roundTo(61439, E5M2)).toBe(57344);
+    expect(roundTo(61440, E5M2)).toBe(Infinity);
+    expect(roundTo(2 ** -10, E4M3)).toBe(0); // half the smallest subnormal 2^−9: tie → 0
+    expect(roundTo(3 * 2 ** -11, E4M3)).toBe(2 ** -9);
+  });
+  it('bfloat16 equals the bit-level round-half-even of the top 16 bits', () => {
+    const r = rng(11);
+    const x = wideF32(r, 5000).filter((v) => Number.isFinite(v) && Math.abs(v) < 3e38);
+    const u = bitsOf(x);
+    for (let i = 0; i < x.length; i++) {
+      const b = ((u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16) << 16;
+      expect(roundTo(x[i], BF16)).toBe(new Float32Array(new Uint32Array([b >>> 0]).buffer)[0]);
+    }
   });
 });
 
