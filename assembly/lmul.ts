@@ -69,21 +69,24 @@ function setup(m: i32): void {
   return reinterpret<f32>(lmulBits(reinterpret<u32>(x), reinterpret<u32>(y)));
 }
 
-/** lmulBits on 4 lanes: the same cases as selects; the inf/NaN fix-up only when a lane needs it. */
+/**
+ * lmulBits on 4 lanes: the same cases as selects; the inf/NaN fix-up only when a lane needs it.
+ * |x|, |y| < 2^31 compare as signed (one instruction on x64); u needs the unsigned compares.
+ * vm, vk, vo, vu: cMask, cK, cOvf, cUnf splatted once by the caller, outside its loops.
+ */
 // @ts-ignore: decorator
-@inline function lmul4(x: v128, y: v128): v128 {
+@inline function lmul4(x: v128, y: v128, vm: v128, vk: v128, vo: v128, vu: v128): v128 {
   const abs = i32x4.splat(ABS), inf = i32x4.splat(INF), minN = i32x4.splat(MIN_NORMAL);
   const ax = v128.and(x, abs), ay = v128.and(y, abs);
   const s = v128.andnot(v128.xor(x, y), abs);
-  const mask = i32x4.splat(cMask);
-  const u = i32x4.add(v128.and(ax, mask), v128.and(ay, mask));
-  let r = v128.bitselect(inf, i32x4.sub(u, i32x4.splat(cK)), i32x4.ge_u(u, i32x4.splat(cOvf)));
-  const z = v128.or(i32x4.lt_u(ax, minN), i32x4.lt_u(ay, minN));
-  r = v128.andnot(r, v128.or(z, i32x4.lt_u(u, i32x4.splat(cUnf))));
+  const u = i32x4.add(v128.and(ax, vm), v128.and(ay, vm));
+  let r = v128.bitselect(inf, i32x4.sub(u, vk), i32x4.ge_u(u, vo));
+  const z = v128.or(i32x4.lt_s(ax, minN), i32x4.lt_s(ay, minN));
+  r = v128.andnot(r, v128.or(z, i32x4.lt_u(u, vu)));
   r = v128.or(r, s);
-  const sp = v128.or(i32x4.ge_u(ax, inf), i32x4.ge_u(ay, inf));
+  const sp = v128.or(i32x4.ge_s(ax, inf), i32x4.ge_s(ay, inf));
   if (v128.any_true(sp)) {
-    const nan = v128.or(v128.or(i32x4.gt_u(ax, inf), i32x4.gt_u(ay, inf)), v128.and(sp, z));
+    const nan = v128.or(v128.or(i32x4.gt_s(ax, inf), i32x4.gt_s(ay, inf)), v128.and(sp, z));
     r = v128.bitselect(v128.or(s, inf), r, sp);
     r = v128.bitselect(i32x4.splat(QNAN), r, nan);
   }
@@ -95,9 +98,10 @@ export function lmul_mul_f32(x: usize, y: usize, out: usize, n: i32, m: i32): vo
   setup(m);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    const vm = i32x4.splat(cMask), vk = i32x4.splat(cK), vo = i32x4.splat(cOvf), vu = i32x4.splat(cUnf);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
-      v128.store(out + o, lmul4(v128.load(x + o), v128.load(y + o)));
+      v128.store(out + o, lmul4(v128.load(x + o), v128.load(y + o), vm, vk, vo, vu));
     }
   }
   for (; i < n; i++) {
@@ -113,10 +117,11 @@ export function lmul_dot_f32(a: usize, b: usize, n: i32, m: i32): f32 {
   setup(m);
   let k = 0;
   if (ASC_FEATURE_SIMD) {
+    const vm = i32x4.splat(cMask), vk = i32x4.splat(cK), vo = i32x4.splat(cOvf), vu = i32x4.splat(cUnf);
     let acc = f32x4.splat(0);
     for (; k + 4 <= n; k += 4) {
       const o = <usize>k << 2;
-      acc = f32x4.add(acc, lmul4(v128.load(a + o), v128.load(b + o)));
+      acc = f32x4.add(acc, lmul4(v128.load(a + o), v128.load(b + o), vm, vk, vo, vu));
     }
     v128.store(PART, acc);
   } else {
@@ -146,11 +151,12 @@ const ROW: usize = memory.data(32, 16);
  */
 function row8(a: usize, pb: usize, K: i32): void {
   if (ASC_FEATURE_SIMD) {
+    const vm = i32x4.splat(cMask), vk = i32x4.splat(cK), vo = i32x4.splat(cOvf), vu = i32x4.splat(cUnf);
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
     for (let k = 0; k < K; k++) {
       const x = v128.load32_splat(a + (<usize>k << 2));
-      c0 = f32x4.add(c0, lmul4(x, v128.load(pb)));
-      c1 = f32x4.add(c1, lmul4(x, v128.load(pb, 16)));
+      c0 = f32x4.add(c0, lmul4(x, v128.load(pb), vm, vk, vo, vu));
+      c1 = f32x4.add(c1, lmul4(x, v128.load(pb, 16), vm, vk, vo, vu));
       pb += 32;
     }
     v128.store(ROW, c0);
