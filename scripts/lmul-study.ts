@@ -17,6 +17,7 @@ import { seededRandom } from './lib/random-models.js';
 import {
   amax, BF16, dotError, E4M3, E5M2, FORMATS, formatMethod, lmulKernel, lmulRne, productError, type Method, type Stat,
 } from './lmul/errors.js';
+import type { LmulOptions } from '../src/index.js';
 import { accuracy, attentionModel, captureLayers, fitReadout, type LayerData } from './lmul/models.js';
 import { lineChart } from './lmul/chart.js';
 
@@ -101,12 +102,18 @@ async function main(): Promise<void> {
   });
 
   // 3. End to end.
-  const e2e: { model: string; config: string; acc: number }[] = [];
   const progress = (label: string) => (done: number) => log(`${label}: ${done}/${test.count} images`);
+  const e2e: E2e[] = [];
+  /** Accuracy, and how many predictions differ from the fp32 run (the first of each model). */
+  const measure = async (model: string, config: string, bytes: Uint8Array, lmul: LmulOptions | undefined) => {
+    const { acc, preds } = await accuracy(bytes, test, lmul, progress(`${model} ${config}`));
+    const base = lmul ? e2e.find((e) => e.model === model)?.preds : undefined;
+    e2e.push({ model, config, acc, preds, differs: base ? preds.reduce((n, p, i) => n + (p !== base[i] ? 1 : 0), 0) : 0 });
+  };
   for (const [name, bytes] of Object.entries(models)) {
     for (const m of [0, ...MS.slice(0, 4)]) {
       const config = m === 0 ? 'fp32' : `L-Mul m=${m}, all MatMul/Gemm/Conv`;
-      e2e.push({ model: `${name}-fp32`, config, acc: await accuracy(bytes, test, m ? { mantissaBits: m } : undefined, progress(`${name} ${config}`)) });
+      await measure(`${name}-fp32`, config, bytes, m ? { mantissaBits: m } : undefined);
     }
   }
   const fitImages = train ?? test;
@@ -115,7 +122,7 @@ async function main(): Promise<void> {
   const att = attentionModel(readout);
   for (const m of [0, ...MS.slice(0, 4)]) {
     const config = m === 0 ? 'fp32' : `L-Mul m=${m}, attention only`;
-    e2e.push({ model: 'attention (random Q/K/V, fitted readout)', config, acc: await accuracy(att, test, m ? { mantissaBits: m, ops: ['attention'] } : undefined, progress(`attention ${config}`)) });
+    await measure('attention (random Q/K/V, fitted readout)', config, att, m ? { mantissaBits: m, ops: ['attention'] } : undefined);
   }
 
   mkdirSync('docs', { recursive: true });
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
 }
 
 type Row = { name: string; normal: Stat; act: Stat };
+type E2e = { model: string; config: string; acc: number; preds: Uint8Array; differs: number };
 
 function verdict(single: Row[], lm: string, f: string, claim: string, better: boolean): string {
   const a = single.find((s) => s.name === lm)!, b = single.find((s) => s.name === f)!;
@@ -134,7 +142,7 @@ function verdict(single: Row[], lm: string, f: string, claim: string, better: bo
   return `- *${claim}*: ${lm} has mean error ${fmt(a.normal.mean)} (normal) / ${fmt(a.act.mean)} (activations), ${cmp(a.normal, b.normal)} / ${cmp(a.act, b.act)} than ${f}'s ${fmt(b.normal.mean)} / ${fmt(b.act.mean)}. **${ok ? 'Our numbers agree.' : 'Our numbers do not agree.'}**`;
 }
 
-function render(single: Row[], dots: { len: number; rows: Row[] }[], e2e: { model: string; config: string; acc: number }[], images: number, fitCount: number, full: boolean): string {
+function render(single: Row[], dots: { len: number; rows: Row[] }[], e2e: E2e[], images: number, fitCount: number, full: boolean): string {
   const lines = [
     '# L-Mul accuracy study',
     '',
@@ -178,9 +186,9 @@ function render(single: Row[], dots: { len: number; rows: Row[] }[], e2e: { mode
     `weights, mean over tokens, and a readout fitted by ridge regression on the fp32 features of ${fitCount.toLocaleString('en-US')} ${full ? 'training' : 'test'} images.`,
     'L-Mul there runs only in the two attention MatMuls (Q·Kᵀ and ·V).',
     '',
-    '| model | products | accuracy |',
-    '|---|---|---:|',
-    ...e2e.map((e) => `| ${e.model} | ${e.config} | ${(100 * e.acc).toFixed(2)} % |`),
+    '| model | products | accuracy | predictions ≠ fp32 |',
+    '|---|---|---:|---:|',
+    ...e2e.map((e) => `| ${e.model} | ${e.config} | ${(100 * e.acc).toFixed(2)} % | ${e.config === 'fp32' ? '—' : e.differs} |`),
     '',
   ];
   return lines.join('\n');
