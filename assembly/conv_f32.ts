@@ -142,7 +142,7 @@ function im2colRowPanel(d: usize, x: usize, dst: usize, d0: i32, h0: i32, w0: i3
  * im2col straight into B panels p0..p0+np−1 (layout of pack_b_f32: per panel K rows of 8 floats,
  * zero past the last position). `x` is the group's input [C, ID, IH, IW].
  */
-function im2colPanels(d: usize, x: usize, bp: usize, p0: i32, np: i32, S: i32): void {
+export function im2colPanels(d: usize, x: usize, bp: usize, p0: i32, np: i32, S: i32): void {
   const C = desc(d, G_C);
   const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
   const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);

@@ -45,3 +45,4 @@ export { fake_quant_f32, fake_quant_f32__ref, fake_quant_q8, fake_quant_q8__ref,
 export { pack_ternary_conv_i8, pack_ternary_f32, pack_ternary_i8, ternary_weights_bytes } from './ternary_pack';
 export { tgemm_t2i8, tgemm_t2i8__ref, ternary_row_sums, ternary_rowc } from './tgemm_t2i8';
 export { tconv_t2i8, tconv_t2i8__ref, tconv_t2i8_scratch_bytes } from './tconv_t2i8';
+export { lmul_conv_f32, lmul_dot_f32, lmul_gemm_f32, lmul_gemm_f32__ref, lmul_mul_f32 } from './lmul';

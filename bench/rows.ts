@@ -1,5 +1,6 @@
 // The benchmark rows: one entry per row; whole-model rows are in lib/e2e-rows.ts.
 
+import type { LmulOptions } from '../src/index.js';
 import type { Tolerance } from '../scripts/lib/differential.js';
 import { binaryConv, binaryMatmul, convF32, matmulF32, type BenchCase, type ConvShape } from './lib/models.js';
 import { binaryConvInt8, binaryMatmulInt8, matmulNBits4, qlinearConv, qlinearMatmul } from './lib/quant-models.js';
@@ -21,6 +22,10 @@ export interface BenchRow {
   int8Twin?(): BenchCase;
   /** Agreement of the twin on onnxruntime-web with onnxruntime-node (default: ±1 quantum of a uint8 output). */
   int8TwinTolerance?: Tolerance;
+  /** lowbit runs the row in the L-Mul execution mode (other runtimes: exact f32). */
+  lmul?: LmulOptions;
+  /** The f32 row of the same shape, whose lowbit time the L-Mul row is compared with. */
+  f32Row?: string;
 }
 
 // fp32 rows: outputs are O(1) (see lib/models.ts); the residue is summation order over K terms.
@@ -82,6 +87,18 @@ function ternaryMatmulRow(id: string, m: number, k: number, n: number): BenchRow
   return { id, macs: m * k * n, tolerance: U8_ONE_QUANTUM, build: () => ternaryMatmul(m, k, n, 1), int8Twin: () => ternaryMatmulInt8(m, k, n, 1) };
 }
 
+// L-Mul rows: lowbit replaces every product by an L-Mul integer add (m = 3, truncated operands)
+// and sums in f32; onnxruntime computes exact f32. The check only guards against a broken kernel:
+// an output sums K terms whose sizes add up to ≈ 0.25·√K (8 at K = 1024, 16 at K = 4096), and
+// the study (docs/lmul-study.md) measures L-Mul m = 3 dot-product errors of ≈ 0.1–0.2 % of that
+// (max ≈ 0.4 %) at these lengths. Not expected to be faster than f32: one product is ~12 integer
+// SIMD ops instead of one f32 multiply-add; the table notes the ratio to the f32 row.
+const LMUL: Tolerance = { rtol: 0, atol: 0.25 };
+
+function lmulRow(id: string, m: number, k: number, n: number, f32Row: string): BenchRow {
+  return { id, macs: m * k * n, tolerance: LMUL, build: () => matmulF32(m, k, n, 1), lmul: { mantissaBits: 3 }, f32Row };
+}
+
 export const ROWS: readonly BenchRow[] = [
   matmulRow('fp32_gemv_1x4096x4096', 1, 4096, 4096),
   matmulRow('fp32_gemm_64x1024x1024', 64, 1024, 1024),
@@ -96,5 +113,7 @@ export const ROWS: readonly BenchRow[] = [
   binaryConvRow('binary_conv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
   ternaryMatmulRow('ternary_gemv_1x4096x4096', 1, 4096, 4096),
   ternaryMatmulRow('ternary_gemm_64x1024x1024', 64, 1024, 1024),
+  lmulRow('lmul_gemm_64x1024x1024', 64, 1024, 1024, 'fp32_gemm_64x1024x1024'),
+  lmulRow('lmul_gemv_1x4096x4096', 1, 4096, 4096, 'fp32_gemv_1x4096x4096'),
   ...E2E_ROWS,
 ];

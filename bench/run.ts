@@ -41,6 +41,7 @@ if (!BACKENDS.includes(backend) || !have.includes(backend)) die(`backend '${args
 
 const plan = args.quick ? QUICK_PLAN : FULL_PLAN;
 const runtimes = [lowbitRuntime(backend), ortWebRuntime, ortNodeRuntime];
+const lmulRuntimes = (row: (typeof ROWS)[number]) => (row.lmul ? [lowbitRuntime(backend, row.lmul), ortWebRuntime, ortNodeRuntime] : runtimes);
 const versions = ortVersions();
 const env: Results['env'] = {
   date: new Date().toISOString(),
@@ -64,7 +65,7 @@ for (const [i, row] of rows.entries()) {
   const t0 = performance.now();
   let r: ResultRow;
   try {
-    const m = await measureRow(row.build(), runtimes, row.tolerance, plan);
+    const m = await measureRow(row.build(), lmulRuntimes(row), row.tolerance, plan);
     // The int8 twin is checked against ort-node on the same twin model (by default uint8 outputs: ±1 quantum).
     const twinTol = row.int8TwinTolerance ?? { rtol: 0, atol: 0, integerSteps: 1 };
     const twin = row.int8Twin ? await measureRow(row.int8Twin(), [ortWebRuntime, ortNodeRuntime], twinTol, plan) : undefined;
@@ -79,6 +80,12 @@ for (const [i, row] of rows.entries()) {
   const f = (x: number | null) => (x === null ? '—' : `${x.toPrecision(3)} ms`);
   const chk = r.check.lowbit ? ` | lowbit vs ort-node max abs ${r.check.lowbit.max_abs.toExponential(1)} rel ${r.check.lowbit.max_rel.toExponential(1)}` : '';
   process.stderr.write(`[${i + 1}/${rows.length}] ${row.id}: lowbit ${f(r.lowbit_ms)}, ort-web ${f(r.ortweb_ms)}, ort-node ${f(r.ortnode_ms)} (n=${r.iterations}, ${secs} s)${chk}${r.error ? ` | ${r.error}` : ''}\n`);
+}
+for (const [i, row] of rows.entries()) {
+  if (!row.f32Row) continue;
+  const f32 = results.find((r) => r.id === row.f32Row)?.lowbit_ms ?? null;
+  const own = results[i].lowbit_ms;
+  results[i].lmul_over_f32 = f32 !== null && own !== null ? Number((own / f32).toPrecision(3)) : null;
 }
 process.stderr.write(`bench: ${rows.length} row(s) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 

@@ -67,6 +67,19 @@ describe('npm run bench', () => {
     expect(ids.filter((i) => i.startsWith('e2e_fmnist_cnn_')).sort()).toEqual(precisions.map((p) => `e2e_fmnist_cnn_${p}`).sort());
   });
 
+  it('times an L-Mul row against its f32 row: lowbit really approximates, within the guard', async () => {
+    const ids = ['fp32_gemv_1x4096x4096', 'lmul_gemv_1x4096x4096'];
+    const { stdout } = await bench('--quick', '--only', ids.join(','), '--json', '--out', out);
+    const printed = JSON.parse(stdout.trimEnd().split('\n').pop()!);
+    const [f32, lmul] = printed.rows;
+    expect(lmul.id).toBe(ids[1]);
+    expect(lmul.error).toBeUndefined();
+    expect(lmul.check.lowbit.ok).toBe(true);
+    expect(lmul.check.lowbit.max_abs).toBeGreaterThan(1e-3); // not the exact f32 path
+    expect(Math.abs(lmul.lmul_over_f32 / (lmul.lowbit_ms / f32.lowbit_ms) - 1)).toBeLessThan(0.01);
+    expect(stdout).toContain(`- ${ids[1]}: lowbit in the L-Mul mode (m = 3) takes`);
+  });
+
   it('refuses an unknown row id and names the known ones', async () => {
     const err = await bench('--only', 'no_such_row', '--out', out).then(() => null, (e: { code: number; stderr: string }) => e);
     expect(err?.code).toBe(2);

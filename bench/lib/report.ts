@@ -30,6 +30,8 @@ export interface ResultRow {
   ortweb_int8_over_lowbit?: number | null;
   /** Agreement of each runtime's outputs with onnxruntime-node's (absent when it could not run). */
   check: Partial<Record<'lowbit' | 'ortweb', Agreement>>;
+  /** L-Mul rows: lowbit's time over its time on the f32 row of the same shape (same run). */
+  lmul_over_f32?: number | null;
   error?: string;
 }
 
@@ -101,5 +103,8 @@ export function markdownTable(rows: readonly ResultRow[]): string {
   const binary = rows.filter((r) => r.ortweb_fp32_ms !== undefined).map((r) =>
     `- ${r.id}: lowbit ${r.lowbit_gops ?? '—'} GOP/s; ort-web fp32 ${ms(r.ortweb_fp32_ms ?? null)} ms (${times(r.ortweb_fp32_over_lowbit ?? null)}), ` +
     `ort-web int8 ${ms(r.ortweb_int8_ms ?? null)} ms (${times(r.ortweb_int8_over_lowbit ?? null)})`);
-  return [line(head), rule, ...body.map(line), ...(binary.length ? ['', ...binary] : []), ...(errors.length ? ['', ...errors] : [])].join('\n');
+  const lmul = rows.filter((r) => r.lmul_over_f32 !== undefined).map((r) =>
+    `- ${r.id}: lowbit in the L-Mul mode (m = 3) takes ${times(r.lmul_over_f32 ?? null)} the time of its f32 kernels on the same shape`);
+  return [line(head), rule, ...body.map(line), ...(binary.length ? ['', ...binary] : []), ...(lmul.length ? ['', ...lmul] : []),
+    ...(errors.length ? ['', ...errors] : [])].join('\n');
 }

@@ -7,7 +7,7 @@
 
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { InferenceSession, Tensor, type Backend } from '../../src/index.js';
+import { InferenceSession, Tensor, type Backend, type LmulOptions } from '../../src/index.js';
 import type { Feeds } from '../../scripts/lib/differential.js';
 
 export type RuntimeId = 'lowbit' | 'ortweb' | 'ortnode';
@@ -60,12 +60,12 @@ async function loadOrtNode(model: Uint8Array, feeds: Feeds): Promise<LoadedModel
   return { run: () => session.run(bound) as Promise<Record<string, Output>>, release: () => session.release() };
 }
 
-/** lowbit on one kernel build. */
-export function lowbitRuntime(backend: Backend): Runtime {
+/** lowbit on one kernel build (with `lmul`: in the L-Mul execution mode). */
+export function lowbitRuntime(backend: Backend, lmul?: LmulOptions): Runtime {
   return {
     id: 'lowbit',
     async load(model, feeds) {
-      const session = await InferenceSession.create(model, { backend });
+      const session = await InferenceSession.create(model, { backend, lmul });
       const bound: Record<string, Tensor> = {};
       for (const [name, f] of Object.entries(feeds)) bound[name] = new Tensor(f.type, f.data, f.dims);
       return { run: () => session.run(bound), release: () => session.release() };

@@ -5,6 +5,7 @@ import { byteLength } from '../ir/dtype.js';
 import type { Dim } from '../ir/graph.js';
 import { numel } from '../ir/tensor.js';
 import { decodeModel } from '../onnx/decode.js';
+import { checkLmulOptions, type LmulOptions } from '../passes/lmul.js';
 import { Engine, type Feed, type Precision } from '../session/engine.js';
 import { inspectPlan, type InspectReport } from '../session/inspect.js';
 import { BACKENDS, compileKernels, pickBackend, supportedBackends, type Backend, type WasmSource } from '../kernels/wasm.js';
@@ -31,6 +32,13 @@ export interface SessionOptions {
    * accuracy_level 4, as onnxruntime does; 'exact': no path that approximates by design.
    */
   precision?: Precision;
+  /**
+   * L-Mul execution mode: the float products of the chosen op kinds ('MatMul', 'Gemm', 'Conv',
+   * 'attention' = the MatMuls of Q·Kᵀ → Softmax → ·V blocks; default all) become L-Mul integer
+   * adds on `mantissaBits`-bit (1…23, truncated) mantissas, sums staying f32. Changes the numbers
+   * by design; `inspect` shows where it applies.
+   */
+  lmul?: LmulOptions;
 }
 
 export interface ValueMetadata {
@@ -97,13 +105,14 @@ export class InferenceSession {
     if (options.precision !== undefined && options.precision !== 'model' && options.precision !== 'exact') {
       fail('LOWBIT_BAD_OPTION', `option precision must be 'model' or 'exact' (got ${String(options.precision)})`);
     }
+    const lmul = options.lmul === undefined ? undefined : checkLmulOptions(options.lmul);
     const { backend, source } = await chooseKernels(options.backend, options.wasm);
     const [loaded, module] = await Promise.all([
       loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),
       compileKernels(backend, source),
     ]);
     const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal });
-    const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit, precision: options.precision });
+    const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit, precision: options.precision, lmul });
     const session = new InferenceSession(engine);
     session.planStatic();
     return session;

@@ -7,7 +7,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { formatInspect, inspect, InferenceSession, LowbitError, type Backend, type Precision, type Tensor, type TensorType } from '../index.js';
+import {
+  formatInspect, inspect, InferenceSession, LowbitError, type Backend, type LmulOp, type LmulOptions, type Precision, type Tensor, type TensorType,
+} from '../index.js';
 import { startServer } from '../server/server.js';
 import { benchCommand } from './bench/command.js';
 import type { Importer } from './bench/runtimes.js';
@@ -37,6 +39,15 @@ interface SessionFlags {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** `--lmul 3` or `--lmul 3:MatMul,Conv` → the session's lmul option (checked by the session). */
+function parseLmul(spec: string | undefined): LmulOptions | undefined {
+  if (spec === undefined) return undefined;
+  const [bits, ops] = spec.split(':');
+  const m = /^\s*\d+\s*$/.test(bits) ? Number(bits) : NaN;
+  if (!Number.isInteger(m)) fail(`--lmul '${spec}' must be BITS or BITS:OP,OP… (e.g. 3 or 3:MatMul,Conv)`);
+  return { mantissaBits: m, ops: ops === undefined ? undefined : (ops.split(',').map((x) => x.trim()) as LmulOp[]) };
+}
+
 /** `name=value` flags (repeatable) into a map; with `inputs`, each name must be one of them. */
 function assignments(flag: string, specs: readonly string[], what: string, inputs?: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -60,10 +71,10 @@ function parseDims(text: string, flag: string): number[] {
   return dims;
 }
 
-async function inspectCommand(io: CliIO, model: string, o: SessionFlags & { shape?: string[]; json?: boolean }): Promise<void> {
+async function inspectCommand(io: CliIO, model: string, o: SessionFlags & { shape?: string[]; json?: boolean; lmul?: string }): Promise<void> {
   // inspect() checks the names against the model's inputs.
   const shapes = Object.fromEntries([...assignments('shape', o.shape ?? [], 'DIMS')].map(([k, v]) => [k, parseDims(v, 'shape')]));
-  const report = await inspect(model, { backend: o.backend, precision: o.precision, shapes });
+  const report = await inspect(model, { backend: o.backend, precision: o.precision, lmul: parseLmul(o.lmul), shapes });
   io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
 }
 
@@ -73,6 +84,7 @@ interface RunFlags extends SessionFlags {
   shape?: string[];
   format?: 'json' | 'npy';
   outputDir?: string;
+  lmul?: string;
 }
 
 /** An output name as a file name: path separators and other unsafe characters become '_'. */
@@ -81,7 +93,7 @@ const fileName = (name: string) => name.replace(/[^A-Za-z0-9._-]/g, '_').replace
 async function runCommand(io: CliIO, model: string, o: RunFlags): Promise<void> {
   const format = o.format ?? (o.outputDir ? 'npy' : 'json');
   if (format === 'npy' && !o.outputDir) fail('--format npy writes one file per output: give --output-dir DIR');
-  const session = await InferenceSession.create(model, { backend: o.backend, precision: o.precision });
+  const session = await InferenceSession.create(model, { backend: o.backend, precision: o.precision, lmul: parseLmul(o.lmul) });
   let results: Record<string, Tensor>;
   try {
     const names = session.inputNames;
@@ -201,6 +213,8 @@ function sessionOptions(cmd: Command): Command {
     .addOption(new Option('--precision <mode>', "'model': what the model allows (MatMulNBits accuracy_level 4: int8 activations); 'exact': no approximate path").choices(['model', 'exact']).default('model'));
 }
 
+const LMUL_HELP = "L-Mul execution mode: products of MatMul/Gemm/Conv/attention on BITS-bit mantissas as integer adds, e.g. 3 or 3:MatMul,Conv,attention (changes the numbers by design)";
+
 function program(io: CliIO, ver: string): Command {
   const p = new Command('lowbit')
     .description('Run and inspect low-bit ONNX models on WebAssembly kernels.')
@@ -212,7 +226,8 @@ function program(io: CliIO, ver: string): Command {
     .description('per node: op, kernel, weight and activation bits, packed vs fp32 weight bytes, why a layer stays on the float path; totals')
     .argument('<model>', 'ONNX model file')
     .option('--shape <name=DIMS>', 'plan for this input shape, e.g. input=1x784 (repeatable; symbolic dims default to 1)', collect)
-    .option('--json', 'print the report as JSON'))
+    .option('--json', 'print the report as JSON')
+    .option('--lmul <BITS[:OPS]>', LMUL_HELP))
     .action((model: string, o) => inspectCommand(io, model, o));
   sessionOptions(p.command('run')
     .description('run a model on input files and print or write its outputs')
@@ -221,7 +236,8 @@ function program(io: CliIO, ver: string): Command {
     .option('--dtype <name=TYPE>', "element type of that input's file (default: the model's)", collect)
     .option('--shape <name=DIMS>', "shape of that input's file, e.g. input=1x1x28x28 (needed for raw files of symbolic inputs)", collect)
     .addOption(new Option('--format <fmt>', 'output format (default: json to stdout; npy with --output-dir)').choices(['json', 'npy']))
-    .option('--output-dir <dir>', 'write each output to DIR/<name>.<format> and list the files'))
+    .option('--output-dir <dir>', 'write each output to DIR/<name>.<format> and list the files')
+    .option('--lmul <BITS[:OPS]>', LMUL_HELP))
     .action((model: string, o) => runCommand(io, model, o));
   sessionOptions(p.command('serve')
     .description('serve a model repository over the Open Inference Protocol (KServe v2) REST API until SIGINT/SIGTERM')

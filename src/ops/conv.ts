@@ -9,6 +9,7 @@ import { fusedActivation, type Addr, type OpCtx, type OpDef } from './context.js
 import { convGeom, convTransposeGeom, geomDescriptor } from './conv-geom.js';
 import { requireType } from './elementwise.js';
 import { lowerWinograd, winogradApplies } from './conv-winograd.js';
+import { lmulBits } from './matmul.js';
 import { fmtDims } from './shape-util.js';
 
 const F32 = new Set(['float32'] as const);
@@ -63,6 +64,15 @@ const conv: OpDef = {
     const g = convGeom(ctx);
     const bias = ctx.has(2) ? ctx.in(2) : 0;
     const { act, lo, hi } = fusedActivation(ctx);
+    const lm = lmulBits(ctx);
+    if (lm > 0) {
+      // L-Mul (LMulConv): im2col + the L-Mul GEMM on the plain weights, every group and shape.
+      const K = g.C * numel(g.kernel);
+      const chunk = Math.max(1, Math.min(Math.ceil(numel(g.outSpatial) / 8), Math.floor(CHUNK_BYTES / (K * 32))));
+      ctx.step('lmul_conv_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, chunk)), ctx.in(0), ctx.in(1), bias, ctx.out(0),
+        ctx.scratch(chunk * K * 32), act, lo, hi, lm);
+      return;
+    }
     if (g.C === 1 && g.M < 4 && numel(g.kernel) / g.kernel[g.kernel.length - 1] <= DW_MAX_KERNEL_ROWS) {
       // Depthwise-like: a handful of taps per output, too little work for the GEMM.
       ctx.step('conv_dw_f32', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), ctx.in(0), ctx.in(1), bias, ctx.out(0), act, lo, hi);
@@ -109,4 +119,6 @@ export const convOps: Record<string, OpDef> = {
 /** ai.lowbit: Conv with a Relu/Clip applied as the kernel stores (src/passes/fuse-activation.ts). */
 export const fusedConvOps: Record<string, OpDef> = {
   FusedConv: conv,
+  /** Conv with L-Mul products (src/passes/lmul.ts). */
+  LMulConv: conv,
 };

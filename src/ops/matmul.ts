@@ -1,5 +1,7 @@
 // MatMul and Gemm in f32 on the packed-panel GEMM kernel. Constant B is packed once per session;
-// a runtime B is packed per call into scratch.
+// a runtime B is packed per call into scratch. The same definitions serve `ai.lowbit`
+// LMulMatMul / LMulGemm (src/passes/lmul.ts): the GEMM's products become L-Mul on
+// `mantissa_bits`-bit mantissas (lmul_gemm_f32, same packed B, A read in place).
 
 import { numel } from '../ir/tensor.js';
 import { attrFloat, attrInt, fusedActivation, type Addr, type OpCtx, type OpDef } from './context.js';
@@ -34,15 +36,27 @@ export function packedABytes(M: number, K: number): number {
   return Math.ceil(M / 4) * K * 16;
 }
 
+/** Mantissa bits of an L-Mul node (LMulMatMul/LMulGemm/LMulConv), 0 for the exact f32 ops. */
+export function lmulBits(ctx: OpCtx): number {
+  if (ctx.node.domain !== 'ai.lowbit' || !ctx.node.opType.startsWith('LMul')) return 0;
+  const m = attrInt(ctx, 'mantissa_bits', 0);
+  if (!Number.isInteger(m) || m < 1 || m > 23) ctx.fail('LOWBIT_BAD_MODEL', `mantissa_bits ${m} is not in 1…23`);
+  return m;
+}
+
 /**
  * C = A·B with B packed: M ≥ 4 packs A into scratch for the 4×8 packed kernel; smaller M (GEMV)
- * reads A in place.
+ * reads A in place. lmul > 0: L-Mul products with that many mantissa bits (A read in place).
  */
 export function emitGemm(
-  ctx: OpCtx, a: Addr, lda: number, bp: Addr, c: Addr, ldc: number, M: number, N: number, K: number, e: Epilogue = {},
+  ctx: OpCtx, a: Addr, lda: number, bp: Addr, c: Addr, ldc: number, M: number, N: number, K: number, e: Epilogue = {}, lmul = 0,
 ): void {
   if (M === 0 || N === 0) return;
   const epi = [e.bias ?? 0, e.bias ? e.biasMode ?? 1 : 0, e.act ?? 0, e.lo ?? 0, e.hi ?? 0];
+  if (lmul > 0) {
+    ctx.step('lmul_gemm_f32', a, lda, bp, c, ldc, M, N, K, ...epi, lmul);
+    return;
+  }
   if (M < 4) {
     ctx.step('gemm_f32', a, lda, bp, c, ldc, M, N, K, ...epi);
     return;
@@ -97,22 +111,23 @@ const matmul: OpDef = {
     const nb = numel(batch);
     const out = ctx.out(0);
     const e = fusedActivation(ctx);
+    const lm = lmulBits(ctx);
     if (ctx.value(1) && numel(bBatch) === 1) {
       // Weights: pack once; every batch of A is just more rows.
       const bp = packedConstB(ctx, 1, K, N, false);
       if (numel(aBatch) === nb) {
-        emitGemm(ctx, ctx.in(0), K, bp, out, N, M * nb, N, K, e);
+        emitGemm(ctx, ctx.in(0), K, bp, out, N, M * nb, N, K, e, lm);
         return;
       }
       for (let i = 0; i < nb; i++) {
-        emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K, e);
+        emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K, e, lm);
       }
       return;
     }
     const bp = ctx.scratch(packedBytes(K, N));
     for (let i = 0; i < nb; i++) {
       ctx.step('pack_b_f32', ctx.offset(ctx.in(1), batchOffset(i, batch, bBatch) * K * N * 4), bp, K, N, N, 0);
-      emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K, e);
+      emitGemm(ctx, ctx.offset(ctx.in(0), batchOffset(i, batch, aBatch) * M * K * 4), K, bp, ctx.offset(out, i * M * N * 4), N, M, N, K, e, lm);
     }
   },
 };
@@ -160,12 +175,12 @@ const gemm: OpDef = {
     const cIsRow = cd !== undefined && numel(cd) === N && (cd.length === 1 || (cd.length === 2 && cd[0] === 1));
     const e = fusedActivation(ctx);
     if (alpha === 1 && cd && cIsRow && beta === 1 && N > 1) {
-      emitGemm(ctx, a, K, bp, out, N, M, N, K, { bias: ctx.in(2), biasMode: 1, ...e });
+      emitGemm(ctx, a, K, bp, out, N, M, N, K, { bias: ctx.in(2), biasMode: 1, ...e }, lmulBits(ctx));
       return;
     }
     // src/passes/fuse-activation.ts fuses only Gemms whose whole epilogue is the one above, or none.
     if (e.act !== 0 && (cd || alpha !== 1)) ctx.fail('LOWBIT_BAD_MODEL', 'a fused activation needs alpha = beta = 1 and a row bias');
-    emitGemm(ctx, a, K, bp, out, N, M, N, K, e);
+    emitGemm(ctx, a, K, bp, out, N, M, N, K, e, lmulBits(ctx));
     const scalar = (v: number) => ({ addr: ctx.params(new Float32Array([v])), dims: [] as number[] });
     if (alpha !== 1) emitBinary(ctx, B.MUL, 'float32', { addr: out, dims: [M, N] }, scalar(alpha), out, [M, N]);
     if (cd && beta !== 0) {
@@ -189,4 +204,10 @@ export const matmulOps: Record<string, OpDef> = {
 export const fusedMatmulOps: Record<string, OpDef> = {
   FusedMatMul: matmul,
   FusedGemm: gemm,
+};
+
+/** ai.lowbit: MatMul/Gemm with L-Mul products (src/passes/lmul.ts); fused activations kept. */
+export const lmulMatmulOps: Record<string, OpDef> = {
+  LMulMatMul: matmul,
+  LMulGemm: gemm,
 };

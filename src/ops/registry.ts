@@ -9,7 +9,7 @@ import { binaryBitsOps } from './binary-bits.js';
 import { castOps } from './cast.js';
 import { convOps, fusedConvOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
-import { fusedMatmulOps, matmulOps } from './matmul.js';
+import { fusedMatmulOps, lmulMatmulOps, matmulOps } from './matmul.js';
 import { microsoftOps } from './matmul-nbits.js';
 import { lowbitOps } from './matmul-qw.js';
 import { normOps } from './norm.js';
@@ -45,7 +45,7 @@ const ONNX_OPS: Record<string, OpDef> = {
 const DOMAINS = new Map<string, Record<string, OpDef>>([
   ['', ONNX_OPS],
   ['com.microsoft', { ...microsoftOps }],
-  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps, ...qonnxIntOps, ...qconvFloatOps, ...ternaryOps }],
+  ['ai.lowbit', { ...lowbitOps, ...binaryOps, ...binaryBitsOps, ...qgemmOps, ...fusedConvOps, ...fusedMatmulOps, ...lmulMatmulOps, ...qonnxIntOps, ...qconvFloatOps, ...ternaryOps }],
   ...QONNX_DOMAINS.map((d): [string, Record<string, OpDef>] => [d, qonnxOps]),
 ]);
 

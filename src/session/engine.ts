@@ -7,6 +7,7 @@ import { nodeLabel, type Graph, type Node } from '../ir/graph.js';
 import { numel, type TensorData } from '../ir/tensor.js';
 import { resolveOp } from '../ops/registry.js';
 import { exactActivationsPass } from '../passes/exact-activations.js';
+import { lmulPass, type LmulOptions } from '../passes/lmul.js';
 import { PASSES, runPasses, type Declines, type Pass, type PassReport } from '../passes/index.js';
 import { Scratch, type PValue } from '../plan/context-impl.js';
 import { NeedValue } from '../plan/context-impl.js';
@@ -36,6 +37,8 @@ export interface EngineOptions {
   maxPlans?: number;
   /** Rewrite rules to run at load (default PASSES; tests and benchmarks compare against fewer). */
   passes?: readonly Pass[];
+  /** L-Mul execution mode (src/passes/lmul.ts): runs after the other rules. */
+  lmul?: LmulOptions;
 }
 
 export class Engine {
@@ -54,7 +57,8 @@ export class Engine {
 
   constructor(readonly graph: Graph, module: WebAssembly.Module, readonly backend: Backend, opts: EngineOptions = {}) {
     orderNodes(graph); // validates (cycles, dangling inputs) before any rule looks at the graph
-    const passes = opts.passes ?? (opts.precision === 'exact' ? [exactActivationsPass, ...PASSES] : PASSES);
+    const base = opts.passes ?? (opts.precision === 'exact' ? [exactActivationsPass, ...PASSES] : PASSES);
+    const passes = opts.lmul ? [...base, lmulPass(opts.lmul)] : base;
     this.passes = runPasses(graph, passes, this.declines);
     this.nodes = orderNodes(graph).map((node) => ({ node, ...resolveOp(node, graph) }));
     this.machine = new Machine(module, backend, opts.memoryLimit);

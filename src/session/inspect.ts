@@ -4,6 +4,7 @@
 // quantization metadata the passes attached; memory totals. `lowbit inspect` renders this;
 // tests read it to prove which path a node takes.
 
+import type { Node } from '../ir/graph.js';
 import type { QuantParams } from '../ir/quant.js';
 import type { Plan } from '../plan/types.js';
 import type { Engine } from './engine.js';
@@ -48,6 +49,14 @@ const KERNELS: Record<string, KernelInfo> = {
     math: 'ternary×int8→int32 (im2col)', exact: true, act: 8,
     note: 'integer accumulation exact, padding = the zero point; requantised as QLinearConv; a float output is f32(acc)·f32(x_scale·w_scale) + bias, one rounding each',
   },
+  lmul_gemm_f32: {
+    math: 'L-Mul (integer-add products) → f32 sums', exact: false, act: 32,
+    note: 'L-Mul execution mode: each product is one integer add on m-bit mantissas (truncated), sums in f32',
+  },
+  lmul_conv_f32: {
+    math: 'L-Mul (integer-add products, im2col) → f32 sums', exact: false, act: 32,
+    note: 'L-Mul execution mode: each product is one integer add on m-bit mantissas (truncated), sums in f32',
+  },
   quantize_linear: { math: 'quantize', exact: true },
   fake_quant_q8: { math: 'quantize (QONNX)', exact: true },
   dequantize_linear: { math: 'dequantize', exact: true },
@@ -91,6 +100,12 @@ export interface InspectReport {
   memory: { weightsBytes: number; arenaBytes: number; paramsBytes: number; steps: number };
 }
 
+/** ', m = 3' for an L-Mul node (src/passes/lmul.ts), else ''. */
+function lmulSuffix(node: Node): string {
+  const a = node.attrs.get('mantissa_bits');
+  return node.domain === 'ai.lowbit' && node.opType.startsWith('LMul') && a?.type === 'int' ? `, m = ${a.value}` : '';
+}
+
 export function inspectPlan(engine: Engine, plan: Plan): InspectReport {
   const byNode = new Map<string, string[]>();
   for (const s of plan.steps) {
@@ -114,7 +129,7 @@ export function inspectPlan(engine: Engine, plan: Plan): InspectReport {
       domain: node.domain === '' ? 'ai.onnx' : node.domain,
       kernels,
       kernel: kernels.some((k) => KERNELS[k]?.act !== undefined) ? kernels.filter((k) => KERNELS[k]?.act !== undefined).join('+') : kernels.join(','),
-      math: [...new Set(infos.map((i) => i.math))].join(' + '),
+      math: [...new Set(infos.map((i) => i.math))].join(' + ') + lmulSuffix(node),
       exact: infos.every((i) => i.exact),
       notes: infos.flatMap((i) => (i.note ? [i.note] : [])),
       weightBits: w?.weightBits ?? null,

@@ -4,6 +4,7 @@
 
 import type { LowbitErrorCode } from '../errors.js';
 import type { Backend, WasmSource } from '../kernels/wasm.js';
+import type { LmulOptions } from '../passes/lmul.js';
 import type { Precision } from '../session/engine.js';
 import type { TensorType } from '../api/tensor.js';
 
@@ -20,6 +21,7 @@ export interface WireOptions {
   memoryLimit?: number;
   maxModelBytes?: number;
   precision?: Precision;
+  lmul?: LmulOptions;
   progress?: boolean;
 }
 
