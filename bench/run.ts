@@ -64,10 +64,10 @@ for (const [i, row] of rows.entries()) {
   const t0 = performance.now();
   let r: ResultRow;
   try {
-    const m = await measureRow(row.build(), runtimes, row.tolerance, plan);
-    // The int8 twin is checked against ort-node on the same twin model (uint8 outputs: ±1 quantum).
-    const twin = row.int8Twin ? await measureRow(row.int8Twin(), [ortWebRuntime, ortNodeRuntime], { rtol: 0, atol: 0, integerSteps: 1 }, plan) : undefined;
-    r = resultRow(row, m, twin);
+    // The int8 twin is checked against ort-node on the same twin model (uint8 outputs: ±1 quantum)
+    // and timed on ort-web in the same round-robin window as the row's runtimes.
+    const twin = row.int8Twin ? { c: row.int8Twin(), tol: { rtol: 0, atol: 0, integerSteps: 1 } } : undefined;
+    r = resultRow(row, await measureRow(row.build(), runtimes, row.tolerance, plan, twin));
   } catch (e) {
     // A row that breaks in an unexpected place is recorded, not fatal to the other rows.
     const m = { timings: {}, agreement: {}, errors: { ortnode: `harness: ${(e as Error).message}` }, iterations: 0 };
