@@ -182,7 +182,7 @@ function lower(s: Slots) {
   };
 }
 
-/** The integer conv of ctx's output 0: conv_i8 and its operands (w, wZp: input indices; wZp −1 for none). */
+/** emitConvI8's operands: x is input 0; w and wZp are input indices (wZp −1: no zero point, as TernaryConv's codes). */
 export interface ConvI8Operands {
   x: Addr;
   xSigned: boolean;
