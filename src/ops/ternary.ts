@@ -196,7 +196,7 @@ export function tconvScratchBytes(g: ConvGeom, chunk: number): number {
  * filter) stay small (≤ 4 MiB; 2.4× at 256→256 14², 0.9× at 512→512 14²). tconv_t2i8 wins on
  * large weights over few positions (1.2–4.6× at K ≥ 512 with ≤ 7² outputs or stride 2).
  */
-function onInt8Conv(g: ConvGeom): boolean {
+export function onInt8Conv(g: ConvGeom): boolean {
   return numel(g.kernel) * g.C < 512 || (useWinograd(g) && g.group * winoWeightBytes(g.M, g.C) <= 4 << 20);
 }
 
