@@ -29,7 +29,7 @@ import { bit_row_bytes } from './bitpack';
 import {
   BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
 } from './bgemm_epilogue';
-import { COLS, MAX_BLOCKS, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
+import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
 
 /** Fewer rows than this skip the panel (bgemm_tile.ts): splitting costs more than it saves. */
@@ -127,7 +127,7 @@ export function bgemmCore(
         for (let kb0 = 0; kb0 < KB; kb0 += kc) {
           const kn = min(kc, KB - kb0);
           if (calls > 1 || (r0 == 0 && q == 0)) splitPanel(group, kb0, kn);
-          mk1x8(a + <usize>(r0 + q) * la + (<usize>kb0 << 4), la, qc, kn, ACC, kb0 == 0);
+          mk1x8(a + <usize>(r0 + q) * la + (<usize>kb0 << 4), la, qc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn));
         }
         for (let i = 0; i < qc; i++) {
           const r = r0 + q + i;

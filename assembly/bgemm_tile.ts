@@ -16,6 +16,10 @@
 // [kb0, kb0+kc), block-major: block i, column j at PANEL + (8·i + j)·32 (L, then H). The last
 // block of a column row is ANDed with the mask of its real bits when split, so split padding is
 // 0 and a row's padding bits each count 1 — the caller subtracts padPop(row) (bgemm_b1b1.ts).
+// Half tail (a last block of ≤ 64 real bits, e.g. K = 9·64): only its low 8 bytes hold real bits,
+// so their two nibble halves share one vector — the column's split is [L low 8 | H low 8], the
+// row's likewise (one shuffle) — and the block costs 3 ops a column instead of 6; the row's high
+// 8 bytes are never read, so padPop counts padding bits of the low 8 only.
 
 /** Columns per panel and per microkernel call. */
 export const COLS: i32 = 8;
@@ -29,12 +33,14 @@ const TABLE: usize = memory.data<u8>([0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 
 const TAIL: usize = memory.data(16, 16);
 
 let tailBlock: i32 = -1;
+let halfTail: bool = false;
 
 /** Records the mask of the last block of K-bit rows (none when K is a multiple of 128). */
 export function setTail(K: i32): void {
   const KB = (K + 127) >> 7;
   const bits = K - ((KB - 1) << 7);
   tailBlock = bits < 128 ? KB - 1 : -1;
+  halfTail = bits <= 64;
   for (let j = 0; j < 4; j++) {
     const n = min(32, max(0, bits - 32 * j));
     store<u32>(TAIL + (<usize>j << 2), n == 32 ? 0xffffffff : (<u32>1 << n) - 1);
@@ -45,7 +51,13 @@ export function setTail(K: i32): void {
 export function padPop(a: usize): i32 {
   if (tailBlock < 0) return 0;
   const p = a + (<usize>tailBlock << 4);
-  return <i32>(popcnt(load<u64>(p) & ~load<u64>(TAIL)) + popcnt(load<u64>(p, 8) & ~load<u64>(TAIL, 8)));
+  const lo = <i32>popcnt(load<u64>(p) & ~load<u64>(TAIL));
+  return halfTail ? lo : lo + <i32>popcnt(load<u64>(p, 8) & ~load<u64>(TAIL, 8));
+}
+
+/** Whether the panel blocks [kb0, kb0+kc) end with a half tail (mk1x8's `half`). */
+export function halfTailAt(kb0: i32, kc: i32): bool {
+  return halfTail && tailBlock == kb0 + kc - 1;
 }
 
 /** popcount((a xor b) and the tail mask) over block kb, b the block's address in the panels. */
@@ -62,7 +74,10 @@ export function splitPanel(group: usize, kb0: i32, kc: i32): void {
   if (t >= 0 && t < kc) {
     const at = src + (<usize>t << 7);
     for (let j: usize = 0; j < <usize>COLS; j++) {
-      splitBlock(PANEL + (((<usize>t << 3) + j) << 5), v128.and(v128.load(at + (j << 4)), v128.load(TAIL)));
+      const dst = PANEL + (((<usize>t << 3) + j) << 5);
+      const v = v128.and(v128.load(at + (j << 4)), v128.load(TAIL));
+      if (halfTail) v128.store(dst, halves(v));
+      else splitBlock(dst, v);
     }
   }
 }
@@ -72,6 +87,13 @@ export function splitPanel(group: usize, kb0: i32, kc: i32): void {
   const nib = i8x16.splat(15);
   v128.store(dst, v128.and(v, nib));
   v128.store(dst, v128.and(i16x8.shr_u(v, 4), nib), 16);
+}
+
+/** [low nibbles of bytes 0..7 | high nibbles of bytes 0..7] (a half tail's split). */
+// @ts-ignore: decorator
+@inline function halves(v: v128): v128 {
+  const nib = i8x16.splat(15);
+  return v128.shuffle<i64>(v128.and(v, nib), v128.and(i16x8.shr_u(v, 4), nib), 0, 2);
 }
 
 // @ts-ignore: decorator
@@ -99,19 +121,25 @@ export function splitPanel(group: usize, kb0: i32, kc: i32): void {
   return i8x16.add(i8x16.add(p, lookup(table, v128.xor(xl, v128.load(col)))), lookup(table, v128.xor(xh, v128.load(col, 16))));
 }
 
+// @ts-ignore: decorator
+@inline function countHalf(p: v128, table: v128, xq: v128, col: usize): v128 {
+  return i8x16.add(p, lookup(table, v128.xor(xq, v128.load(col))));
+}
+
 /**
  * For each of `rows` rows a, a+lda, …: popcount(row xor column j) over the kc (≤ MAX_BLOCKS)
  * panel blocks, the row at the panel's first block; row i's 8 counts as two i32x4 at acc + 32·i
- * (stored when `first`, else added).
+ * (stored when `first`, else added). half: the last block is a half tail (halfTailAt).
  */
-export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, first: bool): void {
+export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, first: bool, half: bool): void {
   const table = v128.load(TABLE);
   const nib = i8x16.splat(15);
+  const full = half ? kc - 1 : kc;
   for (let r = 0; r < rows; r++) {
     const ar = a + <usize>r * lda;
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
     let p4 = i32x4.splat(0), p5 = i32x4.splat(0), p6 = i32x4.splat(0), p7 = i32x4.splat(0);
-    for (let i = 0; i < kc; i++) {
+    for (let i = 0; i < full; i++) {
       const x = v128.load(ar + (<usize>i << 4));
       const xl = v128.and(x, nib), xh = v128.and(i16x8.shr_u(x, 4), nib);
       const col = PANEL + (<usize>i << 8);
@@ -125,6 +153,18 @@ export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, firs
       p1 = count(p1, table, xl, xh, col + 32);
       p2 = count(p2, table, xl, xh, col + 64);
       p3 = count(p3, table, xl, xh, col + 96);
+    }
+    if (half) {
+      const xq = halves(v128.load(ar + (<usize>full << 4)));
+      const col = PANEL + (<usize>full << 8);
+      p4 = countHalf(p4, table, xq, col + 128);
+      p5 = countHalf(p5, table, xq, col + 160);
+      p6 = countHalf(p6, table, xq, col + 192);
+      p7 = countHalf(p7, table, xq, col + 224);
+      p0 = countHalf(p0, table, xq, col);
+      p1 = countHalf(p1, table, xq, col + 32);
+      p2 = countHalf(p2, table, xq, col + 64);
+      p3 = countHalf(p3, table, xq, col + 96);
     }
     const out = acc + (<usize>r << 5);
     let lo: v128, hi: v128;

@@ -65,11 +65,11 @@ for (const [i, row] of rows.entries()) {
   const t0 = performance.now();
   let r: ResultRow;
   try {
-    const m = await measureRow(row.build(), lmulRuntimes(row), row.tolerance, plan);
-    // The int8 twin is checked against ort-node on the same twin model (by default uint8 outputs: ±1 quantum).
+    // The int8 twin is checked against ort-node on the same twin model (by default uint8 outputs:
+    // ±1 quantum) and timed on ort-web in the same round-robin window as the row's runtimes.
     const twinTol = row.int8TwinTolerance ?? { rtol: 0, atol: 0, integerSteps: 1 };
-    const twin = row.int8Twin ? await measureRow(row.int8Twin(), [ortWebRuntime, ortNodeRuntime], twinTol, plan) : undefined;
-    r = resultRow(row, m, twin);
+    const twin = row.int8Twin ? { c: row.int8Twin(), tol: twinTol } : undefined;
+    r = resultRow(row, await measureRow(row.build(), lmulRuntimes(row), row.tolerance, plan, twin));
   } catch (e) {
     // A row that breaks in an unexpected place is recorded, not fatal to the other rows.
     const m = { timings: {}, agreement: {}, errors: { ortnode: `harness: ${(e as Error).message}` }, iterations: 0 };

@@ -20,6 +20,8 @@ const SHAPES: (Gemm | Conv)[] = [
   { kind: 'gemm', name: 'bgemm 64×256×4096', M: 64, N: 256, K: 4096 },
   { kind: 'gemm', name: 'bgemv 1×4096×4096', M: 1, N: 4096, K: 4096 },
   { kind: 'conv', name: 'bconv 3×3 64→64 56×56', C: 64, M: 64, H: 56, W: 56, k: 3, chunk: 204 },
+  // The GEMM of that conv (positions × channels × 9·64 taps), without its im2col.
+  { kind: 'gemm', name: 'bgemm 3136×64×576', M: 3136, N: 64, K: 576 },
 ];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];

@@ -27,12 +27,22 @@ export interface Agreement {
   ok: boolean;
 }
 
+/** A timed column: a runtime on the row's model, or onnxruntime-web on its int8 twin. */
+export type TimedId = RuntimeId | 'ortweb_int8';
+
 export interface RowMeasurement {
-  timings: Partial<Record<RuntimeId, Summary>>;
-  agreement: Partial<Record<RuntimeId, Agreement>>;
-  /** Why a runtime was not timed, by runtime. */
-  errors: Partial<Record<RuntimeId, string>>;
+  timings: Partial<Record<TimedId, Summary>>;
+  agreement: Partial<Record<TimedId, Agreement>>;
+  /** Why a column was not timed, by column. */
+  errors: Partial<Record<TimedId, string>>;
   iterations: number;
+}
+
+/** A second model of the same layer (the int8 twin), timed on onnxruntime-web as 'ortweb_int8'. */
+export interface Twin {
+  c: BenchCase;
+  /** Agreement of onnxruntime-web with onnxruntime-node on the twin. */
+  tol: Tolerance;
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
@@ -57,13 +67,13 @@ async function timeRun(m: LoadedModel): Promise<number> {
  * Warms each loaded model up, then times them round-robin for the same number of iterations:
  * enough for the slowest to take about plan.targetMs, within [minIters, maxIters].
  */
-export async function timeRoundRobin(
-  timed: readonly { id: RuntimeId; model: LoadedModel }[],
+export async function timeRoundRobin<Id extends string>(
+  timed: readonly { id: Id; model: LoadedModel }[],
   plan: TimingPlan,
-): Promise<{ timings: Partial<Record<RuntimeId, Summary>>; iterations: number }> {
+): Promise<{ timings: Partial<Record<Id, Summary>>; iterations: number }> {
   if (timed.length === 0) return { timings: {}, iterations: 0 };
   // Warm-up also estimates each runtime's time per run, which sizes the timed loop.
-  const estimate = new Map<RuntimeId, number>();
+  const estimate = new Map<Id, number>();
   for (const t of timed) {
     const samples: number[] = [];
     const t0 = performance.now();
@@ -73,7 +83,7 @@ export async function timeRoundRobin(
   const slowest = Math.max(...estimate.values());
   const iters = Math.min(plan.maxIters, Math.max(plan.minIters, Math.ceil(plan.targetMs / slowest)));
 
-  const samples = new Map<RuntimeId, number[]>(timed.map((t) => [t.id, []]));
+  const samples = new Map<Id, number[]>(timed.map((t) => [t.id, []]));
   for (let i = 0; i < iters; i++) {
     // Rotate the starting runtime so none always runs right after another's cache footprint.
     for (let j = 0; j < timed.length; j++) {
@@ -81,21 +91,47 @@ export async function timeRoundRobin(
       samples.get(t.id)!.push(await timeRun(t.model));
     }
   }
-  const timings: Partial<Record<RuntimeId, Summary>> = {};
+  const timings: Partial<Record<Id, Summary>> = {};
   for (const [id, xs] of samples) timings[id] = summarize(xs);
   return { timings, iterations: iters };
 }
 
-export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol: Tolerance, plan: TimingPlan): Promise<RowMeasurement> {
+/** Loads c on rt and checks its outputs against ref's; records why not in out.errors[id]. */
+async function loadChecked(
+  out: RowMeasurement, id: TimedId, rt: Runtime, c: BenchCase, ref: Record<string, Output>, tol: Tolerance,
+): Promise<LoadedModel | undefined> {
+  try {
+    const m = await rt.load(id === 'lowbit' ? c.model : c.ortModel ?? c.model, c.feeds);
+    const a = agreement(await m.run(), ref, tol);
+    out.agreement[id] = a;
+    if (a.ok) return m;
+    out.errors[id] = `output differs from ort-node (max abs ${a.max_abs.toExponential(2)}, max rel ${a.max_rel.toExponential(2)})`;
+    await m.release();
+  } catch (e) {
+    out.errors[id] = message(e);
+  }
+  return undefined;
+}
+
+/**
+ * Checks every runtime (and onnxruntime-web on the twin) against onnxruntime-node, then times
+ * them all round-robin in one window.
+ */
+export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol: Tolerance, plan: TimingPlan, twin?: Twin): Promise<RowMeasurement> {
   const out: RowMeasurement = { timings: {}, agreement: {}, errors: {}, iterations: 0 };
   const reference = runtimes.find((r) => r.id === 'ortnode');
   if (!reference) throw new Error('bench: onnxruntime-node is the reference and must be among the runtimes');
-  const loaded = new Map<RuntimeId, LoadedModel>();
+  const timed: { id: TimedId; model: LoadedModel }[] = [];
+  /** Models loaded only as references (the twin on ort-node). */
+  const loaded: LoadedModel[] = [];
+  const keep = (id: TimedId, m: LoadedModel | undefined) => {
+    if (m) timed.push({ id, model: m });
+  };
   try {
     let refOut: Record<string, Output>;
     try {
       const refModel = await reference.load(c.ortModel ?? c.model, c.feeds);
-      loaded.set('ortnode', refModel);
+      timed.push({ id: 'ortnode', model: refModel });
       refOut = await refModel.run();
     } catch (e) {
       // Without the reference nothing can be checked, so nothing is timed.
@@ -103,27 +139,26 @@ export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol
       return out;
     }
     for (const rt of runtimes) {
-      if (rt.id === 'ortnode') continue;
+      if (rt.id !== 'ortnode') keep(rt.id, await loadChecked(out, rt.id, rt, c, refOut, tol));
+    }
+    const web = runtimes.find((r) => r.id === 'ortweb');
+    if (twin && web) {
       try {
-        const m = await rt.load(rt.id === 'lowbit' ? c.model : c.ortModel ?? c.model, c.feeds);
-        loaded.set(rt.id, m);
-        const a = agreement(await m.run(), refOut, tol);
-        out.agreement[rt.id] = a;
-        if (!a.ok) {
-          out.errors[rt.id] = `output differs from ort-node (max abs ${a.max_abs.toExponential(2)}, max rel ${a.max_rel.toExponential(2)})`;
-          loaded.delete(rt.id);
-          await m.release();
-        }
+        const twinRef = await reference.load(twin.c.model, twin.c.feeds);
+        loaded.push(twinRef);
+        keep('ortweb_int8', await loadChecked(out, 'ortweb_int8', web, twin.c, await twinRef.run(), twin.tol));
       } catch (e) {
-        out.errors[rt.id] = message(e);
+        out.errors.ortweb_int8 = `ort-node on the int8 twin: ${message(e)}`;
       }
     }
-    const timed = runtimes.filter((r) => loaded.has(r.id)).map((r) => ({ id: r.id, model: loaded.get(r.id)! }));
+    // Timed in the order of `runtimes`, the twin right after ort-web on the row's model.
+    const order: TimedId[] = ['lowbit', 'ortweb', 'ortweb_int8', 'ortnode'];
+    timed.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const t = await timeRoundRobin(timed, plan);
     out.timings = t.timings;
     out.iterations = t.iterations;
   } finally {
-    for (const m of loaded.values()) await m.release();
+    for (const m of new Set([...loaded, ...timed.map((t) => t.model)])) await m.release();
   }
   return out;
 }

@@ -43,8 +43,8 @@ export interface Results {
 const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));
 const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? round(a / b, 3) : null);
 
-/** `twin`: the measurement of row.int8Twin (ort-web and ort-node only). */
-export function resultRow(row: BenchRow, m: RowMeasurement, twin?: RowMeasurement): ResultRow {
+/** The row's result; rows with an int8 twin get the binary columns (m.timings.ortweb_int8). */
+export function resultRow(row: BenchRow, m: RowMeasurement): ResultRow {
   const at = (id: RuntimeId, k: 'median' | 'p10' | 'p90'): number | null => {
     const s = m.timings[id];
     return s ? round(s[k]) : null;
@@ -52,12 +52,9 @@ export function resultRow(row: BenchRow, m: RowMeasurement, twin?: RowMeasuremen
   const lowbit = at('lowbit', 'median');
   const ortweb = at('ortweb', 'median');
   const ortnode = at('ortnode', 'median');
-  const errors = [
-    ...Object.entries(m.errors).map(([id, e]) => `${id}: ${e}`),
-    ...Object.entries(twin?.errors ?? {}).map(([id, e]) => `${id} (int8 twin): ${e}`),
-  ];
-  const int8 = twin?.timings.ortweb ? round(twin.timings.ortweb.median) : null;
-  const binary = twin
+  const errors = Object.entries(m.errors).map(([id, e]) => `${id === 'ortweb_int8' ? 'ortweb (int8 twin)' : id}: ${e}`);
+  const int8 = m.timings.ortweb_int8 ? round(m.timings.ortweb_int8.median) : null;
+  const binary = row.int8Twin
     ? {
       lowbit_gops: lowbit !== null ? round((2 * row.macs) / lowbit / 1e6, 3) : null,
       ortweb_fp32_ms: ortweb,

@@ -12,7 +12,7 @@
 // float32 one value or [M], bias float32 [M].
 
 import { numel } from '../ir/tensor.js';
-import type { OpCtx, OpDef } from './context.js';
+import type { Addr, OpCtx, OpDef } from './context.js';
 import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
 import { requireType } from './elementwise.js';
 import {
@@ -178,44 +178,52 @@ function lower(s: Slots) {
         { addr: ctx.in(q.wScale), count: wPerChannel ? g.M * g.group : 1 }, ctx.in(q.yScale), ctx.in(q.yZp), ctx.dtype(q.yZp) === 'int8');
       if (ctx.has(q.bias)) bias = ctx.in(q.bias);
     }
-    const x = ctx.in(0);
-    const xZp = ctx.has(s.xZp) ? ctx.in(s.xZp) : 0;
-    const KW = g.kernel[g.kernel.length - 1];
-    const rows = numel(g.kernel) / KW;
-    // One input channel per group and few outputs per group: too little work per output for the
-    // GEMM's 4-channel tiles, so the direct kernel.
-    if (g.C === 1 && g.M < 4) {
-      const channels = g.M * g.group;
-      const wp = packedWeights(ctx, s.w, s.wZp, dwWeightBytes(channels, rows, KW), `qconv_dw${+wSigned}`, (src, zp, dst) => {
-        ctx.step('pack_w_dw_i8', src, wSigned ? 1 : 0, zp, wPerChannel ? 1 : 0, channels, rows, KW, dst);
-      });
-      ctx.step('conv_dw_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0),
-        ctx.scratch(dwScratchBytes(g)));
-      return;
-    }
-    if (useWinograd(g)) {
-      const groupBytes = winoWeightBytes(g.M, g.C);
-      const up = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qconv_wino${+wSigned}_g${g.group}`, (src, zp, dst) => {
-        for (let j = 0; j < g.group; j++) {
-          const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
-          ctx.step('pack_w_wino_i8', ctx.offset(src, j * g.M * g.C * 9), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, g.C, ctx.offset(dst, j * groupBytes));
-        }
-      });
-      ctx.step('conv_wino_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, up, bias, epi, ctx.out(0),
-        ctx.scratch(winoScratchBytes(g)));
-      return;
-    }
-    const T = numel(g.kernel);
-    const groupBytes = convWeightBytes(g.M, g.C, T);
-    const wp = packedWeights(ctx, s.w, s.wZp, g.group * groupBytes, `qconv_w${+wSigned}_g${g.group}`, (src, zp, dst) => {
-      for (let j = 0; j < g.group; j++) {
-        const zpj = zp && wPerChannel ? ctx.offset(zp, j * g.M) : zp;
-        ctx.step('pack_w_conv_i8', ctx.offset(src, j * g.M * g.C * T), wSigned ? 1 : 0, zpj, wPerChannel ? 1 : 0, g.M, g.C, T, ctx.offset(dst, j * groupBytes));
-      }
-    });
-    ctx.step('conv_i8', ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0)), x, xSigned ? 1 : 0, xZp, wp, bias, epi, ctx.out(0),
-      ctx.scratch(convI8ScratchBytes(g)));
+    emitConvI8(ctx, g, { x: ctx.in(0), xSigned, xZp: ctx.has(s.xZp) ? ctx.in(s.xZp) : 0, w: s.w, wSigned, wZp: s.wZp, wPerChannel, bias, epi });
   };
+}
+
+/** emitConvI8's operands: x is input 0; w and wZp are input indices (wZp −1: no zero point, as TernaryConv's codes). */
+export interface ConvI8Operands {
+  x: Addr;
+  xSigned: boolean;
+  xZp: Addr | 0;
+  w: number;
+  wSigned: boolean;
+  wZp: number;
+  wPerChannel: boolean;
+  bias: Addr | 0;
+  epi: Addr;
+}
+
+/** Emits the integer conv kernel for g: conv_dw_i8, conv_wino_i8 or conv_i8, weights packed once per session. */
+export function emitConvI8(ctx: OpCtx, g: ConvGeom, o: ConvI8Operands): void {
+  const KW = g.kernel[g.kernel.length - 1];
+  const rows = numel(g.kernel) / KW;
+  const channels = g.M * g.group;
+  const geom = ctx.params(geomDescriptor(ctx.dims(0)[0], g, 0));
+  const [ws, pc] = [o.wSigned ? 1 : 0, o.wPerChannel ? 1 : 0];
+  // One input channel per group and few outputs per group: too little work per output for the
+  // GEMM's 4-channel tiles, so the direct kernel.
+  if (g.C === 1 && g.M < 4) {
+    const wp = packedWeights(ctx, o.w, o.wZp, dwWeightBytes(channels, rows, KW), `qconv_dw${ws}`, (src, zp, dst) => {
+      ctx.step('pack_w_dw_i8', src, ws, zp, pc, channels, rows, KW, dst);
+    });
+    ctx.step('conv_dw_i8', geom, o.x, o.xSigned ? 1 : 0, o.xZp, wp, o.bias, o.epi, ctx.out(0), ctx.scratch(dwScratchBytes(g)));
+    return;
+  }
+  const wino = useWinograd(g);
+  const T = numel(g.kernel);
+  const groupBytes = wino ? winoWeightBytes(g.M, g.C) : convWeightBytes(g.M, g.C, T);
+  const wp = packedWeights(ctx, o.w, o.wZp, g.group * groupBytes, `qconv_${wino ? 'wino' : 'w'}${ws}_g${g.group}`, (src, zp, dst) => {
+    for (let j = 0; j < g.group; j++) {
+      const zpj = zp && o.wPerChannel ? ctx.offset(zp, j * g.M) : zp;
+      const at = [ctx.offset(src, j * g.M * g.C * T), ws, zpj, pc, g.M, g.C];
+      if (wino) ctx.step('pack_w_wino_i8', ...at, ctx.offset(dst, j * groupBytes));
+      else ctx.step('pack_w_conv_i8', ...at, T, ctx.offset(dst, j * groupBytes));
+    }
+  });
+  ctx.step(wino ? 'conv_wino_i8' : 'conv_i8', geom, o.x, o.xSigned ? 1 : 0, o.xZp, wp, o.bias, o.epi, ctx.out(0),
+    ctx.scratch(wino ? winoScratchBytes(g) : convI8ScratchBytes(g)));
 }
 
 export const qconvOps: Record<string, OpDef> = {

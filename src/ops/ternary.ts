@@ -1,6 +1,7 @@
 // ai.lowbit ternary layers: constant weights in {−1, 0, +1} (2 bits each once packed) with a
 // per-tensor or per-output-channel scale, over u8/s8 activations with a zero point, on the
-// exact integer kernels (assembly/tgemm_t2i8.ts, assembly/tconv_t2i8.ts). What the ternary pass
+// exact integer kernels (assembly/tgemm_t2i8.ts, assembly/tconv_t2i8.ts; a conv with small K runs
+// the codes as int8 weights on qconv.ts's kernels: onInt8Conv). What the ternary pass
 // (src/passes/ternary.ts) makes of W2A8 QDQ layers and of {−s_n, 0, +s_n} weights behind
 // quantised activations.
 //
@@ -27,6 +28,7 @@ import { numel } from '../ir/tensor.js';
 import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
 import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
 import { requireType } from './elementwise.js';
+import { emitConvI8, useWinograd, winoWeightBytes } from './qconv.js';
 import { emitRequantDesc, perTensor, q8Operand, zeroPointType } from './qparams.js';
 import { fmtDims } from './shape-util.js';
 
@@ -186,6 +188,18 @@ export function tconvScratchBytes(g: ConvGeom, chunk: number): number {
   return roundUp16(numel(g.inSpatial) * g.C) + chunk * roundUp16(numel(g.kernel) * g.C);
 }
 
+/**
+ * Whether the int8 conv kernels (qconv.ts: the codes are int8 weights, the same exact sums; the
+ * epilogue indexed by channel alike) are faster than tconv_t2i8 on g: below K = 512 (im2col and
+ * the 4×2 tile do not pay: measured 0.05× at K = 9, 0.3–0.5× at K = 72–288, 0.7–1.0× at K = 256–384
+ * over 1×1 and 3×3 shapes), and where Winograd applies and its weights (16 i16 values per 3×3
+ * filter) stay small (≤ 4 MiB; 2.4× at 256→256 14², 0.9× at 512→512 14²). tconv_t2i8 wins on
+ * large weights over few positions (1.2–4.6× at K ≥ 512 with ≤ 7² outputs or stride 2).
+ */
+export function onInt8Conv(g: ConvGeom): boolean {
+  return numel(g.kernel) * g.C < 512 || (useWinograd(g) && g.group * winoWeightBytes(g.M, g.C) <= 4 << 20);
+}
+
 const ternaryConv: OpDef = {
   infer(ctx) {
     const g = convGeom(ctx, A, W);
@@ -201,13 +215,19 @@ const ternaryConv: OpDef = {
     const q = requantises(ctx);
     const T = numel(g.kernel);
     const K = T * g.C;
+    const epi = emitEpilogue(ctx, channels, perChannel, q);
+    if (onInt8Conv(g)) {
+      const bias = q && ctx.has(BIAS) ? ctx.in(BIAS) : 0;
+      emitConvI8(ctx, g, { x: ctx.in(A), xSigned: aSigned, xZp: ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, w: W, wSigned: true, wZp: -1, wPerChannel: false, bias, epi });
+      return;
+    }
     const wp = packedWeights(ctx, 'tconv', channels, K, (src, dst) => {
       ctx.step('pack_ternary_conv_i8', src, channels, g.C, T, dst);
     });
     const rowc = emitRowc(ctx, wp, channels, K, aSigned, q);
     const chunk = chunkOf(g, K);
     ctx.step('tconv_t2i8', ctx.params(geomDescriptor(ctx.dims(A)[0], g, chunk)), ctx.in(A), aSigned ? 1 : 0,
-      ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, wp, rowc, emitEpilogue(ctx, channels, perChannel, q), ctx.out(0),
+      ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, wp, rowc, epi, ctx.out(0),
       ctx.scratch(tconvScratchBytes(g, chunk)));
   },
 };

@@ -175,8 +175,8 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
       }
     }
   });
-  it('counts all-different and all-equal rows exactly at the u8/narrow counter limits (7, 8, 31, 32 blocks)', () => {
-    for (const K of [7 * 128, 7 * 128 - 5, 8 * 128, 31 * 128, 32 * 128 + 1]) {
+  it('counts all-different and all-equal rows exactly at the u8/narrow counter limits (7, 8, 31, 32 blocks) and with half tails', () => {
+    for (const K of [7 * 128, 7 * 128 - 5, 8 * 128, 14 * 128 + 64, 31 * 128, 30 * 128 + 1, 32 * 128 + 1]) {
       box.reset();
       const M = 6, N = 9;
       // Rows alternate all −1 / all +1 against columns all +1 / all −1: every dot is ±K.

@@ -72,8 +72,8 @@ const CASES: Case[] = [
   { name: 'Conv 3×3 pad 1: 8-bit act (HALF_DOWN) × 4-bit per-channel W, bias', kind: 'Conv', x: { bits: 8, mode: 'HALF_DOWN', scale: 0.125 }, w: { bits: 4, scale: pow2s(rng(11), N) }, bias: true, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'Conv: 4-bit unsigned act × 2-bit W', kind: 'Conv', x: { bits: 4, signed: 0, scale: 0.25 }, w: { bits: 2, scale: 0.5 }, want: { op: 'QConvToFloat', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'Gemm transB: 8-bit act × 4-bit W, bias Quant(b, s, 0, 32)', kind: 'GemmT', x: { bits: 8, scale: 0.25 }, w: { bits: 4, scale: pow2s(rng(16), N) }, biasQuant: 2 ** -6, want: { op: 'MatMulQWQ8', wType: 'int4', kernel: 'qwgemm_i8' } },
-  { name: 'Conv: 8-bit act × ternary W, per-channel bias Quant(b, s[n], 0, 32)', kind: 'Conv', x: { bits: 8, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: 0.5 }, biasQuant: pow2s(rng(17), N).map((v) => v / 64), want: { op: 'TernaryConv', wType: 'int8', kernel: 'tconv_t2i8' } },
-  { name: 'Conv 3×3 pad 1: 8-bit act (zp 3) × ternary per-channel W, bias', kind: 'Conv', x: { bits: 8, zp: 3, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: pow2s(rng(15), N) }, bias: true, want: { op: 'TernaryConv', wType: 'int8', kernel: 'tconv_t2i8' } },
+  { name: 'Conv: 8-bit act × ternary W, per-channel bias Quant(b, s[n], 0, 32)', kind: 'Conv', x: { bits: 8, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: 0.5 }, biasQuant: pow2s(rng(17), N).map((v) => v / 64), want: { op: 'TernaryConv', wType: 'int8', kernel: 'conv_i8' } },
+  { name: 'Conv 3×3 pad 1: 8-bit act (zp 3) × ternary per-channel W, bias', kind: 'Conv', x: { bits: 8, zp: 3, scale: 0.125 }, w: { bits: 2, narrow: 1, scale: pow2s(rng(15), N) }, bias: true, want: { op: 'TernaryConv', wType: 'int8', kernel: 'conv_i8' } },
   { name: 'depthwise Conv: 8-bit act × 8-bit unsigned W zp', kind: 'ConvDW', x: { bits: 8, scale: 0.25 }, w: { bits: 8, signed: 0, zp: [7, 128, 200, 0, 31], scale: pow2s(rng(12), C) }, want: { op: 'QConvToFloat', wType: 'uint8', kernel: 'conv_dw_i8' } },
 ];
 

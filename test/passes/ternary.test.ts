@@ -31,19 +31,24 @@ const base: TernaryCase = {
 const conv3 = { kind: 'Conv' as const, kernel: [3, 3], attrs: { pads: [1, 1, 1, 1] } };
 
 /** form: how the model under test writes W; ortFuses: onnxruntime runs the int8 twin as one integer node. */
-const CASES: (TernaryCase & { form: WeightForm; becomes: string; ortFuses: boolean })[] = [
+const CASES: (TernaryCase & { form: WeightForm; becomes: string; runs?: string; ortFuses: boolean })[] = [
   { ...base, name: 'INT2 MatMul per channel, u8 → u8', form: 'int2', becomes: 'TernaryMatMul', ortFuses: true },
   { ...base, name: 'INT2 MatMul per tensor, s8, A [2, 3, K]', x: [2, 3, 129], xType: 'int8', perChannel: false, form: 'int2', becomes: 'TernaryMatMul', ortFuses: true },
   { ...base, name: 'INT2 Gemm transB + int32 bias, s8 → s8', kind: 'Gemm', x: [7, 300], N: 33, xType: 'int8', attrs: { transB: 1 }, bias: 'int32', form: 'int2', becomes: 'TernaryMatMul', ortFuses: true },
   { ...base, name: 'INT2 Gemm + Relu → u8 (a clamp in the quantised domain)', kind: 'Gemm', x: [4, 90], N: 9, attrs: { transB: 1 }, bias: 'int32', act: 'relu', form: 'int2', becomes: 'TernaryMatMul', ortFuses: false },
-  { ...base, name: 'INT2 Conv 3×3 pad 1 + int32 bias, u8 → u8', ...conv3, x: [2, 20, 7, 6], N: 12, bias: 'int32', form: 'int2', becomes: 'TernaryConv', ortFuses: true },
-  { ...base, name: 'INT2 Conv group 2, stride 2, dilation 2, s8, per tensor', kind: 'Conv', kernel: [3, 3], attrs: { group: 2, strides: [2, 2], dilations: [2, 2], pads: [2, 1, 2, 1] }, x: [1, 16, 11, 9], N: 6, xType: 'int8', perChannel: false, form: 'int2', becomes: 'TernaryConv', ortFuses: true },
-  { ...base, name: 'INT2 Conv 1×1 (no im2col) + Clip → u8', kind: 'Conv', kernel: [1, 1], x: [1, 48, 5, 5], N: 8, act: 'clip', bias: 'int32', form: 'int2', becomes: 'TernaryConv', ortFuses: false },
+  { ...base, name: 'INT2 Conv 3×3 pad 1 + int32 bias, u8 → u8', ...conv3, x: [2, 20, 7, 6], N: 12, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_i8', ortFuses: true },
+  { ...base, name: 'INT2 Conv group 2, stride 2, dilation 2, s8, per tensor', kind: 'Conv', kernel: [3, 3], attrs: { group: 2, strides: [2, 2], dilations: [2, 2], pads: [2, 1, 2, 1] }, x: [1, 16, 11, 9], N: 6, xType: 'int8', perChannel: false, form: 'int2', becomes: 'TernaryConv', runs: 'conv_i8', ortFuses: true },
+  { ...base, name: 'INT2 Conv 1×1 (no im2col) + Clip → u8', kind: 'Conv', kernel: [1, 1], x: [1, 48, 5, 5], N: 8, act: 'clip', bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_i8', ortFuses: false },
   { ...base, name: 'implicit f32 MatMul, float output', x: [6, 100], sx: 2 ** -6, q: false, form: 'f32', becomes: 'TernaryMatMul', ortFuses: false },
   { ...base, name: 'implicit f32 Gemm transB, float bias, Relu, float output', kind: 'Gemm', x: [3, 64], N: 17, sx: 2 ** -5, attrs: { transB: 1 }, bias: 'float', act: 'relu', q: false, xType: 'int8', form: 'f32', becomes: 'TernaryMatMul', ortFuses: false },
-  { ...base, name: 'implicit f32 Conv + float bias + Clip, float output', ...conv3, x: [1, 9, 6, 8], N: 5, sx: 2 ** -7, bias: 'float', act: 'clip', q: false, form: 'f32', becomes: 'TernaryConv', ortFuses: false },
-  { ...base, name: 'INT2 Conv, float output (no Q)', ...conv3, x: [1, 10, 5, 5], N: 4, sx: 2 ** -6, bias: 'int32', q: false, form: 'int2', becomes: 'TernaryConv', ortFuses: false },
+  { ...base, name: 'implicit f32 Conv + float bias + Clip, float output', ...conv3, x: [1, 9, 6, 8], N: 5, sx: 2 ** -7, bias: 'float', act: 'clip', q: false, form: 'f32', becomes: 'TernaryConv', runs: 'conv_i8', ortFuses: false },
+  { ...base, name: 'INT2 Conv, float output (no Q)', ...conv3, x: [1, 10, 5, 5], N: 4, sx: 2 ** -6, bias: 'int32', q: false, form: 'int2', becomes: 'TernaryConv', runs: 'conv_i8', ortFuses: false },
   { ...base, name: 'implicit f32 Gemm, float bias + Q (no integer form: Q kept)', kind: 'Gemm', x: [4, 50], N: 7, bias: 'float', form: 'f32', becomes: 'TernaryMatMul', ortFuses: false },
+  // K = T·C ≥ 512: the ternary im2col kernel; smaller K, or Winograd, or depthwise: the int8 conv kernels.
+  { ...base, name: 'INT2 Conv 3×3 pad 1, K = 576, u8 → u8', ...conv3, x: [1, 64, 5, 6], N: 10, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'tconv_t2i8', ortFuses: true },
+  { ...base, name: 'INT2 Conv 1×1 stride 2, K = 530, per tensor, s8 → s8', kind: 'Conv', kernel: [1, 1], attrs: { strides: [2, 2] }, x: [2, 530, 3, 4], N: 7, xType: 'int8', perChannel: false, form: 'int2', becomes: 'TernaryConv', runs: 'tconv_t2i8', ortFuses: true },
+  { ...base, name: 'INT2 Conv 3×3 pad 1, 32 channels × 14 columns (Winograd), u8 → u8', ...conv3, x: [1, 32, 5, 14], N: 6, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_wino_i8', ortFuses: true },
+  { ...base, name: 'INT2 depthwise Conv 3×3 pad 1, 6 groups, u8 → u8', ...conv3, attrs: { group: 6, pads: [1, 1, 1, 1] }, x: [1, 6, 7, 9], N: 6, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_dw_i8', ortFuses: true },
 ];
 
 describe('ternary rewrites', () => {
@@ -162,8 +167,9 @@ describe.each(ALL_BACKENDS)('ternary layers against onnxruntime-node (%s)', (bac
     expect(report.passes).toMatchObject({ ternary: 1 });
     const layer = report.nodes.find((n) => n.name === 'layer')!;
     expect([layer.opType, layer.domain, layer.exact]).toEqual([c.becomes, 'ai.lowbit', true]);
-    expect(layer.kernels).toContain(c.kind === 'Conv' ? 'tconv_t2i8' : 'tgemm_t2i8');
-    expect(layer.math).toMatch(/^ternary×int8→int32/);
+    const kernel = c.runs ?? 'tgemm_t2i8';
+    expect(layer.kernels).toContain(kernel);
+    expect(layer.math).toMatch(kernel.startsWith('t') ? /^ternary×int8→int32/ : /^int8/);
     const requant = c.q && c.bias !== 'float';
     // Requantised: the QuantizeLinear after the layer is gone (the layer writes the integers).
     expect(report.nodes.some((n) => n.name === 'qy')).toBe(c.q && !requant);
