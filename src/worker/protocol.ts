@@ -19,6 +19,8 @@ export interface WireOptions {
   wasm?: WasmSource | Partial<Record<Backend, WasmSource>>;
   memoryLimit?: number;
   maxModelBytes?: number;
+  maxTensorElements?: number;
+  runTimeLimitMs?: number;
   precision?: Precision;
   progress?: boolean;
 }
