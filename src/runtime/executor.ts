@@ -49,7 +49,7 @@ export class BoundPlan {
         const ms = performance.now() - t0;
         if (ms > timeLimitMs) {
           fail('LOWBIT_LIMIT', `run stopped after ${ms.toFixed(0)} ms, over the limit of ${timeLimitMs} ms (option runTimeLimitMs), ` +
-            `before node '${plan.steps[i].node}' (step ${i + 1} of ${fns.length})`);
+            `before node '${plan.steps[i].node}' (kernel step ${i + 1} of ${fns.length})`);
         }
       }
       let ret: number | undefined;
