@@ -166,7 +166,13 @@ const secs = (performance.now() - t0) / 1000;
 
 if (stats.failures.length) {
   const backends = await supportedBackends();
-  for (const f of stats.failures) save(makeCase(corpus, seed, f.i, backends), `${f.kind}-s${seed}-c${f.i}`, { case: f.i, kind: f.kind, stage: f.stage, error: f.error });
+  for (const f of stats.failures) {
+    try {
+      save(makeCase(corpus, seed, f.i, backends), `${f.kind}-s${seed}-c${f.i}`, { case: f.i, kind: f.kind, stage: f.stage, error: f.error });
+    } catch (e) {
+      process.stderr.write(`fuzz: case ${f.i} cannot be rebuilt (${(e as Error).message}); rerun with --only ${f.i}\n`);
+    }
+  }
   log(`\n${stats.failures.length} failures saved to ${values.out}/\n`);
 }
 const summary = {

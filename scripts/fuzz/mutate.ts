@@ -42,7 +42,7 @@ function valueNames(g: GraphProto): string[] {
   for (const v of g.input ?? []) s.add(v.name ?? '');
   for (const t of g.initializer ?? []) s.add(t.name ?? '');
   for (const node of g.node ?? []) for (const o of node.output ?? []) s.add(o);
-  return [...s];
+  return s.size ? [...s] : ['ghost'];
 }
 
 const DTYPES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 99, -1];
@@ -299,9 +299,15 @@ export function mutate(seed: Uint8Array, r: Rng): Mutant {
       const did = MUTATIONS[name](m, g, r);
       if (did) what.push(`${name}: ${did}`);
     }
-    bytes = onnx.ModelProto.encode(m).finish();
+    try {
+      bytes = onnx.ModelProto.encode(m).finish();
+    } catch (e) {
+      // A mutation left a field protobufjs cannot write: fall back to byte damage of the seed.
+      what.length = 0;
+      what.push(`(unencodable: ${(e as Error).message.slice(0, 60)})`);
+    }
   }
-  if (what.length === 0 || r.chance(0.05)) {
+  if (what.length === 0 || what[0].startsWith('(unencodable') || r.chance(0.05)) {
     const d = mutateBytes(bytes, r);
     bytes = d.bytes;
     what.push(d.what);

@@ -26,8 +26,8 @@ const post = (m: FromWorker) => parentPort!.postMessage(m);
 parentPort!.on('message', async (m: ToWorker) => {
   for (let i = m.from; i < m.to; i++) {
     post({ type: 'start', i });
-    const c = makeCase(corpus, init.seed, i, backends);
     try {
+      const c = makeCase(corpus, init.seed, i, backends);
       post({ type: 'done', i, ...(await runCase(c.bytes, c.seed.inputs, c.feedSeed, c.backend)) });
     } catch (e) {
       post({ type: 'done', i, kind: 'bug', stage: 'harness', error: String((e as Error)?.stack ?? e) });
