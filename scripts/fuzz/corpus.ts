@@ -67,9 +67,9 @@ export function loadCorpus(nodeTestsDir = defaultNodeTestsDir(), modelsDir = joi
   return { models, nodeTests, nodeTestsDir, nodeTestsFound };
 }
 
-/** The seed model of a case: node tests are small and many, so they take most cases (models/ take 5%). */
+/** The seed model of a case: node tests are small and many, so they take most cases (models/ take 8%). */
 export function pickSeed(c: Corpus, r: { float(): number; pick<T>(a: readonly T[]): T }): Seed {
-  if (c.nodeTests.length === 0 || (c.models.length > 0 && r.float() < 0.05)) return r.pick(c.models);
+  if (c.nodeTests.length === 0 || (c.models.length > 0 && r.float() < 0.08)) return r.pick(c.models);
   return r.pick(c.nodeTests);
 }
 

@@ -89,6 +89,37 @@ const MUTATIONS: Record<string, Mutation> = {
     if (r.chance(0.5)) t.rawData = new Uint8Array(0);
     return `typed data of '${t.name}'`;
   },
+  initValues(_m, g, r) {
+    // Same shape and type, new values: shape tensors, axes, pads, scales, zero points, weights.
+    const t = r.pick(tensors(g).filter((x) => x.rawData && x.rawData.length > 0));
+    if (!t) return undefined;
+    const raw = (t.rawData = t.rawData!.slice());
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const w = ({ 1: 4, 6: 4, 7: 8, 11: 8, 12: 4, 13: 8, 10: 2, 16: 2, 5: 2, 4: 2 } as Record<number, number>)[t.dataType ?? 0] ?? 1;
+    const count = 1 + r.int(Math.min(4, raw.length / w));
+    for (let k = 0; k < count; k++) {
+      const at = r.int(raw.length / w) * w;
+      if (t.dataType === 1) dv.setFloat32(at, r.pick([NaN, Infinity, -Infinity, 0, -0, -1, 1e-45, 3e38, 2, -0.5]), true);
+      else if (t.dataType === 7) dv.setBigInt64(at, BigInt(r.pick([-1, 0, 1, 2, -2, 3, 2 ** 31, -(2 ** 31), 2 ** 40])) * (r.chance(0.1) ? 2n ** 20n : 1n), true);
+      else if (t.dataType === 6) dv.setInt32(at, r.pick([-1, 0, 1, 2, -2, 2 ** 31 - 1, -(2 ** 31)]), true);
+      else for (let b = 0; b < w; b++) raw[at + b] = r.pick([0, 0xff, 0x80, 0x7f, 1, r.int(256)]);
+    }
+    return `values of '${t.name}'`;
+  },
+  attrValue(_m, g, r) {
+    // Same attribute type, a new value: axes, strides, pads, group, block sizes, bit widths...
+    const node = r.pick((g.node ?? []).filter((x) => x.attribute?.length));
+    if (!node) return undefined;
+    const a = r.pick(node.attribute!) as AttributeProto;
+    const small = () => r.pick([-3, -2, -1, 0, 1, 2, 3, 4, 7, 8, 16, 33, 1000, 2 ** 31 - 1]);
+    if (a.ints?.length) {
+      if (r.chance(0.3)) a.ints.push(small()); else if (r.chance(0.3)) a.ints.pop(); else a.ints[r.int(a.ints.length)] = small();
+    } else if (a.floats?.length) a.floats[r.int(a.floats.length)] = r.pick([NaN, 0, -1, 1e30]);
+    else if (a.type === 1) a.f = r.pick([NaN, Infinity, 0, -1, 1e-30, 1e30]);
+    else if (a.type === 3) a.s = new TextEncoder().encode(r.pick(['', 'NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID', 'ROUND', 'FLOOR', 'CEIL', 'nearest', 'linear', 'x']));
+    else a.i = small();
+    return `value of attribute '${a.name}' of '${node.name}'`;
+  },
   initDtype(_m, g, r) {
     const t = r.pick(tensors(g));
     if (!t) return undefined;
@@ -248,7 +279,8 @@ function mutateAttribute(a: AttributeProto, r: Rng, g: GraphProto): void {
   else { a.type = 6; a.floats = Array.from({ length: r.int(5) }, () => r.pick([0, -1, 2.5, NaN])); }
 }
 
-const NAMES = Object.keys(MUTATIONS);
+// Value edits keep models valid deeper into planning and running: drawn three times as often.
+const NAMES = [...Object.keys(MUTATIONS), 'initValues', 'initValues', 'attrValue', 'attrValue'];
 
 /** Byte-level damage: bit flips, a truncation, a span of random bytes, or a copied span. */
 function mutateBytes(b: Uint8Array, r: Rng): { bytes: Uint8Array; what: string } {
