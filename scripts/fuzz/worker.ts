@@ -22,10 +22,18 @@ const init = workerData as WorkerInit;
 const corpus = loadCorpus(init.nodeTestsDir);
 const backends = await supportedBackends();
 const post = (m: FromWorker) => parentPort!.postMessage(m);
+// Self-test of the coordinator (test/fuzz.test.ts): LOWBIT_FUZZ_SELFTEST=hang:I,crash:J makes
+// case I spin forever and case J end its worker, as a real hang or crash would.
+const selftest = new Map((process.env.LOWBIT_FUZZ_SELFTEST ?? '').split(',').filter(Boolean).map((s) => {
+  const [what, i] = s.split(':');
+  return [Number(i), what] as const;
+}));
 
 parentPort!.on('message', async (m: ToWorker) => {
   for (let i = m.from; i < m.to; i++) {
     post({ type: 'start', i });
+    if (selftest.get(i) === 'hang') for (;;);
+    if (selftest.get(i) === 'crash') process.exit(3);
     try {
       const c = makeCase(corpus, init.seed, i, backends);
       post({ type: 'done', i, ...(await runCase(c.bytes, c.seed.inputs, c.feedSeed, c.backend)) });
