@@ -81,6 +81,8 @@ log(`fuzz: ${total} cases, seed ${seed}, ${nWorkers} workers, ${corpus.models.le
 const stats = { ok: 0, ran: 0, lowbit: {} as Record<string, number>, failures: [] as Failure[] };
 const CHUNK = 25;
 let next = 0;
+/** Cases of a lost worker's chunk that it did not reach, for the next worker that asks. */
+const pending: { from: number; to: number }[] = [];
 const t0 = performance.now();
 
 function record(i: number, o: Outcome | { kind: 'hang' | 'crash'; error: string }): void {
@@ -159,7 +161,6 @@ function slot(): Promise<void> {
     w.on('exit', (code) => { if (!finished) replace('crash', `worker exited with code ${code}`); });
   });
 }
-const pending: { from: number; to: number }[] = [];
 
 await Promise.all(Array.from({ length: nWorkers }, slot));
 const secs = (performance.now() - t0) / 1000;
