@@ -303,11 +303,13 @@ export function avgpool_f32__ref(x: usize, y: usize, nc: i32, pd: usize, countPa
     for (let od = 0; od < desc(pd, PO); od++) for (let oh = 0; oh < desc(pd, PO + 1); oh++) for (let ow = 0; ow < desc(pd, PO + 2); ow++) {
       let best = lowest<T>();
       let at: i64 = -1;
-      for (let kd = 0; kd < desc(pd, PK); kd++) for (let kh = 0; kh < desc(pd, PK + 1); kh++) for (let kw = 0; kw < desc(pd, PK + 2); kw++) {
-        const id = od * desc(pd, PS) - desc(pd, PPAD) + kd * desc(pd, PDIL);
-        const ih = oh * desc(pd, PS + 1) - desc(pd, PPAD + 1) + kh * desc(pd, PDIL + 1);
-        const iw = ow * desc(pd, PS + 2) - desc(pd, PPAD + 2) + kw * desc(pd, PDIL + 2);
-        if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+      // Only the in-bounds taps, in the same order: the cost is bounded by the input, not the
+      // kernel (a SAME-padded window may be far larger than the input).
+      const bd = od * desc(pd, PS) - desc(pd, PPAD), bh = oh * desc(pd, PS + 1) - desc(pd, PPAD + 1), bw = ow * desc(pd, PS + 2) - desc(pd, PPAD + 2);
+      const dd = desc(pd, PDIL), dh = desc(pd, PDIL + 1), dw = desc(pd, PDIL + 2);
+      const kw0 = tapBegin(bw, dw), kw1 = tapEnd(bw, dw, W, desc(pd, PK + 2));
+      for (let kd = tapBegin(bd, dd); kd < tapEnd(bd, dd, D, desc(pd, PK)); kd++) for (let kh = tapBegin(bh, dh); kh < tapEnd(bh, dh, H, desc(pd, PK + 1)); kh++) for (let kw = kw0; kw < kw1; kw++) {
+        const id = bd + kd * dd, ih = bh + kh * dh, iw = bw + kw * dw;
         const v = load<T>(xc + ((<usize>id * <usize>H + <usize>ih) * <usize>W + <usize>iw) * sizeof<T>());
         if (at < 0 || v > best) {
           best = v;

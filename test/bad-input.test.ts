@@ -321,6 +321,9 @@ describe('external data', () => {
 
   it('an absolute location is refused', async () => {
     await expectLowbit(InferenceSession.create(save('abs.onnx', join(dir, 'w.bin'))), 'LOWBIT_PATH', join(dir, 'w.bin'), 'absolute');
+    for (const loc of ['C:\\w.bin', 'c:w.bin', '\\\\host\\share\\w.bin']) {
+      await expectLowbit(InferenceSession.create(save('absw.onnx', loc)), 'LOWBIT_PATH', 'absolute');
+    }
   });
 
   it("a location with '..' is refused", async () => {
@@ -328,6 +331,7 @@ describe('external data', () => {
     writeFileSync(path, extModel('../w.bin'));
     await expectLowbit(InferenceSession.create(path), 'LOWBIT_PATH', "'../w.bin'", "'..'");
     await expectLowbit(InferenceSession.create(save('up2.onnx', 'sub/../../w.bin')), 'LOWBIT_PATH', "'..'");
+    await expectLowbit(InferenceSession.create(save('up3.onnx', 'sub\\..\\..\\w.bin')), 'LOWBIT_PATH', "'..'");
   });
 
   it('a symlink leaving the model directory is refused', async () => {

@@ -46,10 +46,11 @@ export function externalReader(dir: string) {
       fail('LOWBIT_PATH', `external data file '${location}' resolves outside the model's directory`);
     }
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
-    // fstat below then refuses anything that is not a regular file.
+    // fstat below then refuses anything that is not a regular file. O_NOFOLLOW: `real` has no
+    // symlinks, so one appearing there now (swapped in after realpath) is refused, not followed.
     let fd: number;
     try {
-      fd = openSync(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+      fd = openSync(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0));
     } catch (e) {
       fail('LOWBIT_PATH', `external data file '${location}' cannot be opened: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, e);
     }

@@ -8,6 +8,7 @@ import { decodeModel } from '../onnx/decode.js';
 import { checkLmulOptions, type LmulOptions } from '../passes/lmul.js';
 import { Engine, type Feed, type Precision } from '../session/engine.js';
 import { inspectPlan, type InspectReport } from '../session/inspect.js';
+import { MAX_MEMORY_LIMIT } from '../kernels/machine.js';
 import { BACKENDS, compileKernels, pickBackend, supportedBackends, type Backend, type WasmSource } from '../kernels/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
 import { Tensor, type TensorType } from './tensor.js';
@@ -25,6 +26,13 @@ export interface SessionOptions {
   memoryLimit?: number;
   /** Largest model accepted, in bytes (default 2 GiB). */
   maxModelBytes?: number;
+  /** Largest element count of any one tensor: initializers, inputs, intermediates (default 2^32). */
+  maxTensorElements?: number;
+  /**
+   * Time budget of one run in ms (default: none). It is checked between kernel steps, so a run
+   * stops at the first step boundary past the budget; servers also bound requests (timeoutMs).
+   */
+  runTimeLimitMs?: number;
   /** Download progress for URL models. */
   onProgress?: (loaded: number, total: number | undefined) => void;
   /**
@@ -98,9 +106,14 @@ export class InferenceSession {
 
   /** Loads a model from a file path (Node), URL, ArrayBuffer or Uint8Array. */
   static async create(model: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
-    for (const k of ['memoryLimit', 'maxModelBytes'] as const) {
+    for (const k of ['memoryLimit', 'maxModelBytes', 'maxTensorElements', 'runTimeLimitMs'] as const) {
       const v = options[k];
-      if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) fail('LOWBIT_BAD_OPTION', `option ${k} must be a positive number of bytes (got ${v})`);
+      if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+        fail('LOWBIT_BAD_OPTION', `option ${k} must be a positive number${k === 'runTimeLimitMs' ? ' of milliseconds' : k === 'maxTensorElements' ? '' : ' of bytes'} (got ${v})`);
+      }
+    }
+    if (options.memoryLimit !== undefined && options.memoryLimit > MAX_MEMORY_LIMIT) {
+      fail('LOWBIT_BAD_OPTION', `option memoryLimit is ${options.memoryLimit} bytes; wasm32 memory ends at 4 GiB, so the most is ${MAX_MEMORY_LIMIT}`);
     }
     if (options.precision !== undefined && options.precision !== 'model' && options.precision !== 'exact') {
       fail('LOWBIT_BAD_OPTION', `option precision must be 'model' or 'exact' (got ${String(options.precision)})`);
@@ -111,8 +124,11 @@ export class InferenceSession {
       loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),
       compileKernels(backend, source),
     ]);
-    const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal });
-    const engine = new Engine(decoded.graph, module, backend, { memoryLimit: options.memoryLimit, precision: options.precision, lmul });
+    const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal, maxElements: options.maxTensorElements });
+    const engine = new Engine(decoded.graph, module, backend, {
+      memoryLimit: options.memoryLimit, precision: options.precision, lmul,
+      maxTensorElements: options.maxTensorElements, runTimeLimitMs: options.runTimeLimitMs,
+    });
     const session = new InferenceSession(engine);
     session.planStatic();
     return session;

@@ -136,6 +136,7 @@ interface ServeFlags extends SessionFlags {
   queue?: string;
   maxBody: string;
   timeout?: string;
+  clientTimeout?: string;
 }
 
 function count(flag: string, text: string, min: number): number {
@@ -157,6 +158,7 @@ async function serveCommand(io: CliIO, repo: string, o: ServeFlags): Promise<voi
     queue: o.queue === undefined ? undefined : count('queue', o.queue, 0),
     maxBodyBytes: count('max-body', o.maxBody, 1),
     timeoutMs: o.timeout === undefined ? undefined : count('timeout', o.timeout, 1),
+    clientTimeoutMs: o.clientTimeout === undefined ? undefined : count('client-timeout', o.clientTimeout, 1),
     backend: o.backend,
     precision: o.precision,
   });
@@ -247,7 +249,8 @@ function program(io: CliIO, ver: string): Command {
     .option('--workers <n>', 'inference worker threads, each with its own WASM instances (default: one per core); 0: run on the main thread (fastest for small models; no queue, no timeout)')
     .option('--queue <n>', 'requests that may wait for a worker; beyond them requests get 503 (default 64)')
     .option('--max-body <bytes>', 'largest request body; larger ones get 413', String(64 * 1024 ** 2))
-    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped; default 60000)'))
+    .option('--timeout <ms>', 'time a request may wait and run before it gets 503 (a run past it is stopped; default 60000)')
+    .option('--client-timeout <ms>', 'time a client has to send a whole request; slower ones get 408 and are disconnected (default 30000)'))
     .action((repo: string, o) => serveCommand(io, repo, o));
   sessionOptions(p.command('bench')
     .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM) and onnxruntime-node, each on 1 thread, in this process: medians, p90s, ratios, how far outputs differ')

@@ -19,13 +19,13 @@ export function numel(dims: readonly number[]): number {
   return n;
 }
 
-/** Validates dims (non-negative safe integers, product within limits) before anything is allocated. */
-export function checkDims(dims: readonly number[], what: string): void {
+/** Validates dims (non-negative safe integers, product within `max`) before anything is allocated. */
+export function checkDims(dims: readonly number[], what: string, max = MAX_ELEMENTS): void {
   let n = 1;
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) fail('LOWBIT_BAD_MODEL', `${what}: invalid dimension ${d} in [${dims.join(',')}]`);
     n *= d;
-    if (n > MAX_ELEMENTS) fail('LOWBIT_LIMIT', `${what}: shape [${dims.join(',')}] has more than ${MAX_ELEMENTS} elements`);
+    if (n > max) fail('LOWBIT_LIMIT', `${what}: shape [${dims.join(',')}] has more than ${max} elements (option maxTensorElements)`);
   }
 }
 

@@ -8,6 +8,7 @@
 // Growth is checked against a ceiling before memory.grow: growing past the module maximum traps.
 
 import { fail } from '../errors.js';
+import { MAX_ELEMENTS } from '../ir/tensor.js';
 import type { Backend } from './wasm.js';
 
 export type KernelFn = (...args: number[]) => number | undefined;
@@ -15,6 +16,8 @@ export type KernelFn = (...args: number[]) => number | undefined;
 const PAGE = 65536;
 export const ALIGN = 64;
 export const DEFAULT_MEMORY_LIMIT = 3 * 1024 ** 3;
+/** wasm32 addresses 4 GiB; memory.grow to exactly 4 GiB already fails in some engines. */
+export const MAX_MEMORY_LIMIT = 4 * 1024 ** 3 - PAGE;
 
 export function alignUp(n: number, a = ALIGN): number {
   return Math.ceil(n / a) * a;
@@ -25,15 +28,18 @@ export class Machine {
   readonly memory: WebAssembly.Memory;
   readonly heapBase: number;
   readonly memoryLimit: number;
+  /** Largest element count of one tensor this instance plans (option maxTensorElements). */
+  readonly maxElements: number;
   private readonly exports: Record<string, unknown>;
   private u8cache: Uint8Array;
 
-  constructor(module: WebAssembly.Module, backend: Backend, memoryLimit = DEFAULT_MEMORY_LIMIT) {
+  constructor(module: WebAssembly.Module, backend: Backend, memoryLimit = DEFAULT_MEMORY_LIMIT, maxElements = MAX_ELEMENTS) {
     const instance = new WebAssembly.Instance(module, {});
     this.exports = instance.exports as Record<string, unknown>;
     this.memory = this.exports.memory as WebAssembly.Memory;
     this.backend = backend;
-    this.memoryLimit = memoryLimit;
+    this.memoryLimit = Math.min(memoryLimit, MAX_MEMORY_LIMIT);
+    this.maxElements = maxElements;
     this.heapBase = alignUp((this.exports.heap_base as () => number)());
     this.u8cache = new Uint8Array(this.memory.buffer);
   }

@@ -9,6 +9,8 @@ import { decodeTensor, type ExternalDataReader } from './tensor.js';
 
 export interface DecodeOptions {
   readExternal?: ExternalDataReader;
+  /** Largest element count of one tensor (default MAX_ELEMENTS). */
+  maxElements?: number;
 }
 
 export interface DecodedModel {
@@ -56,7 +58,7 @@ function decodeGraph(g: GraphProto, opsets: Map<string, number>, opts: DecodeOpt
   for (const t of g.initializer ?? []) {
     const name = t.name ?? '';
     if (initializers.has(name)) fail('LOWBIT_BAD_MODEL', `initializer '${name}' is defined twice`);
-    initializers.set(name, decodeTensor(t, `initializer '${name}'`, opts.readExternal));
+    initializers.set(name, decodeTensor(t, `initializer '${name}'`, opts.readExternal, opts.maxElements));
   }
   if ((g.sparseInitializer ?? []).length > 0) fail('LOWBIT_UNSUPPORTED', 'sparse initializers are not supported');
 
@@ -147,7 +149,7 @@ function decodeAttr(a: AttributeProto, what: string, opts: DecodeOptions): AttrV
     case 1: return { type: 'float', value: a.f ?? 0 };
     case 2: return { type: 'int', value: num(a.i) };
     case 3: return { type: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
-    case 4: return { type: 'tensor', value: decodeTensor(a.t!, what, opts.readExternal) };
+    case 4: return { type: 'tensor', value: decodeTensor(a.t!, what, opts.readExternal, opts.maxElements) };
     case 6: return { type: 'floats', value: [...(a.floats ?? [])] };
     case 7: return { type: 'ints', value: (a.ints ?? []).map(num) };
     case 8: return { type: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };

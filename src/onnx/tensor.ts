@@ -8,13 +8,13 @@ import { big, num, type TensorProto } from './proto.js';
 /** Reads `length` bytes (or to the end) at `offset` of an external-data file named by the model. */
 export type ExternalDataReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
 
-export function decodeTensor(t: TensorProto, what: string, readExternal?: ExternalDataReader): TensorData {
+export function decodeTensor(t: TensorProto, what: string, readExternal?: ExternalDataReader, maxElements?: number): TensorData {
   const code = t.dataType ?? 0;
   const dtype = dtypeFromCode(code);
   if (!dtype) fail('LOWBIT_BAD_MODEL', `${what}: unknown tensor data_type ${code}`);
   if (dtype === 'string') fail('LOWBIT_UNSUPPORTED', `${what}: string tensors are not supported`);
   const dims = (t.dims ?? []).map(num);
-  checkDims(dims, what);
+  checkDims(dims, what, maxElements);
   const n = numel(dims);
   const need = byteLength(dtype, n);
 

@@ -5,7 +5,7 @@
 // constant folder (runs the steps at once on scratch memory).
 
 import { fail, type LowbitErrorCode } from '../errors.js';
-import type { DType } from '../ir/dtype.js';
+import { isByteAddressable, isInteger, type DType } from '../ir/dtype.js';
 import { nodeLabel, type AttrValue, type Node } from '../ir/graph.js';
 import { toNumbers, type TensorData } from '../ir/tensor.js';
 
@@ -128,7 +128,10 @@ export function attrTensor(ctx: OpCtx, name: string): TensorData | undefined {
 
 /** Integer values of a known input (shape tensors, axes, pads…). */
 export function intsOf(ctx: OpCtx, i: number, why: string): number[] {
-  return toNumbers(ctx.requireValue(i, why));
+  const t = ctx.requireValue(i, why);
+  // Packed 4/2-bit tensors have no typed-array view: ONNX gives these inputs as int32/int64.
+  if (!isInteger(t.dtype) || !isByteAddressable(t.dtype)) ctx.fail('LOWBIT_TYPE_MISMATCH', `input ${i} (${why}) must be an integer tensor, got ${t.dtype}`);
+  return toNumbers(t);
 }
 
 /** Normalises a possibly negative axis against rank r, failing clearly when out of range. */

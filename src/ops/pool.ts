@@ -66,6 +66,10 @@ export function poolWindows(xd: readonly number[], p: PoolAttrs): PoolGeometry |
       o = (p.ceil ? Math.ceil(room / s) : Math.floor(room / s)) + 1;
       if (p.ceil && (o - 1) * s >= n + pads[a]) o--;
     }
+    // The kernels address taps with i32 offsets up to the padded axis end.
+    if (Math.max(span, n + pads[a] + pads[a + ns], (o - 1) * s + span) > 0x7fffffff) {
+      return `pooling window ${span} with pads [${pads[a]},${pads[a + ns]}] on axis ${a + 2} of ${fmtDims(xd)} is beyond 32-bit offsets`;
+    }
     out.push(o);
   }
   const lead = 3 - ns;

@@ -124,7 +124,8 @@ abstract class BaseCtx implements OpCtx {
     for (const d of dims) {
       if (!Number.isSafeInteger(d) || d < 0) this.fail('LOWBIT_SHAPE_MISMATCH', `output ${i} would have invalid dimension ${d}`);
     }
-    if (numel(dims) > 2 ** 32) this.fail('LOWBIT_LIMIT', `output ${i} shape [${dims.join(',')}] is too large`);
+    const max = this.machine.maxElements;
+    if (numel(dims) > max) this.fail('LOWBIT_LIMIT', `output ${i} shape [${dims.join(',')}] has more than ${max} elements (option maxTensorElements)`);
     this.outs[i] = { dtype, dims: [...dims] };
   }
   outInfo(i: number): OutInfo {

@@ -40,9 +40,18 @@ export class BoundPlan {
     return this.machine.read(this.abs(slot.ref), slot.bytes);
   }
 
-  execute(): void {
+  /** Runs every step; past `timeLimitMs` (checked between steps) it stops with LOWBIT_LIMIT. */
+  execute(timeLimitMs = Infinity): void {
     const { fns, args, plan } = this;
+    const t0 = timeLimitMs < Infinity ? performance.now() : 0;
     for (let i = 0; i < fns.length; i++) {
+      if (t0 && i > 0) {
+        const ms = performance.now() - t0;
+        if (ms > timeLimitMs) {
+          fail('LOWBIT_LIMIT', `run stopped after ${ms.toFixed(0)} ms, over the limit of ${timeLimitMs} ms (option runTimeLimitMs), ` +
+            `before node '${plan.steps[i].node}' (kernel step ${i + 1} of ${fns.length})`);
+        }
+      }
       let ret: number | undefined;
       try {
         ret = fns[i](...args[i]);

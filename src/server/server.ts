@@ -34,6 +34,11 @@ export interface ServeOptions extends PoolOptions {
   host?: string;
   /** Largest request body in bytes (default 64 MiB): larger ones are answered 413. */
   maxBodyBytes?: number;
+  /**
+   * Time a client has to send a whole request, headers and body (default 30 s): slower ones
+   * (a stalled upload, a body shorter than its Content-Length) are answered 408 and disconnected.
+   */
+  clientTimeoutMs?: number;
   backend?: Backend | 'auto';
   precision?: Precision;
   /** Another inference side behind the same HTTP server (benchmarks); `workers`, `queue` and `timeoutMs` then do not apply. */
@@ -65,6 +70,7 @@ function checkOptions(o: ServeOptions): void {
   int('queue', 0);
   int('maxBodyBytes', 1);
   int('timeoutMs', 1);
+  int('clientTimeoutMs', 1);
   if (o.workers === 0 && (o.queue !== undefined || o.timeoutMs !== undefined)) {
     // A run on the main thread cannot be stopped, and nothing waits for it: neither would hold.
     throw new LowbitError('LOWBIT_BAD_OPTION', `options ${o.queue !== undefined ? 'queue' : 'timeoutMs'} need worker threads: with workers 0 each request runs to completion on the main thread`);
@@ -96,7 +102,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const maxBody = options.maxBodyBytes ?? 64 * 1024 ** 2;
   let closing = false;
 
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: maxBody, return503OnClosing: false, forceCloseConnections: 'idle' });
+  const clientTimeout = options.clientTimeoutMs ?? 30_000;
+  const app: FastifyInstance = Fastify({
+    logger: false, bodyLimit: maxBody, return503OnClosing: false, forceCloseConnections: 'idle',
+    // Node checks request deadlines every connectionsCheckingInterval (30 s by default).
+    requestTimeout: clientTimeout,
+    http: { headersTimeout: clientTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(10, clientTimeout >> 2)) },
+  });
   // Every body is taken as bytes: JSON alone, or JSON followed by binary tensor data.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

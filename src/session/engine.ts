@@ -32,6 +32,10 @@ export type Precision = 'model' | 'exact';
 
 export interface EngineOptions {
   memoryLimit?: number;
+  /** Largest element count of one tensor (default MAX_ELEMENTS). */
+  maxTensorElements?: number;
+  /** Time budget of one run in ms, checked between kernel steps (default: none). */
+  runTimeLimitMs?: number;
   precision?: Precision;
   /** Plans kept for distinct input shapes. */
   maxPlans?: number;
@@ -50,6 +54,7 @@ export class Engine {
   private readonly keyed = new Set<string>();
   private bound?: BoundPlan;
   private readonly maxPlans: number;
+  private readonly runTimeLimitMs: number;
 
   readonly passes: PassReport;
   /** Why rules left candidate nodes as they were (for inspect). */
@@ -61,7 +66,8 @@ export class Engine {
     const passes = opts.lmul ? [...base, lmulPass(opts.lmul)] : base;
     this.passes = runPasses(graph, passes, this.declines);
     this.nodes = orderNodes(graph).map((node) => ({ node, ...resolveOp(node, graph) }));
-    this.machine = new Machine(module, backend, opts.memoryLimit);
+    this.machine = new Machine(module, backend, opts.memoryLimit, opts.maxTensorElements);
+    this.runTimeLimitMs = opts.runTimeLimitMs ?? Infinity;
     this.weights = new WeightStore(this.machine);
     this.scratch = new Scratch(this.machine, () => Math.max(this.machine.heapBase + this.weights.size, this.bound?.end ?? 0));
     this.maxPlans = opts.maxPlans ?? 8;
@@ -120,6 +126,9 @@ export class Engine {
           }
         });
       }
+      if (numel(f.dims) > this.machine.maxElements) {
+        fail('LOWBIT_LIMIT', `input '${gi.name}' shape [${f.dims.join(',')}] has more than ${this.machine.maxElements} elements (option maxTensorElements)`);
+      }
       if (f.bytes.byteLength !== byteLength(f.dtype, numel(f.dims))) {
         fail('LOWBIT_BAD_INPUT', `input '${gi.name}' has ${f.bytes.byteLength} bytes of data for shape [${f.dims.join(',')}]`);
       }
@@ -175,7 +184,7 @@ export class Engine {
     const bp = this.bind(plan);
     for (const slot of plan.inputs) bp.writeInput(slot, feeds.get(slot.name)!.bytes);
     try {
-      bp.execute();
+      bp.execute(this.runTimeLimitMs);
     } catch (e) {
       if (e instanceof LowbitError) throw e;
       fail('LOWBIT_RUNTIME', `run failed: ${(e as Error).message}`, e);

@@ -20,6 +20,8 @@ export interface WireOptions {
   wasm?: WasmSource | Partial<Record<Backend, WasmSource>>;
   memoryLimit?: number;
   maxModelBytes?: number;
+  maxTensorElements?: number;
+  runTimeLimitMs?: number;
   precision?: Precision;
   lmul?: LmulOptions;
   progress?: boolean;

@@ -178,6 +178,20 @@ describe.each(ALL_BACKENDS)('pool kernels (%s)', (backend) => {
     }
   });
 
+  it('maxpool_indices under a SAME window far larger than the input visits only in-bounds taps (fuzz seed 5 case 7174)', () => {
+    // 65536² taps per output: visiting every tap would take hours; the in-bounds ones are 25.
+    const c = makeCase('huge SAME window', [1, 1, 5, 5], { kernel: [65536, 65536], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: 'SAME_UPPER', ceil: false });
+    const x = new Float32Array(25).map((_, i) => (i * 7) % 11);
+    box.reset();
+    const px = box.put(x), py = box.alloc(25 * 4), pi = box.alloc(25 * 8), pd = box.put(c.g.desc);
+    const t0 = performance.now();
+    expect(box.call('maxpool_indices', DT.f32, px, py, pi, c.g.nc, pd, 0)).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    // Every window covers the whole input: the max (10) and its first position (x[i] = 7i mod 11 = 10 at i = 3).
+    expect([...box.f32(py, 25)]).toEqual(new Array(25).fill(10));
+    expect([...new BigInt64Array(box.u8(pi, 25 * 8).slice().buffer)]).toEqual(new Array(25).fill(3n));
+  });
+
   it('global_avgpool_f32 and global_maxpool_f32 match float64 math and the exact max', () => {
     const r = rng(14);
     for (const nc of [1, 3, 8]) for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 49, 196, 1001]) {
