@@ -201,7 +201,7 @@ describe('backends and options', () => {
     // 1 MiB of activations per run cannot fit under a 256 KiB ceiling.
     const s = await InferenceSession.create(MODEL, { memoryLimit: 256 * 1024 });
     await checkRuns(s);
-    await expectLowbit(s.run({ x: new Tensor('float32', new Float32Array(65536 * 4), [65536, 4]) }), 'LOWBIT_OUT_OF_MEMORY', 'limit');
+    await expectLowbit(s.run({ x: new Tensor('float32', new Float32Array(65536 * 4), [65536, 4]) }), 'LOWBIT_LIMIT', 'limit');
   });
 });
 

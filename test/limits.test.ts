@@ -84,7 +84,7 @@ describe('WASM memory', () => {
     b.output(b.op('Relu', [x], {}, { name: 'relu', outputs: ['y'] }), 'float32', ['n', 256]);
     const s = await InferenceSession.create(b.toBytes(), { memoryLimit: limit });
     // 4096 × 256 float32 in and out: 8 MiB of activations, over the 4 MiB ceiling.
-    const e = await expectLowbit(s.run({ x: new Tensor('float32', new Float32Array(4096 * 256), [4096, 256]) }), 'LOWBIT_OUT_OF_MEMORY', 'limit of 4.0 MiB');
+    const e = await expectLowbit(s.run({ x: new Tensor('float32', new Float32Array(4096 * 256), [4096, 256]) }), 'LOWBIT_LIMIT', 'limit of 4.0 MiB');
     expect(e.message).toMatch(/needs \d+\.\d MiB/);
     expect(s._engine.machine.byteLength).toBeLessThanOrEqual(limit);
     expect((await s.run({ x: new Tensor('float32', new Float32Array(256).fill(-1), [1, 256]) })).y.data).toEqual(new Float32Array(256));

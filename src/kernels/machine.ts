@@ -61,7 +61,7 @@ export class Machine {
   /** Makes [0, end) addressable, growing memory if needed; refuses to pass the ceiling. */
   ensure(end: number): void {
     if (end > this.memoryLimit) {
-      fail('LOWBIT_OUT_OF_MEMORY', `needs ${fmtBytes(end)} of WASM memory, over the limit of ${fmtBytes(this.memoryLimit)}`);
+      fail('LOWBIT_LIMIT', `needs ${fmtBytes(end)} of WASM memory, over the limit of ${fmtBytes(this.memoryLimit)} (option memoryLimit)`);
     }
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;

@@ -124,8 +124,8 @@ describe('server faults', () => {
     expect(limit.json.error).toContain('LOWBIT_LIMIT');
     const neg = await fill([-1, 3]);
     expect([neg.status, neg.json.error]).toEqual([400, expect.stringContaining('LOWBIT_SHAPE_MISMATCH')]);
-    const oom = await fill([2 ** 15, 2 ** 15]);
-    expect([oom.status, oom.json.error]).toEqual([400, expect.stringContaining('LOWBIT_OUT_OF_MEMORY')]);
+    const memory = await fill([2 ** 15, 2 ** 15]);
+    expect([memory.status, memory.json.error]).toEqual([400, expect.stringContaining('LOWBIT_LIMIT')]);
     const ok = await fill([2, 3]);
     expect([ok.status, ok.json.outputs[0].shape, ok.json.outputs[0].data]).toEqual([200, [2, 3], [0, 0, 0, 0, 0, 0]]);
     await healthy();
