@@ -89,7 +89,7 @@ class Reader {
   constructor(public base: usize, public pos: u32, public end: u32, public path: string) {}
 
   u32(): u32 {
-    if (this.pos > this.end - 4) die(EXIT_BAD_PLAN, "'" + this.path + "' is malformed: a section runs past the end of the file");
+    if (this.pos > this.end - 4) bad(this.path, 'a section runs past the end of the file');
     const v = load<u32>(this.base + this.pos);
     this.pos += 4;
     return v;
@@ -98,7 +98,7 @@ class Reader {
   /** Skips a string (u32 length, bytes, zero padding to 4) and returns the address of its bytes. */
   bytes(): usize {
     const n = this.u32();
-    if (n > this.end - this.pos) die(EXIT_BAD_PLAN, "'" + this.path + "' is malformed: a string runs past the end of the file");
+    if (n > this.end - this.pos) bad(this.path, 'a string runs past the end of the file');
     this.last = n;
     const at = this.base + this.pos;
     this.pos += (n + 3) & ~3;
