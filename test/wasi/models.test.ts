@@ -30,7 +30,7 @@ describe.each(['simd', 'scalar'] as WasiFlavour[])('WASI command (%s build) vs t
     const out = session.outputNames;
     const name = `${file}.${flavour}`;
     writeFileSync(join(dir, `${name}.lbp`), lbp);
-    const res = runWasi(flavour, dir, [`${name}.lbp`, 'input.bin', ...out.map((o, i) => `${name}.out${i}.bin`)]);
+    const res = runWasi(flavour, dir, [`${name}.lbp`, 'input.bin', ...out.map((_, i) => `${name}.out${i}.bin`)]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     out.forEach((o, i) => {
