@@ -3,8 +3,10 @@
 // references, not the `*_bytes` size queries, not heap_base/isa_tier) with its signature.
 //   assembly/wasi/kernels.generated.ts  id → call with typed arguments (the dispatch switch)
 //   src/plan/lbp-kernels.generated.ts   the same table for the .lbp writer
+//   assembly/wasi/build-id.generated.ts the build's kernel id (untracked; see kernelBuildId)
 // Usage: tsx scripts/gen-wasi-kernels.ts [--check]   (--check: exit 1 when a file is stale)
 
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +68,15 @@ ${table.map(([n, s]) => `  ['${n}', '${s}'],`).join('\n')}
 `;
 }
 
+/**
+ * The id of a kernel build: the first 4 bytes of the SHA-256 of build/lowbit.scalar.wasm. A plan
+ * records the id of the build that packed its weights; the WASI command runs only plans of its
+ * own build (packed layouts may change between builds while names and signatures stay).
+ */
+export function buildIdOf(scalarWasm: Uint8Array): number {
+  return createHash('sha256').update(scalarWasm).digest().readUInt32LE(0);
+}
+
 export function generated(): Record<string, string> {
   const table = wasiKernelTable(readFileSync(join(root, 'build/lowbit.scalar.wasm')));
   return {
@@ -88,6 +99,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       console.error(`${rel} is stale: run npx tsx scripts/gen-wasi-kernels.ts`);
       stale++;
     } else writeFileSync(path, text);
+  }
+  if (!check) {
+    const id = buildIdOf(readFileSync(join(root, 'build/lowbit.scalar.wasm')));
+    writeFileSync(join(root, 'assembly/wasi/build-id.generated.ts'),
+      `${HEAD}export const KERNEL_BUILD_ID: u32 = 0x${id.toString(16).padStart(8, '0')};\n`);
   }
   process.exit(stale ? 1 : 0);
 }

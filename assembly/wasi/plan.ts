@@ -4,6 +4,7 @@
 
 import { dtypeBits } from './dtypes';
 import { alloc64, die, EXIT_BAD_PLAN } from './files';
+import { KERNEL_BUILD_ID } from './build-id.generated';
 import { KERNEL_TABLE, KERNEL_TABLE_BYTES } from './kernels.generated';
 
 export const LBP_VERSION: u32 = 1;
@@ -144,6 +145,11 @@ export function decodePlan(buf: usize, size: u32, path: string): Plan {
   const got = crc32(buf + 20, size - 20);
   if (want != got) die(EXIT_BAD_PLAN, "'" + path + "' is corrupted: checksum mismatch (stored 0x" + want.toString(16) + ', computed 0x' + got.toString(16) + ')');
 
+  const build = load<u32>(buf, 60);
+  if (build != KERNEL_BUILD_ID) {
+    die(EXIT_BAD_PLAN, "'" + path + "' was compiled by another lowbit build (kernels 0x" + build.toString(16) + ', this runner has 0x' +
+      KERNEL_BUILD_ID.toString(16) + '): compile it again with the lowbit this runner came with');
+  }
   const plan = new Plan();
   const nKernels = load<u32>(buf, 20);
   const nSteps = load<u32>(buf, 24);

@@ -99,9 +99,10 @@ function slot(w: Writer, s: IOSlot): void {
 
 /**
  * Serialises `plan` with `weights`, the bytes of the W region its steps read (at least
- * plan.weightsBytes). `flavour` records which kernel build computed the pre-packed weights.
+ * plan.weightsBytes). `flavour` records which kernel build computed the pre-packed weights,
+ * `buildId` which lowbit build (src/kernels/build-id.ts): runners refuse plans of another build.
  */
-export function encodeLbp(plan: Plan, weights: Uint8Array, flavour: LbpFlavour): Uint8Array {
+export function encodeLbp(plan: Plan, weights: Uint8Array, flavour: LbpFlavour, buildId: number): Uint8Array {
   if (weights.byteLength < plan.weightsBytes) fail('LOWBIT_RUNTIME', 'internal: the W region given is smaller than the plan needs');
   const kernels = kernelsOf(plan);
   const w = new Writer();
@@ -138,7 +139,7 @@ export function encodeLbp(plan: Plan, weights: Uint8Array, flavour: LbpFlavour):
   const pOff = w.pos;
   w.bytes(plan.params, 64);
   const fields = [LBP_VERSION, w.pos, 0, kernels.length, plan.steps.length, plan.inputs.length, plan.outputs.length,
-    wOff, plan.weightsBytes, pOff, plan.params.byteLength, plan.arenaBytes, flavour === 'simd' ? 1 : 0];
+    wOff, plan.weightsBytes, pOff, plan.params.byteLength, plan.arenaBytes, flavour === 'simd' ? 1 : 0, buildId];
   const out = w.result();
   out.set(LBP_MAGIC, 0);
   const view = new DataView(out.buffer);

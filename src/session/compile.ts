@@ -4,6 +4,7 @@
 import { fail } from '../errors.js';
 import { byteLength } from '../ir/dtype.js';
 import { numel } from '../ir/tensor.js';
+import { kernelBuildId } from '../kernels/build-id.js';
 import { encodeLbp } from '../plan/lbp.js';
 import type { Engine, Feed } from './engine.js';
 
@@ -28,5 +29,5 @@ export function compileLbp(engine: Engine, shapes: ReadonlyMap<string, readonly 
   const plan = engine.planFor(feeds, true);
   if (!plan) fail('LOWBIT_UNSUPPORTED', 'the plan depends on the values of an input (it feeds a shape), which a compiled plan cannot express');
   const weights = engine.machine.read(engine.weights.addr(0), plan.weightsBytes);
-  return encodeLbp(plan, weights, backend);
+  return encodeLbp(plan, weights, backend, kernelBuildId());
 }

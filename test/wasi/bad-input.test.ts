@@ -76,6 +76,8 @@ describe('WASI command: plan files', () => {
     const u32 = (b: Uint8Array, at: number, v: number) => (new DataView(b.buffer).setUint32(at, v, true), resum(b));
     expectFailure([withPatch('steps.lbp', (b) => u32(b, 24, 1e6)), 'in.bin', 'out.bin'], 4, /not a valid lowbit plan/);
     expectFailure([withPatch('arena.lbp', (b) => u32(b, 52, 16)), 'in.bin', 'out.bin'], 4, /outside its region/);
+    expectFailure([withPatch('build.lbp', (b) => u32(b, 60, new DataView(b.buffer).getUint32(60, true) ^ 1)), 'in.bin', 'out.bin'], 4,
+      /build\.lbp' was compiled by another lowbit build \(kernels 0x[0-9a-f]+, this runner has 0x[0-9a-f]+\)/);
     // The first kernel name is at offset 68: rename it to one this build does not have.
     expectFailure([withPatch('kern.lbp', (b) => ((b[68] = 0x7a), resum(b))), 'in.bin', 'out.bin'], 4, /calls kernel 'z\w*', which this build does not have/);
   });
