@@ -43,3 +43,16 @@ describe.each(['simd', 'scalar'] as WasiFlavour[])('WASI command (%s build) vs t
     expect(logits.some((v) => v !== 0)).toBe(true);
   });
 });
+
+describe('one plan for both WASI builds', () => {
+  it.each(MODELS)('%s: the simd and scalar compiles differ only in the build flag (and so the checksum)', async (file) => {
+    const bytes = new Uint8Array(readFileSync(new URL(`../../models/${file}`, import.meta.url)));
+    const [simd, scalar] = await Promise.all((['simd', 'scalar'] as const).map(async (backend) => {
+      const s = await InferenceSession.create(bytes, { backend });
+      return compileLbp(s._engine, new Map([['input', DIMS]]));
+    }));
+    expect(simd.byteLength).toBe(scalar.byteLength);
+    const differ = [...simd.keys()].filter((i) => simd[i] !== scalar[i] && !(i >= 16 && i < 20));
+    expect(differ).toEqual([56]);
+  });
+});
