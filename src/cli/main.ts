@@ -12,6 +12,7 @@ import {
 } from '../index.js';
 import { startServer } from '../server/server.js';
 import { benchCommand } from './bench/command.js';
+import { compileCommand } from './compile.js';
 import type { Importer } from './bench/runtimes.js';
 import { CliError, fail } from './cli-error.js';
 import { npyTypes } from './npy.js';
@@ -241,6 +242,19 @@ function program(io: CliIO, ver: string): Command {
     .option('--output-dir <dir>', 'write each output to DIR/<name>.<format> and list the files')
     .option('--lmul <BITS[:OPS]>', LMUL_HELP))
     .action((model: string, o) => runCommand(io, model, o));
+  p.command('compile')
+    .description('plan a model for fixed input shapes and write it as a .lbp file for the WASI command (build/lowbit.wasi.wasm)')
+    .argument('<model>', 'ONNX model file')
+    .requiredOption('-o, --output <file>', 'the .lbp file to write')
+    .option('--shape <name=DIMS>', 'fix an input shape, e.g. input=1x1x28x28 (repeatable; needed for symbolic dims)', collect)
+    .addOption(new Option('--backend <name>', 'kernel build the plan is made with and meant for (lowbit.wasi.wasm is simd, lowbit.wasi.scalar.wasm scalar)').choices(['simd', 'scalar']).default('simd'))
+    .addOption(new Option('--precision <mode>', "'model' or 'exact' (as for run)").choices(['model', 'exact']).default('model'))
+    .action((model: string, o: { output: string; shape?: string[]; backend: 'simd' | 'scalar'; precision: Precision }) => compileCommand(io, model, {
+      output: o.output,
+      backend: o.backend,
+      precision: o.precision,
+      shapes: new Map([...assignments('shape', o.shape ?? [], 'DIMS')].map(([k, v]) => [k, parseDims(v, 'shape')])),
+    }));
   sessionOptions(p.command('serve')
     .description('serve a model repository over the Open Inference Protocol (KServe v2) REST API until SIGINT/SIGTERM')
     .argument('<repo>', "model repository in Triton's layout: REPO/<model>/<version>/model.onnx")

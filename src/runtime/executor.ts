@@ -6,7 +6,7 @@ import type { IOSlot, Plan, Ref } from '../plan/types.js';
 import { alignUp, type KernelFn, type Machine } from '../kernels/machine.js';
 
 /** What a kernel's non-zero return means, where it is not an index out of range. */
-const REJECTS: Record<string, string> = {
+export const REJECTS: Record<string, string> = {
   fake_quant_q8: 'a NaN among the activations an integer layer quantises: it has no integer value, where the float graph would give NaN',
   pack_rows_i8: 'an integer activation minus its zero point is outside int8',
 };
