@@ -44,8 +44,7 @@ export const KIND_E2M1: i32 = 3;
   return <u32>1 << (ebits + mbits);
 }
 
-// @ts-ignore: decorator
-@inline export function encodeMini(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
+export function encodeMini(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
   const bits = reinterpret<u64>(v);
   const signBit: u32 = <u32>1 << (ebits + mbits);
   const sign: u32 = <u32>(bits >> 63) << (ebits + mbits);
@@ -81,8 +80,7 @@ export const KIND_E2M1: i32 = 3;
   return sign | mag;
 }
 
-// @ts-ignore: decorator
-@inline export function decodeMini(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
+export function decodeMini(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
   const signBit: u32 = <u32>1 << (ebits + mbits);
   const emask: u32 = (<u32>1 << ebits) - 1;
   const mmask: u32 = (<u32>1 << mbits) - 1;
@@ -137,8 +135,7 @@ export const ROUND_NEAREST: i32 = 2;
  * inputs are unspecified in ONNX). k outside [−127, 127], zero and ±Inf saturate to the nearest
  * end when `saturate`, else give NaN; NaN gives NaN.
  */
-// @ts-ignore: decorator
-@inline export function encodeE8M0(v: f64, saturate: bool, mode: i32): u32 {
+export function encodeE8M0(v: f64, saturate: bool, mode: i32): u32 {
   if (v != v) return 255;
   const bits = reinterpret<u64>(v) & 0x7fffffffffffffff;
   if (bits == 0x7ff0000000000000) return saturate ? 254 : 255;

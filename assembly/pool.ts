@@ -74,9 +74,9 @@ let rowD1: i32 = 0;
 let rowH0: i32 = 0;
 let rowH1: i32 = 0;
 
-/** Whole-window result for output column ow with per-tap W bounds checks (border outputs). */
-// @ts-ignore: decorator
-@inline function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
+/** Whole-window result for output column ow with per-tap W bounds checks (border outputs: not
+ * inlined, they are few per row). */
+function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
   const W = desc(pd, PD + 2), H = desc(pd, PD + 1);
   const kW = desc(pd, PK + 2), dW = desc(pd, PDIL + 2), dD = desc(pd, PDIL), dH = desc(pd, PDIL + 1);
   const bw = ow * desc(pd, PS + 2) - desc(pd, PPAD + 2);
