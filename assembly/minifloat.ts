@@ -45,6 +45,12 @@ export const KIND_E2M1: i32 = 3;
 }
 
 export function encodeMini(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
+  return encodeMiniInline(v, ebits, mbits, bias, kind, saturate);
+}
+
+/** encodeMini for loops that want the format constants folded in (the scalar build's hot casts). */
+// @ts-ignore: decorator
+@inline export function encodeMiniInline(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
   const bits = reinterpret<u64>(v);
   const signBit: u32 = <u32>1 << (ebits + mbits);
   const sign: u32 = <u32>(bits >> 63) << (ebits + mbits);
@@ -81,6 +87,11 @@ export function encodeMini(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32,
 }
 
 export function decodeMini(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
+  return decodeMiniInline(b, ebits, mbits, bias, kind);
+}
+
+// @ts-ignore: decorator
+@inline export function decodeMiniInline(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
   const signBit: u32 = <u32>1 << (ebits + mbits);
   const emask: u32 = (<u32>1 << ebits) - 1;
   const mmask: u32 = (<u32>1 << mbits) - 1;
