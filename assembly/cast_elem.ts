@@ -13,6 +13,8 @@
 // Sub-byte types are packed low bits first (INT4/UINT4/FLOAT4E2M1: two per byte, INT2/UINT2:
 // four per byte). Stores to them must run in ascending element order from a byte boundary:
 // the first element of a byte writes the whole byte (so padding bits end up zero).
+// loadF/storeF/storeI are ordinary calls, not inlined per dtype: the float formats' code is
+// large and not hot (the common pairs have SIMD paths); the integer loads/stores stay inline.
 
 import {
   DT_F32, DT_F64, DT_F16, DT_BF16, DT_F8E4M3FN, DT_F8E4M3FNUZ, DT_F8E5M2, DT_F8E5M2FNUZ, DT_F4E2M1,
@@ -61,8 +63,7 @@ export function isCastType(dt: i32): bool {
   else store<u8>(p, load<u8>(p) | ((v & 3) << s));
 }
 
-// @ts-ignore: decorator
-@inline export function loadF(dt: i32, x: usize, i: usize): f64 {
+export function loadF(dt: i32, x: usize, i: usize): f64 {
   switch (dt) {
     case DT_F32: return f32BitsToF64(load<u32>(x + (i << 2)));
     case DT_F64: return load<f64>(x + (i << 3));
@@ -99,7 +100,7 @@ export function isCastType(dt: i32): bool {
 
 /** Integer (or bool) target: keeps the low bits of v. */
 // @ts-ignore: decorator
-@inline function storeInt(dt: i32, y: usize, i: usize, v: i64): void {
+@inline export function storeInt(dt: i32, y: usize, i: usize, v: i64): void {
   switch (dt) {
     case DT_I8: case DT_U8: store<u8>(y + i, <u8>v); break;
     case DT_BOOL: store<u8>(y + i, <u8>(v != 0)); break;
@@ -119,8 +120,7 @@ export function isCastType(dt: i32): bool {
 }
 
 /** Float value into any target. */
-// @ts-ignore: decorator
-@inline export function storeF(dt: i32, y: usize, i: usize, v: f64, saturate: bool, roundMode: i32): void {
+export function storeF(dt: i32, y: usize, i: usize, v: f64, saturate: bool, roundMode: i32): void {
   switch (dt) {
     case DT_F32: store<u32>(y + (i << 2), f64ToF32Bits(v)); break;
     case DT_F64: store<f64>(y + (i << 3), v); break;
@@ -153,8 +153,7 @@ export function isCastType(dt: i32): bool {
 }
 
 /** Integer value (uint64 when `uns`) into any target. */
-// @ts-ignore: decorator
-@inline export function storeI(dt: i32, y: usize, i: usize, v: i64, uns: bool, saturate: bool, roundMode: i32): void {
+export function storeI(dt: i32, y: usize, i: usize, v: i64, uns: bool, saturate: bool, roundMode: i32): void {
   if (dt == DT_F32) store<f32>(y + (i << 2), uns ? <f32><u64>v : <f32>v);
   else if (dt == DT_F64) store<f64>(y + (i << 3), uns ? <f64><u64>v : <f64>v);
   else if (isFloatType(dt)) storeF(dt, y, i, intToF64Odd(v, uns), saturate, roundMode);

@@ -44,8 +44,13 @@ export const KIND_E2M1: i32 = 3;
   return <u32>1 << (ebits + mbits);
 }
 
+export function encodeMini(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
+  return encodeMiniInline(v, ebits, mbits, bias, kind, saturate);
+}
+
+/** encodeMini for loops that want the format constants folded in (the scalar build's hot casts). */
 // @ts-ignore: decorator
-@inline export function encodeMini(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
+@inline export function encodeMiniInline(v: f64, ebits: i32, mbits: i32, bias: i32, kind: i32, saturate: bool): u32 {
   const bits = reinterpret<u64>(v);
   const signBit: u32 = <u32>1 << (ebits + mbits);
   const sign: u32 = <u32>(bits >> 63) << (ebits + mbits);
@@ -81,8 +86,12 @@ export const KIND_E2M1: i32 = 3;
   return sign | mag;
 }
 
+export function decodeMini(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
+  return decodeMiniInline(b, ebits, mbits, bias, kind);
+}
+
 // @ts-ignore: decorator
-@inline export function decodeMini(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
+@inline export function decodeMiniInline(b: u32, ebits: i32, mbits: i32, bias: i32, kind: i32): f64 {
   const signBit: u32 = <u32>1 << (ebits + mbits);
   const emask: u32 = (<u32>1 << ebits) - 1;
   const mmask: u32 = (<u32>1 << mbits) - 1;
@@ -137,8 +146,7 @@ export const ROUND_NEAREST: i32 = 2;
  * inputs are unspecified in ONNX). k outside [−127, 127], zero and ±Inf saturate to the nearest
  * end when `saturate`, else give NaN; NaN gives NaN.
  */
-// @ts-ignore: decorator
-@inline export function encodeE8M0(v: f64, saturate: bool, mode: i32): u32 {
+export function encodeE8M0(v: f64, saturate: bool, mode: i32): u32 {
   if (v != v) return 255;
   const bits = reinterpret<u64>(v) & 0x7fffffffffffffff;
   if (bits == 0x7ff0000000000000) return saturate ? 254 : 255;

@@ -74,9 +74,9 @@ let rowD1: i32 = 0;
 let rowH0: i32 = 0;
 let rowH1: i32 = 0;
 
-/** Whole-window result for output column ow with per-tap W bounds checks (border outputs). */
-// @ts-ignore: decorator
-@inline function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
+/** Whole-window result for output column ow with per-tap W bounds checks (border outputs: not
+ * inlined, they are few per row). */
+function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
   const W = desc(pd, PD + 2), H = desc(pd, PD + 1);
   const kW = desc(pd, PK + 2), dW = desc(pd, PDIL + 2), dD = desc(pd, PDIL), dH = desc(pd, PDIL + 1);
   const bw = ow * desc(pd, PS + 2) - desc(pd, PPAD + 2);
@@ -293,15 +293,17 @@ export function avgpool_f32__ref(x: usize, y: usize, nc: i32, pd: usize, countPa
  * whole input tensor: c·D·H·W + the spatial offset, row-major (storageOrder 0: (d·H + h)·W + w)
  * or column-major (1: d + h·D + w·D·H). An output whose window is all padding gets −1.
  */
-// @ts-ignore: decorator
-@inline function maxIdx<T>(x: usize, y: usize, idx: usize, nc: i32, pd: usize, colMajor: bool): void {
+// Not hot: one loop for the three types, elements compared as f32 (exact for int8/uint8).
+function maxIdx(dt: i32, x: usize, y: usize, idx: usize, nc: i32, pd: usize, colMajor: bool): void {
   const D = desc(pd, PD), H = desc(pd, PD + 1), W = desc(pd, PD + 2);
   const plane = <i64>D * <i64>H * <i64>W;
+  const esz: usize = dt == DT_F32 ? 4 : 1;
+  const lowest: f32 = dt == DT_F32 ? -Infinity : dt == DT_I8 ? -128 : 0;
   let o: usize = 0;
   for (let c = 0; c < nc; c++) {
-    const xc = x + <usize>c * <usize>plane * sizeof<T>();
+    const xc = x + <usize>c * <usize>plane * esz;
     for (let od = 0; od < desc(pd, PO); od++) for (let oh = 0; oh < desc(pd, PO + 1); oh++) for (let ow = 0; ow < desc(pd, PO + 2); ow++) {
-      let best = lowest<T>();
+      let best = lowest;
       let at: i64 = -1;
       // Only the in-bounds taps, in the same order: the cost is bounded by the input, not the
       // kernel (a SAME-padded window may be far larger than the input).
@@ -310,7 +312,8 @@ export function avgpool_f32__ref(x: usize, y: usize, nc: i32, pd: usize, countPa
       const kw0 = tapBegin(bw, dw), kw1 = tapEnd(bw, dw, W, desc(pd, PK + 2));
       for (let kd = tapBegin(bd, dd); kd < tapEnd(bd, dd, D, desc(pd, PK)); kd++) for (let kh = tapBegin(bh, dh); kh < tapEnd(bh, dh, H, desc(pd, PK + 1)); kh++) for (let kw = kw0; kw < kw1; kw++) {
         const id = bd + kd * dd, ih = bh + kh * dh, iw = bw + kw * dw;
-        const v = load<T>(xc + ((<usize>id * <usize>H + <usize>ih) * <usize>W + <usize>iw) * sizeof<T>());
+        const p = xc + ((<usize>id * <usize>H + <usize>ih) * <usize>W + <usize>iw) * esz;
+        const v: f32 = dt == DT_F32 ? load<f32>(p) : dt == DT_I8 ? <f32>load<i8>(p) : <f32>load<u8>(p);
         if (at < 0 || v > best) {
           best = v;
           at = colMajor
@@ -318,7 +321,8 @@ export function avgpool_f32__ref(x: usize, y: usize, nc: i32, pd: usize, countPa
             : (<i64>id * <i64>H + <i64>ih) * <i64>W + <i64>iw;
         }
       }
-      store<T>(y + o * sizeof<T>(), best);
+      if (dt == DT_F32) store<f32>(y + (o << 2), best);
+      else store<u8>(y + o, <u8><i32>best);
       store<i64>(idx + (o << 3), at < 0 ? -1 : <i64>c * plane + at);
       o++;
     }
@@ -326,10 +330,8 @@ export function avgpool_f32__ref(x: usize, y: usize, nc: i32, pd: usize, countPa
 }
 
 export function maxpool_indices(dt: i32, x: usize, y: usize, idx: usize, nc: i32, pd: usize, storageOrder: i32): i32 {
-  if (dt == DT_F32) maxIdx<f32>(x, y, idx, nc, pd, storageOrder != 0);
-  else if (dt == DT_I8) maxIdx<i8>(x, y, idx, nc, pd, storageOrder != 0);
-  else if (dt == DT_U8) maxIdx<u8>(x, y, idx, nc, pd, storageOrder != 0);
-  else return 1;
+  if (dt != DT_F32 && dt != DT_I8 && dt != DT_U8) return 1;
+  maxIdx(dt, x, y, idx, nc, pd, storageOrder != 0);
   return 0;
 }
 

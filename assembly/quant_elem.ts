@@ -20,7 +20,7 @@
 
 import { DT_F32, DT_F16, DT_BF16, DT_I8, DT_U8, DT_I16, DT_U16, DT_I32, DT_I4, DT_U4, DT_I2, DT_U2, DT_F4E2M1,
   DT_F8E4M3FN, DT_F8E5M2FNUZ } from './common';
-import { loadF, loadI, storeF, storeI } from './cast_elem';
+import { loadF, loadI, storeF, storeInt } from './cast_elem';
 import { KIND_IEEE, encodeMini, decodeMini } from './minifloat';
 
 /** Integer types QuantizeLinear writes (and DequantizeLinear reads, with int32). */
@@ -69,6 +69,10 @@ import { KIND_IEEE, encodeMini, decodeMini } from './minifloat';
 /** v rounded to precision P (f32, f16 or bf16), nearest even. */
 // @ts-ignore: decorator
 @inline export function roundTo(prec: i32, v: f32): f32 {
+  return prec == DT_F32 ? v : roundNarrow(prec, v);
+}
+
+function roundNarrow(prec: i32, v: f32): f32 {
   if (prec == DT_F16) return <f32>decodeMini(encodeMini(<f64>v, 5, 10, 15, KIND_IEEE, false), 5, 10, 15, KIND_IEEE);
   if (prec == DT_BF16) return <f32>decodeMini(encodeMini(<f64>v, 8, 7, 127, KIND_IEEE, false), 8, 7, 127, KIND_IEEE);
   return v;
@@ -98,7 +102,7 @@ import { KIND_IEEE, encodeMini, decodeMini } from './minifloat';
   const q = roundTo(prec, roundTo(prec, loadQuantInput(xdt, x, i)) / sc);
   if (isQuantInt(ydt)) {
     const z: f32 = zp != 0 ? <f32>loadI(ydt, zp, zi) : 0;
-    storeI(ydt, y, i, <i64>quantizeToInt(q, z, quantMin(ydt), quantMax(ydt)), false, false, 0);
+    storeInt(ydt, y, i, <i64>quantizeToInt(q, z, quantMin(ydt), quantMax(ydt)));
   } else if (ydt == DT_F4E2M1) {
     const z: f32 = zp != 0 ? <f32>loadF(ydt, zp, zi) : 0;
     storeF(ydt, y, i, <f64>roundTo(prec, q + z), true, 0);

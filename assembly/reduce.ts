@@ -16,6 +16,11 @@
 //   axis, vectorised along the run with several lane accumulators.
 // Both orders differ from the reference's sequential one, so float results agree to rounding and
 // integer results exactly.
+//
+// Integer types compute in i64 (signed) or u64 (unsigned) with the element width `esz` a run-time
+// value: loads sign- or zero-extend, stores keep the low bits. +, · and x² are exact modulo 2^bits,
+// so the stored low bits equal the element type's wrapping arithmetic; max/min compare in-range
+// values; Mean divides the sum wrapped to the element type first, as the element type would.
 
 import {
   desc, DT_F32, DT_F64, DT_I8, DT_U8, DT_I32, DT_U32, DT_I64, DT_U64, DT_BOOL,
@@ -52,12 +57,42 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
 }
 
 // @ts-ignore: decorator
-@inline function initOf<T>(op: i32): T {
-  const lowest: T = isFloat<T>() ? <T>-Infinity : (isSigned<T>() ? <T>(<T>1 << <T>(sizeof<T>() * 8 - 1)) : <T>0);
+@inline function initOf<T>(op: i32, sz: usize): T {
+  // Integers of `sz` bytes held in T: lowest −2^(bits−1) or 0, highest ~lowest or 2^bits − 1.
+  const bits = <i32>sz * 8;
+  const lowest: T = isFloat<T>() ? <T>-Infinity : (isSigned<T>() ? <T>(<T>-1 << <T>(bits - 1)) : <T>0);
+  const highest: T = isFloat<T>() ? <T>Infinity
+    : (isSigned<T>() ? <T>~lowest : (sz >= sizeof<T>() ? <T>-1 : <T>((<T>1 << <T>bits) - <T>1)));
   if (op == R_MAX || op == R_LOGSUMEXP) return lowest;
-  if (op == R_MIN) return isFloat<T>() ? <T>Infinity : <T>~lowest;
+  if (op == R_MIN) return highest;
   if (op == R_PROD) return <T>1;
   return <T>0;
+}
+
+/** Element at p of `sz` bytes: the float itself, or an integer sign/zero-extended to i64/u64. */
+// @ts-ignore: decorator
+@inline function ld<T>(p: usize, sz: usize): T {
+  if (isFloat<T>()) return load<T>(p);
+  if (sz == 1) return isSigned<T>() ? <T>load<i8>(p) : <T>load<u8>(p);
+  if (sz == 4) return isSigned<T>() ? <T>load<i32>(p) : <T>load<u32>(p);
+  return load<T>(p);
+}
+
+/** Stores v at p in `sz` bytes (integers: the low bits). */
+// @ts-ignore: decorator
+@inline function st<T>(p: usize, sz: usize, v: T): void {
+  if (isFloat<T>()) store<T>(p, v);
+  else if (sz == 1) store<u8>(p, <u8>v);
+  else if (sz == 4) store<u32>(p, <u32>v);
+  else store<T>(p, v);
+}
+
+/** An integer accumulator wrapped to the element type's `sz` bytes (and extended back). */
+// @ts-ignore: decorator
+@inline function wrapTo<T>(v: T, sz: usize): T {
+  const sh: i32 = 64 - <i32>sz * 8;
+  if (isFloat<T>() || sz >= sizeof<T>()) return v;
+  return isSigned<T>() ? <T>((v << <T>sh) >> <T>sh) : <T>((v << <T>sh) >>> <T>sh);
 }
 
 // @ts-ignore: decorator
@@ -72,10 +107,12 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
 
 /** fin(acc) over `n` reduced elements; for LogSumExp `acc` is Σ exp(x − m). */
 // @ts-ignore: decorator
-@inline function fin<T>(op: i32, acc: T, n: i32, m: T): T {
+@inline function fin<T>(op: i32, acc: T, n: i32, m: T, sz: usize): T {
   if (op == R_MEAN) {
     if (isFloat<T>()) return acc / <T>n;
-    return n == 0 ? <T>0 : <T>(acc / <T>n);
+    // The count as the element type holds it (wrapped like the sum), as reduce__ref divides.
+    const cnt = wrapTo<T>(<T>n, sz);
+    return n == 0 ? <T>0 : <T>(acc / cnt);
   }
   if (isFloat<T>()) {
     if (op == R_L2) return sqrt<T>(acc);
@@ -129,11 +166,11 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
 
 /** acc ⊕ t(p[0..n)) for a contiguous run (`op` a constant after inlining). */
 // @ts-ignore: decorator
-@inline function runReduceOp<T>(op: i32, p: usize, n: i32, acc: T): T {
+@inline function runReduceOp<T>(op: i32, p: usize, n: i32, acc: T, sz: usize): T {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     if (sizeof<T>() == 4 && isFloat<T>() && n >= 8) {
-      let v0 = f32x4.splat(initOf<f32>(op));
+      let v0 = f32x4.splat(initOf<f32>(op, 4));
       let v1 = v0;
       for (; i + 8 <= n; i += 8) {
         const q = p + (<usize>i << 2);
@@ -146,14 +183,13 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
       acc = comb<T>(op, acc, <T>f32x4.extract_lane(s, 0));
     }
   }
-  const sz = <usize>sizeof<T>();
-  for (; i < n; i++) acc = comb<T>(op, acc, tf<T>(op, load<T>(p + <usize>i * sz)));
+  for (; i < n; i++) acc = comb<T>(op, acc, tf<T>(op, ld<T>(p + <usize>i * sz, sz)));
   return acc;
 }
 
 /** y[j] = y[j] ⊕ t(p[j]) for j < n (`op` a constant after inlining). */
 // @ts-ignore: decorator
-@inline function rowAccumulateOp<T>(op: i32, p: usize, y: usize, n: i32): void {
+@inline function rowAccumulateOp<T>(op: i32, p: usize, y: usize, n: i32, sz: usize): void {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
     if (sizeof<T>() == 4 && isFloat<T>()) {
@@ -163,46 +199,56 @@ const CHUNK_ACC: usize = memory.data(CHUNK * 8, 16);
       }
     }
   }
-  const sz = <usize>sizeof<T>();
   for (; j < n; j++) {
     const o = <usize>j * sz;
-    store<T>(y + o, comb<T>(op, load<T>(y + o), tf<T>(op, load<T>(p + o))));
+    st<T>(y + o, sz, comb<T>(op, ld<T>(y + o, sz), tf<T>(op, ld<T>(p + o, sz))));
   }
 }
 
-// The inner loops are instantiated per op so that no op test runs per element.
-function runReduce<T>(op: i32, p: usize, n: i32, acc: T): T {
-  switch (op) {
-    case R_MAX: case R_LOGSUMEXP: return runReduceOp<T>(R_MAX, p, n, acc);
-    case R_MIN: return runReduceOp<T>(R_MIN, p, n, acc);
-    case R_PROD: return runReduceOp<T>(R_PROD, p, n, acc);
-    case R_SUMSQUARE: case R_L2: return runReduceOp<T>(R_SUMSQUARE, p, n, acc);
-    case R_L1: return runReduceOp<T>(R_L1, p, n, acc);
-  }
-  return runReduceOp<T>(R_SUM, p, n, acc);
+// For f32 the inner loops are instantiated per op so that no op test runs per element; the
+// other types (not hot) share one loop that tests the op per element, to keep the module small.
+// @ts-ignore: decorator
+@inline function perOp<T>(): bool {
+  return isFloat<T>() && sizeof<T>() == 4;
 }
 
-function rowAccumulate<T>(op: i32, p: usize, y: usize, n: i32): void {
+function runReduce<T>(op: i32, p: usize, n: i32, acc: T, sz: usize): T {
+  if (!perOp<T>()) return runReduceOp<T>(op, p, n, acc, sz);
   switch (op) {
-    case R_MAX: case R_LOGSUMEXP: rowAccumulateOp<T>(R_MAX, p, y, n); return;
-    case R_MIN: rowAccumulateOp<T>(R_MIN, p, y, n); return;
-    case R_PROD: rowAccumulateOp<T>(R_PROD, p, y, n); return;
-    case R_SUMSQUARE: case R_L2: rowAccumulateOp<T>(R_SUMSQUARE, p, y, n); return;
-    case R_L1: rowAccumulateOp<T>(R_L1, p, y, n); return;
+    case R_MAX: case R_LOGSUMEXP: return runReduceOp<T>(R_MAX, p, n, acc, 4);
+    case R_MIN: return runReduceOp<T>(R_MIN, p, n, acc, 4);
+    case R_PROD: return runReduceOp<T>(R_PROD, p, n, acc, 4);
+    case R_SUMSQUARE: case R_L2: return runReduceOp<T>(R_SUMSQUARE, p, n, acc, 4);
+    case R_L1: return runReduceOp<T>(R_L1, p, n, acc, 4);
   }
-  rowAccumulateOp<T>(R_SUM, p, y, n);
+  return runReduceOp<T>(R_SUM, p, n, acc, 4);
+}
+
+function rowAccumulate<T>(op: i32, p: usize, y: usize, n: i32, sz: usize): void {
+  if (!perOp<T>()) {
+    rowAccumulateOp<T>(op, p, y, n, sz);
+    return;
+  }
+  switch (op) {
+    case R_MAX: case R_LOGSUMEXP: rowAccumulateOp<T>(R_MAX, p, y, n, 4); return;
+    case R_MIN: rowAccumulateOp<T>(R_MIN, p, y, n, 4); return;
+    case R_PROD: rowAccumulateOp<T>(R_PROD, p, y, n, 4); return;
+    case R_SUMSQUARE: case R_L2: rowAccumulateOp<T>(R_SUMSQUARE, p, y, n, 4); return;
+    case R_L1: rowAccumulateOp<T>(R_L1, p, y, n, 4); return;
+  }
+  rowAccumulateOp<T>(R_SUM, p, y, n, 4);
 }
 
 // ---- the two walks ----------------------------------------------------------------------------
 
-function rowMode<T>(op: i32, x: usize, y: usize, d: usize): void {
+function rowMode<T>(op: i32, x: usize, y: usize, d: usize, esz: usize): void {
   const nk = desc(d, 0);
   const rb = 2 * nk + 2;
   const nr = desc(d, rb - 1);
   const inner = desc(d, nk);
   const rows = count(d, 1, nk - 1);
   const nred = count(d, rb, nr);
-  const sz = <usize>sizeof<T>();
+  const sz = isFloat<T>() ? <usize>sizeof<T>() : esz;
   const acc = CHUNK_ACC;
   // Kept offsets of the outer dims: entries [1, nk) with strides at [nk + 1, 2nk).
   for (let r = 0; r < rows; r++) {
@@ -217,8 +263,8 @@ function rowMode<T>(op: i32, x: usize, y: usize, d: usize): void {
       const n = min(CHUNK, inner - j0);
       const yr = y + (<usize>r * <usize>inner + <usize>j0) * sz;
       const xr = x + <usize>(ko + j0) * sz;
-      for (let j = 0; j < n; j++) store<T>(yr + <usize>j * sz, initOf<T>(op));
-      for (let q = 0; q < nred; q++) rowAccumulate<T>(op, xr + <usize>offsetOf(d, rb, nr, nr, q) * sz, yr, n);
+      for (let j = 0; j < n; j++) st<T>(yr + <usize>j * sz, sz, initOf<T>(op, sz));
+      for (let q = 0; q < nred; q++) rowAccumulate<T>(op, xr + <usize>offsetOf(d, rb, nr, nr, q) * sz, yr, n, sz);
       if (op == R_LOGSUMEXP) {
         if (isFloat<T>()) {
           for (let j = 0; j < n; j++) store<T>(acc + <usize>j * sz, <T>0);
@@ -231,20 +277,20 @@ function rowMode<T>(op: i32, x: usize, y: usize, d: usize): void {
           }
           for (let j = 0; j < n; j++) {
             const o = <usize>j * sz;
-            store<T>(yr + o, fin<T>(op, load<T>(acc + o), nred, load<T>(yr + o)));
+            store<T>(yr + o, fin<T>(op, load<T>(acc + o), nred, load<T>(yr + o), sz));
           }
         }
       } else if (op == R_MEAN || op == R_L2 || op == R_LOGSUM) {
         for (let j = 0; j < n; j++) {
           const o = <usize>j * sz;
-          store<T>(yr + o, fin<T>(op, load<T>(yr + o), nred, <T>0));
+          st<T>(yr + o, sz, fin<T>(op, ld<T>(yr + o, sz), nred, <T>0, sz));
         }
       }
     }
   }
 }
 
-function runMode<T>(op: i32, x: usize, y: usize, d: usize): void {
+function runMode<T>(op: i32, x: usize, y: usize, d: usize, esz: usize): void {
   const nk = desc(d, 0);
   const rb = 2 * nk + 2;
   const nr = desc(d, rb - 1);
@@ -252,11 +298,11 @@ function runMode<T>(op: i32, x: usize, y: usize, d: usize): void {
   const runs = count(d, rb, nr - 1);
   const nout = count(d, 1, nk);
   const nred = runs * run;
-  const sz = <usize>sizeof<T>();
+  const sz = isFloat<T>() ? <usize>sizeof<T>() : esz;
   for (let o = 0; o < nout; o++) {
     const base = x + <usize>offsetOf(d, 1, nk, nk, o) * sz;
-    let acc = initOf<T>(op);
-    for (let q = 0; q < runs; q++) acc = runReduce<T>(op, base + <usize>offsetOf(d, rb, nr, nr - 1, q) * sz, run, acc);
+    let acc = initOf<T>(op, sz);
+    for (let q = 0; q < runs; q++) acc = runReduce<T>(op, base + <usize>offsetOf(d, rb, nr, nr - 1, q) * sz, run, acc, sz);
     let m: T = <T>0;
     if (op == R_LOGSUMEXP) {
       if (isFloat<T>()) {
@@ -268,14 +314,15 @@ function runMode<T>(op: i32, x: usize, y: usize, d: usize): void {
         }
       }
     }
-    store<T>(y + <usize>o * sz, fin<T>(op, acc, nred, m));
+    st<T>(y + <usize>o * sz, sz, fin<T>(op, wrapTo<T>(acc, sz), nred, m, sz));
   }
 }
 
-function reduceT<T>(op: i32, x: usize, y: usize, d: usize): void {
+/** T: f32, f64, or i64/u64 for the signed/unsigned integer types of `esz` bytes. */
+function reduceT<T>(op: i32, x: usize, y: usize, d: usize, esz: usize): void {
   const nk = desc(d, 0);
-  if (nk > 0 && desc(d, 2 * nk) == 1) rowMode<T>(op, x, y, d);
-  else runMode<T>(op, x, y, d);
+  if (nk > 0 && desc(d, 2 * nk) == 1) rowMode<T>(op, x, y, d, esz);
+  else runMode<T>(op, x, y, d, esz);
 }
 
 /** The sequential reference: every output element reduces its positions in index order. */
@@ -288,7 +335,7 @@ function reduceRefT<T>(op: i32, x: usize, y: usize, d: usize): void {
   const sz = <usize>sizeof<T>();
   for (let o = 0; o < nout; o++) {
     const ko = offsetOf(d, 1, nk, nk, o);
-    let acc = initOf<T>(op);
+    let acc = initOf<T>(op, sz);
     for (let q = 0; q < nred; q++) acc = comb<T>(op, acc, tf<T>(op, load<T>(x + <usize>(ko + offsetOf(d, rb, nr, nr, q)) * sz)));
     let m: T = <T>0;
     if (op == R_LOGSUMEXP) {
@@ -298,21 +345,21 @@ function reduceRefT<T>(op: i32, x: usize, y: usize, d: usize): void {
         for (let q = 0; q < nred; q++) acc += expT<T>(load<T>(x + <usize>(ko + offsetOf(d, rb, nr, nr, q)) * sz) - m);
       }
     }
-    store<T>(y + <usize>o * sz, fin<T>(op, acc, nred, m));
+    store<T>(y + <usize>o * sz, fin<T>(op, acc, nred, m, sz));
   }
 }
 
 /** y = reduce(x) per the descriptor `d`; dtypes f32, f64, i8, u8/bool, i32, u32, i64, u64. */
 export function reduce(op: i32, dt: i32, x: usize, y: usize, d: usize): void {
   switch (dt) {
-    case DT_F32: reduceT<f32>(op, x, y, d); break;
-    case DT_F64: reduceT<f64>(op, x, y, d); break;
-    case DT_I8: reduceT<i8>(op, x, y, d); break;
-    case DT_U8: case DT_BOOL: reduceT<u8>(op, x, y, d); break;
-    case DT_I32: reduceT<i32>(op, x, y, d); break;
-    case DT_U32: reduceT<u32>(op, x, y, d); break;
-    case DT_I64: reduceT<i64>(op, x, y, d); break;
-    case DT_U64: reduceT<u64>(op, x, y, d); break;
+    case DT_F32: reduceT<f32>(op, x, y, d, 4); break;
+    case DT_F64: reduceT<f64>(op, x, y, d, 8); break;
+    case DT_I8: reduceT<i64>(op, x, y, d, 1); break;
+    case DT_U8: case DT_BOOL: reduceT<u64>(op, x, y, d, 1); break;
+    case DT_I32: reduceT<i64>(op, x, y, d, 4); break;
+    case DT_U32: reduceT<u64>(op, x, y, d, 4); break;
+    case DT_I64: reduceT<i64>(op, x, y, d, 8); break;
+    case DT_U64: reduceT<u64>(op, x, y, d, 8); break;
   }
 }
 

@@ -28,7 +28,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 const rowBytes = (L: number): number => Math.ceil(L / 128) * 16;
 
 function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number; ops: number } {
-  const box = new KernelBox(backend);
+  const box = new KernelBox(backend, 'runtime');
   const call = (name: string, ...args: number[]): number => box.call(name, ...args) as number;
   const alloc = (n: number): number => box.alloc(n);
   const put = (v: ArrayBufferView): number => box.put(v);

@@ -27,7 +27,7 @@ function median(xs: number[]): number {
 }
 
 function bench(backend: Backend, sh: Shape): { median: number; min: number } {
-  const box = new KernelBox(backend);
+  const box = new KernelBox(backend, 'runtime');
   const call = (name: string, ...args: number[]): number => box.call(name, ...args) as number;
   const alloc = (n: number): number => box.alloc(n);
   const put = (v: ArrayBufferView): number => box.put(v);

@@ -24,7 +24,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 const wBytes = (N: number, K: number): number => Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
 
 function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number; ops: number } {
-  const box = new KernelBox(backend);
+  const box = new KernelBox(backend, 'runtime');
   const call = (name: string, ...args: number[]): number => box.call(name, ...args) as number;
   const r = seededRandom(42);
   const ternary = (n: number) => Int8Array.from({ length: n }, () => Math.floor(r() * 3) - 1);

@@ -1,17 +1,22 @@
 // Direct access to a kernel build: allocate, write, call, read (kernel tests and kernel benchmarks).
+// Tests use the test builds (build/test/: the runtime kernels plus the `*__ref` references);
+// benchmarks time the runtime builds the package ships.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Machine, alignUp } from '../../src/kernels/machine.js';
 import type { Backend } from '../../src/kernels/wasm.js';
 
-const modules = new Map<Backend, WebAssembly.Module>();
+export type KernelBuild = 'test' | 'runtime';
 
-export function kernelModule(b: Backend): WebAssembly.Module {
-  let m = modules.get(b);
+const modules = new Map<string, WebAssembly.Module>();
+
+export function kernelModule(b: Backend, build: KernelBuild = 'test'): WebAssembly.Module {
+  const file = build === 'test' ? `test/lowbit.${b}.wasm` : `lowbit.${b}.wasm`;
+  let m = modules.get(file);
   if (!m) {
-    m = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(`../../build/lowbit.${b}.wasm`, import.meta.url))));
-    modules.set(b, m);
+    m = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(`../../build/${file}`, import.meta.url))));
+    modules.set(file, m);
   }
   return m;
 }
@@ -20,8 +25,8 @@ export function kernelModule(b: Backend): WebAssembly.Module {
 export class KernelBox {
   readonly m: Machine;
   private top: number;
-  constructor(readonly backend: Backend) {
-    this.m = new Machine(kernelModule(backend), backend);
+  constructor(readonly backend: Backend, build: KernelBuild = 'test') {
+    this.m = new Machine(kernelModule(backend, build), backend);
     this.top = this.m.heapBase;
   }
   reset(): void {

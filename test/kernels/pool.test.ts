@@ -148,22 +148,24 @@ describe.each(ALL_BACKENDS)('pool kernels (%s)', (backend) => {
     }
   });
 
-  it.each([0, 1])('maxpool_indices (storage_order %i) gives the first maximal tap as a flat index', (order) => {
-    const r = rng(13 + order);
+  it.each([[0, 'f32'], [1, 'f32'], [0, 'i8'], [1, 'u8']] as const)('maxpool_indices (storage_order %i, %s) gives the first maximal tap as a flat index', (order, e) => {
+    const r = rng(13 + order + (e === 'f32' ? 0 : e === 'i8' ? 2 : 4));
     for (const c of CASES.slice(0, 60)) {
       const n = c.xd.reduce((a, b) => a * b, 1);
-      // Few distinct values so that ties (first occurrence wins) are common.
-      const x = new Float32Array(n).map(() => Math.floor(r() * 5));
+      // Few distinct values so that ties (first occurrence wins) are common; the type's extremes.
+      const levels = e === 'f32' ? [0, 1, 2, 3, 4] : e === 'i8' ? [-128, -7, 0, 5, 127] : [0, 3, 128, 200, 255];
+      const vals = Array.from({ length: n }, () => levels[Math.floor(r() * 5)]);
+      const x = e === 'f32' ? Float32Array.from(vals) : e === 'i8' ? Int8Array.from(vals) : Uint8Array.from(vals);
       const [D, H, W, oD, oH, oW, kD, kH, kW, sD, sH, sW, dD, dH, dW, pD, pH, pW] = c.g.desc;
       const m = c.g.nc * oD * oH * oW;
       box.reset();
       const px = box.put(x), py = box.alloc(m * 4), pi = box.alloc(m * 8), pd = box.put(c.g.desc);
-      expect(box.call('maxpool_indices', DT.f32, px, py, pi, c.g.nc, pd, order)).toBe(0);
-      const y = box.f32(py, m);
+      expect(box.call('maxpool_indices', DT[e], px, py, pi, c.g.nc, pd, order)).toBe(0);
+      const y = e === 'f32' ? box.f32(py, m) : e === 'i8' ? new Int8Array(box.u8(py, m).buffer) : box.u8(py, m);
       const idx = new BigInt64Array(box.u8(pi, m * 8).slice().buffer);
       let o = 0;
       for (let ch = 0; ch < c.g.nc; ch++) for (let od = 0; od < oD; od++) for (let oh = 0; oh < oH; oh++) for (let ow = 0; ow < oW; ow++, o++) {
-        let best = -Infinity, at = -1;
+        let best = e === 'f32' ? -Infinity : e === 'i8' ? -128 : 0, at = -1;
         for (let kd = 0; kd < kD; kd++) for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) {
           const id = od * sD - pD + kd * dD, ih = oh * sH - pH + kh * dH, iw = ow * sW - pW + kw * dW;
           if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;

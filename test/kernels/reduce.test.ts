@@ -153,7 +153,7 @@ describe.each(ALL_BACKENDS)('reduce (%s) vs reduce__ref', (backend) => {
     }
   });
 
-  it.each(INT_OPS)('int32, int64, uint8, float64 %s bit-exact', (name, op) => {
+  it.each(INT_OPS)('int8, uint8, int32, uint32, int64, uint64, float64 %s bit-exact', (name, op) => {
     const seed = 300 + op;
     const r = rng(seed);
     for (const { dims, axes } of cases(seed)) {
@@ -163,7 +163,11 @@ describe.each(ALL_BACKENDS)('reduce (%s) vs reduce__ref', (backend) => {
       const i64 = BigInt64Array.from({ length: n }, () => BigInt(Math.floor((r() - 0.5) * 2 ** 40)) * 4099n);
       const u8 = Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
       const f64 = Float64Array.from({ length: n }, () => r() * 2 - 1);
-      for (const [x, code, esize] of [[i32, 6, 4], [i64, 7, 8], [u8, 2, 1], [f64, 11, 8]] as const) {
+      const i8 = Int8Array.from({ length: n }, () => Math.floor(r() * 256) - 128);
+      const u32 = Uint32Array.from({ length: n }, () => Math.floor(r() * 2 ** 32));
+      const u64 = BigUint64Array.from({ length: n }, () => BigInt(Math.floor(r() * 2 ** 32)) * 4294967311n);
+      const inputs = [[i32, 6, 4], [i64, 7, 8], [u8, 2, 1], [f64, 11, 8], [i8, 3, 1], [u32, 12, 4], [u64, 13, 8]] as const;
+      for (const [x, code, esize] of inputs) {
         box.reset();
         const pw = runKernel(box, 'reduce__ref', op, code, x, dims, axes, nout * esize);
         const pg = runKernel(box, 'reduce', op, code, x, dims, axes, nout * esize);

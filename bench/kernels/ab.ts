@@ -1,0 +1,104 @@
+// A/B of hot (and some cold) kernels between two directories of kernel builds, in one process:
+// rounds alternate A and B, each round takes the minimum of REPS warm calls; prints the medians
+// and the median of the per-round B/A ratios (steadier than absolute times on a shared machine).
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/ab.ts DIR_A DIR_B [relaxed|simd|scalar]
+// e.g. copy build/ aside before a change, rebuild, then compare the copy with build/.
+import { readFileSync } from 'node:fs';
+import type { Backend } from '../../src/kernels/wasm.js';
+import { Machine, alignUp } from '../../src/kernels/machine.js';
+import { seededRandom } from '../../scripts/lib/random-models.js';
+
+const [dirA, dirB, backend = 'relaxed'] = process.argv.slice(2) as [string, string, Backend?];
+if (!dirA || !dirB) throw new Error('usage: bench/kernels/ab.ts DIR_A DIR_B [relaxed|simd|scalar]');
+const ROUNDS = 7, REPS = 7;
+class Box {
+  m: Machine; top: number;
+  constructor(dir: string) { this.m = new Machine(new WebAssembly.Module(readFileSync(`${dir}/lowbit.${backend}.wasm`)), backend); this.top = this.m.heapBase; }
+  alloc(n: number) { const a = this.top; this.top = alignUp(a + Math.max(n, 1)); this.m.ensure(this.top); return a; }
+  put(d: ArrayBufferView) { const a = this.alloc(d.byteLength); this.m.u8().set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), a); return a; }
+  call(n: string, ...a: number[]) { return this.m.kernel(n)(...a) as number; }
+}
+type Setup = (b: Box) => { run: () => void; warm: () => void };
+const r = seededRandom(1);
+const rand = (n: number) => new Float32Array(n).map(() => r() * 2 - 1);
+const u8 = (n: number) => new Uint8Array(n).map(() => Math.floor(r() * 256));
+const rowBytes = (L: number) => Math.ceil(L / 128) * 16;
+const CASES: [string, Setup][] = [
+  ['qgemm_i8 64x1024x1024', (b) => {
+    const M = 64, N = 1024, K = 1024;
+    const bb = b.put(u8(K * N)); const bzp = b.put(new Uint8Array(1));
+    const bp = b.alloc(b.call('pack_b_i8_bytes', K, N, 2)); b.call('pack_b_i8', bb, N, 0, 1, bzp, 0, K, N, bp, 2);
+    const a = b.put(u8(M * K)); const azp = b.put(new Uint8Array([131]));
+    const mult = b.put(new Float32Array(N).fill(1e-4)); const epi = b.put(new Int32Array([1, mult, 0, 1, 128, 0, 0, 0, 0, 0, 0]));
+    const c = b.alloc(M * N); const s = b.alloc(b.call('qgemm_i8_scratch_bytes', M, K));
+    return { run: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, N, K, epi, s), warm: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, 4, 64, 64, epi, s) };
+  }],
+  ['bgemm_b1b1 64x256x4096', (b) => {
+    const M = 64, N = 256, K = 4096;
+    const sc = b.put(rand(1024).map((x) => x + 2)); const epi = b.put(new Int32Array([1, sc, 0, 1, 0, 0, 0]));
+    const a = b.alloc(M * rowBytes(K)), w = b.alloc(N * rowBytes(K));
+    b.call('pack_signs_f32', b.put(rand(M * K)), M, K, K, 1, a, 0); b.call('pack_weights_b1_f32', b.put(rand(N * K)), N, K, K, 1, w);
+    const c = b.alloc(M * N * 4);
+    return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, 8, 16, 256, N, epi) };
+  }],
+  ['gemm_f32 64x512x512', (b) => {
+    const M = 64, N = 512, K = 512;
+    const bp = b.alloc(Math.ceil(N / 8) * 8 * K * 4); b.call('pack_b_f32', b.put(rand(K * N)), bp, K, N, N, 0);
+    const a = b.put(rand(M * K)); const c = b.alloc(M * N * 4);
+    return { run: () => b.call('gemm_f32', a, K, bp, c, N, M, N, K, 0, 0, 0, 0, 0), warm: () => b.call('gemm_f32', a, K, bp, c, N, 4, 16, 64, 0, 0, 0, 0, 0) };
+  }],
+  ['maxpool f32 3x3s2 64ch 112²', (b) => {
+    const C = 64, H = 112, O = 56; const x = b.put(rand(C * H * H)); const y = b.alloc(C * O * O * 4);
+    const pd = b.put(new Int32Array([1, H, H, 1, O, O, 1, 3, 3, 1, 1, 2, 1, 1, 1, 0, 1, 1, 1, H + 1, H + 1]));
+    const pw = b.put(new Int32Array([1, 8, 8, 1, 4, 4, 1, 3, 3, 1, 1, 2, 1, 1, 1, 0, 1, 1, 1, 9, 9]));
+    return { run: () => b.call('maxpool', 1, x, y, C, pd), warm: () => b.call('maxpool', 1, x, y, 1, pw) };
+  }],
+  ['softmax_f32 256x1000', (b) => {
+    const x = b.put(rand(256 * 1000)); const y = b.alloc(256 * 1000 * 4);
+    return { run: () => b.call('softmax_f32', x, y, 256, 1000, 1, 0), warm: () => b.call('softmax_f32', x, y, 2, 100, 1, 0) };
+  }],
+  ['reduce sum f32 rows 512x1024', (b) => {
+    const x = b.put(rand(512 * 1024)); const y = b.alloc(512 * 4); const d = b.put(new Int32Array([1, 512, 1024, 1, 1024, 1]));
+    const dw = b.put(new Int32Array([1, 4, 64, 1, 64, 1]));
+    return { run: () => b.call('reduce', 0, 1, x, y, d), warm: () => b.call('reduce', 0, 1, x, y, dw) };
+  }],
+  ['cast f32→f16 256k', (b) => {
+    const n = 1 << 18; const x = b.put(rand(n)); const y = b.alloc(n * 2);
+    return { run: () => b.call('cast', 1, 10, x, y, n, 0), warm: () => b.call('cast', 1, 10, x, y, 256, 0) };
+  }],
+  ['cast f32→f8e4m3fn 256k (cold)', (b) => {
+    const n = 1 << 18; const x = b.put(rand(n)); const y = b.alloc(n);
+    return { run: () => b.call('cast', 1, 17, x, y, n, 1), warm: () => b.call('cast', 1, 17, x, y, 256, 1) };
+  }],
+  ['cast i64→f16 64k (cold)', (b) => {
+    const n = 1 << 16; const x = b.put(new BigInt64Array(n).map(() => BigInt(Math.floor(r() * 1e6)))); const y = b.alloc(n * 2);
+    return { run: () => b.call('cast', 7, 10, x, y, n, 0), warm: () => b.call('cast', 7, 10, x, y, 256, 0) };
+  }],
+  ['quantize f32→u8 256k', (b) => {
+    const n = 1 << 18; const x = b.put(rand(n)); const s = b.put(new Float32Array([0.01])); const zp = b.put(new Uint8Array([128])); const y = b.alloc(n);
+    const d = b.put(new Int32Array([1, 1, n, 1, 0, 0, 0])); const dw = b.put(new Int32Array([1, 1, 256, 1, 0, 0, 0]));
+    return { run: () => b.call('quantize_linear', 1, 1, 2, 1, x, s, zp, y, d, 1), warm: () => b.call('quantize_linear', 1, 1, 2, 1, x, s, zp, y, dw, 1) };
+  }],
+  ['quantize f32→i4 256k (cold)', (b) => {
+    const n = 1 << 18; const x = b.put(rand(n)); const s = b.put(new Float32Array([0.1])); const zp = b.put(new Uint8Array([0])); const y = b.alloc(n);
+    const d = b.put(new Int32Array([1, 1, n, 1, 0, 0, 0])); const dw = b.put(new Int32Array([1, 1, 256, 1, 0, 0, 0]));
+    return { run: () => b.call('quantize_linear', 1, 1, 22, 1, x, s, zp, y, d, 1), warm: () => b.call('quantize_linear', 1, 1, 22, 1, x, s, zp, y, dw, 1) };
+  }],
+];
+const only = process.env.ONLY; // a substring of the case names
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [name, setup] of CASES.filter(([n]) => !only || n.includes(only))) {
+  const boxes = [new Box(dirA), new Box(dirB)].map((bx) => setup(bx));
+  for (const k of boxes) { for (let i = 0; i < 500; i++) k.warm(); k.run(); }
+  const t: number[][] = [[], []];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let s = 0; s < 2; s++) {
+      const k = boxes[(round + s) % 2];
+      let best = Infinity;
+      for (let i = 0; i < REPS; i++) { const t0 = performance.now(); k.run(); best = Math.min(best, performance.now() - t0); }
+      t[(round + s) % 2].push(best);
+    }
+  }
+  const ratios = t[0].map((a, i) => t[1][i] / a);
+  console.log(`${name.padEnd(32)} A ${median(t[0]).toFixed(3)} ms  B ${median(t[1]).toFixed(3)} ms  B/A median ${median(ratios).toFixed(3)} (min-of-rounds ${(Math.min(...t[1]) / Math.min(...t[0])).toFixed(3)})`);
+}
