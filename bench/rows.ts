@@ -1,8 +1,9 @@
-// The benchmark rows: one entry per row. Later rows (binary, L-Mul) are added here.
+// The benchmark rows: one entry per row; whole-model rows are in lib/e2e-rows.ts.
 
 import type { Tolerance } from '../scripts/lib/differential.js';
 import { binaryConv, binaryMatmul, convF32, matmulF32, type BenchCase, type ConvShape } from './lib/models.js';
 import { binaryConvInt8, binaryMatmulInt8, matmulNBits4, qlinearConv, qlinearMatmul } from './lib/quant-models.js';
+import { E2E_ROWS } from './lib/e2e-rows.js';
 import { ternaryMatmul, ternaryMatmulInt8 } from './lib/ternary-models.js';
 
 export interface BenchRow {
@@ -18,6 +19,8 @@ export interface BenchRow {
    * model's `ortweb_fp32_ms`.
    */
   int8Twin?(): BenchCase;
+  /** Agreement of the twin on onnxruntime-web with onnxruntime-node (default: ±1 quantum of a uint8 output). */
+  int8TwinTolerance?: Tolerance;
 }
 
 // fp32 rows: outputs are O(1) (see lib/models.ts); the residue is summation order over K terms.
@@ -93,4 +96,5 @@ export const ROWS: readonly BenchRow[] = [
   binaryConvRow('binary_conv3x3_64x64x56', 64, 64, 56, 3, 1, 1),
   ternaryMatmulRow('ternary_gemv_1x4096x4096', 1, 4096, 4096),
   ternaryMatmulRow('ternary_gemm_64x1024x1024', 64, 1024, 1024),
+  ...E2E_ROWS,
 ];

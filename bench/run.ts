@@ -64,9 +64,10 @@ for (const [i, row] of rows.entries()) {
   const t0 = performance.now();
   let r: ResultRow;
   try {
-    // The int8 twin is checked against ort-node on the same twin model (uint8 outputs: ±1 quantum)
-    // and timed on ort-web in the same round-robin window as the row's runtimes.
-    const twin = row.int8Twin ? { c: row.int8Twin(), tol: { rtol: 0, atol: 0, integerSteps: 1 } } : undefined;
+    // The int8 twin is checked against ort-node on the same twin model (by default uint8 outputs:
+    // ±1 quantum) and timed on ort-web in the same round-robin window as the row's runtimes.
+    const twinTol = row.int8TwinTolerance ?? { rtol: 0, atol: 0, integerSteps: 1 };
+    const twin = row.int8Twin ? { c: row.int8Twin(), tol: twinTol } : undefined;
     r = resultRow(row, await measureRow(row.build(), runtimes, row.tolerance, plan, twin));
   } catch (e) {
     // A row that breaks in an unexpected place is recorded, not fatal to the other rows.

@@ -46,6 +46,27 @@ describe('npm run bench', () => {
     expect(stderr).toContain(`[1/1] ${id}`);
   });
 
+  it('times a whole QONNX model: lowbit on the file, onnxruntime on its float form, ort-web on the int8 twin', async () => {
+    const id = 'e2e_fmnist_cnn_w1a1_qonnx';
+    const { stdout } = await bench('--quick', '--only', id, '--json', '--out', out);
+    const lines = stdout.trimEnd().split('\n');
+    const [row] = JSON.parse(lines[lines.length - 1]).rows;
+    expect(row.id).toBe(id);
+    expect(row.error).toBeUndefined();
+    for (const k of ['lowbit_ms', 'ortweb_ms', 'ortnode_ms', 'ortweb_fp32_ms', 'ortweb_int8_ms']) expect(row[k], k).toBeGreaterThan(0);
+    expect(row.check.lowbit.ok).toBe(true);
+    expect(row.check.ortweb.ok).toBe(true);
+  });
+
+  it('lists the whole-model rows under their contract names', async () => {
+    const { ROWS } = await import('../bench/rows.js');
+    const ids = ROWS.map((r) => r.id);
+    expect(ids).toContain('e2e_binary_resnet18_224');
+    expect(ids).toContain('e2e_ternary_transformer_d1024');
+    const precisions = ['fp32', 'int8_qdq', 'int4_qdq', 'int4_qonnx', 'w2a8_qdq', 'w2a8_qonnx', 'w2a2_qdq', 'w2a2_qonnx', 'w1a1_qonnx'];
+    expect(ids.filter((i) => i.startsWith('e2e_fmnist_cnn_')).sort()).toEqual(precisions.map((p) => `e2e_fmnist_cnn_${p}`).sort());
+  });
+
   it('refuses an unknown row id and names the known ones', async () => {
     const err = await bench('--only', 'no_such_row', '--out', out).then(() => null, (e: { code: number; stderr: string }) => e);
     expect(err?.code).toBe(2);

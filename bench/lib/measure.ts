@@ -101,7 +101,7 @@ async function loadChecked(
   out: RowMeasurement, id: TimedId, rt: Runtime, c: BenchCase, ref: Record<string, Output>, tol: Tolerance,
 ): Promise<LoadedModel | undefined> {
   try {
-    const m = await rt.load(c.model, c.feeds);
+    const m = await rt.load(id === 'lowbit' ? c.model : c.ortModel ?? c.model, c.feeds);
     const a = agreement(await m.run(), ref, tol);
     out.agreement[id] = a;
     if (a.ok) return m;
@@ -130,7 +130,7 @@ export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol
   try {
     let refOut: Record<string, Output>;
     try {
-      const refModel = await reference.load(c.model, c.feeds);
+      const refModel = await reference.load(c.ortModel ?? c.model, c.feeds);
       timed.push({ id: 'ortnode', model: refModel });
       refOut = await refModel.run();
     } catch (e) {

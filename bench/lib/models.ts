@@ -11,6 +11,11 @@ import type { Feeds } from '../../scripts/lib/differential.js';
 export interface BenchCase {
   model: Uint8Array;
   feeds: Feeds;
+  /**
+   * What onnxruntime (web and node) runs in place of `model`, when it cannot run the form lowbit
+   * reads: the standard-ONNX float form of a QONNX model (bench/lib/qonnx_to_float.py).
+   */
+  ortModel?: Uint8Array;
 }
 
 /** n values uniform in [−scale, scale). */

@@ -1,6 +1,7 @@
 // Getting model bytes (and, in Node, a safe reader for external data) from a path, URL or bytes.
 
 import { fail } from '../errors.js';
+import { looksLikeHtml } from '../kernels/wasm.js';
 import type { ExternalDataReader } from '../onnx/tensor.js';
 
 export type ModelSource = string | URL | ArrayBuffer | Uint8Array;
@@ -45,16 +46,26 @@ export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promi
   try {
     res = await fetch(s);
   } catch (e) {
-    fail('LOWBIT_BAD_INPUT', `cannot fetch model ${s}: ${(e as Error).message}`, e);
+    fail('LOWBIT_BAD_INPUT', `cannot fetch model ${s}: ${(e as Error).message} (is the server up? another origin must allow CORS)`, e);
   }
-  if (!res.ok) fail('LOWBIT_BAD_INPUT', `fetching model ${s} failed: HTTP ${res.status} ${res.statusText}`);
+  if (!res.ok) fail('LOWBIT_BAD_INPUT', `fetching model ${s} failed: HTTP ${res.status} ${res.statusText}; check the model URL (a relative URL resolves against the page)`);
+  const loaded = await download(res, s, check, opts.onProgress);
+  if (looksLikeHtml(loaded, null)) {
+    fail('LOWBIT_BAD_INPUT', `model URL ${s} returned an HTML page, not an ONNX model (a server fallback page, often its 404): ` +
+      'serve the .onnx file as a static file there, or pass the model bytes');
+  }
+  return { bytes: loaded, where: s };
+}
+
+/** The response body, with progress reports and the size limit checked as it arrives. */
+async function download(res: Response, s: string, check: (n: number, where: string) => void, onProgress: LoadOptions['onProgress']): Promise<Uint8Array> {
   const total = Number(res.headers.get('content-length')) || undefined;
   if (total !== undefined) check(total, s);
-  if (!res.body || !opts.onProgress) {
+  if (!res.body || !onProgress) {
     const buf = new Uint8Array(await res.arrayBuffer());
     check(buf.byteLength, s);
-    opts.onProgress?.(buf.byteLength, total);
-    return { bytes: buf, where: s };
+    onProgress?.(buf.byteLength, total);
+    return buf;
   }
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -65,7 +76,7 @@ export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promi
     chunks.push(value);
     loaded += value.byteLength;
     check(loaded, s);
-    opts.onProgress(loaded, total);
+    onProgress(loaded, total);
   }
   const bytes = new Uint8Array(loaded);
   let o = 0;
@@ -73,5 +84,5 @@ export async function loadModel(src: ModelSource, opts: LoadOptions = {}): Promi
     bytes.set(c, o);
     o += c.byteLength;
   }
-  return { bytes, where: s };
+  return bytes;
 }

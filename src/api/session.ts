@@ -63,7 +63,10 @@ async function chooseKernels(requested: Backend | 'auto' | undefined, wasm: Sess
   }
   if (requested && requested !== 'auto') return { backend: await pickBackend(requested), source: wasm[requested] };
   const have = (await supportedBackends()).filter((b) => wasm[b] !== undefined);
-  if (!have.length) fail('LOWBIT_WASM', `none of the given kernel builds (${Object.keys(wasm).join(', ')}) runs on this engine`);
+  if (!have.length) {
+    fail('LOWBIT_WASM', `none of the given kernel builds (${Object.keys(wasm).join(', ') || 'none'}) runs on this engine ` +
+      `(it supports: ${(await supportedBackends()).join(', ')}): add the scalar build, which runs everywhere`);
+  }
   const backend = have[have.length - 1];
   return { backend, source: wasm[backend] };
 }

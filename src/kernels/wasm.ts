@@ -41,8 +41,9 @@ export async function pickBackend(requested: Backend | 'auto' | undefined): Prom
   if (!requested || requested === 'auto') return have[have.length - 1];
   if (!BACKENDS.includes(requested)) fail('LOWBIT_BAD_OPTION', `unknown backend '${requested}' (use scalar, simd, relaxed or auto)`);
   if (!have.includes(requested)) {
-    fail('LOWBIT_WASM', `this engine cannot run the '${requested}' kernels (it supports: ${have.join(', ')})` +
-      (requested === 'relaxed' && isNode ? '; Node 20 needs --experimental-wasm-relaxed-simd' : ''));
+    fail('LOWBIT_WASM', `this engine cannot run the '${requested}' kernels (it supports: ${have.join(', ')}); ` +
+      (requested === 'relaxed' && isNode ? 'Node 20 needs --experimental-wasm-relaxed-simd, or ' : '') +
+      `use backend 'auto', which picks the best build the engine supports`);
   }
   return requested;
 }
@@ -60,21 +61,53 @@ export function wasmFileUrl(backend: Backend): URL {
   }
 }
 
-async function readSource(src: WasmSource): Promise<Uint8Array> {
+/** Where a relative URL string is resolved: the page (or the worker's script) in a browser. */
+const baseUrl = (): string | undefined => (typeof location !== 'undefined' ? location.href : undefined);
+
+/**
+ * An HTML page (a server's 404 or single-page-app fallback) where binary data was expected:
+ * served as text/html, or starting with '<' — wasm starts with 0x00, an ONNX model with a
+ * protobuf field tag (0x08).
+ */
+export function looksLikeHtml(bytes: Uint8Array, contentType: string | null): boolean {
+  if (contentType?.includes('text/html')) return true;
+  let i = 0;
+  while (i < bytes.length && i < 256 && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09 || bytes[i] === 0xef || bytes[i] === 0xbb || bytes[i] === 0xbf)) i++;
+  return bytes[i] === 0x3c;
+}
+
+const WASM_FIX = 'serve build/lowbit.<build>.wasm from the lowbit package as a static file there ' +
+  '(bundlers: keep lowbit\'s new URL(\'…wasm\', import.meta.url) visible, i.e. do not pre-bundle lowbit), or give option wasm a URL or the bytes';
+
+async function readSource(src: WasmSource, backend: Backend): Promise<Uint8Array> {
   if (src instanceof Uint8Array) return src;
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
-  const url = typeof src === 'string' && !/^[a-z]+:/i.test(src) ? undefined : new URL(src.toString());
-  if (isNode && (!url || url.protocol === 'file:')) {
+  const s = src.toString();
+  const absolute = src instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(s);
+  if (isNode && (!absolute || s.startsWith('file:'))) {
     const fs = await import('node:fs/promises');
     try {
-      return new Uint8Array(await fs.readFile(url ?? (src as string)));
+      return new Uint8Array(await fs.readFile(absolute ? new URL(s) : s));
     } catch (e) {
-      fail('LOWBIT_WASM', `cannot read kernel module ${src.toString()}: ${(e as Error).message}`, e);
+      fail('LOWBIT_WASM', `cannot read the '${backend}' kernel module ${s}: ${(e as Error).message}`, e);
     }
   }
-  const res = await fetch(url!);
-  if (!res.ok) fail('LOWBIT_WASM', `fetching kernel module ${url} failed: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  const base = baseUrl();
+  if (!absolute && !base) fail('LOWBIT_WASM', `kernel module URL '${s}' is relative and there is no page to resolve it against: give an absolute URL`);
+  const url = new URL(s, base).href;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    fail('LOWBIT_WASM', `cannot fetch the '${backend}' kernel module ${url}: ${(e as Error).message} (is the server up? another origin must allow CORS)`, e);
+  }
+  if (!res.ok) fail('LOWBIT_WASM', `fetching the '${backend}' kernel module ${url} failed: HTTP ${res.status}; ${WASM_FIX.replace('<build>', backend)}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (looksLikeHtml(bytes, res.headers.get('content-type'))) {
+    fail('LOWBIT_WASM', `the '${backend}' kernel module URL ${url} returned an HTML page, not WebAssembly ` +
+      `(a server or bundler fallback page, often its 404): ${WASM_FIX.replace('<build>', backend)}`);
+  }
+  return bytes;
 }
 
 /** Compiles (once per source) the kernel module for `backend`. */
@@ -83,7 +116,7 @@ export function compileKernels(backend: Backend, source?: WasmSource): Promise<W
   const cached = key ? moduleCache.get(key) : undefined;
   if (cached) return cached;
   const p = (async () => {
-    const bytes = await readSource(source ?? wasmFileUrl(backend));
+    const bytes = await readSource(source ?? wasmFileUrl(backend), backend);
     if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
       const head = new TextDecoder().decode(bytes.subarray(0, 64)).replace(/\s+/g, ' ');
       fail('LOWBIT_WASM', `the kernel module for '${backend}' is not WebAssembly (starts with "${head}"); ` +
@@ -92,7 +125,10 @@ export function compileKernels(backend: Backend, source?: WasmSource): Promise<W
     try {
       return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      fail('LOWBIT_WASM', `cannot compile the '${backend}' kernel module: ${(e as Error).message}`, e);
+      // The usual cause: a simd/relaxed build given (option wasm) to an engine without SIMD.
+      const noSimd = !(await supportedBackends()).includes('simd');
+      fail('LOWBIT_WASM', `cannot compile the '${backend}' kernel module: ${(e as Error).message}` +
+        (noSimd ? '; this engine has no WebAssembly SIMD: give the scalar build (build/lowbit.scalar.wasm)' : ''), e);
     }
   })();
   if (key) {

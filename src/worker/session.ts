@@ -17,6 +17,20 @@ export interface WorkerOptions {
   worker?: Worker | URL | string;
 }
 
+/**
+ * URLs as absolute strings (a URL object cannot be posted; a relative URL would resolve against
+ * the worker's script, not the page).
+ */
+function pageRelative<T>(src: T): T {
+  const base = typeof location !== 'undefined' ? location.href : undefined;
+  if (src instanceof URL) return src.href as T;
+  if (typeof src === 'string') return (URL.canParse(src, base) ? new URL(src, base).href : src) as T;
+  if (src && typeof src === 'object' && !(src instanceof ArrayBuffer) && !ArrayBuffer.isView(src)) {
+    return Object.fromEntries(Object.entries(src).map(([k, v]) => [k, pageRelative(v)])) as T;
+  }
+  return src;
+}
+
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void; progress?: SessionOptions['onProgress'] };
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -47,11 +61,9 @@ export class WorkerSession {
       : new Worker(worker ?? new URL('../worker.js', import.meta.url), { type: 'module', name: 'lowbit' });
     const s = new WorkerSession(w);
     // A URL model is fetched by the worker itself; bytes are cloned once into the worker.
-    const src = model instanceof URL ? model.href : model;
-    // Relative URLs resolve against the page, not the worker script.
-    const abs = typeof src === 'string' && typeof location !== 'undefined' ? new URL(src, location.href).href : src;
     try {
-      const meta = (await s.call({ op: 'create', model: abs, options: { ...rest, progress: !!onProgress } }, [], onProgress)) as WireMetadata;
+      const options = { ...rest, wasm: pageRelative(rest.wasm), progress: !!onProgress };
+      const meta = (await s.call({ op: 'create', model: pageRelative(model) as string | ArrayBuffer | Uint8Array, options }, [], onProgress)) as WireMetadata;
       Object.assign(s, {
         inputNames: meta.inputNames, outputNames: meta.outputNames,
         inputMetadata: meta.inputMetadata, outputMetadata: meta.outputMetadata,

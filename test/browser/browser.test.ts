@@ -3,26 +3,17 @@
 // must give the same predictions and bit-identical outputs as Node; worker mode, a forced
 // scalar build, kernel bytes given explicitly, and a screenshot as a test artifact.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { InferenceSession, Tensor } from '../../src/index.js';
-// @ts-expect-error plain JS module shared with the page
-import { classify } from './classify.js';
+// @ts-expect-error plain JS module shared with the pages
+import { classify } from '../../demo/web/classify.js';
+import { buildDist, haveChromium, launchChromium, ROOT } from './chromium.js';
 import { serveRepo } from './serve.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DIST = join(ROOT, 'tmp', 'browser-dist');
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`\n${'!'.repeat(78)}\n!!! ${CHROMIUM} is missing: the BROWSER TESTS ARE SKIPPED (apt-get install -y chromium)\n${'!'.repeat(78)}\n`);
-}
 
 const MODELS = [
   'models/fmnist-mlp-fp32.onnx',
@@ -43,7 +34,7 @@ describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
   const pixels = readFileSync(join(ROOT, 'models/data/fmnist-test-256-images.u8'));
   const pageErrors: string[] = [];
 
-  const inPage = (opts: { model: string; backend?: string; worker?: boolean; wasmBytes?: string }) =>
+  const inPage = (opts: { model: string; backend?: string; worker?: boolean; wasmBytes?: string; wasmUrl?: string }) =>
     page.evaluate((o) => (window as unknown as { lowbitTest: { classify(x: unknown): Promise<unknown> } }).lowbitTest.classify(o), opts) as Promise<PageResult>;
 
   async function nodeResult(model: string, backend?: 'scalar') {
@@ -65,16 +56,9 @@ describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
   }
 
   beforeAll(async () => {
-    // The page runs the real package build: compile it from this checkout (tsc, ~2 s) into a
-    // directory of its own, served as /dist/ (tests that build dist/ may run at the same time).
-    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.json'), '--outDir', DIST], { stdio: 'inherit' });
-    server = await serveRepo(ROOT, DIST);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    // The page runs the real package build, compiled from this checkout.
+    server = await serveRepo(ROOT, buildDist('browser-dist'));
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 900, height: 560 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     const port = (server.address() as AddressInfo).port;
@@ -132,6 +116,50 @@ describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
     expectSame(await inPage({ model, backend: 'scalar', wasmBytes: '/build/lowbit.scalar.wasm' }), await nodeResult(model, 'scalar'));
     // Bytes that are not WebAssembly fail with the loader's message, not a crash.
     await expect(inPage({ model, backend: 'scalar', wasmBytes: '/models/models.json' })).rejects.toThrow(/not WebAssembly/);
+  });
+
+  it('a relative wasm URL string resolves against the page, in-thread and in a worker', async () => {
+    const model = 'models/fmnist-mlp-int8-qdq.onnx';
+    const want = await nodeResult(model, 'scalar');
+    expectSame(await inPage({ model, backend: 'scalar', wasmUrl: '/build/lowbit.scalar.wasm' }), want);
+    expectSame(await inPage({ model, backend: 'scalar', wasmUrl: '../../build/lowbit.scalar.wasm', worker: true }), want);
+  });
+
+  it('bad input: a wasm or model URL answered with an HTML page is a LowbitError saying what to fix', async () => {
+    const failure = (model: string, options: object) => page.evaluate(([m, o]) => (window as unknown as { lowbitTest: { failure(m: string, o: unknown): Promise<unknown> } })
+      .lowbitTest.failure(m, o), [model, options] as const) as Promise<{ name: string; code: string; message: string; isLowbit: boolean } | null>;
+    const html = '/test/browser/page.html';
+    for (const worker of [false, true]) {
+      const wasm = await failure('/models/fmnist-mlp-int8-qdq.onnx', { backend: 'simd', wasm: html, worker });
+      expect(wasm).toMatchObject({ name: 'LowbitError', code: 'LOWBIT_WASM' });
+      expect(wasm!.message).toContain(`'simd' kernel module URL http://127.0.0.1:${(server.address() as AddressInfo).port}${html} returned an HTML page`);
+      expect(wasm!.message).toContain('serve build/lowbit.simd.wasm');
+      const model = await failure(html, { worker });
+      expect(model).toMatchObject({ name: 'LowbitError', code: 'LOWBIT_BAD_INPUT' });
+      expect(model!.message).toContain('returned an HTML page, not an ONNX model');
+    }
+  });
+
+  it('a page without SIMD: auto runs the scalar build; asking for simd says to use auto', async () => {
+    // Chromium cannot turn SIMD off, so the page's WebAssembly.validate answers "no" to the SIMD
+    // probes (the tiny modules with a 0xfd opcode); every other module validates as usual.
+    const p = await browser.newPage();
+    await p.addInitScript(() => {
+      const validate = WebAssembly.validate.bind(WebAssembly);
+      WebAssembly.validate = (b: BufferSource) => {
+        const u8 = b instanceof Uint8Array ? b : new Uint8Array(b as ArrayBuffer);
+        return u8.byteLength < 64 && u8.includes(0xfd) ? false : validate(b);
+      };
+    });
+    await p.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/test/browser/page.html`);
+    type T = { lowbitTest: { backends(): Promise<string[]>; classify(o: unknown): Promise<PageResult>; failure(m: string, o: unknown): Promise<{ message: string } | null> } };
+    expect(await p.evaluate(() => (window as unknown as T).lowbitTest.backends())).toEqual(['scalar']);
+    const model = 'models/fmnist-mlp-w1a1-qonnx.onnx';
+    expectSame(await p.evaluate((m) => (window as unknown as T).lowbitTest.classify({ model: m }), model), await nodeResult(model, 'scalar'));
+    const err = await p.evaluate((m) => (window as unknown as T).lowbitTest.failure('/' + m, { backend: 'simd' }), model);
+    expect(err).toMatchObject({ name: 'LowbitError', code: 'LOWBIT_WASM' });
+    expect(err!.message).toContain("cannot run the 'simd' kernels (it supports: scalar); use backend 'auto'");
+    await p.close();
   });
 
   it('writes a screenshot and raised no page errors', async () => {

@@ -1,4 +1,4 @@
-// Shared by the browser page and the Node side of test/browser/browser.test.ts: classify the
+// Shared by the demo page, the browser test page and the Node side of the browser tests: classify the
 // bundled Fashion-MNIST subset with a session; returns the first output's bytes and argmaxes.
 
 /** pixels: Uint8Array of N·784 bytes; input float32 [N,1,28,28] = pixel/255. */
