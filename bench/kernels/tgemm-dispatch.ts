@@ -23,8 +23,8 @@ for (const [M, K, N] of SHAPES) {
   const call = (n: string, ...a: number[]): number => box.call(n, ...a) as number;
   const r = seededRandom(1);
   const w = box.put(Int8Array.from({ length: K * N }, () => Math.floor(r() * 3) - 1)); // [K, N]
-  const a = box.put(Uint8Array.from({ length: M * K }, () => Math.floor(r() * 256)));
-  const zp = box.put(Uint8Array.of(128));
+  const a = box.put(Int8Array.from({ length: M * K }, () => Math.floor(r() * 256) - 128)); // s8, as QuantizeLinear to int8 writes
+  const zp = box.put(Int8Array.of(3));
   // gemm_i8_epilogue.ts: requantise to u8, per-channel multiplier, zero point 128.
   const epi = box.put(new Int32Array([1, box.put(new Float32Array(N).fill(0.002)), 0, 1, 128, 0, 0, 0, 0, 0, 0]));
   const yt = box.alloc(M * N), yi = box.alloc(M * N);
@@ -33,18 +33,18 @@ for (const [M, K, N] of SHAPES) {
   call('pack_ternary_i8', w, N, K, 1, N, wt);
   call('ternary_row_sums', wt, N, K, wt + wb);
   const rowc = box.alloc(4 * N);
-  call('ternary_rowc', wt + wb, N, zp, 0, 0, rowc);
-  const runT = () => call('tgemm_t2i8', a, K, 0, wt, rowc, yt, M, N, K, N, epi);
+  call('ternary_rowc', wt + wb, N, zp, 1, 0, rowc);
+  const runT = () => call('tgemm_t2i8', a, K, 1, wt, rowc, yt, M, N, K, N, epi);
   const layout = packLayout(M);
   const bp = box.alloc(packBBytes(K, N, layout));
   call('pack_b_i8', w, N, 0, 1, 0, 0, K, N, bp, layout);
   const scratch = box.alloc(qgemmScratchBytes(M, K));
-  const runI = () => call('qgemm_i8', a, K, 0, zp, 0, bp, yi, N, M, N, K, epi, scratch);
+  const runI = () => call('qgemm_i8', a, K, 1, zp, 0, bp, yi, N, M, N, K, epi, scratch);
   // Warm up with short calls first (V8 cannot tier up a long call mid-flight).
   // qgemm_i8 checks K and N against the packed B: the short calls have few rows.
   for (let i = 0; i < 30; i++) {
-    call('tgemm_t2i8', a, K, 0, wt, rowc, yt, Math.min(M, 4), N, K, N, epi);
-    call('qgemm_i8', a, K, 0, zp, 0, bp, yi, N, Math.min(M, 4), N, K, epi, scratch);
+    call('tgemm_t2i8', a, K, 1, wt, rowc, yt, Math.min(M, 4), N, K, N, epi);
+    call('qgemm_i8', a, K, 1, zp, 0, bp, yi, N, Math.min(M, 4), N, K, epi, scratch);
   }
   const reps = Math.max(quick ? 5 : 11, Math.min(quick ? 20 : 60, Math.floor(2e9 / (M * K * N))));
   for (let i = 0; i < 5; i++) if (runT() !== 0 || runI() !== 0) throw new Error('kernel failed');
