@@ -37,6 +37,7 @@ let eb: usize = 4;
 let ch0: i32 = 0; // epilogue channel of column 0
 let rowIdx: bool = true; // epilogue index (m, n); the convolution uses (0, channel)
 let rowc: usize = 0;
+let aU8: bool = false; // activations u8 (the tiles flip their sign bit), else s8
 
 /** The exact Σ_{K16≤k<K} a'[k]·w[k] of row `ar`, from the packed codes. */
 // @ts-ignore: decorator
@@ -102,7 +103,9 @@ function gemmQuad(a0: usize, la: usize, w: usize, m: i32, N: i32, K: i32): void 
     const nv = min(4, N - n);
     for (let h = 0; h < nv; h += 2) {
       const w0 = ternaryRow(w, ch0 + n + h, K);
-      mk4x2(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, nv > h + 1 ? ternaryRow(w, ch0 + n + h + 1, K) : w0, K16 >> 4);
+      const w1 = nv > h + 1 ? ternaryRow(w, ch0 + n + h + 1, K) : w0;
+      if (aU8) mk4x2<u8>(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, w1, K16 >> 4);
+      else mk4x2<i8>(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, w1, K16 >> 4);
       for (let j = h; j < min(h + 2, nv); j++) {
         for (let i = 0; i < 4; i++) {
           const dot = load<i32>(DOTS + (<usize>(2 * i + j - h) << 2)) - load<i32>(ROW_SUMS + (<usize>i << 2));
@@ -133,6 +136,7 @@ export function tgemmCore(
   c: usize, rs: i32, cs: i32, channel: i32, rowIndexed: bool,
 ): void {
   setActivationFlip(aFlip);
+  aU8 = aFlip != 0;
   rowc = rc;
   outC = c;
   outRs = <usize>rs;

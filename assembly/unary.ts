@@ -5,6 +5,7 @@ import {
   DT_F32, DT_F64, DT_I8, DT_U8, DT_I16, DT_U16, DT_I32, DT_U32, DT_I64, DT_U64, DT_BOOL,
 } from './common';
 import { erf64 } from './mathx';
+import { erf_f32, erf_gelu_f32x4, gelu_f32 } from './erf_f32';
 
 export const U_NEG: i32 = 0;
 export const U_ABS: i32 = 1;
@@ -38,14 +39,15 @@ export const U_SOFTSIGN: i32 = 28;
 
 // @ts-ignore: decorator
 @inline function unf<T>(op: i32, x: T, p0: f32, p1: f32): T {
-  // Float path: evaluated in the type's own precision except erf/gelu (f64 internally).
+  // Float path: evaluated in the type's own precision (erf/gelu in f32: erf_f32.ts) except
+  // gelu_tanh and softplus (f64 internally).
   const is32 = sizeof<T>() == 4;
   if (op == U_NEG) return -x;
   if (op == U_ABS) return abs<T>(x);
   if (op == U_SQRT) return sqrt<T>(x);
   if (op == U_EXP) return is32 ? <T>Mathf.exp(<f32>x) : <T>Math.exp(<f64>x);
   if (op == U_LOG) return is32 ? <T>Mathf.log(<f32>x) : <T>Math.log(<f64>x);
-  if (op == U_ERF) return <T>erf64(<f64>x);
+  if (op == U_ERF) return is32 ? <T>erf_f32(<f32>x) : <T>erf64(<f64>x);
   if (op == U_TANH) return is32 ? <T>Mathf.tanh(<f32>x) : <T>Math.tanh(<f64>x);
   if (op == U_SIGMOID) {
     if (is32) {
@@ -65,6 +67,7 @@ export const U_SOFTSIGN: i32 = 28;
   if (op == U_ROUND) return nearest<T>(x);
   if (op == U_SIGN) return x > <T>0 ? <T>1 : (x < <T>0 ? <T>-1 : x);
   if (op == U_GELU) {
+    if (is32) return <T>gelu_f32(<f32>x);
     const v = <f64>x;
     return <T>(0.5 * v * (1.0 + erf64(v * 0.7071067811865476)));
   }
@@ -123,6 +126,9 @@ function unaryFloat<T>(op: i32, x: usize, y: usize, n: i32, p0: f32, p1: f32): v
         for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(y + o, f32x4.abs(v128.load(x + o))); }
       } else if (op == U_SQRT) {
         for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(y + o, f32x4.sqrt(v128.load(x + o))); }
+      } else if (op == U_ERF || op == U_GELU) {
+        erf_gelu_f32x4(x, y, n, op == U_GELU);
+        i = n & ~3;
       } else if (op == U_COPY) {
         memory.copy(y, x, <usize>n << 2);
         return;
