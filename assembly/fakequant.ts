@@ -39,10 +39,15 @@ export const ROUND_HALF_DOWN: i32 = 6;
   return t > 0 ? 1 : t < 0 ? -1 : 0;
 }
 
+// Half-to-even (QONNX's default ROUND) is inlined; the other modes are one call each, which keeps
+// the many inlined copies of this small.
 // @ts-ignore: decorator
 @inline function roundMode(mode: i32, t: f32): f32 {
+  return mode == ROUND_HALF_EVEN ? nearest<f32>(t) : roundOtherMode(mode, t);
+}
+
+function roundOtherMode(mode: i32, t: f32): f32 {
   switch (mode) {
-    case ROUND_HALF_EVEN: return nearest<f32>(t);
     case ROUND_CEIL: return Mathf.ceil(t);
     case ROUND_FLOOR: return Mathf.floor(t);
     case ROUND_UP: return signOf(t) * Mathf.ceil(Mathf.abs(t));
@@ -85,8 +90,11 @@ export const ROUND_HALF_DOWN: i32 = 6;
 
 // @ts-ignore: decorator
 @inline function roundModeV(mode: i32, t: v128): v128 {
+  return mode == ROUND_HALF_EVEN ? f32x4.nearest(t) : roundOtherModeV(mode, t);
+}
+
+function roundOtherModeV(mode: i32, t: v128): v128 {
   switch (mode) {
-    case ROUND_HALF_EVEN: return f32x4.nearest(t);
     case ROUND_CEIL: return f32x4.ceil(t);
     case ROUND_FLOOR: return f32x4.floor(t);
     case ROUND_UP: return f32x4.mul(signOfV(t), f32x4.ceil(f32x4.abs(t)));
