@@ -4,8 +4,8 @@
 // Sizes are raw bytes, kB = 1000 bytes; gzip (level 9) is shown for information. The JS rows
 // bundle the browser entry (src/index.ts) and the worker entry with esbuild, minified ESM for
 // the browser, as an app bundler would; Node-only modules (`node:*`, reached only through
-// dynamic imports on Node) stay out. "with deps" is what the user downloads (our code plus
-// onnx-proto/protobufjs); "own code" leaves npm packages out, to show where the bytes are.
+// dynamic imports on Node) stay out. "with deps" is what the user downloads; "own code" leaves
+// npm packages out (the same bytes today: the browser entry has no npm dependency).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
