@@ -133,8 +133,8 @@ describe('ONNX decoder wire format', () => {
       try { decodeModelProto(new Uint8Array(model.slice(0, n))); } catch (e) { expect((e as LowbitError).code).toBe('LOWBIT_BAD_MODEL'); }
     }
     expect(badModel([...len(7, [...tag(2, 2), 5, 0x61]), 0x62, 0x63, 0x64, 0x65, 0x66])).toMatch(/runs past the end of its message/);
-    expect(badModel([...len(7, [...len(5, [...len(4, [0, 0, 0x80]), ...tag(2, 0), 1])])])).toMatch(/runs past the end/); // packed float cut
-    expect(badModel([...len(7, [...len(5, [...len(4, [0, 0, 0x80])])])])).toMatch(/truncated/);
+    expect(badModel([...len(7, [...len(5, [...len(4, [0, 0, 0x80]), ...tag(2, 0), 1])])])).toMatch(/packed float field of 3 bytes/);
+    expect(badModel([...len(7, [...len(5, [...len(1, [0x80]), ...tag(2, 0), 1])])])).toMatch(/runs past the end/); // a packed varint cut
     expect(badModel([...tag(7, 2), ...varint(2n ** 40n)])).toMatch(/past the end/);
   });
 });

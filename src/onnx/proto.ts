@@ -82,7 +82,9 @@ function readMessage(r: Reader, schema: Schema, end: number): Record<string, unk
       // A packed run of scalars: values back to back inside one length-delimited field.
       const out = (m[name] ??= []) as unknown[];
       const stop = r.lengthEnd();
-      while (r.pos < stop) out.push(readScalar(r, kind));
+      if (kind === 'float' || kind === 'double') r.fixedRun(out as number[], stop, kind === 'float' ? 4 : 8);
+      else if (kind === 'int32') while (r.pos < stop) out.push(r.int32()); // int4/int8 payloads: the hot loop
+      else while (r.pos < stop) out.push(readScalar(r, kind));
       r.within(stop);
     } else if (wire !== wireType(kind)) {
       r.skip(wire); // the wrong wire type for this field: skipped as unknown, as protobuf parsers do

@@ -23,6 +23,11 @@ export class Reader {
   varint(): number {
     const b = this.buf;
     let p = this.pos, lo = 0, hi = 0;
+    if (p < b.length && b[p] < 0x80) { // one byte: most tags, lengths and small values
+      this.pos = p + 1;
+      this.hi = 0;
+      return (this.lo = b[p]);
+    }
     for (let i = 0; ; i++) {
       if (p >= b.length) bad('truncated varint', p);
       if (i === 10) bad('varint longer than 10 bytes', p);
@@ -71,6 +76,14 @@ export class Reader {
     const len = this.varint();
     if (this.hi !== 0 || len > this.buf.length - this.pos) bad('length past the end of the data', this.pos);
     return this.pos + len;
+  }
+
+  /** A packed run of float (width 4) or double (width 8) values up to `end`, appended to out. */
+  fixedRun(out: number[], end: number, width: 4 | 8): void {
+    if ((end - this.pos) % width !== 0) bad(`packed ${width === 4 ? 'float' : 'double'} field of ${end - this.pos} bytes`, this.pos);
+    const v = this.view;
+    for (let p = this.pos; p < end; p += width) out.push(width === 4 ? v.getFloat32(p, true) : v.getFloat64(p, true));
+    this.pos = end;
   }
 
   /** A length-delimited field as a view into the input (no copy). */
