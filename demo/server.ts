@@ -42,7 +42,6 @@ export async function startDemo(o: DemoOptions = {}): Promise<Server> {
     routes[`/layers/${l.id}.json`] = () => ({ body: (cached ??= layerCase(l.id)!), type: 'application/json' });
   }
   return serveStatic({
-    root: ROOT,
     port: o.port,
     host: o.host,
     routes,

@@ -1,6 +1,6 @@
 // A small read-only static server for the demo and the browser tests: directories mounted at URL
-// prefixes, generated routes, and what a dev server does for native ESM — the one bare import in
-// lowbit's dist/ ('onnx-proto', a CommonJS package) is rewritten to an ES module wrapper of it.
+// prefixes and generated routes. lowbit's dist/ is plain ES modules with no bare imports, so the
+// browser loads it as it is.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -11,25 +11,11 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json', '.png': 'image/png',
   '.svg': 'image/svg+xml',
 };
-const SHIM = '/_vendor/onnx-proto.js';
-
-/** onnx-proto (CommonJS) and its protobufjs/minimal (UMD) wrapped as one ES module. */
-function onnxProtoModule(root: string): string {
-  const dir = join(root, 'node_modules/onnx-proto');
-  const nested = join(dir, 'node_modules/protobufjs/dist/minimal/protobuf.js');
-  const pb = readFileSync(existsSync(nested) ? nested : join(root, 'node_modules/protobufjs/dist/minimal/protobuf.js'), 'utf8');
-  const onnx = readFileSync(join(dir, 'dist/onnx.js'), 'utf8');
-  return `const module = { exports: {} };\n${pb}\nconst $pb = module.exports;\n` +
-    `const $m = { exports: {} };\n(function (require, module, exports) {\n${onnx}\n})(() => $pb, $m, $m.exports);\n` +
-    'export default $m.exports;\n';
-}
 
 export interface Reply { body: Uint8Array | string; type: string }
 
 export interface StaticOptions {
-  /** Repository root (for node_modules/onnx-proto). */
-  root: string;
-  /** URL prefix ('/dist/') → directory. The directory mounted at '/dist/' gets the import rewrite. */
+  /** URL prefix ('/dist/') → directory. */
   mounts: Record<string, string>;
   /** Exact paths answered by a function (generated files). */
   routes?: Record<string, () => Reply>;
@@ -40,7 +26,6 @@ export interface StaticOptions {
 }
 
 function lookup(o: StaticOptions, pathname: string): Reply | undefined {
-  if (pathname === SHIM) return { body: onnxProtoModule(o.root), type: TYPES['.js'] };
   const route = o.routes?.[pathname];
   if (route) return route();
   const rel = pathname.endsWith('/') ? `${pathname}index.html` : pathname;
@@ -51,9 +36,6 @@ function lookup(o: StaticOptions, pathname: string): Reply | undefined {
     const file = join(dir, path);
     if (!existsSync(file) || !statSync(file).isFile()) continue;
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
-    if (prefix === '/dist/' && extname(file) === '.js') {
-      return { body: readFileSync(file, 'utf8').replace(/from 'onnx-proto'/g, `from '${SHIM}'`), type };
-    }
     return { body: readFileSync(file), type };
   }
   return undefined;

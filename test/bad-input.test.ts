@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../src/index.js';
-import { onnx, type ModelProto, type TensorProto } from '../src/onnx/proto.js';
+import { onnx, type ModelProto, type TensorProto } from '../scripts/lib/onnx-proto.js';
 import { OnnxBuilder } from '../scripts/lib/onnx-builder.js';
 import { seededRandom } from '../scripts/lib/random-models.js';
 import { expectLowbit } from './support/errors.js';
@@ -33,7 +33,8 @@ describe('undecodable bytes', () => {
       const e = await expectLowbit(create(good.slice(0, cut)), 'LOWBIT_BAD_MODEL');
       expect(e.message).toMatch(/not a valid ONNX model|has no graph|no opset_import; it may be truncated/);
     }
-    await expectLowbit(create(good.slice(0, good.byteLength - 3)), 'LOWBIT_BAD_MODEL', 'not a valid ONNX model', 'index out of range');
+    const e = await expectLowbit(create(good.slice(0, good.byteLength - 3)), 'LOWBIT_BAD_MODEL', 'not a valid ONNX model');
+    expect(e.message).toMatch(/(truncated|past the end).* at byte \d+$/);
   });
 
   it('random bytes are LOWBIT_BAD_MODEL', async () => {

@@ -2,7 +2,7 @@
 // built files as `npm run size` measures them.
 
 import { describe, expect, it } from 'vitest';
-import { JS_BUDGET, JS_TARGET, KB, WASM_BUDGET, WASM_FILES, formatTable, jsRows, overBudget, wasmRows } from '../scripts/size.js';
+import { JS_ENTRY_BUDGET, JS_TOTAL_BUDGET, KB, WASM_BUDGET, WASM_FILES, browserChunks, closure, formatTable, jsRows, overBudget, wasmRows } from '../scripts/size.js';
 
 describe('size budget', () => {
   it('every runtime .wasm is within 150 kB', () => {
@@ -20,15 +20,34 @@ describe('size budget', () => {
     expect(refs('test').length).toBeGreaterThan(10);
   });
 
-  it('the browser bundle is measured and stays under its ceiling', async () => {
+  it('the browser entries are within 60 kB, and with the engine chunks within their ceiling', async () => {
     const rows = await jsRows();
-    const full = rows.find((r) => r.name.startsWith('src/index.ts') && r.budget !== undefined)!;
-    const own = rows.find((r) => r.name.includes('own code'))!;
-    expect(own.bytes).toBeGreaterThan(10 * KB);
-    expect(full.bytes).toBeGreaterThan(own.bytes);
-    expect(full.budget).toBe(JS_BUDGET);
-    expect(full.target).toBe(JS_TARGET);
+    expect(rows.map((r) => r.name)).toEqual([
+      'src/index.ts entry', 'src/index.ts entry + engine (any model)', 'src/worker.ts entry', 'src/worker.ts entry + engine (any model)',
+    ]);
+    expect(JS_ENTRY_BUDGET).toBe(60 * KB);
+    for (const [entry, total] of [[rows[0], rows[1]], [rows[2], rows[3]]]) {
+      expect(entry.budget).toBe(JS_ENTRY_BUDGET);
+      expect(total.budget).toBe(JS_TOTAL_BUDGET);
+      expect(entry.bytes).toBeGreaterThan(5 * KB);
+      expect(total.bytes).toBeGreaterThan(entry.bytes + 100 * KB); // the engine is really a separate chunk
+    }
     expect(overBudget(rows)).toEqual([]);
+  });
+
+  it('the entry loads no engine module statically, pages never load the Node-only chunk, and no npm package is bundled', async () => {
+    const chunks = await browserChunks();
+    const start = [...chunks].find(([, c]) => c.entryPoint === 'src/index.ts')![0];
+    const inputs = (paths: string[]) => paths.flatMap((p) => chunks.get(p)!.inputs);
+    const entry = inputs(closure(chunks, start, false));
+    const all = inputs(closure(chunks, start, true));
+    expect(entry).toContain('src/api/session.ts');
+    for (const m of ['src/onnx/decode.ts', 'src/passes/index.ts', 'src/ops/registry.ts', 'src/plan/planner.ts', 'src/session/engine.ts']) {
+      expect(entry, m).not.toContain(m);
+      expect(all, m).toContain(m);
+    }
+    expect(all).not.toContain('src/api/load-node.ts');
+    expect([...chunks.values()].flatMap((c) => c.inputs).filter((i) => i.includes('node_modules'))).toEqual([]);
   });
 
   it('reports a row over its budget and prints it as OVER', () => {

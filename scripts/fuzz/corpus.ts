@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onnx } from '../../src/onnx/proto.js';
+import { decodeTensorProto } from '../../src/onnx/proto.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
 import type { TensorData } from '../../src/ir/tensor.js';
 
@@ -36,7 +36,7 @@ function recordedInputs(dir: string): Map<string, TensorData> {
   if (!existsSync(data)) return out;
   for (const f of readdirSync(data).filter((f) => /^input_\d+\.pb$/.test(f))) {
     try {
-      const p = onnx.TensorProto.decode(readFileSync(join(data, f)));
+      const p = decodeTensorProto(readFileSync(join(data, f)));
       out.set(p.name ?? '', decodeTensor(p, f));
     } catch {
       /* inputs lowbit cannot decode (strings, sequences) are generated instead */

@@ -2,7 +2,7 @@
 // ModelProto (dims, data lengths, dtypes, inputs/initializers, cycles, opsets, attributes), re-encoded.
 
 import Long from 'long';
-import { onnx, type AttributeProto, type GraphProto, type TensorProto, type ValueInfoProto } from '../../src/onnx/proto.js';
+import { onnx, type AttributeProto, type GraphProto, type TensorProto, type ValueInfoProto } from '../lib/onnx-proto.js';
 import type { Rng } from './rng.js';
 
 type Model = InstanceType<typeof onnx.ModelProto>;
@@ -96,9 +96,11 @@ const MUTATIONS: Record<string, Mutation> = {
     const raw = (t.rawData = t.rawData!.slice());
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const w = ({ 1: 4, 6: 4, 7: 8, 11: 8, 12: 4, 13: 8, 10: 2, 16: 2, 5: 2, 4: 2 } as Record<number, number>)[t.dataType ?? 0] ?? 1;
-    const count = 1 + r.int(Math.min(4, raw.length / w));
+    const slots = Math.floor(raw.length / w); // an earlier mutation may have left a ragged length
+    if (slots === 0) return undefined;
+    const count = 1 + r.int(Math.min(4, slots));
     for (let k = 0; k < count; k++) {
-      const at = r.int(raw.length / w) * w;
+      const at = r.int(slots) * w;
       if (t.dataType === 1) dv.setFloat32(at, r.pick([NaN, Infinity, -Infinity, 0, -0, -1, 1e-45, 3e38, 2, -0.5]), true);
       else if (t.dataType === 7) dv.setBigInt64(at, BigInt(r.pick([-1, 0, 1, 2, -2, 3, 2 ** 31, -(2 ** 31), 2 ** 40])) * (r.chance(0.1) ? 2n ** 20n : 1n), true);
       else if (t.dataType === 6) dv.setInt32(at, r.pick([-1, 0, 1, 2, -2, 2 ** 31 - 1, -(2 ** 31)]), true);

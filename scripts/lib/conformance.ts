@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceSession, LowbitError, Tensor, type TensorType } from '../../src/index.js';
-import { onnx } from '../../src/onnx/proto.js';
+import { decodeModelProto, decodeTensorProto } from '../../src/onnx/proto.js';
 import { decodeTensor } from '../../src/onnx/tensor.js';
 import type { TensorData } from '../../src/ir/tensor.js';
 import { decodeFloatBits } from './floats.js';
@@ -32,12 +32,12 @@ export interface RunOptions {
 }
 
 function readTensor(path: string): { name: string; t: TensorData } {
-  const proto = onnx.TensorProto.decode(readFileSync(path));
+  const proto = decodeTensorProto(readFileSync(path));
   return { name: proto.name ?? '', t: decodeTensor(proto, path) };
 }
 
 function opsOf(dir: string): string[] {
-  const m = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
+  const m = decodeModelProto(readFileSync(join(dir, 'model.onnx')));
   return [...new Set((m.graph?.node ?? []).map((n) => n.opType ?? '?'))];
 }
 

@@ -7,7 +7,7 @@
 //   const bytes = b.toBytes();
 
 import { dtypeCode, type DType } from '../../src/ir/dtype.js';
-import { onnx, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../src/onnx/proto.js';
+import { onnx, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from './onnx-proto.js';
 
 export type AttrInput = number | string | number[] | string[] | Float32Array | { tensor: TensorSpec } | { floats: number[] } | { ints: number[] };
 

@@ -4,10 +4,9 @@ import { fail, LowbitError } from '../errors.js';
 import { byteLength } from '../ir/dtype.js';
 import type { Dim } from '../ir/graph.js';
 import { numel } from '../ir/tensor.js';
-import { decodeModel } from '../onnx/decode.js';
-import { checkLmulOptions, type LmulOptions } from '../passes/lmul.js';
-import { Engine, type Feed, type Precision } from '../session/engine.js';
-import { inspectPlan, type InspectReport } from '../session/inspect.js';
+import type { LmulOptions } from '../passes/lmul.js';
+import type { Engine, Feed, Precision } from '../session/engine.js';
+import type { InspectReport } from '../session/inspect.js';
 import { MAX_MEMORY_LIMIT } from '../kernels/machine.js';
 import { BACKENDS, compileKernels, pickBackend, supportedBackends, type Backend, type WasmSource } from '../kernels/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
@@ -87,6 +86,14 @@ async function chooseKernels(requested: Backend | 'auto' | undefined, wasm: Sess
   return { backend, source: wasm[backend] };
 }
 
+type EngineModule = typeof import('../session/open.js');
+
+/** The engine (decoder, passes, ops, planner) is a separate chunk, loaded by the first session. */
+function loadEngineModule(): Promise<EngineModule> {
+  return import('../session/open.js').catch((e: unknown) => fail('LOWBIT_RUNTIME',
+    `could not load lowbit's engine module (session/open.js next to the entry, or the chunk your bundler emitted for it): ${(e as Error).message}`, e));
+}
+
 export class InferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
@@ -95,7 +102,7 @@ export class InferenceSession {
   private engine?: Engine;
   private busy: Promise<unknown> = Promise.resolve();
 
-  private constructor(engine: Engine) {
+  private constructor(engine: Engine, private readonly core: EngineModule) {
     this.engine = engine;
     const g = engine.graph;
     this.inputNames = g.inputs.map((i) => i.name);
@@ -118,18 +125,21 @@ export class InferenceSession {
     if (options.precision !== undefined && options.precision !== 'model' && options.precision !== 'exact') {
       fail('LOWBIT_BAD_OPTION', `option precision must be 'model' or 'exact' (got ${String(options.precision)})`);
     }
-    const lmul = options.lmul === undefined ? undefined : checkLmulOptions(options.lmul);
+    // The engine chunk downloads while the model and the kernel module do.
+    const coreLoad = loadEngineModule();
+    coreLoad.catch(() => undefined); // awaited below; an early failure elsewhere must not leave it unhandled
+    const lmul = options.lmul === undefined ? undefined : (await coreLoad).checkLmulOptions(options.lmul);
     const { backend, source } = await chooseKernels(options.backend, options.wasm);
-    const [loaded, module] = await Promise.all([
+    const [core, loaded, module] = await Promise.all([
+      coreLoad,
       loadModel(model, { maxModelBytes: options.maxModelBytes, onProgress: options.onProgress }),
       compileKernels(backend, source),
     ]);
-    const decoded = decodeModel(loaded.bytes, { readExternal: loaded.readExternal, maxElements: options.maxTensorElements });
-    const engine = new Engine(decoded.graph, module, backend, {
+    const engine = core.openEngine(loaded.bytes, loaded.readExternal, module, backend, {
       memoryLimit: options.memoryLimit, precision: options.precision, lmul,
       maxTensorElements: options.maxTensorElements, runTimeLimitMs: options.runTimeLimitMs,
     });
-    const session = new InferenceSession(engine);
+    const session = new InferenceSession(engine, core);
     session.planStatic();
     return session;
   }
@@ -163,7 +173,7 @@ export class InferenceSession {
     const engine = this.live();
     const plan = engine.planFor(this.zeroFeeds(shapes), true);
     if (!plan) fail('LOWBIT_UNSUPPORTED', 'the plan depends on input values (an input feeds a shape), so it cannot be inspected without them');
-    return inspectPlan(engine, plan);
+    return this.core.inspectPlan(engine, plan);
   }
 
   get backend(): Backend {

@@ -4,7 +4,7 @@ import { fail, LowbitError } from '../errors.js';
 import { dtypeFromCode } from '../ir/dtype.js';
 import type { AttrValue, Dim, Graph, Node, ValueInfo } from '../ir/graph.js';
 import { fromNumbers, type TensorData } from '../ir/tensor.js';
-import { num, onnx, type AttributeProto, type GraphProto, type NodeProto, type ValueInfoProto } from './proto.js';
+import { decodeModelProto, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.js';
 import { decodeTensor, type ExternalDataReader } from './tensor.js';
 
 export interface DecodeOptions {
@@ -22,27 +22,22 @@ export interface DecodedModel {
 const utf8 = new TextDecoder();
 
 export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
-  let model: InstanceType<typeof onnx.ModelProto>;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    fail('LOWBIT_BAD_MODEL', `not a valid ONNX model: ${(e as Error).message}`, e);
-  }
+  const model: ModelProto = decodeModelProto(bytes);
   if (!model.graph) fail('LOWBIT_BAD_MODEL', 'ONNX model has no graph');
   // IR ≥ 3 requires an opset import (onnxruntime refuses such models too); guessing one would
   // also let a model truncated just before its trailing opset_import field run.
-  if (num(model.irVersion) >= 3 && (model.opsetImport?.length ?? 0) === 0) {
-    fail('LOWBIT_BAD_MODEL', `ONNX model (IR version ${num(model.irVersion)}) has no opset_import; it may be truncated`);
+  if ((model.irVersion ?? 0) >= 3 && (model.opsetImport?.length ?? 0) === 0) {
+    fail('LOWBIT_BAD_MODEL', `ONNX model (IR version ${(model.irVersion ?? 0)}) has no opset_import; it may be truncated`);
   }
   const opsets = new Map<string, number>();
   for (const o of model.opsetImport ?? []) {
     const dom = normDomain(o.domain ?? '');
-    opsets.set(dom, num(o.version));
+    opsets.set(dom, o.version ?? 0);
   }
   if (!opsets.has('')) opsets.set('', 1);
   try {
     const graph = decodeGraph(model.graph, opsets, opts);
-    return { graph, irVersion: num(model.irVersion), producer: model.producerName ?? '' };
+    return { graph, irVersion: (model.irVersion ?? 0), producer: model.producerName ?? '' };
   } catch (e) {
     if (e instanceof LowbitError) throw e;
     fail('LOWBIT_BAD_MODEL', `malformed ONNX model: ${(e as Error).message}`, e);
@@ -105,8 +100,8 @@ function decodeValueInfo(vi: ValueInfoProto, required: boolean): ValueInfo | und
   if (tt.shape) {
     shape = (tt.shape.dim ?? []).map((d): Dim => {
       if (d.dimParam) return d.dimParam;
-      if (d.dimValue !== undefined && d.dimValue !== null) {
-        const v = num(d.dimValue);
+      if (d.dimValue !== undefined) {
+        const v = d.dimValue;
         if (!Number.isSafeInteger(v) || v < 0) fail('LOWBIT_BAD_MODEL', `'${name}' has invalid dimension ${v}`);
         return v;
       }
@@ -142,16 +137,16 @@ function decodeAttr(a: AttributeProto, what: string, opts: DecodeOptions): AttrV
     else if (a.strings?.length) type = 8;
     else if (a.t) type = 4;
     else if (a.s?.length) type = 3;
-    else if (a.i !== undefined && num(a.i) !== 0) type = 2;
+    else if (a.i !== undefined && a.i !== 0) type = 2;
     else type = 1;
   }
   switch (type) {
     case 1: return { type: 'float', value: a.f ?? 0 };
-    case 2: return { type: 'int', value: num(a.i) };
+    case 2: return { type: 'int', value: a.i ?? 0 };
     case 3: return { type: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
     case 4: return { type: 'tensor', value: decodeTensor(a.t!, what, opts.readExternal, opts.maxElements) };
     case 6: return { type: 'floats', value: [...(a.floats ?? [])] };
-    case 7: return { type: 'ints', value: (a.ints ?? []).map(num) };
+    case 7: return { type: 'ints', value: [...(a.ints ?? [])] };
     case 8: return { type: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
     default: return { type: 'unsupported', value: `attribute type ${type}` };
   }

@@ -3,7 +3,7 @@
 import { fail } from '../errors.js';
 import { byteLength, dtypeFromCode, type DType } from '../ir/dtype.js';
 import { checkDims, makeTensor, numel, type TensorData } from '../ir/tensor.js';
-import { big, num, type TensorProto } from './proto.js';
+import type { TensorProto } from './proto.js';
 
 /** Reads `length` bytes (or to the end) at `offset` of an external-data file named by the model. */
 export type ExternalDataReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
@@ -13,7 +13,7 @@ export function decodeTensor(t: TensorProto, what: string, readExternal?: Extern
   const dtype = dtypeFromCode(code);
   if (!dtype) fail('LOWBIT_BAD_MODEL', `${what}: unknown tensor data_type ${code}`);
   if (dtype === 'string') fail('LOWBIT_UNSUPPORTED', `${what}: string tensors are not supported`);
-  const dims = (t.dims ?? []).map(num);
+  const dims = [...(t.dims ?? [])];
   checkDims(dims, what, maxElements);
   const n = numel(dims);
   const need = byteLength(dtype, n);
@@ -67,15 +67,15 @@ function typedFieldBytes(t: TensorProto, dtype: DType, n: number, need: number, 
     case 'int64': {
       const f = t.int64Data ?? [];
       expect(f.length, 'int64_data');
-      for (let i = 0; i < n; i++) dv.setBigInt64(i * 8, big(f[i]), true);
+      for (let i = 0; i < n; i++) dv.setBigInt64(i * 8, f[i], true);
       return out;
     }
     case 'uint64': case 'uint32': {
       const f = t.uint64Data ?? [];
       expect(f.length, 'uint64_data');
       for (let i = 0; i < n; i++) {
-        if (dtype === 'uint64') dv.setBigUint64(i * 8, big(f[i], true), true);
-        else dv.setUint32(i * 4, num(f[i]) >>> 0, true);
+        if (dtype === 'uint64') dv.setBigUint64(i * 8, f[i], true);
+        else dv.setUint32(i * 4, Number(BigInt.asUintN(32, f[i])), true);
       }
       return out;
     }

@@ -7,7 +7,6 @@ import { serveStatic } from '../../demo/static-server.js';
 
 export function serveRepo(root: string, dist: string): Promise<Server> {
   return serveStatic({
-    root,
     mounts: {
       '/dist/': dist, '/build/': join(root, 'build'), '/models/': join(root, 'models'),
       '/test/browser/': join(root, 'test/browser'), '/demo/': join(root, 'demo/web'),

@@ -11,7 +11,7 @@ import type { Backend } from '../../src/kernels/wasm.js';
 import { compileKernels } from '../../src/kernels/wasm.js';
 import { QONNX_DOMAINS } from '../../src/ir/domains.js';
 import { decodeModel } from '../../src/onnx/decode.js';
-import { onnx } from '../../src/onnx/proto.js';
+import { onnx } from '../../scripts/lib/onnx-proto.js';
 import { Engine } from '../../src/session/engine.js';
 import { inspectPlan, type InspectReport } from '../../src/session/inspect.js';
 

@@ -7,7 +7,7 @@
 // dequantized exactly; products and sums are in float64, so the result is the exact math the
 // quantized model describes, up to float64 rounding.
 
-import { onnx, num, type NodeProto, type TensorProto } from '../../src/onnx/proto.js';
+import { onnx, num, type NodeProto, type TensorProto } from '../../scripts/lib/onnx-proto.js';
 
 interface Mat {
   rows: number;
