@@ -1,5 +1,7 @@
 // Indicative timings of the int8 GEMV/GEMM kernels (qgemm_i8) on the simd and relaxed builds.
-// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/qgemm.ts [--quick]
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/qgemm.ts [--quick] [--cold] [--gemv]
+// --cold evicts the caches (writes 64 MiB) before every timed call, as npm run bench's
+// round-robin over three runtimes does: a 16 MiB weight matrix then streams from DRAM.
 // Median and minimum of warm calls: on a shared machine the minimum is the steadier estimate.
 
 import type { Backend } from '../../src/kernels/wasm.js';
@@ -7,13 +9,19 @@ import { KernelBox } from '../../scripts/lib/kernel-box.js';
 import { seededRandom } from '../../scripts/lib/random-models.js';
 
 const quick = process.argv.includes('--quick');
+const cold = process.argv.includes('--cold');
+const gemvOnly = process.argv.includes('--gemv');
 const REPS = quick ? 5 : 25;
+const flush = new Uint8Array(64 << 20);
 
 interface Shape { name: string; M: number; N: number; K: number; weights: 's8' | 's7' }
 
 const SHAPES: Shape[] = [
   { name: 'GEMV 1×4096×4096 u8×s8→u8', M: 1, N: 4096, K: 4096, weights: 's8' },
   { name: 'GEMV 1×4096×4096 u8×s7→u8', M: 1, N: 4096, K: 4096, weights: 's7' },
+  { name: 'GEMV 1×1024×1024 u8×s8→u8', M: 1, N: 1024, K: 1024, weights: 's8' },
+  { name: 'GEMV 1×4096×1024 u8×s8→u8', M: 1, N: 1024, K: 4096, weights: 's8' },
+  { name: 'GEMM 4×4096×4096 u8×s8→u8', M: 4, N: 4096, K: 4096, weights: 's8' },
   { name: 'GEMM 64×1024×1024 u8×s8→u8', M: 64, N: 1024, K: 1024, weights: 's8' },
   { name: 'GEMM 64×1024×1024 u8×s7→u8', M: 64, N: 1024, K: 1024, weights: 's7' },
   { name: 'GEMM 128×512×2048 u8×s8→u8', M: 128, N: 2048, K: 512, weights: 's8' },
@@ -55,6 +63,7 @@ function bench(backend: Backend, sh: Shape): { median: number; min: number } {
   for (let i = 0; i < 3; i++) if (run() !== 0) throw new Error('qgemm_i8 failed');
   const times: number[] = [];
   for (let i = 0; i < REPS; i++) {
+    if (cold) flush.fill(i + 1);
     const t0 = performance.now();
     run();
     times.push(performance.now() - t0);
@@ -63,6 +72,7 @@ function bench(backend: Backend, sh: Shape): { median: number; min: number } {
 }
 
 for (const sh of SHAPES) {
+  if (gemvOnly && sh.M > 4) continue;
   for (const backend of ['simd', 'relaxed'] as Backend[]) {
     const t = bench(backend, sh);
     const gmacs = (ms: number): string => ((sh.M * sh.N * sh.K) / (ms * 1e6)).toFixed(1).padStart(5);
