@@ -175,12 +175,14 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
     const want = floatConv(g, Int8Array.from(y1, signOf), Int8Array.from(wf2, signOf));
     expect([...box.i32(y2, 2 * 64 * Pout)]).toEqual(want);
   });
-  it('pins grouped layers whose SIGN bits straddle a word (G·M = 2·31) and word-aligned channels', () => {
+  it('pins grouped layers whose SIGN bits straddle a word (G·M = 2·31) and word-aligned channels (32, 64, 96)', () => {
     const r = rng(10);
     const geoms: Geom[] = [
       { N: 2, G: 2, C: 33, M: 31, inp: [1, 5, 6], k: [1, 3, 2], s: [1, 2, 1], dil: [1, 1, 2], pad: [0, 1, 2], out: [1, 3, 5], chunk: 5 },
       { N: 1, G: 3, C: 32, M: 30, inp: [1, 6, 6], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 6, 6], chunk: 64 },
       { N: 2, G: 2, C: 64, M: 9, inp: [1, 4, 5], k: [1, 3, 3], s: [1, 2, 2], dil: [1, 2, 1], pad: [0, 2, 1], out: [1, 2, 3], chunk: 2 },
+      // 12-byte tap slots: the interior positions' copy takes a u64 and a u32 word per tap.
+      { N: 1, G: 2, C: 96, M: 10, inp: [1, 6, 7], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 6, 7], chunk: 17 },
     ];
     for (const g of geoms) {
       box.reset();
