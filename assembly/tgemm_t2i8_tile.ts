@@ -123,10 +123,17 @@ export function setActivationFlip(f: u8): void {
   return accum(p, dotCodes(xl, xh, codes(blk, i, m3)));
 }
 
-/** Σ a'·c of one row against 4 ternary rows over the first G groups of 16, into DOTS[0..3]. */
+/** Flips the sign bit of n bytes at p (n a multiple of 16): u8 rows ↔ a' as s8. */
+export function flipSigns(p: usize, n: i32): void {
+  for (let k = 0; k < n; k += 16) v128.store(p + <usize>k, v128.xor(v128.load(p + <usize>k), i8x16.splat(<i8>0x80)));
+}
+
+/**
+ * Σ a'·c of one s8 row against 4 ternary rows over the first G groups of 16, into DOTS[0..3]
+ * (a u8 row is flipped once per row by the caller, not once per load and 4 channels).
+ */
 export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i32): void {
   let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
-  const fv = i8x16.splat(flip);
   const m3 = codeMask();
   let g = 0;
   while (g < G) {
@@ -136,20 +143,20 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
       const off = <usize>g << 4; // block g/4: 64 bytes apart (quad-interleaved rows)
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
       const ax = a + (<usize>g << 4);
-      let x = loadA(ax, fv), xl = lowHalf(x), xh = highHalf(x);
+      let x = v128.load(ax), xl = lowHalf(x), xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 0, m3); p1 = step(p1, xl, xh, b1, 0, m3); p2 = step(p2, xl, xh, b2, 0, m3); p3 = step(p3, xl, xh, b3, 0, m3);
-      x = loadA(ax + 16, fv); xl = lowHalf(x); xh = highHalf(x);
+      x = v128.load(ax + 16); xl = lowHalf(x); xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 1, m3); p1 = step(p1, xl, xh, b1, 1, m3); p2 = step(p2, xl, xh, b2, 1, m3); p3 = step(p3, xl, xh, b3, 1, m3);
-      x = loadA(ax + 32, fv); xl = lowHalf(x); xh = highHalf(x);
+      x = v128.load(ax + 32); xl = lowHalf(x); xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 2, m3); p1 = step(p1, xl, xh, b1, 2, m3); p2 = step(p2, xl, xh, b2, 2, m3); p3 = step(p3, xl, xh, b3, 2, m3);
-      x = loadA(ax + 48, fv); xl = lowHalf(x); xh = highHalf(x);
+      x = v128.load(ax + 48); xl = lowHalf(x); xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 3, m3); p1 = step(p1, xl, xh, b1, 3, m3); p2 = step(p2, xl, xh, b2, 3, m3); p3 = step(p3, xl, xh, b3, 3, m3);
     }
     if (g < gend) { // the whole groups of a last, partial block
       const off = <usize>g << 4; // block g/4: 64 bytes apart (quad-interleaved rows)
       const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
       for (let i = 0; g < gend; i++, g++) {
-        const x = loadA(a + (<usize>g << 4), fv), xl = lowHalf(x), xh = highHalf(x);
+        const x = v128.load(a + (<usize>g << 4)), xl = lowHalf(x), xh = highHalf(x);
         p0 = step(p0, xl, xh, b0, i, m3); p1 = step(p1, xl, xh, b1, i, m3); p2 = step(p2, xl, xh, b2, i, m3); p3 = step(p3, xl, xh, b3, i, m3);
       }
     }
