@@ -8,6 +8,9 @@
 //     epi   gemm_i8_epilogue.ts descriptor (i32, requantise to u8/s8, or f32), index (m, n)
 //   acc[m, n] = Σ_k a'[m, k]·w[n, k] + rowc[n], a' = a (s8) or a − 128 (u8: the sign bit
 //   flipped), in wrapping i32; the dot itself is exact (|Σ a'·w| ≤ 128·K < 2^31 for K < 2^24).
+//   A GEMV row (M < 4, and the rows past the last quad) of u8 is flipped to a' in place for the
+//   tile and flipped back before the call returns: A must not overlap c (it never may), and it
+//   reads back unchanged.
 //   tgemm_t2i8__ref(a, lda, aSigned, aZp, w, bias, c, M, N, K, ldc, epi): w plain int8 N×K,
 //     acc = Σ_k (a − a_zp)·w + bias[n] (aZp, bias: addresses or 0) — it never reads a packed row.
 //   ternary_rowc(sums, N, aZp, aSigned, bias, dst): dst[n] = bias[n] − zq·sums[n] with zq =
@@ -20,7 +23,7 @@
 
 import { ternaryCode, ternaryRow } from './ternary_pack';
 import { outElemBytes, setEpilogue, storeFour, storeFourShared, storeOne } from './gemm_i8_epilogue';
-import { DOTS, ldA, mk1x4, mk4x2, rowSum, setActivationFlip } from './tgemm_t2i8_tile';
+import { DOTS, flipSigns, ldA, mk1x4, mk4x2, rowSum, setActivationFlip } from './tgemm_t2i8_tile';
 
 /** Σ a' over the SIMD part of the rows of the current tile. */
 const ROW_SUMS: usize = memory.data(16, 16);
@@ -69,6 +72,7 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
   let corr = 0;
   if (ASC_FEATURE_SIMD) {
     if (K16) corr = rowSum(ar, K16);
+    if (K16 && aU8) flipSigns(ar, K16); // a' in place for mk1x4, restored below
   }
   for (let n0 = 0; n0 < N; n0 += 4) {
     const nv = min(4, N - n0);
@@ -92,6 +96,9 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
       }
     }
     if (!stored) for (let j = 0; j < nv; j++) storeAcc(m, n0 + j, load<i32>(TILE + (<usize>j << 2)));
+  }
+  if (ASC_FEATURE_SIMD) {
+    if (K16 && aU8) flipSigns(ar, K16);
   }
 }
 

@@ -23,7 +23,23 @@ const r = seededRandom(1);
 const rand = (n: number) => new Float32Array(n).map(() => r() * 2 - 1);
 const u8 = (n: number) => new Uint8Array(n).map(() => Math.floor(r() * 256));
 const rowBytes = (L: number) => Math.ceil(L / 128) * 16;
+/** Ternary GEMM M×K×N, u8 activations, requantised to u8 (as the bench row). */
+function tgemv(b: Box, M: number, K: number, N: number) {
+  const wb = Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
+  const wp = b.alloc(wb + 4 * N);
+  b.call('pack_ternary_i8', b.put(new Int8Array(N * K).map(() => Math.floor(r() * 3) - 1)), N, K, K, 1, wp);
+  b.call('ternary_row_sums', wp, N, K, wp + wb);
+  const rowc = b.alloc(4 * N); b.call('ternary_rowc', wp + wb, N, b.put(Uint8Array.of(128)), 0, 0, rowc);
+  const epi = b.put(new Int32Array([1, b.put(new Float32Array(N).fill(0.001)), 0, 1, 128, 0, 0, 0, 0, 0, 0]));
+  const a = b.put(u8(M * K)); const c = b.alloc(M * N);
+  return { run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
+}
 const CASES: [string, Setup][] = [
+  ['tgemv u8 1x4096x4096', (b) => tgemv(b, 1, 4096, 4096)],
+  ['tgemv u8 1x1024x4096', (b) => tgemv(b, 1, 1024, 4096)],
+  ['tgemv u8 1x4096x1024', (b) => tgemv(b, 1, 4096, 1024)],
+  ['tgemv u8 3x1024x1024', (b) => tgemv(b, 3, 1024, 1024)],
+  ['tgemm u8 64x1024x1024', (b) => tgemv(b, 64, 1024, 1024)],
   ['qgemm_i8 64x1024x1024', (b) => {
     const M = 64, N = 1024, K = 1024;
     const bb = b.put(u8(K * N)); const bzp = b.put(new Uint8Array(1));

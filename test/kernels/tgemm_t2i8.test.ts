@@ -89,6 +89,8 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
         const cr = box.alloc(M * ldc * eb), cf = box.alloc(M * ldc * eb);
         expect(box.call('tgemm_t2i8__ref', ap, lda, +aSigned, aZp, wi, bias, cr, M, N, K, ldc, putI8Epi(box, e))).toBe(0);
         expect(box.call('tgemm_t2i8', ap, lda, +aSigned, wp, rowc, cf, M, N, K, ldc, putI8Epi(box, e))).toBe(0);
+        // The GEMV rows flip u8 activations to s8 in place and back: A must come out unchanged.
+        expect(box.u8(ap, a.length)).toEqual(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
         const got = readOut(box, cf, e.kind, M * ldc), want = readOut(box, cr, e.kind, M * ldc);
         for (let m = 0; m < M; m++) {
           const err = expectSameArray(got.slice(m * ldc, m * ldc + N), want.slice(m * ldc, m * ldc + N),
