@@ -11,19 +11,11 @@
 // Weights are drawn U(−a, a) with a = √(3 / fan_in) (variance 1/fan_in), so activations stay O(1)
 // through every layer and an error of one ulp in a weight shows up at the scale of the outputs.
 
+import { seededRandom } from '../../src/cli/seeded-random.js';
 import { OnnxBuilder } from './onnx-builder.js';
 
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32): uniform in [0, 1); the CLI's, so both draw the same sequences. */
+export { seededRandom };
 
 /** A named fp32 weight tensor. */
 export interface Weight {

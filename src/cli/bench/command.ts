@@ -12,6 +12,7 @@ import { readInput } from '../tensor-files.js';
 import { firstOutputs, maxAbsDiff, measure, type TimingPlan } from './measure.js';
 import { formatReport, type BenchReport } from './report.js';
 import { importOrt, lowbitRuntime, ortRuntime, type BenchRuntime, type Importer } from './runtimes.js';
+import { seededRandom } from '../seeded-random.js';
 
 export interface BenchFlags {
   backend: Backend | 'auto';
@@ -33,18 +34,6 @@ export interface BenchIO {
   importer?: Importer;
 }
 
-/** A small deterministic generator (mulberry32): the same inputs on every run of the command. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** Uniform values for an input: floats in [0, 1), integers in 0…9, booleans. */
 function randomTensor(meta: ValueMetadata, dims: number[], next: () => number): Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
@@ -60,7 +49,7 @@ async function feedsFor(session: InferenceSession, o: BenchFlags): Promise<Recor
   for (const [flag, m] of [['shape', o.shapes], ['input', o.files]] as const) {
     for (const name of m.keys()) if (!names.includes(name)) fail(`--${flag}: '${name}' is not an input of this model (inputs: ${names.join(', ')})`);
   }
-  const next = random(o.seed);
+  const next = seededRandom(o.seed);
   const feeds: Record<string, Tensor> = {};
   for (const meta of session.inputMetadata) {
     const file = o.files.get(meta.name);

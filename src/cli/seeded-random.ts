@@ -1,0 +1,13 @@
+// A small deterministic generator (mulberry32): uniform in [0, 1), the same sequence for a seed on
+// every run — the CLI's bench inputs and the test/bench model generators draw from it.
+
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
