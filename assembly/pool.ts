@@ -45,6 +45,24 @@ const PLIM: i32 = 18;
   return <T>0;
 }
 
+// Byte pools run on one u8 instantiation: int8 values are compared with their sign bit flipped
+// (s xor 0x80 orders as unsigned exactly as s does as signed), and flipped back when stored.
+/** 0x80 for int8, 0 for uint8 (set by maxpool). */
+let flip: u8 = 0;
+
+/** An element of the pooled tensor: bytes as their flipped u8. */
+// @ts-ignore: decorator
+@inline function ld<T>(p: usize): T {
+  if (sizeof<T>() == 1) return <T>(load<u8>(p) ^ flip);
+  return load<T>(p);
+}
+
+// @ts-ignore: decorator
+@inline function st<T>(p: usize, v: T): void {
+  if (sizeof<T>() == 1) store<u8>(p, <u8>v ^ flip);
+  else store<T>(p, v);
+}
+
 // @ts-ignore: decorator
 @inline function maxOf<T>(a: T, b: T): T {
   if (isFloat<T>()) return <T>max<f32>(<f32>a, <f32>b);
@@ -54,7 +72,6 @@ const PLIM: i32 = 18;
 // @ts-ignore: decorator
 @inline function vmax<T>(a: v128, b: v128): v128 {
   if (isFloat<T>()) return f32x4.max(a, b);
-  if (isSigned<T>()) return i8x16.max_s(a, b);
   return i8x16.max_u(a, b);
 }
 
@@ -87,7 +104,7 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
     for (let kh = rowH0; kh < rowH1; kh++) {
       const r = rowX + ((<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W) * sizeof<T>();
       for (let kw = w0; kw < w1; kw++) {
-        const v = load<T>(r + <usize>(bw + kw * dW) * sizeof<T>());
+        const v = ld<T>(r + <usize>(bw + kw * dW) * sizeof<T>());
         if (isAvg) acc += <f32>v;
         else best = maxOf<T>(best, v);
       }
@@ -149,18 +166,20 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
   let ow = lo;
   for (; ow + lanes <= hi; ow += lanes) {
     if (stride2 && (ow + lanes) * 2 + reach > W) break;
+    const fv = i8x16.splat(flip);
     let acc = isAvg ? f32x4.splat(0) : vsplat<T>(lowest<T>());
     for (let kd = rowD0; kd < rowD1; kd++) {
       for (let kh = rowH0; kh < rowH1; kh++) {
         let p = rowX + ((<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W + <usize>(ow * sW - pW)) * sizeof<T>();
         for (let kw = 0; kw < kW; kw++) {
-          const v = loadTaps<T>(p, stride2);
+          const v = sizeof<T>() == 1 ? v128.xor(loadTaps<T>(p, stride2), fv) : loadTaps<T>(p, stride2);
           acc = isAvg ? f32x4.add(acc, v) : vmax<T>(acc, v);
           p += step;
         }
       }
     }
     if (isAvg) acc = f32x4.div(acc, f32x4.splat(div));
+    if (sizeof<T>() == 1) acc = v128.xor(acc, fv);
     v128.store(y + <usize>ow * sizeof<T>(), acc);
   }
   return ow;
@@ -180,7 +199,7 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
       for (let kh = rowH0; kh < rowH1; kh++) {
         let p = rowX + ((<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W + <usize>(ow * sW - pW)) * sizeof<T>();
         for (let kw = 0; kw < kW; kw++) {
-          const v = load<T>(p);
+          const v = ld<T>(p);
           if (isAvg) acc += <f32>v;
           else best = maxOf<T>(best, v);
           p += step;
@@ -188,7 +207,7 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
       }
     }
     if (isAvg) store<f32>(y + (<usize>ow << 2), acc / div);
-    else store<T>(y + <usize>ow * sizeof<T>(), best);
+    else st<T>(y + <usize>ow * sizeof<T>(), best);
   }
 }
 
@@ -225,15 +244,16 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
 // @ts-ignore: decorator
 @inline function storeResult<T>(isAvg: bool, yp: usize, ow: i32, v: f32, div: f32): void {
   if (isAvg) store<f32>(yp + (<usize>ow << 2), v / div);
-  else store<T>(yp + <usize>ow * sizeof<T>(), <T>v);
+  else st<T>(yp + <usize>ow * sizeof<T>(), <T>v);
 }
 
 /** Max pooling of f32 (dt 1), uint8 (2) or int8 (3). Returns 1 for another dtype. */
 export function maxpool(dt: i32, x: usize, y: usize, nc: i32, pd: usize): i32 {
   if (dt == DT_F32) poolRows<f32>(false, x, y, nc, pd, 0);
-  else if (dt == DT_I8) poolRows<i8>(false, x, y, nc, pd, 0);
-  else if (dt == DT_U8) poolRows<u8>(false, x, y, nc, pd, 0);
-  else return 1;
+  else if (dt == DT_I8 || dt == DT_U8) {
+    flip = dt == DT_I8 ? 0x80 : 0;
+    poolRows<u8>(false, x, y, nc, pd, 0);
+  } else return 1;
   return 0;
 }
 
