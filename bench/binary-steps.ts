@@ -1,6 +1,7 @@
 // Where the time of the binary bench rows goes: each plan step of lowbit's session timed alone
 // (pack of the f32 input, the popcount GEMM / conv with its epilogue, …), the whole session run
-// (steps + input copy in + output copy out), and onnxruntime-web running the same layer as fp32
+// (steps + input copy in + output copy out; and into a pre-allocated output tensor, no fresh
+// array per run), and onnxruntime-web running the same layer as fp32
 // and as int8 — all in one loop in one process, so machine load hits every column alike, and
 // the session always runs right after ort-web (caches as `npm run bench` leaves them).
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/binary-steps.ts [--quick] [--only ID]
@@ -32,6 +33,10 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const feeds: Record<string, Tensor> = {};
   for (const [n, f] of Object.entries(c.feeds)) feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
   const run = () => session.runSync(feeds);
+  const outName = session.outputNames[0];
+  const first = run()[outName];
+  const preallocated = { [outName]: new Tensor(first.type, new Float32Array(first.data.length), first.dims) };
+  const runInto = () => session.runSync(feeds, preallocated);
   for (let i = 0; i < 20; i++) run();
   // The bound plan of the last run: its kernels and absolute arguments, step by step.
   const bp = (session._engine as unknown as { bound: BoundPlan }).bound as unknown as { fns: ((...a: number[]) => number)[]; args: number[][]; plan: BoundPlan['plan'] };
@@ -39,11 +44,11 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const fp32 = await ortSession(c);
   const int8 = await ortSession(row.int8Twin!());
   // One call of each column per iteration, steps first, then ort-web fp32, the session, ort-web
-  // int8: the session always follows an ort-web run, from the caches it leaves (as in
-  // `npm run bench`), never its own steps.
+  // int8, the session writing into a pre-allocated output: the sessions always follow an ort-web
+  // run, from the caches it leaves (as in `npm run bench`), never their own steps.
   const cols: Record<string, () => unknown> = {};
   for (const s of steps) cols[`step ${s.name}`] = s.fn;
-  Object.assign(cols, { ortweb_fp32: fp32, session: run, ortweb_int8: int8 });
+  Object.assign(cols, { ortweb_fp32: fp32, session: run, ortweb_int8: int8, 'session, pre-allocated output': runInto });
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cols).map((k) => [k, []]));
   const start = performance.now();
   for (let i = 0; i < 10 || performance.now() - start < (quick ? 1500 : 6000); i++) {
@@ -56,9 +61,9 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
   const gops = (t: number): string => `${((2 * row.macs) / (t * 1e6)).toFixed(0)} GOP/s`;
   console.log(`${row.id}  (medians of ${samples.session.length} interleaved runs)`);
-  for (const k of ['session', 'ortweb_fp32', 'ortweb_int8', ...Object.keys(ms).filter((c) => c.startsWith('step '))]) {
+  for (const k of ['session', 'session, pre-allocated output', 'ortweb_fp32', 'ortweb_int8', ...Object.keys(ms).filter((c) => c.startsWith('step '))]) {
     const t = ms[k];
-    const extra = k === 'session' ? `  ${gops(t)}, ${(ms.ortweb_fp32 / t).toFixed(2)}× fp32, ${(ms.ortweb_int8 / t).toFixed(2)}× int8` : k.startsWith('step bconv') || k.startsWith('step bgemm') ? `  ${gops(t)}` : '';
+    const extra = k.startsWith('session') ? `  ${gops(t)}, ${(ms.ortweb_fp32 / t).toFixed(2)}× fp32, ${(ms.ortweb_int8 / t).toFixed(2)}× int8` : k.startsWith('step bconv') || k.startsWith('step bgemm') ? `  ${gops(t)}` : '';
     console.log(`  ${k.padEnd(34)} ${t.toFixed(3).padStart(8)} ms${extra}`);
   }
 }

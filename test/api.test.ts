@@ -151,6 +151,38 @@ describe('InferenceSession run, metadata and release', () => {
     await expectLowbit(s.run(feeds, ['w']), 'LOWBIT_BAD_INPUT', "'w' is not an output", 'y, z');
   });
 
+  it('fills pre-allocated output tensors (fetches name → Tensor) and returns them, as onnxruntime does', async () => {
+    const s = await InferenceSession.create(MODEL);
+    const y = new Tensor('float32', new Float32Array(6).fill(NaN), [2, 3]);
+    for (const off of [0, 3]) {
+      const x = input(2, off);
+      const out = s.runSync({ x: new Tensor('float32', x, [2, 4]) }, { y, z: null });
+      expect(Object.keys(out).sort()).toEqual(['y', 'z']);
+      expect(out.y).toBe(y); // the same tensor, written in place, on every run
+      expect([...(y.data as Float32Array)]).toEqual(expected(x, 2).y);
+      expect([...(out.z.data as Float32Array)]).toEqual(expected(x, 2).z);
+    }
+    // An output view into a larger buffer (byteOffset ≠ 0) is written exactly where it lies.
+    const buf = new Float32Array(8).fill(-7);
+    const z = new Tensor('float32', buf.subarray(1, 7), [2, 3]);
+    const x = input(2, 1);
+    expect((await s.run({ x: new Tensor('float32', x, [2, 4]) }, { z })).z).toBe(z);
+    expect([...buf]).toEqual([-7, ...expected(x, 2).z, -7]);
+  });
+
+  it('rejects pre-allocated outputs of the wrong shape or type before running, leaving them untouched', async () => {
+    const s = await InferenceSession.create(MODEL);
+    const feeds = { x: new Tensor('float32', input(2), [2, 4]) };
+    const wrongDims = new Tensor('float32', new Float32Array(9).fill(5), [3, 3]);
+    await expectLowbit(s.run(feeds, { y: wrongDims }), 'LOWBIT_SHAPE_MISMATCH', "pre-allocated output 'y'", '[3,3]', 'float32 [2,3]');
+    expect([...(wrongDims.data as Float32Array)]).toEqual(Array(9).fill(5));
+    await expectLowbit(() => s.runSync(feeds, { y: new Tensor('int32', new Int32Array(6), [2, 3]) }), 'LOWBIT_SHAPE_MISMATCH', 'int32 [2,3]');
+    await expectLowbit(() => s.runSync(feeds, { y: new Float32Array(6) as unknown as Tensor }), 'LOWBIT_BAD_INPUT', "fetches['y']", 'Tensor');
+    await expectLowbit(() => s.runSync(feeds, 'y' as unknown as string[]), 'LOWBIT_BAD_INPUT', 'fetches must be');
+    // The session still runs.
+    expect([...(s.runSync(feeds).y.data as Float32Array)]).toEqual(expected(input(2), 2).y);
+  });
+
   it('serialises concurrent runs on one session, each getting its own result', async () => {
     const s = await InferenceSession.create(MODEL);
     const xs = [1, 4, 2, 5].map((n) => ({ n, x: input(n, 3 * n) }));

@@ -10,6 +10,7 @@ import type { InspectReport } from '../session/inspect.js';
 import { MAX_MEMORY_LIMIT } from '../kernels/machine.js';
 import { BACKENDS, compileKernels, pickBackend, supportedBackends, type Backend, type WasmSource } from '../kernels/wasm.js';
 import { loadModel, type ModelSource } from './load.js';
+import { parseFetches, type FetchesType } from './fetches.js';
 import { Tensor, type TensorType } from './tensor.js';
 
 export interface SessionOptions {
@@ -57,7 +58,7 @@ export interface ValueMetadata {
 
 export type FeedsType = Record<string, Tensor>;
 export type ReturnType = Record<string, Tensor>;
-export type FetchesType = readonly string[] | Record<string, Tensor | null>;
+export type { FetchesType };
 
 const metadata = (v: { name: string; dtype: string; shape: Dim[] | null }): ValueMetadata => ({
   name: v.name,
@@ -207,15 +208,12 @@ export class InferenceSession {
       if (!(t instanceof Tensor)) fail('LOWBIT_BAD_INPUT', `feed '${name}' is not a lowbit Tensor`);
       map.set(name, { dtype: t.type, dims: t.dims, bytes: t.bytes() });
     }
-    let names: string[] | undefined;
-    if (Array.isArray(fetches)) names = [...fetches];
-    else if (fetches && typeof fetches === 'object') names = Object.keys(fetches);
-    for (const n of names ?? []) {
-      if (!this.outputNames.includes(n)) fail('LOWBIT_BAD_INPUT', `'${n}' is not an output of this model (outputs: ${this.outputNames.join(', ')})`);
-    }
-    const out = engine.run(map, names);
+    const { names, preallocated } = parseFetches(fetches, this.outputNames);
+    const into = new Map<string, Feed>();
+    for (const [name, t] of preallocated) into.set(name, { dtype: t.type, dims: t.dims, bytes: t.bytes() });
+    const out = engine.run(map, names, into);
     const res: ReturnType = {};
-    for (const [name, f] of out) res[name] = Tensor.fromBytes(f.dtype as TensorType, f.bytes, f.dims);
+    for (const [name, f] of out) res[name] = preallocated.get(name) ?? Tensor.fromBytes(f.dtype as TensorType, f.bytes, f.dims);
     return res;
   }
 

@@ -40,6 +40,12 @@ export class BoundPlan {
     return this.machine.read(this.abs(slot.ref), slot.bytes);
   }
 
+  /** Copies the output into `dst` (exactly slot.bytes long): no allocation. */
+  readOutputInto(slot: IOSlot, dst: Uint8Array): void {
+    const at = this.abs(slot.ref);
+    dst.set(this.machine.u8().subarray(at, at + slot.bytes));
+  }
+
   /** Runs every step; past `timeLimitMs` (checked between steps) it stops with LOWBIT_LIMIT. */
   execute(timeLimitMs = Infinity): void {
     const { fns, args, plan } = this;

@@ -179,8 +179,20 @@ export class Engine {
     return this.bound;
   }
 
-  run(feeds: ReadonlyMap<string, Feed>, fetch?: readonly string[]): Map<string, Feed> {
+  /**
+   * Runs the plan for the feeds' shapes; returns the outputs in `fetch` (default all). An output
+   * named in `into` is copied into that caller's buffer (a pre-allocated output: its dtype and
+   * dims must be the output's, checked before anything runs) and returned as that buffer.
+   */
+  run(feeds: ReadonlyMap<string, Feed>, fetch?: readonly string[], into?: ReadonlyMap<string, Feed>): Map<string, Feed> {
     const plan = this.planFor(feeds);
+    for (const [name, dst] of into ?? []) {
+      const slot = plan.outputs.find((s) => s.name === name);
+      if (!slot) fail('LOWBIT_BAD_INPUT', `'${name}' is not an output of this model (outputs: ${plan.outputs.map((s) => s.name).join(', ')})`);
+      if (dst.dtype !== slot.dtype || dst.dims.length !== slot.dims.length || dst.dims.some((d, i) => d !== slot.dims[i])) {
+        fail('LOWBIT_SHAPE_MISMATCH', `pre-allocated output '${name}' is ${dst.dtype} [${dst.dims.join(',')}], but for these inputs the output is ${slot.dtype} [${slot.dims.join(',')}]`);
+      }
+    }
     const bp = this.bind(plan);
     for (const slot of plan.inputs) bp.writeInput(slot, feeds.get(slot.name)!.bytes);
     try {
@@ -192,7 +204,9 @@ export class Engine {
     const out = new Map<string, Feed>();
     for (const slot of plan.outputs) {
       if (fetch && !fetch.includes(slot.name)) continue;
-      out.set(slot.name, { dtype: slot.dtype, dims: slot.dims, bytes: bp.readOutput(slot) });
+      const dst = into?.get(slot.name);
+      if (dst) bp.readOutputInto(slot, dst.bytes);
+      out.set(slot.name, dst ?? { dtype: slot.dtype, dims: slot.dims, bytes: bp.readOutput(slot) });
     }
     return out;
   }

@@ -4,6 +4,7 @@
 
 import { fail, LowbitError, type LowbitErrorCode } from '../errors.js';
 import type { FeedsType, FetchesType, ReturnType, SessionOptions, ValueMetadata } from '../api/session.js';
+import { fillPreallocated, parseFetches } from '../api/fetches.js';
 import { Tensor } from '../api/tensor.js';
 import type { Backend } from '../kernels/wasm.js';
 import type { ModelSource } from '../api/load.js';
@@ -89,10 +90,13 @@ export class WorkerSession {
       if (!(t instanceof Tensor)) fail('LOWBIT_BAD_INPUT', `feed '${name}' is not a lowbit Tensor`);
       wire[name] = { type: t.type, dims: [...t.dims], bytes: t.bytes() };
     }
-    const names = Array.isArray(fetches) ? [...fetches] : fetches && typeof fetches === 'object' ? Object.keys(fetches) : undefined;
+    const { names, preallocated } = parseFetches(fetches, this.outputNames);
     const out = (await this.call({ op: 'run', feeds: wire, fetches: names })) as Record<string, WireTensor>;
     const res: ReturnType = {};
-    for (const [name, t] of Object.entries(out)) res[name] = Tensor.fromBytes(t.type, t.bytes, t.dims);
+    for (const [name, t] of Object.entries(out)) {
+      const dst = preallocated.get(name);
+      res[name] = dst ? fillPreallocated(name, dst, t.type, t.dims, t.bytes) : Tensor.fromBytes(t.type, t.bytes, t.dims);
+    }
     return res;
   }
 

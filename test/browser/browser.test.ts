@@ -97,6 +97,14 @@ describe.skipIf(!haveChromium)('lowbit in Chromium', () => {
     }
   });
 
+  it('pre-allocated outputs (fetches name → Tensor) are filled and returned, in-thread and in a worker', async () => {
+    for (const worker of [false, true]) {
+      const got = await page.evaluate((w) => (window as unknown as { lowbitTest: { preallocated(o: object): Promise<unknown> } })
+        .lowbitTest.preallocated({ model: 'models/fmnist-mlp-int4-nbits.onnx', worker: w }), worker);
+      expect(got).toEqual({ same: true, equal: true, wrong: 'LOWBIT_SHAPE_MISMATCH', kind: worker ? 'WorkerSession' : 'InferenceSession' });
+    }
+  });
+
   it('worker mode: errors come back as LowbitErrors with their code', async () => {
     const err = await page.evaluate(() => (window as unknown as { lowbitTest: { failure(m: string, o: unknown): Promise<unknown> } })
       .lowbitTest.failure('/models/no-such-model.onnx', { worker: true }));
