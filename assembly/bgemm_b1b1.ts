@@ -120,22 +120,18 @@ export function bgemmCore(
     const group = panelBlock(b, KB, n0, 0);
     for (let r0 = 0; r0 < R; r0 += ROWS) {
       const rc = min(ROWS, R - r0);
-      // With one call per row the panel is split once and rows go by in quads (ACC rows 0..3).
-      const step = calls == 1 ? 4 : rc;
-      for (let q = 0; q < rc; q += step) {
-        const qc = min(step, rc - q);
-        for (let kb0 = 0; kb0 < KB; kb0 += kc) {
-          const kn = min(kc, KB - kb0);
-          if (calls > 1 || (r0 == 0 && q == 0)) splitPanel(group, kb0, kn);
-          mk1x8(a + <usize>(r0 + q) * la + (<usize>kb0 << 4), la, qc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn));
-        }
-        for (let i = 0; i < qc; i++) {
-          const r = r0 + q + i;
-          // The conv's rows (valid given) are its im2col rows, whose padding is 0.
-          rowDots(ACC + (<usize>i << 5), valid ? 0 : padPop(a + <usize>r * la), valid, K, r, n0);
-        }
-        storeRows(ACC, r0 + q, qc, n0, nv, c, crs, ccs, cbit, ch0);
+      for (let kb0 = 0; kb0 < KB; kb0 += kc) {
+        const kn = min(kc, KB - kb0);
+        // With one call per row the panel is split once for all rows.
+        if (calls > 1 || r0 == 0) splitPanel(group, kb0, kn);
+        mk1x8(a + <usize>r0 * la + (<usize>kb0 << 4), la, rc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn));
       }
+      for (let i = 0; i < rc; i++) {
+        const r = r0 + i;
+        // The conv's rows (valid given) are its im2col rows, whose padding is 0.
+        rowDots(ACC + (<usize>i << 5), valid ? 0 : padPop(a + <usize>r * la), valid, K, r, n0);
+      }
+      storeRows(ACC, r0, rc, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
 }
@@ -196,12 +192,15 @@ function directRows(
 
 /** Stores the dots of rows r..r+rows−1 (8 a row at p, 32 bytes apart), columns n0..n0+nv−1. */
 function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32): void {
-  if (rows == 4 && nv == COLS && crs == 1 && ccs != 1 && epilogueKind() != BEPI_SIGN) {
-    storeDots4x4T(c, ccs, r, n0, ch0 + n0, v128.load(p), v128.load(p, 32), v128.load(p, 64), v128.load(p, 96));
-    storeDots4x4T(c, ccs, r, n0 + 4, ch0 + n0 + 4, v128.load(p, 16), v128.load(p, 48), v128.load(p, 80), v128.load(p, 112));
-    return;
+  let i = 0;
+  if (nv == COLS && crs == 1 && ccs != 1 && epilogueKind() != BEPI_SIGN) {
+    for (; i + 4 <= rows; i += 4) {
+      const q = p + (<usize>i << 5);
+      storeDots4x4T(c, ccs, r + i, n0, ch0 + n0, v128.load(q), v128.load(q, 32), v128.load(q, 64), v128.load(q, 96));
+      storeDots4x4T(c, ccs, r + i, n0 + 4, ch0 + n0 + 4, v128.load(q, 16), v128.load(q, 48), v128.load(q, 80), v128.load(q, 112));
+    }
   }
-  for (let i = 0; i < rows; i++) {
+  for (; i < rows; i++) {
     const row = p + (<usize>i << 5);
     if (nv == COLS && epilogueKind() == BEPI_SIGN) {
       storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch0 + n0, v128.load(row), v128.load(row, 16));
