@@ -29,7 +29,7 @@ import { bit_row_bytes } from './bitpack';
 import {
   BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
 } from './bgemm_epilogue';
-import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
+import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
 
 /** Fewer rows than this skip the panel (bgemm_tile.ts): splitting costs more than it saves. */
@@ -124,13 +124,10 @@ export function bgemmCore(
         const kn = min(kc, KB - kb0);
         // With one call per row the panel is split once for all rows.
         if (calls > 1 || r0 == 0) splitPanel(group, kb0, kn);
-        mk1x8(a + <usize>r0 * la + (<usize>kb0 << 4), la, rc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn));
-      }
-      for (let i = 0; i < rc; i++) {
-        const r = r0 + i;
         // The conv's rows (valid given) are its im2col rows, whose padding is 0.
-        rowDots(ACC + (<usize>i << 5), valid ? 0 : padPop(a + <usize>r * la), valid, K, r, n0);
+        mk1x8(a + <usize>r0 * la + (<usize>kb0 << 4), la, rc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn), valid ? valid + (<usize>r0 << 2) : 0, K);
       }
+      if (corrW != 0) for (let i = 0; i < rc; i++) addTapCorrections(ACC + (<usize>i << 5), r0 + i, n0);
       storeRows(ACC, r0, rc, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
@@ -164,30 +161,25 @@ function directRows(
           store<i32>(p, load<i32>(p) + tailPop(ar, group + (<usize>full << 7) + (<usize>j << 4), full));
         }
       }
-      rowDots(ACC, 0, valid, K, r, n0);
+      const v = i32x4.splat(valid ? load<i32>(valid + (<usize>r << 2)) : K);
+      v128.store(ACC, i32x4.sub(v, i32x4.shl(v128.load(ACC), 1)));
+      v128.store(ACC, i32x4.sub(v, i32x4.shl(v128.load(ACC, 16), 1)), 16);
+      if (corrW != 0) addTapCorrections(ACC, r, n0);
       storeRows(ACC, r, 1, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
 }
 
-/** Row r's 8 popcounts at p → its dots in place: valid + 2·pad − 2·pop, plus the tap corrections. */
-// @ts-ignore: decorator
-@inline function rowDots(p: usize, pad: i32, valid: usize, K: i32, r: i32, n0: i32): void {
-  const v = (valid ? load<i32>(valid + (<usize>r << 2)) : K) + 2 * pad;
-  let lo = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p), 1));
-  let hi = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p, 16), 1));
-  if (corrW != 0) {
-    const cnt = load<i32>(corrCount + (<usize>r << 2));
-    const list = corrList + ((<usize>r * <usize>corrCap) << 2);
-    for (let i = 0; i < cnt; i++) {
-      // corrStride is a multiple of 8, so columns n0..n0+7 are inside the row.
-      const w = corrW + ((<usize>load<i32>(list + (<usize>i << 2)) * <usize>corrStride + <usize>n0) << 2);
-      lo = i32x4.add(lo, i32x4.shl(v128.load(w), 1));
-      hi = i32x4.add(hi, i32x4.shl(v128.load(w, 16), 1));
-    }
+/** Adds the tap corrections of row r (2·Σ corrW over its invalid taps) to its 8 dots at p. */
+function addTapCorrections(p: usize, r: i32, n0: i32): void {
+  const cnt = load<i32>(corrCount + (<usize>r << 2));
+  const list = corrList + ((<usize>r * <usize>corrCap) << 2);
+  for (let i = 0; i < cnt; i++) {
+    // corrStride is a multiple of 8, so columns n0..n0+7 are inside the row.
+    const w = corrW + ((<usize>load<i32>(list + (<usize>i << 2)) * <usize>corrStride + <usize>n0) << 2);
+    v128.store(p, i32x4.add(v128.load(p), i32x4.shl(v128.load(w), 1)));
+    v128.store(p, i32x4.add(v128.load(p, 16), i32x4.shl(v128.load(w, 16), 1)), 16);
   }
-  v128.store(p, lo);
-  v128.store(p, hi, 16);
 }
 
 /** Stores the dots of rows r..r+rows−1 (8 a row at p, 32 bytes apart), columns n0..n0+nv−1. */

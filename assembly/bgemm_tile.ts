@@ -127,11 +127,12 @@ export function splitPanel(group: usize, kb0: i32, kc: i32): void {
 }
 
 /**
- * For each of `rows` rows a, a+lda, …: popcount(row xor column j) over the kc (≤ MAX_BLOCKS)
- * panel blocks, the row at the panel's first block; row i's 8 counts as two i32x4 at acc + 32·i
- * (stored when `first`, else added). half: the last block is a half tail (halfTailAt).
+ * For each of `rows` rows a, a+lda, …, c the popcounts of row xor column j over the kc
+ * (≤ MAX_BLOCKS) panel blocks, the row at the panel's first block: row i's 8 dots at acc + 32·i
+ * (two i32x4) become base − 2·c when `first` (a at the rows' first block; base = valid[i], or
+ * K + 2·padPop(row) when valid is 0), else dots − 2·c. half: the last block is a half tail.
  */
-export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, first: bool, half: bool): void {
+export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, first: bool, half: bool, valid: usize, K: i32): void {
   const table = v128.load(TABLE);
   const nib = i8x16.splat(15);
   const full = half ? kc - 1 : kc;
@@ -175,12 +176,15 @@ export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, firs
       lo = reduce4(widen(p0), widen(p1), widen(p2), widen(p3));
       hi = reduce4(widen(p4), widen(p5), widen(p6), widen(p7));
     }
-    if (!first) {
-      lo = i32x4.add(lo, v128.load(out));
-      hi = i32x4.add(hi, v128.load(out, 16));
+    let b0: v128, b1: v128;
+    if (first) {
+      b0 = b1 = i32x4.splat(valid ? load<i32>(valid + (<usize>r << 2)) : K + 2 * padPop(ar));
+    } else {
+      b0 = v128.load(out);
+      b1 = v128.load(out, 16);
     }
-    v128.store(out, lo);
-    v128.store(out, hi, 16);
+    v128.store(out, i32x4.sub(b0, i32x4.shl(lo, 1)));
+    v128.store(out, i32x4.sub(b1, i32x4.shl(hi, 1)), 16);
   }
 }
 
