@@ -27,7 +27,7 @@
 
 import { bit_row_bytes } from './bitpack';
 import {
-  BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
+  BEPI_SIGN, bias4, epilogueKind, scale4, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
 } from './bgemm_epilogue';
 import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
@@ -184,24 +184,34 @@ function addTapCorrections(p: usize, r: i32, n0: i32): void {
 
 /** Stores the dots of rows r..r+rows−1 (8 a row at p, 32 bytes apart), columns n0..n0+nv−1. */
 function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32): void {
+  const ch = ch0 + n0;
+  if (nv < COLS) {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch + j, load<i32>(p + (<usize>(i * COLS + j) << 2)));
+    }
+    return;
+  }
+  if (epilogueKind() == BEPI_SIGN) {
+    for (let i = 0; i < rows; i++) {
+      const row = p + (<usize>i << 5);
+      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch, v128.load(row), v128.load(row, 16));
+    }
+    return;
+  }
+  // The 8 channels' scales and biases, loaded once for all rows.
+  const s0 = scale4(ch), s1 = scale4(ch + 4), b0 = bias4(ch), b1 = bias4(ch + 4);
   let i = 0;
-  if (nv == COLS && crs == 1 && ccs != 1 && epilogueKind() != BEPI_SIGN) {
+  if (crs == 1 && ccs != 1) {
     for (; i + 4 <= rows; i += 4) {
       const q = p + (<usize>i << 5);
-      storeDots4x4T(c, ccs, r + i, n0, ch0 + n0, v128.load(q), v128.load(q, 32), v128.load(q, 64), v128.load(q, 96));
-      storeDots4x4T(c, ccs, r + i, n0 + 4, ch0 + n0 + 4, v128.load(q, 16), v128.load(q, 48), v128.load(q, 80), v128.load(q, 112));
+      storeDots4x4T(c, ccs, r + i, n0, s0, b0, v128.load(q), v128.load(q, 32), v128.load(q, 64), v128.load(q, 96));
+      storeDots4x4T(c, ccs, r + i, n0 + 4, s1, b1, v128.load(q, 16), v128.load(q, 48), v128.load(q, 80), v128.load(q, 112));
     }
   }
   for (; i < rows; i++) {
     const row = p + (<usize>i << 5);
-    if (nv == COLS && epilogueKind() == BEPI_SIGN) {
-      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch0 + n0, v128.load(row), v128.load(row, 16));
-    } else if (nv == COLS) {
-      storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, v128.load(row));
-      storeDots4(c, crs, ccs, cbit, r + i, n0 + 4, ch0 + n0 + 4, v128.load(row, 16));
-    } else {
-      for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, load<i32>(row + (<usize>j << 2)));
-    }
+    storeDots4(c, crs, ccs, r + i, n0, s0, b0, v128.load(row));
+    storeDots4(c, crs, ccs, r + i, n0 + 4, s1, b1, v128.load(row, 16));
   }
 }
 
