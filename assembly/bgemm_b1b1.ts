@@ -127,7 +127,7 @@ export function bgemmCore(
         // The conv's rows (valid given) are its im2col rows, whose padding is 0.
         mk1x8(a + <usize>r0 * la + (<usize>kb0 << 4), la, rc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn), valid ? valid + (<usize>r0 << 2) : 0, K);
       }
-      if (corrW != 0) for (let i = 0; i < rc; i++) addTapCorrections(ACC + (<usize>i << 5), r0 + i, n0);
+      if (corrW != 0) addTapCorrections(ACC, r0, rc, n0);
       storeRows(ACC, r0, rc, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
@@ -164,21 +164,30 @@ function directRows(
       const v = i32x4.splat(valid ? load<i32>(valid + (<usize>r << 2)) : K);
       v128.store(ACC, i32x4.sub(v, i32x4.shl(v128.load(ACC), 1)));
       v128.store(ACC, i32x4.sub(v, i32x4.shl(v128.load(ACC, 16), 1)), 16);
-      if (corrW != 0) addTapCorrections(ACC, r, n0);
+      if (corrW != 0) addTapCorrections(ACC, r, 1, n0);
       storeRows(ACC, r, 1, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
 }
 
-/** Adds the tap corrections of row r (2·Σ corrW over its invalid taps) to its 8 dots at p. */
-function addTapCorrections(p: usize, r: i32, n0: i32): void {
-  const cnt = load<i32>(corrCount + (<usize>r << 2));
-  const list = corrList + ((<usize>r * <usize>corrCap) << 2);
-  for (let i = 0; i < cnt; i++) {
-    // corrStride is a multiple of 8, so columns n0..n0+7 are inside the row.
-    const w = corrW + ((<usize>load<i32>(list + (<usize>i << 2)) * <usize>corrStride + <usize>n0) << 2);
-    v128.store(p, i32x4.add(v128.load(p), i32x4.shl(v128.load(w), 1)));
-    v128.store(p, i32x4.add(v128.load(p, 16), i32x4.shl(v128.load(w, 16), 1)), 16);
+/**
+ * Adds the tap corrections of rows r0..r0+rows−1 (2·Σ corrW over each row's invalid taps) to
+ * their 8 dots (columns n0..n0+7) at p, 32 bytes a row.
+ */
+function addTapCorrections(p: usize, r0: i32, rows: i32, n0: i32): void {
+  // corrStride is a multiple of 8, so columns n0..n0+7 are inside a tap's row of corrW.
+  const w0 = corrW + (<usize>n0 << 2), stride = <usize>corrStride << 2, cap = <usize>corrCap << 2;
+  let count = corrCount + (<usize>r0 << 2), list = corrList + <usize>r0 * cap;
+  for (let r = 0; r < rows; r++) {
+    const cnt = load<i32>(count);
+    for (let i = 0; i < cnt; i++) {
+      const w = w0 + <usize>load<i32>(list + (<usize>i << 2)) * stride;
+      v128.store(p, i32x4.add(v128.load(p), i32x4.shl(v128.load(w), 1)));
+      v128.store(p, i32x4.add(v128.load(p, 16), i32x4.shl(v128.load(w, 16), 1)), 16);
+    }
+    p += 32;
+    count += 4;
+    list += cap;
   }
 }
 
