@@ -122,6 +122,11 @@ export function splitPanel(group: usize, kb0: i32, kc: i32): void {
 }
 
 // @ts-ignore: decorator
+@inline function count2(table: v128, xl: v128, xh: v128, col: usize): v128 {
+  return i8x16.add(lookup(table, v128.xor(xl, v128.load(col))), lookup(table, v128.xor(xh, v128.load(col, 16))));
+}
+
+// @ts-ignore: decorator
 @inline function countHalf(p: v128, table: v128, xq: v128, col: usize): v128 {
   return i8x16.add(p, lookup(table, v128.xor(xq, v128.load(col))));
 }
@@ -140,7 +145,19 @@ export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, firs
     const ar = a + <usize>r * lda;
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
     let p4 = i32x4.splat(0), p5 = i32x4.splat(0), p6 = i32x4.splat(0), p7 = i32x4.splat(0);
-    for (let i = 0; i < full; i++) {
+    if (full > 0) {
+      const x = v128.load(ar);
+      const xl = v128.and(x, nib), xh = v128.and(i16x8.shr_u(x, 4), nib);
+      p4 = count2(table, xl, xh, PANEL + 128);
+      p5 = count2(table, xl, xh, PANEL + 160);
+      p6 = count2(table, xl, xh, PANEL + 192);
+      p7 = count2(table, xl, xh, PANEL + 224);
+      p0 = count2(table, xl, xh, PANEL);
+      p1 = count2(table, xl, xh, PANEL + 32);
+      p2 = count2(table, xl, xh, PANEL + 64);
+      p3 = count2(table, xl, xh, PANEL + 96);
+    }
+    for (let i = 1; i < full; i++) {
       const x = v128.load(ar + (<usize>i << 4));
       const xl = v128.and(x, nib), xh = v128.and(i16x8.shr_u(x, 4), nib);
       const col = PANEL + (<usize>i << 8);
