@@ -141,12 +141,13 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
     if (fast && d0 >= 0 && d0 + lastD < ID && h0 >= 0 && h0 + lastH < IH && w0 >= 0 && w0 + lastW < IW) {
       const first = x + (<usize>((d0 * IH + h0) * IW + w0)) * rowIn;
       // Word by word over the taps: a loop over one slot's few words runs several times slower.
+      const end = TAP_OFFSETS + (<usize>T << 2);
       let j: usize = 0;
       for (; j + 8 <= slot; j += 8) {
-        for (let t = 0; t < T; t++) store<u64>(dst + <usize>t * slot + j, load<u64>(first + j + <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2))));
+        for (let o = TAP_OFFSETS, d = dst + j; o < end; o += 4, d += slot) store<u64>(d, load<u64>(first + j + <usize>load<i32>(o)));
       }
       if (j < slot) {
-        for (let t = 0; t < T; t++) store<u32>(dst + <usize>t * slot + j, load<u32>(first + j + <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2))));
+        for (let o = TAP_OFFSETS, d = dst + j; o < end; o += 4, d += slot) store<u32>(d, load<u32>(first + j + <usize>load<i32>(o)));
       }
       store<i32>(valid + (<usize>r << 2), T * C);
       store<i32>(counts + (<usize>r << 2), 0);
