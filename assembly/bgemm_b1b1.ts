@@ -15,11 +15,12 @@
 // padding past K may hold anything (masked, or counted and subtracted, see below).
 //
 // Tiles (SIMD builds, bgemm_tile.ts): 1 row × 8 columns, the 8 column rows (one group of the
-// weight panels) split once into a nibble panel that every row reuses, rows by quads; K is
-// walked in calls of ≤ 31 blocks (balanced: ⌈KB/31⌉ calls of equal length), whose counts add
-// up in a 64-row accumulator when there is more than one. The split's padding is masked to 0,
-// so a row's padding bits count as differences and are subtracted (padPop). Fewer than 4 rows
-// (GEMV) read the panels in place instead (directRows). Exact for K < 2^31.
+// weight panels) split once into a nibble panel that every row reuses; rows go by in chunks of
+// 64 — one microkernel call, then one store pass through the epilogue — and K in calls of ≤ 31
+// blocks (balanced: ⌈KB/31⌉ calls of equal length) whose dots add up in the chunk's
+// accumulator. The split's padding is masked to 0, so a row's padding bits count as
+// differences and are given back (padPop). Fewer than 4 rows (GEMV) read the panels in place
+// instead (directRows). Exact for K < 2^31.
 //
 // The conv's padded taps (bconv_b1b1.ts, setTapCorrection): its im2col rows hold 0 bits at taps
 // outside the input, which count popcount(w over those taps) as differences; the counts of each
@@ -34,7 +35,7 @@ import { panelBlock } from './bitpanel';
 
 /** Fewer rows than this skip the panel (bgemm_tile.ts): splitting costs more than it saves. */
 const PANEL_MIN_ROWS: i32 = 4;
-/** Rows per accumulator chunk when K takes more than one microkernel call. */
+/** Rows per accumulator chunk (one microkernel call and one store pass each). */
 const ROWS: i32 = 64;
 /** Popcounts of ROWS rows × 8 columns (i32). */
 const ACC: usize = memory.data(ROWS * COLS * 4, 16);

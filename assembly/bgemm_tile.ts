@@ -15,7 +15,7 @@
 // blocks (≤ 248) before widening to i32. The split panel holds the group's blocks
 // [kb0, kb0+kc), block-major: block i, column j at PANEL + (8·i + j)·32 (L, then H). The last
 // block of a column row is ANDed with the mask of its real bits when split, so split padding is
-// 0 and a row's padding bits each count 1 — the caller subtracts padPop(row) (bgemm_b1b1.ts).
+// 0 and a row's padding bits each count 1 — mk1x8 gives them back (padPop).
 // Half tail (a last block of ≤ 64 real bits, e.g. K = 9·64): only its low 8 bytes hold real bits,
 // so their two nibble halves share one vector — the column's split is [L low 8 | H low 8], the
 // row's likewise (one shuffle) — and the block costs 3 ops a column instead of 6; the row's high
@@ -48,7 +48,7 @@ export function setTail(K: i32): void {
 }
 
 /** popcount of the padding bits (past K, see setTail) of the bit row `a` of KB blocks. */
-export function padPop(a: usize): i32 {
+function padPop(a: usize): i32 {
   if (tailBlock < 0) return 0;
   const p = a + (<usize>tailBlock << 4);
   const lo = <i32>popcnt(load<u64>(p) & ~load<u64>(TAIL));
