@@ -27,7 +27,7 @@ import { bit_row_bytes } from './bitpack';
 import { bpanel_bytes, panelBits } from './bitpanel';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
 import { BEPI_SIGN, epilogueKind, setBinaryEpilogue } from './bgemm_epilogue';
-import { bgemmCore, clearRowPadding, setTapCorrection, storePlain } from './bgemm_b1b1';
+import { bgemmCore, clearRowPadding, setTapCorrection, setTapRows, storePlain } from './bgemm_b1b1';
 
 /** Reads bits [bit, bit+n) (1 ≤ n ≤ 32) of a bit row as the low bits of a u32. */
 // @ts-ignore: decorator
@@ -79,7 +79,7 @@ function wpopStride(M: i32): i32 {
 
 export function bconv_b1b1_scratch_bytes(d: usize): i32 {
   const chunk = desc(d, G_CHUNK), T = taps(d);
-  return chunk * (bit_row_bytes(T * desc(d, G_C)) + 8 + 4 * T) + 4 * T * wpopStride(desc(d, G_M));
+  return chunk * (bit_row_bytes(T * desc(d, G_C)) + 12 + 4 * T) + 4 * T * wpopStride(desc(d, G_M));
 }
 
 /** wpop[t·stride + m] = popcount of tap t's C bits of weight row m (m < M; 0 up to stride). */
@@ -98,9 +98,10 @@ function weightTapPops(w: usize, KB: i32, M: i32, C: i32, T: i32, wpop: usize): 
 /**
  * Bit im2col of output positions [s0, s0+ns) of one image and group: tap rows into `col`
  * (stride rowK bytes, 0 bits at taps outside X), valid element counts into `valid`, the number
- * of invalid taps into `counts` and their indices into `list` (T per row).
+ * of invalid taps into `counts`, their indices into `list` (T per row) and the rows that have
+ * some into `fix`; returns how many rows those are.
  */
-function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts: usize, list: usize, s0: i32, ns: i32): void {
+function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts: usize, list: usize, fix: usize, s0: i32, ns: i32): i32 {
   const C = desc(d, G_C);
   const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
   const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
@@ -127,6 +128,7 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
   }
   const lastD = (KD - 1) * DD, lastH = (KH - 1) * DH, lastW = (KW - 1) * DW;
   let ow = s0 % OW, oh = (s0 / OW) % OH, od = s0 / OW / OH;
+  let nfix = 0;
   for (let r = 0; r < ns; r++) {
     const d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
     const dst = col + <usize>r * rowK;
@@ -179,7 +181,12 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
     }
     store<i32>(valid + (<usize>r << 2), (T - bad) * C);
     store<i32>(counts + (<usize>r << 2), bad);
+    if (bad) {
+      store<i32>(fix + (<usize>nfix << 2), r);
+      nfix++;
+    }
   }
+  return nfix;
 }
 
 /** Copies n bytes (a multiple of 4) from src to dst, or zeroes them when src is 0. */
@@ -213,6 +220,7 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
   const valid = wpop + (<usize>(T * wpopStride(M)) << 2);
   const counts = valid + (<usize>chunk << 2);
   const list = counts + (<usize>chunk << 2);
+  const fix = list + (<usize>(chunk * T) << 2);
   for (let g = 0; g < G; g++) {
     const wg = w + <usize>g * <usize>bpanel_bytes(M, K);
     weightTapPops(wg, rowK >> 4, M, C, T, wpop);
@@ -222,7 +230,7 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
       if (sign && g == 0) clearRowPadding(y + <usize>n * <usize>Pout * <usize>rowOut, Pout, rowOut, G * M);
       for (let s0 = 0; s0 < Pout; s0 += chunk) {
         const ns = min(chunk, Pout - s0);
-        im2col_b1(d, xn, g, col, valid, counts, list, s0, ns);
+        setTapRows(fix, im2col_b1(d, xn, g, col, valid, counts, list, fix, s0, ns));
         if (sign) {
           const out = y + (<usize>n * <usize>Pout + <usize>s0) * <usize>rowOut;
           bgemmCore(col, rowK, ns, wg, M, K, valid, out, rowOut, 0, g * M, g * M);

@@ -41,12 +41,15 @@ const ROWS: i32 = 64;
 const ACC: usize = memory.data(ROWS * COLS * 4, 16);
 
 // Tap corrections (0 when corrW is 0): per row r, corrCount[r] invalid taps listed at
-// corrList + r·corrCap (i32 tap indices); corrW i32 [tap][corrStride], column n at index n.
+// corrList + r·corrCap (i32 tap indices); corrW i32 [tap][corrStride], column n at index n;
+// the rows with a nonzero count, ascending, at corrRows (corrRowCount of them, setTapRows).
 let corrW: usize = 0;
 let corrStride: i32 = 0;
 let corrCount: usize = 0;
 let corrList: usize = 0;
 let corrCap: i32 = 0;
+let corrRows: usize = 0;
+let corrRowCount: i32 = 0;
 
 /** Sets (or with w = 0 clears) the tap corrections of the next bgemmCore calls (see the top). */
 export function setTapCorrection(w: usize, stride: i32, counts: usize, list: usize, cap: i32): void {
@@ -55,6 +58,12 @@ export function setTapCorrection(w: usize, stride: i32, counts: usize, list: usi
   corrCount = counts;
   corrList = list;
   corrCap = cap;
+}
+
+/** Sets the rows that have tap corrections (ascending i32 row indices) for the next bgemmCore call. */
+export function setTapRows(rows: usize, n: i32): void {
+  corrRows = rows;
+  corrRowCount = n;
 }
 
 /** popcount(a xor b) over the K real bits of bit row a and row n of panels b, scalar (u64 words). */
@@ -172,23 +181,24 @@ function directRows(
 }
 
 /**
- * Adds the tap corrections of rows r0..r0+rows−1 (2·Σ corrW over each row's invalid taps) to
- * their 8 dots (columns n0..n0+7) at p, 32 bytes a row.
+ * Adds the tap corrections of the rows with corrections among r0..r0+rows−1 (2·Σ corrW over
+ * each row's invalid taps) to their 8 dots (columns n0..n0+7) at p, 32 bytes a row.
  */
 function addTapCorrections(p: usize, r0: i32, rows: i32, n0: i32): void {
   // corrStride is a multiple of 8, so columns n0..n0+7 are inside a tap's row of corrW.
-  const w0 = corrW + (<usize>n0 << 2), stride = <usize>corrStride << 2, cap = <usize>corrCap << 2;
-  let count = corrCount + (<usize>r0 << 2), list = corrList + <usize>r0 * cap;
-  for (let r = 0; r < rows; r++) {
-    const cnt = load<i32>(count);
+  const w0 = corrW + (<usize>n0 << 2), stride = <usize>corrStride << 2;
+  for (let k = 0; k < corrRowCount; k++) {
+    const r = load<i32>(corrRows + (<usize>k << 2));
+    if (r < r0) continue;
+    if (r >= r0 + rows) break;
+    const cnt = load<i32>(corrCount + (<usize>r << 2));
+    const list = corrList + ((<usize>r * <usize>corrCap) << 2);
+    const q = p + (<usize>(r - r0) << 5);
     for (let i = 0; i < cnt; i++) {
       const w = w0 + <usize>load<i32>(list + (<usize>i << 2)) * stride;
-      v128.store(p, i32x4.add(v128.load(p), i32x4.shl(v128.load(w), 1)));
-      v128.store(p, i32x4.add(v128.load(p, 16), i32x4.shl(v128.load(w, 16), 1)), 16);
+      v128.store(q, i32x4.add(v128.load(q), i32x4.shl(v128.load(w), 1)));
+      v128.store(q, i32x4.add(v128.load(q, 16), i32x4.shl(v128.load(w, 16), 1)), 16);
     }
-    p += 32;
-    count += 4;
-    list += cap;
   }
 }
 
