@@ -28,7 +28,8 @@
 
 import { bit_row_bytes } from './bitpack';
 import {
-  BEPI_SIGN, bias4, epilogueKind, scale4, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
+  BEPI_SIGN, bias4, epilogueKind, scale4, setBinaryEpilogue, signD4, signIsNegative, signT4, storeDot, storeDots4, storeDots4x4T,
+  storeSigns8,
 } from './bgemm_epilogue';
 import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
@@ -212,9 +213,10 @@ function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs:
     return;
   }
   if (epilogueKind() == BEPI_SIGN) {
+    const t0 = signT4(ch), d0 = signD4(ch), t1 = signT4(ch + 4), d1 = signD4(ch + 4);
     for (let i = 0; i < rows; i++) {
       const row = p + (<usize>i << 5);
-      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch, v128.load(row), v128.load(row, 16));
+      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, v128.load(row), v128.load(row, 16), t0, d0, t1, d1);
     }
     return;
   }

@@ -147,18 +147,31 @@ export function epilogueKind(): i32 {
 
 /** The SIGN bits of 4 dots of channels ch..ch+3: bit i set (−1) iff d·dot < t. */
 // @ts-ignore: decorator
-@inline function signBits4(dots: v128, ch: i32): u32 {
-  const p = thr + (<usize>ch << 3);
-  const lo4 = v128.load(p), hi4 = v128.load(p, 16);
-  const t = v128.shuffle<i32>(lo4, hi4, 0, 2, 4, 6);
-  const d = v128.shuffle<i32>(lo4, hi4, 1, 3, 5, 7);
+@inline function signBits4(dots: v128, t: v128, d: v128): u32 {
   return <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t));
 }
 
-/** storeDots4 of kind SIGN for columns n..n+7 (dots lo, hi) of the bit row `row`, in one write. */
+/** The SIGN thresholds t of channels ch..ch+3 (storeSigns8). */
 // @ts-ignore: decorator
-@inline export function storeSigns8(row: usize, n: i32, ch: i32, lo: v128, hi: v128): void {
-  putBits(row, n, signBits4(lo, ch) | (signBits4(hi, ch + 4) << 4), 8);
+@inline export function signT4(ch: i32): v128 {
+  const p = thr + (<usize>ch << 3);
+  return v128.shuffle<i32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
+}
+
+/** The SIGN directions d of channels ch..ch+3 (storeSigns8). */
+// @ts-ignore: decorator
+@inline export function signD4(ch: i32): v128 {
+  const p = thr + (<usize>ch << 3);
+  return v128.shuffle<i32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
+}
+
+/**
+ * storeDot of kind SIGN for columns n..n+7 (dots lo, hi) of the bit row `row`, in one write;
+ * t0, d0 / t1, d1: signT4, signD4 of the columns' first and last 4 channels.
+ */
+// @ts-ignore: decorator
+@inline export function storeSigns8(row: usize, n: i32, lo: v128, hi: v128, t0: v128, d0: v128, t1: v128, d1: v128): void {
+  putBits(row, n, signBits4(lo, t0, d0) | (signBits4(hi, t1, d1) << 4), 8);
 }
 
 /** Writes n ≤ 8 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */

@@ -42,9 +42,13 @@ function bgemm(b: Box, M: number, N: number, K: number) {
   const c = b.alloc(M * N * 4);
   return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, Math.min(M, 8), Math.min(N, 16), Math.min(K, 256), N, epi) };
 }
-/** Binary conv k×k, C→M channels, H×W, pad k>>1, stride 1, f32 epilogue scale + bias (as the bench row). */
-function bconv(b: Box, C: number, M: number, H: number, W: number, k: number) {
-  const sc = b.put(rand(M).map((x) => x + 2)); const epi = b.put(new Int32Array([1, sc, b.put(rand(M)), 0, 0, 0, 0]));
+/** Binary conv k×k, C→M channels, H×W, pad k>>1, stride 1, f32 epilogue scale + bias (as the bench row), or its sign bits. */
+function bconv(b: Box, C: number, M: number, H: number, W: number, k: number, sign = false) {
+  const sc = b.put(rand(M).map((x) => x + 2)); let epi = b.put(new Int32Array([1, sc, b.put(rand(M)), 0, 0, 0, 0]));
+  if (sign) {
+    const thr = b.alloc(8 * M); b.call('bsign_thresholds', epi, M, k * k * C, thr);
+    epi = b.alloc(32 + 8 * M); b.call('binary_sign_desc', epi, thr, M);
+  }
   const x = b.alloc(H * W * rowBytes(C)); b.call('pack_signs_nchw_f32', b.put(rand(C * H * W)), 1, C, H * W, x, 0);
   const w = b.alloc(Math.ceil(M / 8) * 8 * rowBytes(k * k * C)); b.call('pack_bconv_weights_f32', b.put(rand(M * k * k * C)), 1, M, C, k * k, w);
   const p = k >> 1;
@@ -60,6 +64,16 @@ const CASES: [string, Setup][] = [
   ['bconv 3x3 128->128 28x28', (b) => bconv(b, 128, 128, 28, 28, 3)],
   ['bconv 3x3 32->48 20x20', (b) => bconv(b, 32, 48, 20, 20, 3)],
   ['bconv 1x1 256->64 28x28', (b) => bconv(b, 256, 64, 28, 28, 1)],
+  ['bconv 3x3 64->64 56x56 sign', (b) => bconv(b, 64, 64, 56, 56, 3, true)],
+  ['bgemm_b1b1 64x1024x1024 sign', (b) => {
+    const M = 64, N = 1024, K = 1024;
+    const thr = b.alloc(8 * N); b.call('bsign_thresholds', b.put(new Int32Array([1, b.put(rand(N).map((x) => x + 2)), b.put(rand(N)), 0, 0, 0, 0])), N, K, thr);
+    const epi = b.alloc(32 + 8 * N); b.call('binary_sign_desc', epi, thr, N);
+    const a = b.alloc(M * rowBytes(K)), w = b.alloc(N * rowBytes(K));
+    b.call('pack_signs_f32', b.put(rand(M * K)), M, K, K, 1, a, 0); b.call('pack_weights_b1_f32', b.put(rand(N * K)), N, K, K, 1, w);
+    const c = b.alloc(M * rowBytes(N));
+    return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, 8, 16, 256, N, epi) };
+  }],
   ['tgemv u8 1x4096x4096', (b) => tgemv(b, 1, 4096, 4096)],
   ['tgemv u8 1x1024x4096', (b) => tgemv(b, 1, 1024, 4096)],
   ['tgemv u8 1x4096x1024', (b) => tgemv(b, 1, 4096, 1024)],
