@@ -21,6 +21,8 @@
 // weight bit w counts w as a difference, so the GEMM gives back, per invalid tap, the popcount of
 // the weight row's bits of that tap (a table per group, "wpop"): dot = valid − 2·(popcount −
 // Σ_invalid taps wpop) — the sum over valid taps only (bgemmCore's tap corrections).
+// A pointwise layer (1×1, stride 1, no padding, one group) has no im2col: X's bit rows are the
+// GEMM's rows.
 
 import { desc } from './common';
 import { bit_row_bytes } from './bitpack';
@@ -66,6 +68,15 @@ function badGeometry(d: usize): bool {
     if (desc(d, G_OUT + i) < 1 || desc(d, G_PAD + i) < 0) return true;
   }
   return false;
+}
+
+/** A 1×1, stride-1, unpadded conv of one group: X's bit rows are the GEMM's rows as they are. */
+function pointwise(d: usize): bool {
+  if (desc(d, G_G) != 1) return false;
+  for (let i = 0; i < 3; i++) {
+    if (desc(d, G_K + i) != 1 || desc(d, G_S + i) != 1 || desc(d, G_PAD + i) != 0 || desc(d, G_OUT + i) != desc(d, G_IN + i)) return false;
+  }
+  return true;
 }
 
 function taps(d: usize): i32 {
@@ -221,22 +232,30 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
   const counts = valid + (<usize>chunk << 2);
   const list = counts + (<usize>chunk << 2);
   const fix = list + (<usize>(chunk * T) << 2);
+  const direct = pointwise(d);
   for (let g = 0; g < G; g++) {
     const wg = w + <usize>g * <usize>bpanel_bytes(M, K);
-    weightTapPops(wg, rowK >> 4, M, C, T, wpop);
-    setTapCorrection(wpop, wpopStride(M), counts, list, T);
+    if (direct) {
+      setTapCorrection(0, 0, 0, 0, 0);
+    } else {
+      weightTapPops(wg, rowK >> 4, M, C, T, wpop);
+      setTapCorrection(wpop, wpopStride(M), counts, list, T);
+    }
     for (let n = 0; n < N; n++) {
       const xn = x + <usize>n * <usize>Pin * rowIn;
       if (sign && g == 0) clearRowPadding(y + <usize>n * <usize>Pout * <usize>rowOut, Pout, rowOut, G * M);
       for (let s0 = 0; s0 < Pout; s0 += chunk) {
         const ns = min(chunk, Pout - s0);
-        setTapRows(fix, im2col_b1(d, xn, g, col, valid, counts, list, fix, s0, ns));
+        // Pointwise: the rows of X (rowIn = rowK) with their padding, counted by K (valid 0).
+        const a = direct ? xn + <usize>s0 * rowIn : col;
+        const v: usize = direct ? 0 : valid;
+        if (!direct) setTapRows(fix, im2col_b1(d, xn, g, col, valid, counts, list, fix, s0, ns));
         if (sign) {
           const out = y + (<usize>n * <usize>Pout + <usize>s0) * <usize>rowOut;
-          bgemmCore(col, rowK, ns, wg, M, K, valid, out, rowOut, 0, g * M, g * M);
+          bgemmCore(a, rowK, ns, wg, M, K, v, out, rowOut, 0, g * M, g * M);
         } else {
           const out = y + ((<usize>(n * G * M + g * M) * <usize>Pout + <usize>s0) << 2);
-          bgemmCore(col, rowK, ns, wg, M, K, valid, out, 1, Pout, 0, g * M);
+          bgemmCore(a, rowK, ns, wg, M, K, v, out, 1, Pout, 0, g * M);
         }
       }
     }
