@@ -21,13 +21,15 @@
 // weight bit w counts w as a difference, so the GEMM gives back, per invalid tap, the popcount of
 // the weight row's bits of that tap (a table per group, "wpop"): dot = valid − 2·(popcount −
 // Σ_invalid taps wpop) — the sum over valid taps only (bgemmCore's tap corrections).
+// A pointwise layer (1×1, stride 1, no padding, one group) has no im2col: X's bit rows are the
+// GEMM's rows.
 
 import { desc } from './common';
 import { bit_row_bytes } from './bitpack';
 import { bpanel_bytes, panelBits } from './bitpanel';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
 import { BEPI_SIGN, epilogueKind, setBinaryEpilogue } from './bgemm_epilogue';
-import { bgemmCore, clearRowPadding, setTapCorrection, storePlain } from './bgemm_b1b1';
+import { bgemmCore, clearRowPadding, setTapCorrection, setTapRows, storePlain } from './bgemm_b1b1';
 
 /** Reads bits [bit, bit+n) (1 ≤ n ≤ 32) of a bit row as the low bits of a u32. */
 // @ts-ignore: decorator
@@ -68,6 +70,15 @@ function badGeometry(d: usize): bool {
   return false;
 }
 
+/** A 1×1, stride-1, unpadded conv of one group: X's bit rows are the GEMM's rows as they are. */
+function pointwise(d: usize): bool {
+  if (desc(d, G_G) != 1) return false;
+  for (let i = 0; i < 3; i++) {
+    if (desc(d, G_K + i) != 1 || desc(d, G_S + i) != 1 || desc(d, G_PAD + i) != 0 || desc(d, G_OUT + i) != desc(d, G_IN + i)) return false;
+  }
+  return true;
+}
+
 function taps(d: usize): i32 {
   return desc(d, G_K) * desc(d, G_K + 1) * desc(d, G_K + 2);
 }
@@ -79,7 +90,7 @@ function wpopStride(M: i32): i32 {
 
 export function bconv_b1b1_scratch_bytes(d: usize): i32 {
   const chunk = desc(d, G_CHUNK), T = taps(d);
-  return chunk * (bit_row_bytes(T * desc(d, G_C)) + 8 + 4 * T) + 4 * T * wpopStride(desc(d, G_M));
+  return chunk * (bit_row_bytes(T * desc(d, G_C)) + 12 + 4 * T) + 4 * T * wpopStride(desc(d, G_M));
 }
 
 /** wpop[t·stride + m] = popcount of tap t's C bits of weight row m (m < M; 0 up to stride). */
@@ -98,9 +109,10 @@ function weightTapPops(w: usize, KB: i32, M: i32, C: i32, T: i32, wpop: usize): 
 /**
  * Bit im2col of output positions [s0, s0+ns) of one image and group: tap rows into `col`
  * (stride rowK bytes, 0 bits at taps outside X), valid element counts into `valid`, the number
- * of invalid taps into `counts` and their indices into `list` (T per row).
+ * of invalid taps into `counts`, their indices into `list` (T per row) and the rows that have
+ * some into `fix`; returns how many rows those are.
  */
-function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts: usize, list: usize, s0: i32, ns: i32): void {
+function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts: usize, list: usize, fix: usize, s0: i32, ns: i32): i32 {
   const C = desc(d, G_C);
   const ID = desc(d, G_IN), IH = desc(d, G_IN + 1), IW = desc(d, G_IN + 2);
   const KD = desc(d, G_K), KH = desc(d, G_K + 1), KW = desc(d, G_K + 2);
@@ -127,6 +139,7 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
   }
   const lastD = (KD - 1) * DD, lastH = (KH - 1) * DH, lastW = (KW - 1) * DW;
   let ow = s0 % OW, oh = (s0 / OW) % OH, od = s0 / OW / OH;
+  let nfix = 0;
   for (let r = 0; r < ns; r++) {
     const d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
     const dst = col + <usize>r * rowK;
@@ -141,12 +154,13 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
     if (fast && d0 >= 0 && d0 + lastD < ID && h0 >= 0 && h0 + lastH < IH && w0 >= 0 && w0 + lastW < IW) {
       const first = x + (<usize>((d0 * IH + h0) * IW + w0)) * rowIn;
       // Word by word over the taps: a loop over one slot's few words runs several times slower.
+      const end = TAP_OFFSETS + (<usize>T << 2);
       let j: usize = 0;
       for (; j + 8 <= slot; j += 8) {
-        for (let t = 0; t < T; t++) store<u64>(dst + <usize>t * slot + j, load<u64>(first + j + <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2))));
+        for (let o = TAP_OFFSETS, d = dst + j; o < end; o += 4, d += slot) store<u64>(d, load<u64>(first + j + <usize>load<i32>(o)));
       }
       if (j < slot) {
-        for (let t = 0; t < T; t++) store<u32>(dst + <usize>t * slot + j, load<u32>(first + j + <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2))));
+        for (let o = TAP_OFFSETS, d = dst + j; o < end; o += 4, d += slot) store<u32>(d, load<u32>(first + j + <usize>load<i32>(o)));
       }
       store<i32>(valid + (<usize>r << 2), T * C);
       store<i32>(counts + (<usize>r << 2), 0);
@@ -178,7 +192,12 @@ function im2col_b1(d: usize, x: usize, g: i32, col: usize, valid: usize, counts:
     }
     store<i32>(valid + (<usize>r << 2), (T - bad) * C);
     store<i32>(counts + (<usize>r << 2), bad);
+    if (bad) {
+      store<i32>(fix + (<usize>nfix << 2), r);
+      nfix++;
+    }
   }
+  return nfix;
 }
 
 /** Copies n bytes (a multiple of 4) from src to dst, or zeroes them when src is 0. */
@@ -212,22 +231,31 @@ export function bconv_b1b1(x: usize, w: usize, y: usize, d: usize, epi: usize, s
   const valid = wpop + (<usize>(T * wpopStride(M)) << 2);
   const counts = valid + (<usize>chunk << 2);
   const list = counts + (<usize>chunk << 2);
+  const fix = list + (<usize>(chunk * T) << 2);
+  const direct = pointwise(d);
   for (let g = 0; g < G; g++) {
     const wg = w + <usize>g * <usize>bpanel_bytes(M, K);
-    weightTapPops(wg, rowK >> 4, M, C, T, wpop);
-    setTapCorrection(wpop, wpopStride(M), counts, list, T);
+    if (direct) {
+      setTapCorrection(0, 0, 0, 0, 0);
+    } else {
+      weightTapPops(wg, rowK >> 4, M, C, T, wpop);
+      setTapCorrection(wpop, wpopStride(M), counts, list, T);
+    }
     for (let n = 0; n < N; n++) {
       const xn = x + <usize>n * <usize>Pin * rowIn;
       if (sign && g == 0) clearRowPadding(y + <usize>n * <usize>Pout * <usize>rowOut, Pout, rowOut, G * M);
       for (let s0 = 0; s0 < Pout; s0 += chunk) {
         const ns = min(chunk, Pout - s0);
-        im2col_b1(d, xn, g, col, valid, counts, list, s0, ns);
+        // Pointwise: the rows of X (rowIn = rowK) with their padding, counted by K (valid 0).
+        const a = direct ? xn + <usize>s0 * rowIn : col;
+        const v: usize = direct ? 0 : valid;
+        if (!direct) setTapRows(fix, im2col_b1(d, xn, g, col, valid, counts, list, fix, s0, ns));
         if (sign) {
           const out = y + (<usize>n * <usize>Pout + <usize>s0) * <usize>rowOut;
-          bgemmCore(col, rowK, ns, wg, M, K, valid, out, rowOut, 0, g * M, g * M);
+          bgemmCore(a, rowK, ns, wg, M, K, v, out, rowOut, 0, g * M, g * M);
         } else {
           const out = y + ((<usize>(n * G * M + g * M) * <usize>Pout + <usize>s0) << 2);
-          bgemmCore(col, rowK, ns, wg, M, K, valid, out, 1, Pout, 0, g * M);
+          bgemmCore(a, rowK, ns, wg, M, K, v, out, 1, Pout, 0, g * M);
         }
       }
     }

@@ -15,11 +15,12 @@
 // padding past K may hold anything (masked, or counted and subtracted, see below).
 //
 // Tiles (SIMD builds, bgemm_tile.ts): 1 row × 8 columns, the 8 column rows (one group of the
-// weight panels) split once into a nibble panel that every row reuses, rows by quads; K is
-// walked in calls of ≤ 31 blocks (balanced: ⌈KB/31⌉ calls of equal length), whose counts add
-// up in a 64-row accumulator when there is more than one. The split's padding is masked to 0,
-// so a row's padding bits count as differences and are subtracted (padPop). Fewer than 4 rows
-// (GEMV) read the panels in place instead (directRows). Exact for K < 2^31.
+// weight panels) split once into a nibble panel that every row reuses; rows go by in chunks of
+// 64 — one microkernel call, then one store pass through the epilogue — and K in calls of ≤ 31
+// blocks (balanced: ⌈KB/31⌉ calls of equal length) whose dots add up in the chunk's
+// accumulator. The split's padding is masked to 0, so a row's padding bits count as
+// differences and are given back (padPop). Fewer than 4 rows (GEMV) read the panels in place
+// instead (directRows). Exact for K < 2^31.
 //
 // The conv's padded taps (bconv_b1b1.ts, setTapCorrection): its im2col rows hold 0 bits at taps
 // outside the input, which count popcount(w over those taps) as differences; the counts of each
@@ -27,25 +28,29 @@
 
 import { bit_row_bytes } from './bitpack';
 import {
-  BEPI_SIGN, epilogueKind, setBinaryEpilogue, signIsNegative, storeDot, storeDots4, storeDots4x4T, storeSigns8,
+  BEPI_SIGN, bias4, epilogueKind, scale4, setBinaryEpilogue, signD4, signIsNegative, signT4, storeDot, storeDots4, storeDots4x4T,
+  storeSigns8,
 } from './bgemm_epilogue';
-import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, padPop, setTail, splitPanel, tailPop } from './bgemm_tile';
+import { COLS, MAX_BLOCKS, halfTailAt, mk1x8, mk1x8_direct, setTail, splitPanel, tailPop } from './bgemm_tile';
 import { panelBlock } from './bitpanel';
 
 /** Fewer rows than this skip the panel (bgemm_tile.ts): splitting costs more than it saves. */
 const PANEL_MIN_ROWS: i32 = 4;
-/** Rows per accumulator chunk when K takes more than one microkernel call. */
+/** Rows per accumulator chunk (one microkernel call and one store pass each). */
 const ROWS: i32 = 64;
 /** Popcounts of ROWS rows × 8 columns (i32). */
 const ACC: usize = memory.data(ROWS * COLS * 4, 16);
 
 // Tap corrections (0 when corrW is 0): per row r, corrCount[r] invalid taps listed at
-// corrList + r·corrCap (i32 tap indices); corrW i32 [tap][corrStride], column n at index n.
+// corrList + r·corrCap (i32 tap indices); corrW i32 [tap][corrStride], column n at index n;
+// the rows with a nonzero count, ascending, at corrRows (corrRowCount of them, setTapRows).
 let corrW: usize = 0;
 let corrStride: i32 = 0;
 let corrCount: usize = 0;
 let corrList: usize = 0;
 let corrCap: i32 = 0;
+let corrRows: usize = 0;
+let corrRowCount: i32 = 0;
 
 /** Sets (or with w = 0 clears) the tap corrections of the next bgemmCore calls (see the top). */
 export function setTapCorrection(w: usize, stride: i32, counts: usize, list: usize, cap: i32): void {
@@ -54,6 +59,12 @@ export function setTapCorrection(w: usize, stride: i32, counts: usize, list: usi
   corrCount = counts;
   corrList = list;
   corrCap = cap;
+}
+
+/** Sets the rows that have tap corrections (ascending i32 row indices) for the next bgemmCore call. */
+export function setTapRows(rows: usize, n: i32): void {
+  corrRows = rows;
+  corrRowCount = n;
 }
 
 /** popcount(a xor b) over the K real bits of bit row a and row n of panels b, scalar (u64 words). */
@@ -120,22 +131,15 @@ export function bgemmCore(
     const group = panelBlock(b, KB, n0, 0);
     for (let r0 = 0; r0 < R; r0 += ROWS) {
       const rc = min(ROWS, R - r0);
-      // With one call per row the panel is split once and rows go by in quads (ACC rows 0..3).
-      const step = calls == 1 ? 4 : rc;
-      for (let q = 0; q < rc; q += step) {
-        const qc = min(step, rc - q);
-        for (let kb0 = 0; kb0 < KB; kb0 += kc) {
-          const kn = min(kc, KB - kb0);
-          if (calls > 1 || (r0 == 0 && q == 0)) splitPanel(group, kb0, kn);
-          mk1x8(a + <usize>(r0 + q) * la + (<usize>kb0 << 4), la, qc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn));
-        }
-        for (let i = 0; i < qc; i++) {
-          const r = r0 + q + i;
-          // The conv's rows (valid given) are its im2col rows, whose padding is 0.
-          rowDots(ACC + (<usize>i << 5), valid ? 0 : padPop(a + <usize>r * la), valid, K, r, n0);
-        }
-        storeRows(ACC, r0 + q, qc, n0, nv, c, crs, ccs, cbit, ch0);
+      for (let kb0 = 0; kb0 < KB; kb0 += kc) {
+        const kn = min(kc, KB - kb0);
+        // With one call per row the panel is split once for all rows.
+        if (calls > 1 || r0 == 0) splitPanel(group, kb0, kn);
+        // The conv's rows (valid given) are its im2col rows, whose padding is 0.
+        mk1x8(a + <usize>r0 * la + (<usize>kb0 << 4), la, rc, kn, ACC, kb0 == 0, halfTailAt(kb0, kn), valid ? valid + (<usize>r0 << 2) : 0, K);
       }
+      if (corrW != 0) addTapCorrections(ACC, r0, rc, n0);
+      storeRows(ACC, r0, rc, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
 }
@@ -168,49 +172,68 @@ function directRows(
           store<i32>(p, load<i32>(p) + tailPop(ar, group + (<usize>full << 7) + (<usize>j << 4), full));
         }
       }
-      rowDots(ACC, 0, valid, K, r, n0);
+      const v = i32x4.splat(valid ? load<i32>(valid + (<usize>r << 2)) : K);
+      v128.store(ACC, i32x4.sub(v, i32x4.shl(v128.load(ACC), 1)));
+      v128.store(ACC, i32x4.sub(v, i32x4.shl(v128.load(ACC, 16), 1)), 16);
+      if (corrW != 0) addTapCorrections(ACC, r, 1, n0);
       storeRows(ACC, r, 1, n0, nv, c, crs, ccs, cbit, ch0);
     }
   }
 }
 
-/** Row r's 8 popcounts at p → its dots in place: valid + 2·pad − 2·pop, plus the tap corrections. */
-// @ts-ignore: decorator
-@inline function rowDots(p: usize, pad: i32, valid: usize, K: i32, r: i32, n0: i32): void {
-  const v = (valid ? load<i32>(valid + (<usize>r << 2)) : K) + 2 * pad;
-  let lo = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p), 1));
-  let hi = i32x4.sub(i32x4.splat(v), i32x4.shl(v128.load(p, 16), 1));
-  if (corrW != 0) {
+/**
+ * Adds the tap corrections of the rows with corrections among r0..r0+rows−1 (2·Σ corrW over
+ * each row's invalid taps) to their 8 dots (columns n0..n0+7) at p, 32 bytes a row.
+ */
+function addTapCorrections(p: usize, r0: i32, rows: i32, n0: i32): void {
+  // corrStride is a multiple of 8, so columns n0..n0+7 are inside a tap's row of corrW.
+  const w0 = corrW + (<usize>n0 << 2), stride = <usize>corrStride << 2;
+  for (let k = 0; k < corrRowCount; k++) {
+    const r = load<i32>(corrRows + (<usize>k << 2));
+    if (r < r0) continue;
+    if (r >= r0 + rows) break;
     const cnt = load<i32>(corrCount + (<usize>r << 2));
     const list = corrList + ((<usize>r * <usize>corrCap) << 2);
+    const q = p + (<usize>(r - r0) << 5);
     for (let i = 0; i < cnt; i++) {
-      // corrStride is a multiple of 8, so columns n0..n0+7 are inside the row.
-      const w = corrW + ((<usize>load<i32>(list + (<usize>i << 2)) * <usize>corrStride + <usize>n0) << 2);
-      lo = i32x4.add(lo, i32x4.shl(v128.load(w), 1));
-      hi = i32x4.add(hi, i32x4.shl(v128.load(w, 16), 1));
+      const w = w0 + <usize>load<i32>(list + (<usize>i << 2)) * stride;
+      v128.store(q, i32x4.add(v128.load(q), i32x4.shl(v128.load(w), 1)));
+      v128.store(q, i32x4.add(v128.load(q, 16), i32x4.shl(v128.load(w, 16), 1)), 16);
     }
   }
-  v128.store(p, lo);
-  v128.store(p, hi, 16);
 }
 
 /** Stores the dots of rows r..r+rows−1 (8 a row at p, 32 bytes apart), columns n0..n0+nv−1. */
 function storeRows(p: usize, r: i32, rows: i32, n0: i32, nv: i32, c: usize, crs: i32, ccs: i32, cbit: i32, ch0: i32): void {
-  if (rows == 4 && nv == COLS && crs == 1 && ccs != 1 && epilogueKind() != BEPI_SIGN) {
-    storeDots4x4T(c, ccs, r, n0, ch0 + n0, v128.load(p), v128.load(p, 32), v128.load(p, 64), v128.load(p, 96));
-    storeDots4x4T(c, ccs, r, n0 + 4, ch0 + n0 + 4, v128.load(p, 16), v128.load(p, 48), v128.load(p, 80), v128.load(p, 112));
+  const ch = ch0 + n0;
+  if (nv < COLS) {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch + j, load<i32>(p + (<usize>(i * COLS + j) << 2)));
+    }
     return;
   }
-  for (let i = 0; i < rows; i++) {
-    const row = p + (<usize>i << 5);
-    if (nv == COLS && epilogueKind() == BEPI_SIGN) {
-      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, ch0 + n0, v128.load(row), v128.load(row, 16));
-    } else if (nv == COLS) {
-      storeDots4(c, crs, ccs, cbit, r + i, n0, ch0 + n0, v128.load(row));
-      storeDots4(c, crs, ccs, cbit, r + i, n0 + 4, ch0 + n0 + 4, v128.load(row, 16));
-    } else {
-      for (let j = 0; j < nv; j++) storeDot(c, crs, ccs, cbit, r + i, n0 + j, ch0 + n0 + j, load<i32>(row + (<usize>j << 2)));
+  if (epilogueKind() == BEPI_SIGN) {
+    const t0 = signT4(ch), d0 = signD4(ch), t1 = signT4(ch + 4), d1 = signD4(ch + 4);
+    for (let i = 0; i < rows; i++) {
+      const row = p + (<usize>i << 5);
+      storeSigns8(c + <usize>(r + i) * <usize>crs, cbit + n0, v128.load(row), v128.load(row, 16), t0, d0, t1, d1);
     }
+    return;
+  }
+  // The 8 channels' scales and biases, loaded once for all rows.
+  const s0 = scale4(ch), s1 = scale4(ch + 4), b0 = bias4(ch), b1 = bias4(ch + 4);
+  let i = 0;
+  if (crs == 1 && ccs != 1) {
+    for (; i + 4 <= rows; i += 4) {
+      const q = p + (<usize>i << 5);
+      storeDots4x4T(c, ccs, r + i, n0, s0, b0, v128.load(q), v128.load(q, 32), v128.load(q, 64), v128.load(q, 96));
+      storeDots4x4T(c, ccs, r + i, n0 + 4, s1, b1, v128.load(q, 16), v128.load(q, 48), v128.load(q, 80), v128.load(q, 112));
+    }
+  }
+  for (; i < rows; i++) {
+    const row = p + (<usize>i << 5);
+    storeDots4(c, crs, ccs, r + i, n0, s0, b0, v128.load(row));
+    storeDots4(c, crs, ccs, r + i, n0 + 4, s1, b1, v128.load(row, 16));
   }
 }
 

@@ -90,26 +90,32 @@ export function epilogueKind(): i32 {
   else store<f32>(at, epiF32(<f32>dot, ch));
 }
 
-/** The i32 (kind I32) or f32 (kind F32) outputs of 4 dots of channels ch..ch+3. */
+/** The scales of channels ch..ch+3 for epi4 (1 when there are none: y·1 = y exactly). */
 // @ts-ignore: decorator
-@inline function epi4(dots: v128, ch: i32): v128 {
+@inline export function scale4(ch: i32): v128 {
+  return scale ? v128.load(scale + (<usize>ch << 2)) : f32x4.splat(1);
+}
+
+/** The biases of channels ch..ch+3 for epi4 (−0 when there are none: y + −0 = y exactly, −0 too). */
+// @ts-ignore: decorator
+@inline export function bias4(ch: i32): v128 {
+  return bias ? v128.load(bias + (<usize>ch << 2)) : f32x4.splat(-0.0);
+}
+
+/** The i32 (kind I32) or f32 (kind F32) outputs of 4 dots, s and b from scale4 / bias4. */
+// @ts-ignore: decorator
+@inline function epi4(dots: v128, s: v128, b: v128): v128 {
   if (kind != BEPI_F32) return dots;
-  let y = f32x4.convert_i32x4_s(dots);
-  if (scale) y = f32x4.mul(y, v128.load(scale + (<usize>ch << 2)));
-  if (bias) y = f32x4.add(y, v128.load(bias + (<usize>ch << 2)));
+  let y = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(dots), s), b);
   if (act == 1) y = f32x4.max(y, f32x4.splat(0));
   else if (act == 2) y = f32x4.min(f32x4.max(y, f32x4.splat(lo)), f32x4.splat(hi));
   return y;
 }
 
-/** storeDot of columns n..n+3 (channels ch..ch+3) of row r, from a vector of 4 dots. */
+/** storeDot (kind I32 / F32) of columns n..n+3 of row r from a vector of 4 dots (epi4's s, b). */
 // @ts-ignore: decorator
-@inline export function storeDots4(c: usize, crs: i32, ccs: i32, cbit: i32, r: i32, n: i32, ch: i32, dots: v128): void {
-  if (kind == BEPI_SIGN) {
-    putBits(c + <usize>r * <usize>crs, cbit + n, signBits4(dots, ch), 4);
-    return;
-  }
-  const y = epi4(dots, ch);
+@inline export function storeDots4(c: usize, crs: i32, ccs: i32, r: i32, n: i32, s: v128, b: v128, dots: v128): void {
+  const y = epi4(dots, s, b);
   const at = c + ((<usize>r * <usize>crs + <usize>n * <usize>ccs) << 2);
   if (ccs == 1) {
     v128.store(at, y);
@@ -127,8 +133,8 @@ export function epilogueKind(): i32 {
  * the conv's NCHW): transposed, so each column's 4 rows go out as one vector.
  */
 // @ts-ignore: decorator
-@inline export function storeDots4x4T(c: usize, ccs: i32, r: i32, n: i32, ch: i32, d0: v128, d1: v128, d2: v128, d3: v128): void {
-  const y0 = epi4(d0, ch), y1 = epi4(d1, ch), y2 = epi4(d2, ch), y3 = epi4(d3, ch);
+@inline export function storeDots4x4T(c: usize, ccs: i32, r: i32, n: i32, s: v128, b: v128, d0: v128, d1: v128, d2: v128, d3: v128): void {
+  const y0 = epi4(d0, s, b), y1 = epi4(d1, s, b), y2 = epi4(d2, s, b), y3 = epi4(d3, s, b);
   const t0 = v128.shuffle<i32>(y0, y1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(y0, y1, 2, 6, 3, 7);
   const t2 = v128.shuffle<i32>(y2, y3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(y2, y3, 2, 6, 3, 7);
   const at = c + ((<usize>r + <usize>n * <usize>ccs) << 2);
@@ -141,18 +147,31 @@ export function epilogueKind(): i32 {
 
 /** The SIGN bits of 4 dots of channels ch..ch+3: bit i set (−1) iff d·dot < t. */
 // @ts-ignore: decorator
-@inline function signBits4(dots: v128, ch: i32): u32 {
-  const p = thr + (<usize>ch << 3);
-  const lo4 = v128.load(p), hi4 = v128.load(p, 16);
-  const t = v128.shuffle<i32>(lo4, hi4, 0, 2, 4, 6);
-  const d = v128.shuffle<i32>(lo4, hi4, 1, 3, 5, 7);
+@inline function signBits4(dots: v128, t: v128, d: v128): u32 {
   return <u32>i32x4.bitmask(i32x4.lt_s(i32x4.mul(dots, d), t));
 }
 
-/** storeDots4 of kind SIGN for columns n..n+7 (dots lo, hi) of the bit row `row`, in one write. */
+/** The SIGN thresholds t of channels ch..ch+3 (storeSigns8). */
 // @ts-ignore: decorator
-@inline export function storeSigns8(row: usize, n: i32, ch: i32, lo: v128, hi: v128): void {
-  putBits(row, n, signBits4(lo, ch) | (signBits4(hi, ch + 4) << 4), 8);
+@inline export function signT4(ch: i32): v128 {
+  const p = thr + (<usize>ch << 3);
+  return v128.shuffle<i32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
+}
+
+/** The SIGN directions d of channels ch..ch+3 (storeSigns8). */
+// @ts-ignore: decorator
+@inline export function signD4(ch: i32): v128 {
+  const p = thr + (<usize>ch << 3);
+  return v128.shuffle<i32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
+}
+
+/**
+ * storeDot of kind SIGN for columns n..n+7 (dots lo, hi) of the bit row `row`, in one write;
+ * t0, d0 / t1, d1: signT4, signD4 of the columns' first and last 4 channels.
+ */
+// @ts-ignore: decorator
+@inline export function storeSigns8(row: usize, n: i32, lo: v128, hi: v128, t0: v128, d0: v128, t1: v128, d1: v128): void {
+  putBits(row, n, signBits4(lo, t0, d0) | (signBits4(hi, t1, d1) << 4), 8);
 }
 
 /** Writes n ≤ 8 bits (bit i of `bits` = element k+i; set = −1) into a bit row. */

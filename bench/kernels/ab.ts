@@ -34,7 +34,46 @@ function tgemv(b: Box, M: number, K: number, N: number) {
   const a = b.put(u8(M * K)); const c = b.alloc(M * N);
   return { run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
 }
+/** Binary GEMM M×N×K, f32 epilogue with a per-channel scale (as the bench row). */
+function bgemm(b: Box, M: number, N: number, K: number) {
+  const sc = b.put(rand(N).map((x) => x + 2)); const epi = b.put(new Int32Array([1, sc, 0, 0, 0, 0, 0]));
+  const a = b.alloc(M * rowBytes(K)), w = b.alloc(Math.ceil(N / 8) * 8 * rowBytes(K));
+  b.call('pack_signs_f32', b.put(rand(M * K)), M, K, K, 1, a, 0); b.call('pack_weights_b1_f32', b.put(rand(N * K)), N, K, K, 1, w);
+  const c = b.alloc(M * N * 4);
+  return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, Math.min(M, 8), Math.min(N, 16), Math.min(K, 256), N, epi) };
+}
+/** Binary conv k×k, C→M channels, H×W, pad k>>1, stride 1, f32 epilogue scale + bias (as the bench row), or its sign bits. */
+function bconv(b: Box, C: number, M: number, H: number, W: number, k: number, sign = false) {
+  const sc = b.put(rand(M).map((x) => x + 2)); let epi = b.put(new Int32Array([1, sc, b.put(rand(M)), 0, 0, 0, 0]));
+  if (sign) {
+    const thr = b.alloc(8 * M); b.call('bsign_thresholds', epi, M, k * k * C, thr);
+    epi = b.alloc(32 + 8 * M); b.call('binary_sign_desc', epi, thr, M);
+  }
+  const x = b.alloc(H * W * rowBytes(C)); b.call('pack_signs_nchw_f32', b.put(rand(C * H * W)), 1, C, H * W, x, 0);
+  const w = b.alloc(Math.ceil(M / 8) * 8 * rowBytes(k * k * C)); b.call('pack_bconv_weights_f32', b.put(rand(M * k * k * C)), 1, M, C, k * k, w);
+  const p = k >> 1;
+  const geom = (h: number, wd: number) => b.put(new Int32Array([1, 1, C, M, 1, h, wd, 1, k, k, 1, 1, 1, 1, 1, 1, 0, p, p, 1, h, wd, 204]));
+  const d = geom(H, W), dw = geom(4, 4);
+  const s = b.alloc(b.call('bconv_b1b1_scratch_bytes', d)); const y = b.alloc(M * H * W * 4);
+  return { run: () => b.call('bconv_b1b1', x, w, y, d, epi, s), warm: () => b.call('bconv_b1b1', x, w, y, dw, epi, s) };
+}
+const BGEMM_SHAPES = [[64, 1024, 1024], [64, 256, 4096], [1, 4096, 4096], [3, 1024, 1024], [4, 64, 1024], [17, 13, 100], [256, 64, 576], [3136, 64, 576], [256, 1024, 64], [64, 8, 4096], [17, 1024, 1000], [256, 256, 256]];
 const CASES: [string, Setup][] = [
+  ...BGEMM_SHAPES.map(([M, N, K]): [string, Setup] => [`bgemm_b1b1 ${M}x${N}x${K}`, (b) => bgemm(b, M, N, K)]),
+  ['bconv 3x3 64->64 56x56', (b) => bconv(b, 64, 64, 56, 56, 3)],
+  ['bconv 3x3 128->128 28x28', (b) => bconv(b, 128, 128, 28, 28, 3)],
+  ['bconv 3x3 32->48 20x20', (b) => bconv(b, 32, 48, 20, 20, 3)],
+  ['bconv 1x1 256->64 28x28', (b) => bconv(b, 256, 64, 28, 28, 1)],
+  ['bconv 3x3 64->64 56x56 sign', (b) => bconv(b, 64, 64, 56, 56, 3, true)],
+  ['bgemm_b1b1 64x1024x1024 sign', (b) => {
+    const M = 64, N = 1024, K = 1024;
+    const thr = b.alloc(8 * N); b.call('bsign_thresholds', b.put(new Int32Array([1, b.put(rand(N).map((x) => x + 2)), b.put(rand(N)), 0, 0, 0, 0])), N, K, thr);
+    const epi = b.alloc(32 + 8 * N); b.call('binary_sign_desc', epi, thr, N);
+    const a = b.alloc(M * rowBytes(K)), w = b.alloc(N * rowBytes(K));
+    b.call('pack_signs_f32', b.put(rand(M * K)), M, K, K, 1, a, 0); b.call('pack_weights_b1_f32', b.put(rand(N * K)), N, K, K, 1, w);
+    const c = b.alloc(M * rowBytes(N));
+    return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, 8, 16, 256, N, epi) };
+  }],
   ['tgemv u8 1x4096x4096', (b) => tgemv(b, 1, 4096, 4096)],
   ['tgemv u8 1x1024x4096', (b) => tgemv(b, 1, 1024, 4096)],
   ['tgemv u8 1x4096x1024', (b) => tgemv(b, 1, 4096, 1024)],
@@ -48,14 +87,6 @@ const CASES: [string, Setup][] = [
     const mult = b.put(new Float32Array(N).fill(1e-4)); const epi = b.put(new Int32Array([1, mult, 0, 1, 128, 0, 0, 0, 0, 0, 0]));
     const c = b.alloc(M * N); const s = b.alloc(b.call('qgemm_i8_scratch_bytes', M, K));
     return { run: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, N, K, epi, s), warm: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, 4, 64, 64, epi, s) };
-  }],
-  ['bgemm_b1b1 64x256x4096', (b) => {
-    const M = 64, N = 256, K = 4096;
-    const sc = b.put(rand(1024).map((x) => x + 2)); const epi = b.put(new Int32Array([1, sc, 0, 1, 0, 0, 0]));
-    const a = b.alloc(M * rowBytes(K)), w = b.alloc(N * rowBytes(K));
-    b.call('pack_signs_f32', b.put(rand(M * K)), M, K, K, 1, a, 0); b.call('pack_weights_b1_f32', b.put(rand(N * K)), N, K, K, 1, w);
-    const c = b.alloc(M * N * 4);
-    return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, 8, 16, 256, N, epi) };
   }],
   ['gemm_f32 64x512x512', (b) => {
     const M = 64, N = 512, K = 512;
@@ -101,9 +132,9 @@ const CASES: [string, Setup][] = [
     return { run: () => b.call('quantize_linear', 1, 1, 22, 1, x, s, zp, y, d, 1), warm: () => b.call('quantize_linear', 1, 1, 22, 1, x, s, zp, y, dw, 1) };
   }],
 ];
-const only = process.env.ONLY; // a substring of the case names
+const only = process.env.ONLY; // a regular expression over the case names
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-for (const [name, setup] of CASES.filter(([n]) => !only || n.includes(only))) {
+for (const [name, setup] of CASES.filter(([n]) => !only || new RegExp(only).test(n))) {
   const boxes = [new Box(dirA), new Box(dirB)].map((bx) => setup(bx));
   for (const k of boxes) { for (let i = 0; i < 500; i++) k.warm(); k.run(); }
   const t: number[][] = [[], []];

@@ -41,10 +41,11 @@ const BCONV_CHUNK_BYTES = 16 * 1024;
 
 /**
  * bconv_b1b1_scratch_bytes: per chunk row its tap row, valid count, invalid-tap count and list
- * (4·taps), plus the per-tap weight popcounts (taps × M rounded up to 8, i32).
+ * (4·taps) and an entry of the list of rows with invalid taps, plus the per-tap weight
+ * popcounts (taps × M rounded up to 8, i32).
  */
 export function bconvScratchBytes(taps: number, C: number, M: number, chunk: number): number {
-  return chunk * (bitRowBytes(taps * C) + 8 + 4 * taps) + 4 * taps * Math.ceil(M / 8) * 8;
+  return chunk * (bitRowBytes(taps * C) + 12 + 4 * taps) + 4 * taps * Math.ceil(M / 8) * 8;
 }
 
 function requireF32(ctx: OpCtx, i: number, what: string): void {

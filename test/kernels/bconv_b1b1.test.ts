@@ -3,7 +3,7 @@ import { bconvScratchBytes } from '../../src/ops/binary.js';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import {
   BEPI_F32, BEPI_I32, type BinaryEpi, bitRowBytes, bpanelBytes, expectSameArray, panelPaddingIsZero, paddingIsZero,
-  putEpi, randomAffine, randomSignedF32, scramblePanelPadding, signEpi, signOf, unpackBits, unpackPanels,
+  putEpi, randomAffine, randomSignedF32, scramblePadding, scramblePanelPadding, signEpi, signOf, unpackBits, unpackPanels,
 } from '../support/binary.js';
 
 interface Geom {
@@ -174,6 +174,28 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
     const y1 = runRef(box, g, x, Int8Array.from(wf, signOf), affine);
     const want = floatConv(g, Int8Array.from(y1, signOf), Int8Array.from(wf2, signOf));
     expect([...box.i32(y2, 2 * 64 * Pout)]).toEqual(want);
+  });
+  it('pins pointwise layers (1×1, stride 1, no padding, one group: no im2col), padding bits of X scrambled', () => {
+    const r = rng(11);
+    const geoms: Geom[] = [
+      { N: 2, G: 1, C: 100, M: 13, inp: [1, 5, 7], k: [1, 1, 1], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 0, 0], out: [1, 5, 7], chunk: 6 },
+      { N: 1, G: 1, C: 256, M: 64, inp: [2, 3, 11], k: [1, 1, 1], s: [1, 1, 1], dil: [1, 2, 1], pad: [0, 0, 0], out: [2, 3, 11], chunk: 64 },
+      { N: 1, G: 1, C: 3, M: 9, inp: [1, 1, 3], k: [1, 1, 1], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 0, 0], out: [1, 1, 3], chunk: 2 },
+    ];
+    for (const g of geoms) {
+      box.reset();
+      const K = g.C;
+      const xf = randomSignedF32(r, g.N * g.C * prod(g.inp));
+      const wf = randomSignedF32(r, g.M * g.C);
+      const { xp, wp } = pack(box, g, xf, wf);
+      scramblePadding(box, xp, g.N * prod(g.inp), g.C, r);
+      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
+      const affine = randomAffine(r, g.M, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, g.M, K)] as BinaryEpi[]) {
+        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
   });
   it('pins grouped layers whose SIGN bits straddle a word (G·M = 2·31) and word-aligned channels (32, 64, 96)', () => {
     const r = rng(10);

@@ -138,6 +138,10 @@ describe.each(ALL_BACKENDS)('bgemm_b1b1 (%s) vs the reference', (backend) => {
         affine,
         { ...affine, act: 1 },
         { kind: BEPI_F32, scale: affine.scale, act: 2, lo: -0.5, hi: 0.75 },
+        // No bias (−0 outputs of negative scales must stay −0), no scale, neither.
+        { kind: BEPI_F32, scale: affine.scale },
+        { kind: BEPI_F32, bias: affine.bias },
+        { kind: BEPI_F32 },
         signEpi(box, affine, N, K),
       ];
       for (const e of epis) {
