@@ -106,6 +106,8 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
 function gemmQuad(a0: usize, la: usize, w: usize, m: i32, N: i32, K: i32): void {
   const K16 = K & ~15;
   for (let i = 0; i < 4; i++) store<i32>(ROW_SUMS + (<usize>i << 2), rowSum(a0 + <usize>i * la, K16));
+  const rs = v128.load(ROW_SUMS);
+  const rs01 = i32x4.shuffle(rs, rs, 0, 0, 1, 1), rs23 = i32x4.shuffle(rs, rs, 2, 2, 3, 3); // the lanes of DOTS
   for (let n = 0; n < N; n += 4) {
     const nv = min(4, N - n);
     for (let h = 0; h < nv; h += 2) {
@@ -113,10 +115,24 @@ function gemmQuad(a0: usize, la: usize, w: usize, m: i32, N: i32, K: i32): void 
       const w1 = nv > h + 1 ? ternaryRow(w, ch0 + n + h + 1, K) : w0;
       if (aU8) mk4x2<u8>(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, w1, K16 >> 4);
       else mk4x2<i8>(a0, a0 + la, a0 + 2 * la, a0 + 3 * la, w0, w1, K16 >> 4);
-      for (let j = h; j < min(h + 2, nv); j++) {
+      // DOTS − row sums + rowc, lanes (row, column) 00 01 10 11 | 20 21 30 31, into ACC's columns h, h + 1
+      // (column h + 1 of an odd nv duplicates column h and is not stored).
+      let rc = i32x4.splat(0);
+      if (rowc) {
+        const at = rowc + (<usize>(n + h) << 2);
+        rc = nv > h + 1 ? v128.load64_splat(at) : v128.load32_splat(at);
+      }
+      const d01 = i32x4.add(i32x4.sub(v128.load(DOTS), rs01), rc), d23 = i32x4.add(i32x4.sub(v128.load(DOTS, 16), rs23), rc);
+      const at = ACC + (<usize>h << 2);
+      v128.store64_lane(at, d01, 0); v128.store64_lane(at, d01, 1, 16);
+      v128.store64_lane(at, d23, 0, 32); v128.store64_lane(at, d23, 1, 48);
+    }
+    if (K16 < K) {
+      for (let j = 0; j < nv; j++) {
+        const wr = ternaryRow(w, ch0 + n + j, K);
         for (let i = 0; i < 4; i++) {
-          const dot = load<i32>(DOTS + (<usize>(2 * i + j - h) << 2)) - load<i32>(ROW_SUMS + (<usize>i << 2));
-          store<i32>(ACC + (<usize>(4 * i + j) << 2), withRowc(n + j, dot + tailDot(a0 + <usize>i * la, ternaryRow(w, ch0 + n + j, K), K16, K)));
+          const at = ACC + (<usize>(4 * i + j) << 2);
+          store<i32>(at, load<i32>(at) + tailDot(a0 + <usize>i * la, wr, K16, K));
         }
       }
     }

@@ -117,6 +117,14 @@ export function setActivationFlip(f: u8): void {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
+/** [hsum(a), hsum(b), hsum(c), hsum(d)] by two rounds of pairwise lane sums. */
+// @ts-ignore: decorator
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7)); // a0+a2 b0+b2 a1+a3 b1+b3
+  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
 /** p + the code dot of x with sub-block i of packed block blk (i constant: fixed shifts). */
 // @ts-ignore: decorator
 @inline function step(p: v128, xl: v128, xh: v128, blk: v128, i: i32, m3: v128): v128 {
@@ -163,13 +171,19 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
     s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
     s2 = i32x4.add(s2, widen(p2)); s3 = i32x4.add(s3, widen(p3));
   }
-  store<i32>(DOTS, hsum(s0)); store<i32>(DOTS, hsum(s1), 4);
-  store<i32>(DOTS, hsum(s2), 8); store<i32>(DOTS, hsum(s3), 12);
+  v128.store(DOTS, hsum4(s0, s1, s2, s3));
 }
+
+/** The codes of mk4x2's current run: group q's 16 codes of channel j at CODES + 32·q + 16·j. */
+const CODES: usize = memory.data(RUN_GROUPS << 5, 16);
 
 /**
  * Σ a'·c of 4 rows against 2 ternary rows over the first G groups of 16; DOTS[2·row + col].
  * T: the activation type (i8, or u8 read with the sign bit flipped), so s8 rows load as they are.
+ * Per run, the two rows' codes are first unpacked to CODES (whole blocks: a block past G is still
+ * inside the row); the dot loop then holds 8 accumulators, 2 codes and 4 activations — within
+ * V8's 16 xmm registers however it schedules the loads. Unpacking in the dot loop (constant
+ * shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s.
  */
 export function mk4x2<T>(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, w1: usize, G: i32): void {
   let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
@@ -178,54 +192,18 @@ export function mk4x2<T>(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, 
   let g = 0;
   while (g < G) {
     const gend = min(g + RUN_GROUPS, G);
+    for (let q = g, at = CODES; q < gend; q += 4, at += 128) {
+      const b0 = v128.load(w0 + (<usize>q << 4)), b1 = v128.load(w1 + (<usize>q << 4));
+      v128.store(at, codes(b0, 0, m3)); v128.store(at, codes(b1, 0, m3), 16);
+      v128.store(at, codes(b0, 1, m3), 32); v128.store(at, codes(b1, 1, m3), 48);
+      v128.store(at, codes(b0, 2, m3), 64); v128.store(at, codes(b1, 2, m3), 80);
+      v128.store(at, codes(b0, 3, m3), 96); v128.store(at, codes(b1, 3, m3), 112);
+    }
     let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
     let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
-    for (; g + 4 <= gend; g += 4) { // whole blocks: the 4 sub-blocks by constant shifts
-      const b0 = v128.load(w0 + (<usize>g << 4)), b1 = v128.load(w1 + (<usize>g << 4));
+    for (let at = CODES; g < gend; g++, at += 32) {
       const ax = <usize>g << 4;
-      let c0: v128, c1: v128, x: v128, xl: v128, xh: v128;
-      c0 = codes(b0, 0, m3); c1 = codes(b1, 0, m3);
-      x = loadAT<T>(a0 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-      c0 = codes(b0, 1, m3); c1 = codes(b1, 1, m3);
-      x = loadAT<T>(a0 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-      c0 = codes(b0, 2, m3); c1 = codes(b1, 2, m3);
-      x = loadAT<T>(a0 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-      c0 = codes(b0, 3, m3); c1 = codes(b1, 3, m3);
-      x = loadAT<T>(a0 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-    }
-    for (; g < gend; g++) { // the whole groups of a last, partial block
-      const off = <usize>(g >> 2) << 6;
-      const i = g & 3;
-      const c0 = codes(v128.load(w0 + off), i, m3), c1 = codes(v128.load(w1 + off), i, m3);
-      const ax = <usize>g << 4;
+      const c0 = v128.load(at), c1 = v128.load(at, 16);
       let x = loadAT<T>(a0 + ax), xl = lowHalf(x), xh = highHalf(x);
       p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
       x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
@@ -240,10 +218,8 @@ export function mk4x2<T>(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, 
     s20 = i32x4.add(s20, widen(p20)); s21 = i32x4.add(s21, widen(p21));
     s30 = i32x4.add(s30, widen(p30)); s31 = i32x4.add(s31, widen(p31));
   }
-  store<i32>(DOTS, hsum(s00)); store<i32>(DOTS, hsum(s01), 4);
-  store<i32>(DOTS, hsum(s10), 8); store<i32>(DOTS, hsum(s11), 12);
-  store<i32>(DOTS, hsum(s20), 16); store<i32>(DOTS, hsum(s21), 20);
-  store<i32>(DOTS, hsum(s30), 24); store<i32>(DOTS, hsum(s31), 28);
+  v128.store(DOTS, hsum4(s00, s01, s10, s11));
+  v128.store(DOTS, hsum4(s20, s21, s30, s31), 16);
 }
 
 /** Σ_{k<K16} a'[k] of row `ar` (simd builds): the code-dot correction. */
