@@ -33,7 +33,7 @@
 /** Tile results: Σ a'·c (code dots), up to 8 i32. */
 export const DOTS: usize = memory.data(32, 16);
 /** A multiple of 4, so every run starts on a block boundary (the tiles unroll blocks). */
-const RUN_GROUPS: i32 = 60;
+export const RUN_GROUPS: i32 = 60;
 
 /** 0x80 when the activations are u8 (read as a − 128), 0 for s8; set once per call. */
 let flip: u8 = 0;
@@ -174,52 +174,64 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
   v128.store(DOTS, hsum4(s0, s1, s2, s3));
 }
 
-/** The codes of mk4x2's current run: group q's 16 codes of channel j at CODES + 32·q + 16·j. */
+/** Row quads that share one unpacking of the codes (tgemm_t2i8.ts's row blocks). */
+export const BLOCK_QUADS: i32 = 4;
+/** The codes of the current run: group q's 16 codes of channel j at CODES + 32·q + 16·j. */
 const CODES: usize = memory.data(RUN_GROUPS << 5, 16);
+/** mk4x2's i32 totals, 8 vectors (row, column: 00 01 10 11 20 21 30 31) per quad of a block. */
+export const TOTALS: usize = memory.data(BLOCK_QUADS << 7, 16);
 
 /**
- * Σ a'·c of 4 rows against 2 ternary rows over the first G groups of 16; DOTS[2·row + col].
- * T: the activation type (i8, or u8 read with the sign bit flipped), so s8 rows load as they are.
- * Per run, the two rows' codes are first unpacked to CODES (whole blocks: a block past G is still
- * inside the row); the dot loop then holds 8 accumulators, 2 codes and 4 activations — within
- * V8's 16 xmm registers however it schedules the loads. Unpacking in the dot loop (constant
- * shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s.
+ * Unpacks the codes of groups [g, g + n) (n ≤ RUN_GROUPS) of two ternary rows to CODES, whole
+ * blocks (a block past the row's last whole group is still inside the row).
  */
-export function mk4x2<T>(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, w1: usize, G: i32): void {
-  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
-  let s20 = i32x4.splat(0), s21 = i32x4.splat(0), s30 = i32x4.splat(0), s31 = i32x4.splat(0);
+export function unpackRun(w0: usize, w1: usize, g: i32, n: i32): void {
   const m3 = codeMask();
-  let g = 0;
-  while (g < G) {
-    const gend = min(g + RUN_GROUPS, G);
-    for (let q = g, at = CODES; q < gend; q += 4, at += 128) {
-      const b0 = v128.load(w0 + (<usize>q << 4)), b1 = v128.load(w1 + (<usize>q << 4));
-      v128.store(at, codes(b0, 0, m3)); v128.store(at, codes(b1, 0, m3), 16);
-      v128.store(at, codes(b0, 1, m3), 32); v128.store(at, codes(b1, 1, m3), 48);
-      v128.store(at, codes(b0, 2, m3), 64); v128.store(at, codes(b1, 2, m3), 80);
-      v128.store(at, codes(b0, 3, m3), 96); v128.store(at, codes(b1, 3, m3), 112);
-    }
-    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
-    let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
-    for (let at = CODES; g < gend; g++, at += 32) {
-      const ax = <usize>g << 4;
-      const c0 = v128.load(at), c1 = v128.load(at, 16);
-      let x = loadAT<T>(a0 + ax), xl = lowHalf(x), xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-    }
-    s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
-    s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
-    s20 = i32x4.add(s20, widen(p20)); s21 = i32x4.add(s21, widen(p21));
-    s30 = i32x4.add(s30, widen(p30)); s31 = i32x4.add(s31, widen(p31));
+  for (let q = g, at = CODES; q < g + n; q += 4, at += 128) {
+    const b0 = v128.load(w0 + (<usize>q << 4)), b1 = v128.load(w1 + (<usize>q << 4));
+    v128.store(at, codes(b0, 0, m3)); v128.store(at, codes(b1, 0, m3), 16);
+    v128.store(at, codes(b0, 1, m3), 32); v128.store(at, codes(b1, 1, m3), 48);
+    v128.store(at, codes(b0, 2, m3), 64); v128.store(at, codes(b1, 2, m3), 80);
+    v128.store(at, codes(b0, 3, m3), 96); v128.store(at, codes(b1, 3, m3), 112);
   }
-  v128.store(DOTS, hsum4(s00, s01, s10, s11));
-  v128.store(DOTS, hsum4(s20, s21, s30, s31), 16);
+}
+
+/**
+ * Σ a'·c of 4 rows (a0 + i·la) against the run's two unpacked rows (CODES) over its first n
+ * groups, added to the 8 totals at tot. T: the activation type (i8, or u8 read with the sign bit
+ * flipped), so s8 rows load as they are. The dot loop holds 8 accumulators, 2 codes and 4
+ * activations — within V8's 16 xmm registers however it schedules the loads; unpacking inside
+ * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s.
+ */
+export function mk4x2<T>(a0: usize, la: usize, n: i32, tot: usize): void {
+  const a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
+  let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
+  let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
+  for (let g = 0, at = CODES; g < n; g++, at += 32) {
+    const ax = <usize>g << 4;
+    const c0 = v128.load(at), c1 = v128.load(at, 16);
+    let x = loadAT<T>(a0 + ax), xl = lowHalf(x), xh = highHalf(x);
+    p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
+    x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
+    p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
+    x = loadAT<T>(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
+    p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
+    x = loadAT<T>(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
+    p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
+  }
+  addWide(tot, 0, p00); addWide(tot, 16, p01); addWide(tot, 32, p10); addWide(tot, 48, p11);
+  addWide(tot, 64, p20); addWide(tot, 80, p21); addWide(tot, 96, p30); addWide(tot, 112, p31);
+}
+
+// @ts-ignore: decorator
+@inline function addWide(tot: usize, off: usize, p: v128): void {
+  v128.store(tot + off, i32x4.add(v128.load(tot + off), widen(p)));
+}
+
+/** The 8 totals at tot as DOTS[2·row + col] (two vectors: rows 0–1, rows 2–3). */
+export function dotsOfTotals(tot: usize): void {
+  v128.store(DOTS, hsum4(v128.load(tot), v128.load(tot, 16), v128.load(tot, 32), v128.load(tot, 48)));
+  v128.store(DOTS, hsum4(v128.load(tot, 64), v128.load(tot, 80), v128.load(tot, 96), v128.load(tot, 112)), 16);
 }
 
 /** Σ_{k<K16} a'[k] of row `ar` (simd builds): the code-dot correction. */
