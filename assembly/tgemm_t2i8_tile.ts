@@ -201,23 +201,24 @@ export function unpackRun(w0: usize, w1: usize, g: i32, n: i32): void {
  * groups, added to the 8 totals at tot. T: the activation type (i8, or u8 read with the sign bit
  * flipped), so s8 rows load as they are. The dot loop holds 8 accumulators, 2 codes and 4
  * activations — within V8's 16 xmm registers however it schedules the loads; unpacking inside
- * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s.
+ * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s. Four row pointers
+ * stepped by 16 (not g·16 added to each row) measured 0.92–0.98×.
  */
 export function mk4x2<T>(a0: usize, la: usize, n: i32, tot: usize): void {
-  const a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
+  let a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
   let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
   let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
-  for (let g = 0, at = CODES; g < n; g++, at += 32) {
-    const ax = <usize>g << 4;
+  for (let at = CODES, end = CODES + (<usize>n << 5); at < end; at += 32) {
     const c0 = v128.load(at), c1 = v128.load(at, 16);
-    let x = loadAT<T>(a0 + ax), xl = lowHalf(x), xh = highHalf(x);
+    let x = loadAT<T>(a0), xl = lowHalf(x), xh = highHalf(x);
     p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-    x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
+    x = loadAT<T>(a1); xl = lowHalf(x); xh = highHalf(x);
     p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-    x = loadAT<T>(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
+    x = loadAT<T>(a2); xl = lowHalf(x); xh = highHalf(x);
     p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-    x = loadAT<T>(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
+    x = loadAT<T>(a3); xl = lowHalf(x); xh = highHalf(x);
     p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
+    a0 += 16; a1 += 16; a2 += 16; a3 += 16;
   }
   addWide(tot, 0, p00); addWide(tot, 16, p01); addWide(tot, 32, p10); addWide(tot, 48, p11);
   addWide(tot, 64, p20); addWide(tot, 80, p21); addWide(tot, 96, p30); addWide(tot, 112, p31);
