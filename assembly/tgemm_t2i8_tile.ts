@@ -8,9 +8,9 @@
 // Σ a'·w = Σ a'·c − Σ a', with Σ a' of the row computed once per row.
 //   relaxed: i16x8.relaxed_dot_i8x16_i7x16_s(a', c) — c is the 7-bit operand (0..127, so the
 //     result is deterministic); not relaxed_dot_add (Node 20's baseline tier gets it wrong).
-//     An i16 lane gains two products, |a'·c| ≤ 256, per 16 elements, so i16 runs of ≤ 63 groups
-//     cannot overflow (63·512 < 2^15); runs are RUN_GROUPS = 60, then widened to i32 by a
-//     pairwise extadd.
+//     An i16 lane gains two products a'·c ∈ [−256, 254] per 16 elements, so a run of 64 groups
+//     stays in [−32768, 32512] and cannot overflow; runs are RUN_GROUPS = 64 (K = 1024: one run),
+//     then widened to i32 by a pairwise extadd.
 //   simd128: the activations widened to i16 once per 16 (shared by the tile's channels), the
 //     codes zero-extended, i32x4.dot_i16x8_s into i32 lanes (no overflow for K < 2^24).
 // Measured (bench/kernels/ternary.ts, GEMV 1×4096×4096): simd128 with i16x8.extmul_*_i8x16_s on
@@ -32,8 +32,8 @@
 
 /** Tile results: Σ a'·c (code dots), up to 8 i32. */
 export const DOTS: usize = memory.data(32, 16);
-/** A multiple of 4, so every run starts on a block boundary (the tiles unroll blocks). */
-export const RUN_GROUPS: i32 = 60;
+/** A multiple of 4, so every run starts on a block boundary (whole blocks are unpacked). */
+export const RUN_GROUPS: i32 = 64;
 
 /** 0x80 when the activations are u8 (read as a − 128), 0 for s8; set once per call. */
 let flip: u8 = 0;
