@@ -23,7 +23,10 @@
 
 import { ternaryCode, ternaryRow } from './ternary_pack';
 import { outElemBytes, setEpilogue, storeFour, storeFourShared, storeOne } from './gemm_i8_epilogue';
-import { BLOCK_QUADS, DOTS, RUN_GROUPS, TOTALS, dotsOfTotals, flipSigns, ldA, mk1x4, mk4x2, rowSum, setActivationFlip, unpackRun } from './tgemm_t2i8_tile';
+import {
+  APACK, APACK_GROUPS, BLOCK_QUADS, DOTS, RUN_GROUPS, TOTALS, dotsOfTotals, flipSigns, ldA, mk1x4, mk4x2, mk4x2Rows, packQuad, rowSum,
+  setActivationFlip, unpackRun,
+} from './tgemm_t2i8_tile';
 
 /** Σ a' over the SIMD part of the rows of the current row block. */
 const ROW_SUMS: usize = memory.data(BLOCK_QUADS << 4, 16);
@@ -111,6 +114,14 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
 function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i32): void {
   const K16 = K & ~15, G = K16 >> 4;
   for (let r = 0; r < nq << 2; r++) store<i32>(ROW_SUMS + (<usize>r << 2), rowSum(a0 + <usize>r * la, K16));
+  // The block's rows as a': packed whole (the sign flipped for u8), or past APACK read in place
+  // (u8 rows flipped in place, and back at the end: A reads back unchanged).
+  const whole = nq * G <= APACK_GROUPS;
+  for (let q = 0; q < nq; q++) {
+    const aq = a0 + <usize>(q << 2) * la;
+    if (whole) packQuad(aq, la, 0, G, APACK + (<usize>(q * G) << 6));
+    else if (aU8) for (let r: usize = 0; r < 4; r++) flipSigns(aq + r * la, K16);
+  }
   for (let n = 0; n < N; n += 4) {
     const nv = min(4, N - n);
     for (let h = 0; h < nv; h += 2) {
@@ -121,9 +132,9 @@ function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i
         const gn = min(RUN_GROUPS, G - g);
         unpackRun(w0, w1, g, gn);
         for (let q = 0; q < nq; q++) {
-          const aq = a0 + <usize>(q << 2) * la + (<usize>g << 4);
-          if (aU8) mk4x2<u8>(aq, la, gn, TOTALS + (<usize>q << 7));
-          else mk4x2<i8>(aq, la, gn, TOTALS + (<usize>q << 7));
+          const tot = TOTALS + (<usize>q << 7);
+          if (whole) mk4x2(APACK + (<usize>(q * G + g) << 6), gn, tot);
+          else mk4x2Rows(a0 + <usize>(q << 2) * la + (<usize>g << 4), la, gn, tot);
         }
       }
       // Σ − row sums + rowc, lanes (row, column) 00 01 10 11 | 20 21 30 31, into the quad's ACC
@@ -145,6 +156,7 @@ function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i
     }
     for (let q = 0; q < nq; q++) storeQuad(a0 + <usize>(q << 2) * la, la, w, m + (q << 2), n, nv, K, ACC + (<usize>q << 6));
   }
+  if (!whole && aU8) for (let r = 0; r < nq << 2; r++) flipSigns(a0 + <usize>r * la, K16);
 }
 
 /** Adds the scalar tails to the quad's 4×nv accumulators at acc (row-major 4×4) and stores them. */
@@ -193,8 +205,10 @@ export function tgemmCore(
   let m = 0;
   if (ASC_FEATURE_SIMD) {
     if (K >= 16) {
+      const G = K >> 4;
       while (m + 4 <= M) {
-        const nq = min(BLOCK_QUADS, (M - m) >> 2);
+        let nq = min(BLOCK_QUADS, (M - m) >> 2);
+        if (nq * G > APACK_GROUPS && G <= APACK_GROUPS) nq = APACK_GROUPS / G; // fewer quads, packed whole
         gemmBlock(a + <usize>m * la, la, w, m, nq, N, K);
         m += nq << 2;
       }

@@ -24,11 +24,8 @@
 // by 4 rows, stored 4 × 4 (vector epilogue stores along rows, or along columns for the conv).
 // Elements past the last whole 16 run scalar on the packed codes; the scalar build runs
 // everything that way.
-// The GEMM tile unrolls the 4 sub-blocks of a block (constant shifts, one load of the block)
-// like the GEMV tile: measured ≈ 25% faster on the relaxed build than a loop over groups with a
-// variable shift (64×1024×1024 ≈ 1.7 vs 2.2–2.3 ms, same process). It is instantiated per
-// activation type so that s8 rows load without the sign flip: 1.09–1.29× on s8 over M×K×N =
-// 16–256 × 768–4096 × 1024–4096 (relaxed, interleaved A/B against the flipping tile, 3 runs).
+// The GEMM tile reads its activations packed (APACK: a' quad-interleaved, so the 4 loads of a
+// group are one pointer and constant offsets) and its codes unpacked (CODES), per row block.
 
 /** Tile results: Σ a'·c (code dots), up to 8 i32. */
 export const DOTS: usize = memory.data(32, 16);
@@ -64,12 +61,6 @@ export function setActivationFlip(f: u8): void {
   // An i16 shift then the byte mask: V8 lowers i8x16.shr_u to a 16-bit shift plus its own mask.
   if (i == 0) return v128.and(blk, m3);
   return v128.and(i16x8.shr_u(blk, <u32>(i << 1)), m3);
-}
-
-/** 16 activations as s8 (a'): as loaded when T is i8, the sign bit flipped when u8. */
-// @ts-ignore: decorator
-@inline function loadAT<T>(p: usize): v128 {
-  return isSigned<T>() ? v128.load(p) : v128.xor(v128.load(p), i8x16.splat(<i8>0x80));
 }
 
 /** 16 activations as s8 (a'): fv is i8x16.splat(flip), splatted once per tile call (a splat of
@@ -197,28 +188,60 @@ export function unpackRun(w0: usize, w1: usize, g: i32, n: i32): void {
 }
 
 /**
- * Σ a'·c of 4 rows (a0 + i·la) against the run's two unpacked rows (CODES) over its first n
- * groups, added to the 8 totals at tot. T: the activation type (i8, or u8 read with the sign bit
- * flipped), so s8 rows load as they are. The dot loop holds 8 accumulators, 2 codes and 4
- * activations — within V8's 16 xmm registers however it schedules the loads; unpacking inside
- * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s. Four row pointers
- * stepped by 16 (not g·16 added to each row) measured 0.92–0.98×.
+ * Groups of 16 the packed activations hold (256 KiB): 4 quads of K ≤ 16384, fewer quads of a
+ * longer K, a lone quad up to K = 65536; beyond, mk4x2Rows reads the rows in place (packing a
+ * run per channel pair measured 1.6× its time on 8×70000×64).
  */
-export function mk4x2<T>(a0: usize, la: usize, n: i32, tot: usize): void {
+export const APACK_GROUPS: i32 = 4096;
+/** Activations of a row block as a', quad-interleaved: 64 bytes a group, 16 a row. */
+export const APACK: usize = memory.data(APACK_GROUPS << 6, 16);
+
+/** Packs groups [g, g + n) of the 4 rows a0 + i·la as a' (u8: the sign bit flipped) to dst. */
+export function packQuad(a0: usize, la: usize, g: i32, n: i32, dst: usize): void {
+  const fv = i8x16.splat(flip);
+  for (let a = a0 + (<usize>g << 4), end = a + (<usize>n << 4); a < end; a += 16, dst += 64) {
+    v128.store(dst, loadA(a, fv)); v128.store(dst, loadA(a + la, fv), 16);
+    v128.store(dst, loadA(a + 2 * la, fv), 32); v128.store(dst, loadA(a + 3 * la, fv), 48);
+  }
+}
+
+/**
+ * Σ a'·c of a packed quad (ap: packQuad's groups) against the run's two unpacked rows (CODES)
+ * over n groups, added to the 8 totals at tot. The dot loop holds 8 accumulators, 2 codes and 4
+ * activations — within V8's 16 xmm registers however it schedules the loads; unpacking inside
+ * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s. Packed
+ * activations (one pointer, 4 scalar instructions a group): 0.96–1.0× the time of 4 row pointers
+ * on s8, 0.52–0.71× on u8 (the sign flipped once at packing, not per load and tile).
+ */
+export function mk4x2(ap: usize, n: i32, tot: usize): void {
+  dots4x2(ap, 0, n, tot, true);
+}
+
+/** mk4x2 on 4 rows of a' (s8) in place, a0 + i·la, for a K past APACK. */
+export function mk4x2Rows(a0: usize, la: usize, n: i32, tot: usize): void {
+  dots4x2(a0, la, n, tot, false);
+}
+
+// @ts-ignore: decorator
+@inline function dots4x2(a0: usize, la: usize, n: i32, tot: usize, packed: bool): void {
   let a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
   let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
   let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
   for (let at = CODES, end = CODES + (<usize>n << 5); at < end; at += 32) {
     const c0 = v128.load(at), c1 = v128.load(at, 16);
-    let x = loadAT<T>(a0), xl = lowHalf(x), xh = highHalf(x);
+    let x = packed ? v128.load(a0) : v128.load(a0), xl = lowHalf(x), xh = highHalf(x);
     p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-    x = loadAT<T>(a1); xl = lowHalf(x); xh = highHalf(x);
+    x = packed ? v128.load(a0, 16) : v128.load(a1); xl = lowHalf(x); xh = highHalf(x);
     p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-    x = loadAT<T>(a2); xl = lowHalf(x); xh = highHalf(x);
+    x = packed ? v128.load(a0, 32) : v128.load(a2); xl = lowHalf(x); xh = highHalf(x);
     p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-    x = loadAT<T>(a3); xl = lowHalf(x); xh = highHalf(x);
+    x = packed ? v128.load(a0, 48) : v128.load(a3); xl = lowHalf(x); xh = highHalf(x);
     p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-    a0 += 16; a1 += 16; a2 += 16; a3 += 16;
+    if (packed) {
+      a0 += 64;
+    } else {
+      a0 += 16; a1 += 16; a2 += 16; a3 += 16;
+    }
   }
   addWide(tot, 0, p00); addWide(tot, 16, p01); addWide(tot, 32, p10); addWide(tot, 48, p11);
   addWide(tot, 64, p20); addWide(tot, 80, p21); addWide(tot, 96, p30); addWide(tot, 112, p31);

@@ -132,7 +132,8 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
 
   it('stays exact over long K (i16 runs widened before they overflow), s8 and u8 extremes', () => {
     const r = rng(304);
-    for (const K of [4000, 65537]) for (const aSigned of [true, false]) {
+    // K = 20000: 3 quads a block (packed activations); 65537: a lone quad; 70001: rows read in place.
+    for (const K of [4000, 20000, 65537, 70001]) for (const aSigned of [true, false]) {
       box.reset();
       const M = 21, N = 3; // as MS
       const a = activationBytes(r, M, K, aSigned);
@@ -143,7 +144,10 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
       const rowc = box.alloc(4 * N);
       box.call('ternary_rowc', sums, N, 0, +aSigned, 0, rowc);
       const c = box.alloc(M * N * 4);
-      expect(box.call('tgemm_t2i8', box.put(a), K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
+      const ap = box.put(a);
+      expect(box.call('tgemm_t2i8', ap, K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
+      // Rows read in place are flipped to s8 and back: A must come out unchanged.
+      if (!box.u8(ap, a.length).every((v, i) => v === a[i])) expect.fail(`${backend} K=${K}: A changed`);
       const got = box.i32(c, M * N);
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
         let dot = 0;
