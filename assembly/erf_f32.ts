@@ -6,9 +6,11 @@
 //            error of the exponent 1.2e-9); erf = ±(1 − erfc); erfc = 0 for z > 10 (< 2.1e-45).
 //   exp(a), a ≤ 0: a = n·ln2 + r (Cody–Waite, |r| ≤ ln2/2), e^r = 1 + r·R(r), R of degree 5
 //            (relative error 2e-9), times 2^⌊n/2⌋·2^(n−⌊n/2⌋) (subnormal results round once).
+//   Q and R by Estrin's scheme (pairs, then powers t², t⁴): the vector loop is bound by its
+//   dependent chain, and Horner's measured 1.3× the time (512k Gelu elements, relaxed).
 // Measured against an f64 reference on a dense sweep (test/kernels/erf_f32.test.ts): erf within
-// 3.1 ulp; Gelu = ½x·(1 + erf(x/√2)) within 3 ulp for x ≥ −0.7 and, below, where 1 + erf would
-// cancel and ½x·erfc(−x/√2) is taken directly, within a relative 5.1·(x²/2 + 1)·2^-24 (the f32
+// 2.8 ulp; Gelu = ½x·(1 + erf(x/√2)) within 3 ulp for x ≥ −0.7 and, below, where 1 + erf would
+// cancel and ½x·erfc(−x/√2) is taken directly, within a relative 4.6·(x²/2 + 1)·2^-24 (the f32
 // roundings of z² and of the exponent beside it). gelu(−∞) is NaN (−∞·0), as the formula gives.
 const P0: f32 = 1.1283791655733826, P1: f32 = -0.3761260860486717, P2: f32 = 0.11282823269021229;
 const P3: f32 = -0.026757208675032795, P4: f32 = 0.004718033346545948;
@@ -29,7 +31,8 @@ const Z_MAX: f32 = 10;
   const k = a * LOG2E + ROUND;
   const n = k - ROUND;
   const r = (a - n * LN2_HI) - n * LN2_LO;
-  const p = <f32>1 + r * (R1 + r * (R2 + r * (R3 + r * (R4 + r * (R5 + r * R6)))));
+  const r2 = r * r;
+  const p = <f32>1 + r * ((R1 + r * R2) + r2 * ((R3 + r * R4) + r2 * (R5 + r * R6)));
   const ni = reinterpret<i32>(k) - reinterpret<i32>(ROUND);
   const n1 = ni >> 1;
   return p * reinterpret<f32>((n1 + 127) << 23) * reinterpret<f32>((ni - n1 + 127) << 23);
@@ -40,7 +43,9 @@ const Z_MAX: f32 = 10;
 @inline function erfcTail(z: f32): f32 {
   const zc = min<f32>(z, Z_MAX);
   const t = <f32>1 / (<f32>1 + <f32>0.5 * zc);
-  const q = Q0 + t * (Q1 + t * (Q2 + t * (Q3 + t * (Q4 + t * (Q5 + t * (Q6 + t * (Q7 + t * (Q8 + t * Q9))))))));
+  const t2 = t * t, t4 = t2 * t2;
+  const lo = (Q0 + t * Q1) + t2 * (Q2 + t * Q3), hi = (Q4 + t * Q5) + t2 * (Q6 + t * Q7);
+  const q = lo + t4 * (hi + t4 * (Q8 + t * Q9));
   const c = t * expNeg(q - zc * zc);
   return z > Z_MAX ? 0 : c;
 }
@@ -93,12 +98,10 @@ const C_1 = 0, C_0_5 = 1, C_Z_MAX = 2, C_ROUND = 3, C_SQRT1_2 = 4, C_R1 = 5, C_R
   const k = f32x4.add(f32x4.mul(a, sp(C_LOG2E)), sp(C_ROUND));
   const n = f32x4.sub(k, sp(C_ROUND));
   const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, sp(C_LN2_HI))), f32x4.mul(n, sp(C_LN2_LO)));
-  let p = f32x4.add(sp(C_R5), f32x4.mul(r, sp(C_R6)));
-  p = f32x4.add(sp(C_R4), f32x4.mul(r, p));
-  p = f32x4.add(sp(C_R3), f32x4.mul(r, p));
-  p = f32x4.add(sp(C_R2), f32x4.mul(r, p));
-  p = f32x4.add(sp(C_R1), f32x4.mul(r, p));
-  p = f32x4.add(sp(C_1), f32x4.mul(r, p));
+  const r2 = f32x4.mul(r, r);
+  const e12 = f32x4.add(sp(C_R1), f32x4.mul(r, sp(C_R2))), e34 = f32x4.add(sp(C_R3), f32x4.mul(r, sp(C_R4)));
+  const e56 = f32x4.add(sp(C_R5), f32x4.mul(r, sp(C_R6)));
+  const p = f32x4.add(sp(C_1), f32x4.mul(r, f32x4.add(e12, f32x4.mul(r2, f32x4.add(e34, f32x4.mul(r2, e56))))));
   const ni = i32x4.sub(k, sp(C_IROUND));
   const n1 = i32x4.shr_s(ni, 1);
   const s1 = i32x4.shl(i32x4.add(n1, sp(C_I127)), 23);
@@ -110,15 +113,12 @@ const C_1 = 0, C_0_5 = 1, C_Z_MAX = 2, C_ROUND = 3, C_SQRT1_2 = 4, C_R1 = 5, C_R
 @inline function erfcTail4(z: v128): v128 {
   const zc = f32x4.pmin(z, sp(C_Z_MAX)); // = min for z ≥ 0 and NaN (one instruction)
   const t = f32x4.div(sp(C_1), f32x4.add(sp(C_1), f32x4.mul(sp(C_0_5), zc)));
-  let q = f32x4.add(sp(C_Q8), f32x4.mul(t, sp(C_Q9)));
-  q = f32x4.add(sp(C_Q7), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q6), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q5), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q4), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q3), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q2), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q1), f32x4.mul(t, q));
-  q = f32x4.add(sp(C_Q0), f32x4.mul(t, q));
+  const t2 = f32x4.mul(t, t), t4 = f32x4.mul(t2, t2);
+  const e01 = f32x4.add(sp(C_Q0), f32x4.mul(t, sp(C_Q1))), e23 = f32x4.add(sp(C_Q2), f32x4.mul(t, sp(C_Q3)));
+  const e45 = f32x4.add(sp(C_Q4), f32x4.mul(t, sp(C_Q5))), e67 = f32x4.add(sp(C_Q6), f32x4.mul(t, sp(C_Q7)));
+  const e89 = f32x4.add(sp(C_Q8), f32x4.mul(t, sp(C_Q9)));
+  const lo = f32x4.add(e01, f32x4.mul(t2, e23)), hi = f32x4.add(e45, f32x4.mul(t2, e67));
+  const q = f32x4.add(lo, f32x4.mul(t4, f32x4.add(hi, f32x4.mul(t4, e89))));
   const c = f32x4.mul(t, expNeg4(f32x4.sub(q, f32x4.mul(zc, zc))));
   return v128.andnot(c, f32x4.gt(z, sp(C_Z_MAX)));
 }
