@@ -127,14 +127,13 @@ function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i
     for (let h = 0; h < nv; h += 2) {
       const w0 = ternaryRow(w, ch0 + n + h, K);
       const w1 = nv > h + 1 ? ternaryRow(w, ch0 + n + h + 1, K) : w0;
-      memory.fill(TOTALS, 0, <usize>nq << 7);
       for (let g = 0; g < G; g += RUN_GROUPS) {
         const gn = min(RUN_GROUPS, G - g);
         unpackRun(w0, w1, g, gn);
         for (let q = 0; q < nq; q++) {
           const tot = TOTALS + (<usize>q << 7);
-          if (whole) mk4x2(APACK + (<usize>(q * G + g) << 6), gn, tot);
-          else mk4x2Rows(a0 + <usize>(q << 2) * la + (<usize>g << 4), la, gn, tot);
+          if (whole) mk4x2(APACK + (<usize>(q * G + g) << 6), gn, tot, g == 0);
+          else mk4x2Rows(a0 + <usize>(q << 2) * la + (<usize>g << 4), la, gn, tot, g == 0);
         }
       }
       // Σ − row sums + rowc, lanes (row, column) 00 01 10 11 | 20 21 30 31, into the quad's ACC

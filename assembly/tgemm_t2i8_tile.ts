@@ -207,23 +207,23 @@ export function packQuad(a0: usize, la: usize, g: i32, n: i32, dst: usize): void
 
 /**
  * Σ a'·c of a packed quad (ap: packQuad's groups) against the run's two unpacked rows (CODES)
- * over n groups, added to the 8 totals at tot. The dot loop holds 8 accumulators, 2 codes and 4
+ * over n groups, into the 8 totals at tot (stored by the first run, added by the others). The dot loop holds 8 accumulators, 2 codes and 4
  * activations — within V8's 16 xmm registers however it schedules the loads; unpacking inside
  * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s. Packed
  * activations (one pointer, 4 scalar instructions a group): 0.96–1.0× the time of 4 row pointers
  * on s8, 0.52–0.71× on u8 (the sign flipped once at packing, not per load and tile).
  */
-export function mk4x2(ap: usize, n: i32, tot: usize): void {
-  dots4x2(ap, 0, n, tot, true);
+export function mk4x2(ap: usize, n: i32, tot: usize, first: bool): void {
+  dots4x2(ap, 0, n, tot, first, true);
 }
 
 /** mk4x2 on 4 rows of a' (s8) in place, a0 + i·la, for a K past APACK. */
-export function mk4x2Rows(a0: usize, la: usize, n: i32, tot: usize): void {
-  dots4x2(a0, la, n, tot, false);
+export function mk4x2Rows(a0: usize, la: usize, n: i32, tot: usize, first: bool): void {
+  dots4x2(a0, la, n, tot, first, false);
 }
 
 // @ts-ignore: decorator
-@inline function dots4x2(a0: usize, la: usize, n: i32, tot: usize, packed: bool): void {
+@inline function dots4x2(a0: usize, la: usize, n: i32, tot: usize, first: bool, packed: bool): void {
   let a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
   let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
   let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
@@ -242,6 +242,11 @@ export function mk4x2Rows(a0: usize, la: usize, n: i32, tot: usize): void {
     } else {
       a0 += 16; a1 += 16; a2 += 16; a3 += 16;
     }
+  }
+  if (first) { // the run starting the totals
+    v128.store(tot, widen(p00)); v128.store(tot, widen(p01), 16); v128.store(tot, widen(p10), 32); v128.store(tot, widen(p11), 48);
+    v128.store(tot, widen(p20), 64); v128.store(tot, widen(p21), 80); v128.store(tot, widen(p30), 96); v128.store(tot, widen(p31), 112);
+    return;
   }
   addWide(tot, 0, p00); addWide(tot, 16, p01); addWide(tot, 32, p10); addWide(tot, 48, p11);
   addWide(tot, 64, p20); addWide(tot, 80, p21); addWide(tot, 96, p30); addWide(tot, 112, p31);
