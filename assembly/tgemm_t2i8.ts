@@ -109,7 +109,9 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
  * Rows [m, m + 4·nq) (nq ≤ BLOCK_QUADS quads) against all N channels, 4 at a time by 4×2 tiles
  * (simd builds). Per channel pair and run of groups, the codes are unpacked once for the block's
  * quads: 0.84–0.91× the time of a quad at a time over M×K×N = 16–512 × 256–4096 × 256–4096
- * (1.05× on a lone quad, 4×1024×1024); 8 quads a block measured 0.96–1.03× of 4.
+ * (1.05× on a lone quad, 4×1024×1024) with 4 quads a block; 16 quads (64 rows, the weights
+ * streamed a quarter as often): 0.94–0.98× of 4 over 32–256 × 768–4096 × 1024–4096 (8: 0.96–1.03×,
+ * 32: 0.93–1.16×).
  */
 function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i32): void {
   const K16 = K & ~15, G = K16 >> 4;

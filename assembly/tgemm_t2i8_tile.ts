@@ -166,7 +166,7 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
 }
 
 /** Row quads that share one unpacking of the codes (tgemm_t2i8.ts's row blocks). */
-export const BLOCK_QUADS: i32 = 4;
+export const BLOCK_QUADS: i32 = 16;
 /** The codes of the current run: group q's 16 codes of channel j at CODES + 32·q + 16·j. */
 const CODES: usize = memory.data(RUN_GROUPS << 5, 16);
 /** mk4x2's i32 totals, 8 vectors (row, column: 00 01 10 11 20 21 30 31) per quad of a block. */
@@ -188,7 +188,7 @@ export function unpackRun(w0: usize, w1: usize, g: i32, n: i32): void {
 }
 
 /**
- * Groups of 16 the packed activations hold (256 KiB): 4 quads of K ≤ 16384, fewer quads of a
+ * Groups of 16 the packed activations hold (256 KiB): 16 quads of K ≤ 4096, fewer quads of a
  * longer K, a lone quad up to K = 65536; beyond, mk4x2Rows reads the rows in place (packing a
  * run per channel pair measured 1.6× its time on 8×70000×64).
  */

@@ -12,7 +12,7 @@ import {
 } from '../support/ternary.js';
 
 const KS = [1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 191, 255, 257, 300, 1000, 1500];
-const MS = [1, 2, 3, 4, 5, 7, 9, 21]; // 21: a row block of 4 quads, one of 1, a GEMV row
+const MS = [1, 2, 3, 4, 5, 7, 9, 21]; // 21: a row block of 5 quads, a GEMV row
 const NS = [1, 2, 3, 5, 6];
 
 /** Packs N×K weights with pack_ternary_i8 (checked against the layout), scrambles the padding, appends the row sums. */
@@ -132,10 +132,11 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
 
   it('stays exact over long K (i16 runs widened before they overflow), s8 and u8 extremes', () => {
     const r = rng(304);
-    // K = 20000: 3 quads a block (packed activations); 65537: a lone quad; 70001: rows read in place.
+    // M = 69: 17 quads and a GEMV row. K = 4000: blocks of 16 quads and 1 (packed activations);
+    // 20000: blocks of 3 quads; 65537: a lone quad; 70001: rows read in place.
     for (const K of [4000, 20000, 65537, 70001]) for (const aSigned of [true, false]) {
       box.reset();
-      const M = 21, N = 3; // as MS
+      const M = 69, N = 3;
       const a = activationBytes(r, M, K, aSigned);
       // Row 0 all −1, row 1 all +1, row 2 alternating ±1 with zeros.
       const w = new Int8Array(N * K);
