@@ -21,7 +21,8 @@
 // 16 elements and channel, where the codes need ≤ 2 ops and the product 1 (relaxed).
 // Tiles: GEMV rows (M < 4, and the rows past the last quad) 1 row × 4 channels with the packed
 // blocks held in registers; GEMM 4 rows × 2 channels (8 accumulators), each code vector shared
-// by 4 rows, stored 4 × 4 (vector epilogue stores along rows, or along columns for the conv).
+// by the 4 rows and, unpacked once per run, by every quad of a row block; stored 4 × 4 (vector
+// epilogue stores along rows, or along columns for the conv).
 // Elements past the last whole 16 run scalar on the packed codes; the scalar build runs
 // everything that way.
 // The GEMM tile reads its activations packed (APACK: a' quad-interleaved, so the 4 loads of a
