@@ -26,6 +26,14 @@ export function pack_b_f32(b: usize, bp: usize, K: i32, N: i32, ldb: i32, transB
     const dst = bp + <usize>p * <usize>K * 32;
     const n0 = p << 3;
     const nv = min(8, N - n0);
+    if (ASC_FEATURE_SIMD && !transB && nv == 8) { // a whole panel of row-major B: two vectors a row
+      for (let k = 0; k < K; k++) {
+        const src = b + ((<usize>k * <usize>ldb + <usize>n0) << 2);
+        v128.store(dst + (<usize>k << 5), v128.load(src));
+        v128.store(dst + (<usize>k << 5), v128.load(src, 16), 16);
+      }
+      continue;
+    }
     for (let k = 0; k < K; k++) {
       const row = dst + (<usize>k << 5);
       for (let j = 0; j < 8; j++) {
@@ -140,10 +148,23 @@ export function pack_a_f32(a: usize, lda: i32, ap: usize, M: i32, K: i32): void 
   const blocks = (M + 3) >> 2;
   for (let i = 0; i < blocks; i++) {
     const dst = ap + <usize>i * <usize>K * 16;
+    let k0 = 0;
+    if (ASC_FEATURE_SIMD && (i << 2) + 4 <= M) { // 4 rows, 4 columns at a time: a 4×4 transpose
+      const s0 = a + <usize>(i << 2) * (<usize>lda << 2), rs = <usize>lda << 2;
+      for (; k0 + 4 <= K; k0 += 4) {
+        const o = <usize>k0 << 2;
+        const r0 = v128.load(s0 + o), r1 = v128.load(s0 + rs + o), r2 = v128.load(s0 + 2 * rs + o), r3 = v128.load(s0 + 3 * rs + o);
+        const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+        const d = dst + (<usize>k0 << 4);
+        v128.store(d, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5)); v128.store(d, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(d, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5), 32); v128.store(d, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7), 48);
+      }
+    }
     for (let r = 0; r < 4; r++) {
       const m = (i << 2) + r;
       const src = a + <usize>m * (<usize>lda << 2);
-      for (let k = 0; k < K; k++) {
+      for (let k = k0; k < K; k++) {
         store<f32>(dst + (<usize>k << 4) + (<usize>r << 2), m < M ? load<f32>(src + (<usize>k << 2)) : 0);
       }
     }

@@ -8,9 +8,9 @@
 // Σ a'·w = Σ a'·c − Σ a', with Σ a' of the row computed once per row.
 //   relaxed: i16x8.relaxed_dot_i8x16_i7x16_s(a', c) — c is the 7-bit operand (0..127, so the
 //     result is deterministic); not relaxed_dot_add (Node 20's baseline tier gets it wrong).
-//     An i16 lane gains two products, |a'·c| ≤ 256, per 16 elements, so i16 runs of ≤ 63 groups
-//     cannot overflow (63·512 < 2^15); runs are RUN_GROUPS = 60, then widened to i32 by a
-//     pairwise extadd.
+//     An i16 lane gains two products a'·c ∈ [−256, 254] per 16 elements, so a run of 64 groups
+//     stays in [−32768, 32512] and cannot overflow; runs are RUN_GROUPS = 64 (K = 1024: one run),
+//     then widened to i32 by a pairwise extadd.
 //   simd128: the activations widened to i16 once per 16 (shared by the tile's channels), the
 //     codes zero-extended, i32x4.dot_i16x8_s into i32 lanes (no overflow for K < 2^24).
 // Measured (bench/kernels/ternary.ts, GEMV 1×4096×4096): simd128 with i16x8.extmul_*_i8x16_s on
@@ -21,19 +21,17 @@
 // 16 elements and channel, where the codes need ≤ 2 ops and the product 1 (relaxed).
 // Tiles: GEMV rows (M < 4, and the rows past the last quad) 1 row × 4 channels with the packed
 // blocks held in registers; GEMM 4 rows × 2 channels (8 accumulators), each code vector shared
-// by 4 rows, stored 4 × 4 (vector epilogue stores along rows, or along columns for the conv).
+// by the 4 rows and, unpacked once per run, by every quad of a row block; stored 4 × 4 (vector
+// epilogue stores along rows, or along columns for the conv).
 // Elements past the last whole 16 run scalar on the packed codes; the scalar build runs
 // everything that way.
-// The GEMM tile unrolls the 4 sub-blocks of a block (constant shifts, one load of the block)
-// like the GEMV tile: measured ≈ 25% faster on the relaxed build than a loop over groups with a
-// variable shift (64×1024×1024 ≈ 1.7 vs 2.2–2.3 ms, same process). It is instantiated per
-// activation type so that s8 rows load without the sign flip: 1.09–1.29× on s8 over M×K×N =
-// 16–256 × 768–4096 × 1024–4096 (relaxed, interleaved A/B against the flipping tile, 3 runs).
+// The GEMM tile reads its activations packed (APACK: a' quad-interleaved, so the 4 loads of a
+// group are one pointer and constant offsets) and its codes unpacked (CODES), per row block.
 
 /** Tile results: Σ a'·c (code dots), up to 8 i32. */
 export const DOTS: usize = memory.data(32, 16);
-/** A multiple of 4, so every run starts on a block boundary (the tiles unroll blocks). */
-const RUN_GROUPS: i32 = 60;
+/** A multiple of 4, so every run starts on a block boundary (whole blocks are unpacked). */
+export const RUN_GROUPS: i32 = 64;
 
 /** 0x80 when the activations are u8 (read as a − 128), 0 for s8; set once per call. */
 let flip: u8 = 0;
@@ -64,12 +62,6 @@ export function setActivationFlip(f: u8): void {
   // An i16 shift then the byte mask: V8 lowers i8x16.shr_u to a 16-bit shift plus its own mask.
   if (i == 0) return v128.and(blk, m3);
   return v128.and(i16x8.shr_u(blk, <u32>(i << 1)), m3);
-}
-
-/** 16 activations as s8 (a'): as loaded when T is i8, the sign bit flipped when u8. */
-// @ts-ignore: decorator
-@inline function loadAT<T>(p: usize): v128 {
-  return isSigned<T>() ? v128.load(p) : v128.xor(v128.load(p), i8x16.splat(<i8>0x80));
 }
 
 /** 16 activations as s8 (a'): fv is i8x16.splat(flip), splatted once per tile call (a splat of
@@ -115,6 +107,14 @@ export function setActivationFlip(f: u8): void {
 // @ts-ignore: decorator
 @inline function hsum(v: v128): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/** [hsum(a), hsum(b), hsum(c), hsum(d)] by two rounds of pairwise lane sums. */
+// @ts-ignore: decorator
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7)); // a0+a2 b0+b2 a1+a3 b1+b3
+  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
 /** p + the code dot of x with sub-block i of packed block blk (i constant: fixed shifts). */
@@ -163,87 +163,105 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
     s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
     s2 = i32x4.add(s2, widen(p2)); s3 = i32x4.add(s3, widen(p3));
   }
-  store<i32>(DOTS, hsum(s0)); store<i32>(DOTS, hsum(s1), 4);
-  store<i32>(DOTS, hsum(s2), 8); store<i32>(DOTS, hsum(s3), 12);
+  v128.store(DOTS, hsum4(s0, s1, s2, s3));
+}
+
+/** Row quads that share one unpacking of the codes (tgemm_t2i8.ts's row blocks). */
+export const BLOCK_QUADS: i32 = 16;
+/** The codes of the current run: group q's 16 codes of channel j at CODES + 32·q + 16·j. */
+const CODES: usize = memory.data(RUN_GROUPS << 5, 16);
+/** mk4x2's i32 totals, 8 vectors (row, column: 00 01 10 11 20 21 30 31) per quad of a block. */
+export const TOTALS: usize = memory.data(BLOCK_QUADS << 7, 16);
+
+/**
+ * Unpacks the codes of groups [g, g + n) (n ≤ RUN_GROUPS) of two ternary rows to CODES, whole
+ * blocks (a block past the row's last whole group is still inside the row).
+ */
+export function unpackRun(w0: usize, w1: usize, g: i32, n: i32): void {
+  const m3 = codeMask();
+  for (let q = g, at = CODES; q < g + n; q += 4, at += 128) {
+    const b0 = v128.load(w0 + (<usize>q << 4)), b1 = v128.load(w1 + (<usize>q << 4));
+    v128.store(at, codes(b0, 0, m3)); v128.store(at, codes(b1, 0, m3), 16);
+    v128.store(at, codes(b0, 1, m3), 32); v128.store(at, codes(b1, 1, m3), 48);
+    v128.store(at, codes(b0, 2, m3), 64); v128.store(at, codes(b1, 2, m3), 80);
+    v128.store(at, codes(b0, 3, m3), 96); v128.store(at, codes(b1, 3, m3), 112);
+  }
 }
 
 /**
- * Σ a'·c of 4 rows against 2 ternary rows over the first G groups of 16; DOTS[2·row + col].
- * T: the activation type (i8, or u8 read with the sign bit flipped), so s8 rows load as they are.
+ * Groups of 16 the packed activations hold (256 KiB): 16 quads of K ≤ 4096, fewer quads of a
+ * longer K, a lone quad up to K = 65536; beyond, mk4x2Rows reads the rows in place (packing a
+ * run per channel pair measured 1.6× its time on 8×70000×64).
  */
-export function mk4x2<T>(a0: usize, a1: usize, a2: usize, a3: usize, w0: usize, w1: usize, G: i32): void {
-  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
-  let s20 = i32x4.splat(0), s21 = i32x4.splat(0), s30 = i32x4.splat(0), s31 = i32x4.splat(0);
-  const m3 = codeMask();
-  let g = 0;
-  while (g < G) {
-    const gend = min(g + RUN_GROUPS, G);
-    let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
-    let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
-    for (; g + 4 <= gend; g += 4) { // whole blocks: the 4 sub-blocks by constant shifts
-      const b0 = v128.load(w0 + (<usize>g << 4)), b1 = v128.load(w1 + (<usize>g << 4));
-      const ax = <usize>g << 4;
-      let c0: v128, c1: v128, x: v128, xl: v128, xh: v128;
-      c0 = codes(b0, 0, m3); c1 = codes(b1, 0, m3);
-      x = loadAT<T>(a0 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-      c0 = codes(b0, 1, m3); c1 = codes(b1, 1, m3);
-      x = loadAT<T>(a0 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax + 16); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-      c0 = codes(b0, 2, m3); c1 = codes(b1, 2, m3);
-      x = loadAT<T>(a0 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax + 32); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-      c0 = codes(b0, 3, m3); c1 = codes(b1, 3, m3);
-      x = loadAT<T>(a0 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax + 48); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-    }
-    for (; g < gend; g++) { // the whole groups of a last, partial block
-      const off = <usize>(g >> 2) << 6;
-      const i = g & 3;
-      const c0 = codes(v128.load(w0 + off), i, m3), c1 = codes(v128.load(w1 + off), i, m3);
-      const ax = <usize>g << 4;
-      let x = loadAT<T>(a0 + ax), xl = lowHalf(x), xh = highHalf(x);
-      p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a1 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a2 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
-      x = loadAT<T>(a3 + ax); xl = lowHalf(x); xh = highHalf(x);
-      p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
-    }
-    s00 = i32x4.add(s00, widen(p00)); s01 = i32x4.add(s01, widen(p01));
-    s10 = i32x4.add(s10, widen(p10)); s11 = i32x4.add(s11, widen(p11));
-    s20 = i32x4.add(s20, widen(p20)); s21 = i32x4.add(s21, widen(p21));
-    s30 = i32x4.add(s30, widen(p30)); s31 = i32x4.add(s31, widen(p31));
+export const APACK_GROUPS: i32 = 4096;
+/** Activations of a row block as a', quad-interleaved: 64 bytes a group, 16 a row. */
+export const APACK: usize = memory.data(APACK_GROUPS << 6, 16);
+
+/** Packs groups [g, g + n) of the 4 rows a0 + i·la as a' (u8: the sign bit flipped) to dst. */
+export function packQuad(a0: usize, la: usize, g: i32, n: i32, dst: usize): void {
+  const fv = i8x16.splat(flip);
+  for (let a = a0 + (<usize>g << 4), end = a + (<usize>n << 4); a < end; a += 16, dst += 64) {
+    v128.store(dst, loadA(a, fv)); v128.store(dst, loadA(a + la, fv), 16);
+    v128.store(dst, loadA(a + 2 * la, fv), 32); v128.store(dst, loadA(a + 3 * la, fv), 48);
   }
-  store<i32>(DOTS, hsum(s00)); store<i32>(DOTS, hsum(s01), 4);
-  store<i32>(DOTS, hsum(s10), 8); store<i32>(DOTS, hsum(s11), 12);
-  store<i32>(DOTS, hsum(s20), 16); store<i32>(DOTS, hsum(s21), 20);
-  store<i32>(DOTS, hsum(s30), 24); store<i32>(DOTS, hsum(s31), 28);
+}
+
+/**
+ * Σ a'·c of a packed quad (ap: packQuad's groups) against the run's two unpacked rows (CODES)
+ * over n groups, into the 8 totals at tot (stored by the first run, added by the others). The dot loop holds 8 accumulators, 2 codes and 4
+ * activations — within V8's 16 xmm registers however it schedules the loads; unpacking inside
+ * the loop (constant shifts of the blocks) spilled: 128×1024×1024 ≈ 23 GMAC/s. Packed
+ * activations (one pointer, 4 scalar instructions a group): 0.96–1.0× the time of 4 row pointers
+ * on s8, 0.52–0.71× on u8 (the sign flipped once at packing, not per load and tile).
+ */
+export function mk4x2(ap: usize, n: i32, tot: usize, first: bool): void {
+  dots4x2(ap, 0, n, tot, first, true);
+}
+
+/** mk4x2 on 4 rows of a' (s8) in place, a0 + i·la, for a K past APACK. */
+export function mk4x2Rows(a0: usize, la: usize, n: i32, tot: usize, first: bool): void {
+  dots4x2(a0, la, n, tot, first, false);
+}
+
+// @ts-ignore: decorator
+@inline function dots4x2(a0: usize, la: usize, n: i32, tot: usize, first: bool, packed: bool): void {
+  let a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
+  let p00 = i32x4.splat(0), p01 = i32x4.splat(0), p10 = i32x4.splat(0), p11 = i32x4.splat(0);
+  let p20 = i32x4.splat(0), p21 = i32x4.splat(0), p30 = i32x4.splat(0), p31 = i32x4.splat(0);
+  for (let at = CODES, end = CODES + (<usize>n << 5); at < end; at += 32) {
+    const c0 = v128.load(at), c1 = v128.load(at, 16);
+    let x = packed ? v128.load(a0) : v128.load(a0), xl = lowHalf(x), xh = highHalf(x);
+    p00 = accum(p00, dotCodes(xl, xh, c0)); p01 = accum(p01, dotCodes(xl, xh, c1));
+    x = packed ? v128.load(a0, 16) : v128.load(a1); xl = lowHalf(x); xh = highHalf(x);
+    p10 = accum(p10, dotCodes(xl, xh, c0)); p11 = accum(p11, dotCodes(xl, xh, c1));
+    x = packed ? v128.load(a0, 32) : v128.load(a2); xl = lowHalf(x); xh = highHalf(x);
+    p20 = accum(p20, dotCodes(xl, xh, c0)); p21 = accum(p21, dotCodes(xl, xh, c1));
+    x = packed ? v128.load(a0, 48) : v128.load(a3); xl = lowHalf(x); xh = highHalf(x);
+    p30 = accum(p30, dotCodes(xl, xh, c0)); p31 = accum(p31, dotCodes(xl, xh, c1));
+    if (packed) {
+      a0 += 64;
+    } else {
+      a0 += 16; a1 += 16; a2 += 16; a3 += 16;
+    }
+  }
+  if (first) { // the run starting the totals
+    v128.store(tot, widen(p00)); v128.store(tot, widen(p01), 16); v128.store(tot, widen(p10), 32); v128.store(tot, widen(p11), 48);
+    v128.store(tot, widen(p20), 64); v128.store(tot, widen(p21), 80); v128.store(tot, widen(p30), 96); v128.store(tot, widen(p31), 112);
+    return;
+  }
+  addWide(tot, 0, p00); addWide(tot, 16, p01); addWide(tot, 32, p10); addWide(tot, 48, p11);
+  addWide(tot, 64, p20); addWide(tot, 80, p21); addWide(tot, 96, p30); addWide(tot, 112, p31);
+}
+
+// @ts-ignore: decorator
+@inline function addWide(tot: usize, off: usize, p: v128): void {
+  v128.store(tot + off, i32x4.add(v128.load(tot + off), widen(p)));
+}
+
+/** The 8 totals at tot as DOTS[2·row + col] (two vectors: rows 0–1, rows 2–3). */
+export function dotsOfTotals(tot: usize): void {
+  v128.store(DOTS, hsum4(v128.load(tot), v128.load(tot, 16), v128.load(tot, 32), v128.load(tot, 48)));
+  v128.store(DOTS, hsum4(v128.load(tot, 64), v128.load(tot, 80), v128.load(tot, 96), v128.load(tot, 112)), 16);
 }
 
 /** Σ_{k<K16} a'[k] of row `ar` (simd builds): the code-dot correction. */

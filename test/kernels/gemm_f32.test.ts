@@ -63,4 +63,18 @@ describe.each(ALL_BACKENDS)('gemm_f32 and gemm_f32_pp (%s)', (backend) => {
     box.call('pack_b_f32', box.put(bt), p2, K, N, K, 1);
     expect(box.u8(p1, Math.ceil(N / 8) * K * 32)).toEqual(box.u8(p2, Math.ceil(N / 8) * K * 32));
   });
+
+  it('packs A into blocks of 4 rows (ragged M and K, a padded lda)', () => {
+    const r = rng(8);
+    for (const [M, K] of [[4, 8], [9, 13], [6, 3], [12, 17]]) {
+      box.reset();
+      const lda = K + 3;
+      const a = randomF32(r, M * lda);
+      const ap = box.alloc(Math.ceil(M / 4) * K * 16);
+      box.call('pack_a_f32', box.put(a), lda, ap, M, K);
+      const want = new Float32Array(Math.ceil(M / 4) * K * 4); // row m, column k at (⌊m/4⌋·K + k)·4 + m mod 4
+      for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) want[((m >> 2) * K + k) * 4 + (m & 3)] = a[m * lda + k];
+      expect(box.f32(ap, want.length)).toEqual(want);
+    }
+  });
 });

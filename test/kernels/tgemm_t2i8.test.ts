@@ -12,7 +12,7 @@ import {
 } from '../support/ternary.js';
 
 const KS = [1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 191, 255, 257, 300, 1000, 1500];
-const MS = [1, 2, 3, 4, 5, 7, 9];
+const MS = [1, 2, 3, 4, 5, 7, 9, 21]; // 21: a row block of 5 quads, a GEMV row
 const NS = [1, 2, 3, 5, 6];
 
 /** Packs N×K weights with pack_ternary_i8 (checked against the layout), scrambles the padding, appends the row sums. */
@@ -132,9 +132,11 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
 
   it('stays exact over long K (i16 runs widened before they overflow), s8 and u8 extremes', () => {
     const r = rng(304);
-    for (const K of [4000, 65537]) for (const aSigned of [true, false]) {
+    // M = 69: 17 quads and a GEMV row. K = 4000: blocks of 16 quads and 1 (packed activations);
+    // 20000: blocks of 3 quads; 65537: a lone quad; 70001: rows read in place.
+    for (const K of [4000, 20000, 65537, 70001]) for (const aSigned of [true, false]) {
       box.reset();
-      const M = 5, N = 3;
+      const M = 69, N = 3;
       const a = activationBytes(r, M, K, aSigned);
       // Row 0 all −1, row 1 all +1, row 2 alternating ±1 with zeros.
       const w = new Int8Array(N * K);
@@ -143,7 +145,10 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
       const rowc = box.alloc(4 * N);
       box.call('ternary_rowc', sums, N, 0, +aSigned, 0, rowc);
       const c = box.alloc(M * N * 4);
-      expect(box.call('tgemm_t2i8', box.put(a), K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
+      const ap = box.put(a);
+      expect(box.call('tgemm_t2i8', ap, K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
+      // Rows read in place are flipped to s8 and back: A must come out unchanged.
+      if (!box.u8(ap, a.length).every((v, i) => v === a[i])) expect.fail(`${backend} K=${K}: A changed`);
       const got = box.i32(c, M * N);
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
         let dot = 0;
