@@ -10,7 +10,7 @@ import { seededRandom } from '../../scripts/lib/random-models.js';
 
 const [dirA, dirB, backend = 'relaxed'] = process.argv.slice(2) as [string, string, Backend?];
 if (!dirA || !dirB) throw new Error('usage: bench/kernels/ab.ts DIR_A DIR_B [relaxed|simd|scalar]');
-const ROUNDS = 7, REPS = 7;
+const ROUNDS = Number(process.env.ROUNDS ?? 7), REPS = 7;
 class Box {
   m: Machine; top: number;
   constructor(dir: string) { this.m = new Machine(new WebAssembly.Module(readFileSync(`${dir}/lowbit.${backend}.wasm`)), backend); this.top = this.m.heapBase; }
@@ -18,13 +18,14 @@ class Box {
   put(d: ArrayBufferView) { const a = this.alloc(d.byteLength); this.m.u8().set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), a); return a; }
   call(n: string, ...a: number[]) { return this.m.kernel(n)(...a) as number; }
 }
-type Setup = (b: Box) => { run: () => void; warm: () => void };
+type Setup = (b: Box) => { run: () => void; warm: () => void; cold?: boolean };
+const flush = new Uint8Array(64 << 20);
 const r = seededRandom(1);
 const rand = (n: number) => new Float32Array(n).map(() => r() * 2 - 1);
 const u8 = (n: number) => new Uint8Array(n).map(() => Math.floor(r() * 256));
 const rowBytes = (L: number) => Math.ceil(L / 128) * 16;
 /** Ternary GEMM M×K×N, u8 activations, requantised to u8 (as the bench row). */
-function tgemv(b: Box, M: number, K: number, N: number) {
+function tgemv(b: Box, M: number, K: number, N: number, cold = false) {
   const wb = Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
   const wp = b.alloc(wb + 4 * N);
   b.call('pack_ternary_i8', b.put(new Int8Array(N * K).map(() => Math.floor(r() * 3) - 1)), N, K, K, 1, wp);
@@ -32,10 +33,43 @@ function tgemv(b: Box, M: number, K: number, N: number) {
   const rowc = b.alloc(4 * N); b.call('ternary_rowc', wp + wb, N, b.put(Uint8Array.of(128)), 0, 0, rowc);
   const epi = b.put(new Int32Array([1, b.put(new Float32Array(N).fill(0.001)), 0, 1, 128, 0, 0, 0, 0, 0, 0]));
   const a = b.put(u8(M * K)); const c = b.alloc(M * N);
-  return { run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
+  return { cold, run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
+}
+/** MatMulNBits exact path M×K×N (f32 activations), `bits` with block 32. */
+function qwgemv(b: Box, M: number, K: number, N: number, bits = 4) {
+  const bs = 32, kb = Math.ceil(K / bs);
+  const qw = b.alloc(b.call('qw_pack_bytes', N, K, bits, bs));
+  b.call('qw_pack', b.put(u8((N * kb * bs * bits) / 8)), 0, 0, b.put(rand(N * kb)), 0, 0, N, K, bits, bs, qw);
+  const a = b.put(rand(M * K)); const c = b.alloc(M * N * 4); const s = b.alloc(b.call('qwgemm_f32_scratch_bytes', M, K, bs));
+  return { run: () => b.call('qwgemm_f32', a, K, qw, c, N, M, N, K, bits, bs, 0, s), warm: () => b.call('qwgemm_f32', a, K, qw, c, N, M, Math.min(N, 16), Math.min(K, 64), bits, bs, 0, s) };
+}
+/** QLinearMatMul u8×s8→u8 M×K×N on the i8 slabs (GEMV layout); cold: caches flushed before each call. */
+function qgemv(b: Box, M: number, K: number, N: number, cold: boolean) {
+  const bb = b.put(u8(K * N)); const bzp = b.put(new Uint8Array(1));
+  const bp = b.alloc(b.call('pack_b_i8_bytes', K, N, 1)); b.call('pack_b_i8', bb, N, 0, 1, bzp, 0, K, N, bp, 1);
+  const a = b.put(u8(M * K)); const azp = b.put(new Uint8Array([131]));
+  const mult = b.put(new Float32Array(N).fill(1e-4)); const epi = b.put(new Int32Array([1, mult, 0, 1, 128, 0, 0, 0, 0, 0, 0]));
+  const c = b.alloc(M * N); const s = b.alloc(b.call('qgemm_i8_scratch_bytes', M, K));
+  return { cold, run: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, N, K, epi, s), warm: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, 32, 64, epi, s) };
 }
 const CASES: [string, Setup][] = [
+  ['qwgemm_f32 4-bit 1x4096x4096', (b) => qwgemv(b, 1, 4096, 4096)],
+  ['qwgemm_f32 4-bit 1x4096x11008', (b) => qwgemv(b, 1, 4096, 11008)],
+  ['qwgemm_f32 4-bit 1x11008x4096', (b) => qwgemv(b, 1, 11008, 4096)],
+  ['qwgemm_f32 4-bit 2x1000x1000', (b) => qwgemv(b, 2, 1000, 1000)],
+  ['qwgemm_f32 4-bit 1x256x256', (b) => qwgemv(b, 1, 256, 256)],
+  ['qwgemm_f32 2-bit 1x4096x4096', (b) => qwgemv(b, 1, 4096, 4096, 2)],
+  ['qgemv_i8 1x4096x4096 (cold)', (b) => qgemv(b, 1, 4096, 4096, true)],
+  ['qgemv_i8 1x4096x4096', (b) => qgemv(b, 1, 4096, 4096, false)],
+  ['qgemv_i8 2x11008x4096 (cold)', (b) => qgemv(b, 2, 11008, 4096, true)],
+  ['qgemv_i8 3x1000x1000', (b) => qgemv(b, 3, 1000, 1000, false)],
+  ['qgemv_i8 1x256x256', (b) => qgemv(b, 1, 256, 256, false)],
   ['tgemv u8 1x4096x4096', (b) => tgemv(b, 1, 4096, 4096)],
+  ['tgemv u8 1x4096x4096 (cold)', (b) => tgemv(b, 1, 4096, 4096, true)],
+  ['tgemv u8 2x11008x4096 (cold)', (b) => tgemv(b, 2, 11008, 4096, true)],
+  ['tgemv u8 1x4096x11008 (cold)', (b) => tgemv(b, 1, 4096, 11008, true)],
+  ['tgemv u8 1x256x256', (b) => tgemv(b, 1, 256, 256)],
+  ['tgemv u8 2x1000x1000', (b) => tgemv(b, 2, 1000, 1000)],
   ['tgemv u8 1x1024x4096', (b) => tgemv(b, 1, 1024, 4096)],
   ['tgemv u8 1x4096x1024', (b) => tgemv(b, 1, 4096, 1024)],
   ['tgemv u8 3x1024x1024', (b) => tgemv(b, 3, 1024, 1024)],
@@ -111,7 +145,10 @@ for (const [name, setup] of CASES.filter(([n]) => !only || n.includes(only))) {
     for (let s = 0; s < 2; s++) {
       const k = boxes[(round + s) % 2];
       let best = Infinity;
-      for (let i = 0; i < REPS; i++) { const t0 = performance.now(); k.run(); best = Math.min(best, performance.now() - t0); }
+      for (let i = 0; i < REPS; i++) {
+        if (k.cold) flush.fill(i + 1);
+        const t0 = performance.now(); k.run(); best = Math.min(best, performance.now() - t0);
+      }
       t[(round + s) % 2].push(best);
     }
   }
