@@ -163,8 +163,15 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
     s0 = i32x4.add(s0, widen(p0)); s1 = i32x4.add(s1, widen(p1));
     s2 = i32x4.add(s2, widen(p2)); s3 = i32x4.add(s3, widen(p3));
   }
-  store<i32>(DOTS, hsum(s0)); store<i32>(DOTS, hsum(s1), 4);
-  store<i32>(DOTS, hsum(s2), 8); store<i32>(DOTS, hsum(s3), 12);
+  v128.store(DOTS, sum4(s0, s1, s2, s3));
+}
+
+/** [Σ lanes of s0, Σ s1, Σ s2, Σ s3] as one i32x4 (a 4×4 transpose-add). */
+// @ts-ignore: decorator
+@inline function sum4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const e01 = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 4, 1, 5), v128.shuffle<i32>(s0, s1, 2, 6, 3, 7));
+  const e23 = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 4, 1, 5), v128.shuffle<i32>(s2, s3, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(e01, e23, 0, 1, 4, 5), v128.shuffle<i32>(e01, e23, 2, 3, 6, 7));
 }
 
 /**
