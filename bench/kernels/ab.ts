@@ -1,6 +1,7 @@
 // A/B of hot (and some cold) kernels between two directories of kernel builds, in one process:
-// rounds alternate A and B, each round takes the minimum of REPS warm calls; prints the medians
-// and the median of the per-round B/A ratios (steadier than absolute times on a shared machine).
+// rounds alternate two instances of A and two of B, each round takes each build's minimum of its
+// REPS calls per instance; prints the medians and the median of the per-round B/A ratios
+// (steadier than absolute times on a shared machine).
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/ab.ts DIR_A DIR_B [relaxed|simd|scalar]
 // e.g. copy build/ aside before a change, rebuild, then compare the copy with build/.
 import { readFileSync } from 'node:fs';
@@ -138,19 +139,24 @@ const CASES: [string, Setup][] = [
 const only = process.env.ONLY; // a substring of the case names
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [name, setup] of CASES.filter(([n]) => !only || n.includes(only))) {
-  const boxes = [new Box(dirA), new Box(dirB)].map((bx) => setup(bx));
+  // Two instances per build, made in the order A B B A: where an instance's memory lands moves
+  // its times by several percent, so each build gets one early and one late instance.
+  const boxes = [dirA, dirB, dirB, dirA].map((d) => setup(new Box(d)));
+  const build = [0, 1, 1, 0];
   for (const k of boxes) { for (let i = 0; i < 500; i++) k.warm(); k.run(); }
   const t: number[][] = [[], []];
   for (let round = 0; round < ROUNDS; round++) {
-    for (let s = 0; s < 2; s++) {
-      const k = boxes[(round + s) % 2];
-      let best = Infinity;
+    const best = [Infinity, Infinity];
+    for (let s = 0; s < 4; s++) {
+      const j = (round + s) % 4;
+      const k = boxes[j];
       for (let i = 0; i < REPS; i++) {
         if (k.cold) flush.fill(i + 1);
-        const t0 = performance.now(); k.run(); best = Math.min(best, performance.now() - t0);
+        const t0 = performance.now(); k.run(); best[build[j]] = Math.min(best[build[j]], performance.now() - t0);
       }
-      t[(round + s) % 2].push(best);
     }
+    t[0].push(best[0]);
+    t[1].push(best[1]);
   }
   const ratios = t[0].map((a, i) => t[1][i] / a);
   console.log(`${name.padEnd(32)} A ${median(t[0]).toFixed(3)} ms  B ${median(t[1]).toFixed(3)} ms  B/A median ${median(ratios).toFixed(3)} (min-of-rounds ${(Math.min(...t[1]) / Math.min(...t[0])).toFixed(3)})`);
