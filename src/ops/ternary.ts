@@ -25,6 +25,7 @@
 // 4·N bytes; ternary_rowc), or with the row sums Σ_k W[k, n] when a_zero_point or the bias is
 // computed at run time (then the term is formed per run).
 
+import { dtypeCode } from '../ir/dtype.js';
 import { numel } from '../ir/tensor.js';
 import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
 import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
@@ -119,38 +120,57 @@ function packedWeights(ctx: OpCtx, key: string, N: number, K: number, aSigned: b
   return { wp, rowc };
 }
 
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
 /**
- * The gemm_i8_epilogue.ts descriptor: requantise by m[n] clamped to [y_min, y_max], or the
- * float epilogue with s[n] = f32(a_scale·w_scale[n]) (qlinear_requant_desc against y_scale 1:
- * the quotient by 1 is exact), + bias, clamped to [act_min, act_max].
+ * The multipliers f32(f32(a_scale·w_scale[n]) / y) (qlinear_requant_desc's table; y = y_scale,
+ * or 1 for the float layer, where the quotient is exact): formed once per session when the
+ * scales are constants (the usual case), else per run.
+ */
+function scaleTable(ctx: OpCtx, count: number, q: boolean): Addr {
+  const aS = ctx.value(A_SCALE), yS = q ? ctx.value(Y_SCALE) : undefined;
+  if (ctx.value(W_SCALE) && aS && (!q || yS)) {
+    const key = `ternary_rq_${hex(aS.bytes)}_${yS ? hex(yS.bytes) : '1'}`;
+    return ctx.derived(W_SCALE, key, 4 * count, (src, dst) => {
+      // Only the table is kept: the descriptor's header holds an address.
+      const rq = ctx.scratch(RQ_TABLE + 4 * count);
+      ctx.step('qlinear_requant_desc', ctx.params(aS.bytes), 1, src, count, ctx.params(yS ? yS.bytes : Float32Array.of(1)), dtypeCode('float32'), 0, 0, rq);
+      ctx.step('copy_bytes', ctx.offset(rq, RQ_TABLE), dst, 4 * count);
+    });
+  }
+  const y = q ? ctx.in(Y_SCALE) : ctx.params(Float32Array.of(1));
+  const rq = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, { addr: ctx.in(W_SCALE), count }, y, q ? ctx.in(Y_ZP) : ctx.params(Uint8Array.of(0)), false);
+  return ctx.offset(rq, RQ_TABLE);
+}
+
+/**
+ * The gemm_i8_epilogue.ts descriptor (formed per run: it points into itself): requantise by m[n]
+ * clamped to [y_min, y_max], or the float epilogue with s[n] = f32(a_scale·w_scale[n]), + bias,
+ * clamped to [act_min, act_max].
  */
 function emitEpilogue(ctx: OpCtx, N: number, perChannel: boolean, q: boolean): Addr {
   const count = perChannel ? N : 1;
-  const one = { addr: ctx.in(W_SCALE), count };
+  const table = scaleTable(ctx, count, q);
   if (q) {
     const ySigned = ctx.dtype(Y_ZP) === 'int8';
     const yZp = ctx.requireValue(Y_ZP, 'the output zero point is part of the epilogue descriptor');
     const zp = ySigned ? (yZp.bytes[0] << 24) >> 24 : yZp.bytes[0];
-    const rq = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, one, ctx.in(Y_SCALE), ctx.in(Y_ZP), ySigned);
     const [qmin, qmax] = ySigned ? [-128, 127] : [0, 255];
     const lo = attrInt(ctx, 'y_min', qmin);
     const hi = attrInt(ctx, 'y_max', qmax);
     if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `y_min ${lo} is above y_max ${hi}`);
     const clamps = lo > qmin || hi < qmax;
-    // Without clamps, qlinear_requant_desc's descriptor is the epilogue (its bias and act are 0).
-    if (!clamps) return rq;
     const epi = ctx.scratch(EPI_DESC_HEADER + 4 * count);
-    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, ctx.offset(rq, RQ_TABLE), count, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
+    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, table, count, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
     return epi;
   }
-  const s = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, one, ctx.params(Float32Array.of(1)), ctx.params(Uint8Array.of(0)), false);
   const lo = attrFloat(ctx, 'act_min', -Infinity);
   const hi = attrFloat(ctx, 'act_max', Infinity);
   if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `act_min ${lo} is above act_max ${hi}`);
   const act = lo === -Infinity && hi === Infinity ? 0 : ACT_CLAMP;
   const bCount = ctx.has(BIAS) ? N : 0;
   const epi = ctx.scratch(EPI_DESC_HEADER + 4 * (count + bCount));
-  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, ctx.offset(s, RQ_TABLE), count, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
+  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, table, count, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
   return epi;
 }
 
