@@ -13,12 +13,15 @@
 //   A_BLOCK_BYTES, in L2) meets every 8-column panel of B (Kp·16 bytes, in L1 for K up to
 //   about 1500) in turn, each panel serving all the block's 4-row tiles before the next.
 // - GEMV otherwise (B with i8 slabs only): one row at a time against one slab (16 columns, one
-//   sequential stream), reading the int8 weights and widening them in registers — the product
-//   is memory bound, and pre-widened weights would double the bytes. On the relaxed build with
-//   7-bit B (flags bit 0): i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per
-//   16 MACs on i8 A (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in Node 20's
-//   baseline tier; the i16 pair sums cannot overflow: |a·q| ≤ 128·127); otherwise
-//   i32x4.dot_i16x8_s on i16 A. The scalar build computes both paths with plain loops.
+//   sequential stream), reading the int8 weights as they are — the product is near memory
+//   bound, and pre-widened weights would double the bytes. On the relaxed build with 7-bit B
+//   (flags bit 0): i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per 16 MACs
+//   on i8 A (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in Node 20's baseline tier;
+//   the i16 pair sums cannot overflow: |a·q| ≤ 128·127); with 8-bit B, A split into two nibble
+//   rows, each the 7-bit operand of the relaxed dot against the weights (mk1x16_nib: two dots
+//   per 16 MACs, no widening; the simd128 way below measured ≈ 6–12% slower on 1×K×N, K, N ∈
+//   256…11008); the simd build widens the weights in registers for i32x4.dot_i16x8_s on i16 A.
+//   The scalar build computes both paths with plain loops.
 
 import { PA_NIB, PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
 import {
