@@ -143,8 +143,8 @@ function mk1x16_nib(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32, n
     const gend = min(g + NIB_RUN, G);
     let l0 = i32x4.splat(0), l1 = i32x4.splat(0), l2 = i32x4.splat(0), l3 = i32x4.splat(0);
     let h0 = i32x4.splat(0), h1 = i32x4.splat(0), h2 = i32x4.splat(0), h3 = i32x4.splat(0);
-    for (; g < gend; g += 2) { // two groups per pass: half the loop overhead
-      let lo = v128.load32_splat(pa), hi = v128.load32_splat(pa, 4);
+    for (; g < gend; g++) {
+      const lo = v128.load32_splat(pa), hi = v128.load32_splat(pa, 4);
       let q = v128.load(pb, 0);
       l0 = i16x8.add(l0, rdot(q, lo)); h0 = i16x8.add(h0, rdot(q, hi));
       q = v128.load(pb, 16);
@@ -153,19 +153,8 @@ function mk1x16_nib(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32, n
       l2 = i16x8.add(l2, rdot(q, lo)); h2 = i16x8.add(h2, rdot(q, hi));
       q = v128.load(pb, 48);
       l3 = i16x8.add(l3, rdot(q, lo)); h3 = i16x8.add(h3, rdot(q, hi));
-      if (g + 1 < gend) {
-        lo = v128.load32_splat(pa, 8); hi = v128.load32_splat(pa, 12);
-        q = v128.load(pb, 64);
-        l0 = i16x8.add(l0, rdot(q, lo)); h0 = i16x8.add(h0, rdot(q, hi));
-        q = v128.load(pb, 80);
-        l1 = i16x8.add(l1, rdot(q, lo)); h1 = i16x8.add(h1, rdot(q, hi));
-        q = v128.load(pb, 96);
-        l2 = i16x8.add(l2, rdot(q, lo)); h2 = i16x8.add(h2, rdot(q, hi));
-        q = v128.load(pb, 112);
-        l3 = i16x8.add(l3, rdot(q, lo)); h3 = i16x8.add(h3, rdot(q, hi));
-      }
-      pa += 16;
-      pb += 128;
+      pa += 8;
+      pb += 64;
     }
     c0 = i32x4.add(c0, nibSum(l0, h0)); c1 = i32x4.add(c1, nibSum(l1, h1));
     c2 = i32x4.add(c2, nibSum(l2, h2)); c3 = i32x4.add(c3, nibSum(l3, h3));
