@@ -1,6 +1,6 @@
 // A/B of two kernel builds inside whole sessions, each run right after an onnxruntime-web run of
 // the same model (the cache and TLB state `npm run bench` leaves): sessions on DIR_A's and DIR_B's
-// lowbit.relaxed.wasm alternate; prints medians and the median of per-round B/A ratios.
+// lowbit.relaxed.wasm take turns; prints medians and the median of per-round B/A ratios.
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/session-ab.ts DIR_A DIR_B ROW_ID[,ROW_ID…] [--rounds N]
 import { readFileSync } from 'node:fs';
 import * as ortWeb from 'onnxruntime-web';
@@ -23,24 +23,29 @@ for (const id of ids.split(',')) {
     ortFeeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
   }
   const ort = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-  const sessions = await Promise.all([dirA, dirB].map((d) => InferenceSession.create(c.model, { backend: 'relaxed', wasm: readFileSync(`${d}/lowbit.relaxed.wasm`) })));
+  // Two sessions per build, made in the order A B B A (where an instance's memory lands moves its
+  // times by several percent).
+  const build = [0, 1, 1, 0];
+  const sessions: InferenceSession[] = [];
+  for (const b of build) sessions.push(await InferenceSession.create(c.model, { backend: 'relaxed', wasm: readFileSync(`${[dirA, dirB][b]}/lowbit.relaxed.wasm`) }));
   for (const s of sessions) for (let i = 0; i < 30; i++) await s.run(feeds);
   const t: number[][] = [[], []];
   const ortMs: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < 2; k++) {
-      const which = (r + k) % 2;
-      const xs: number[] = [];
-      for (let i = 0; i < 9; i++) {
+    const xs: number[][] = [[], []];
+    for (let k = 0; k < 4; k++) {
+      const j = (r + k) % 4;
+      for (let i = 0; i < 5; i++) {
         let t0 = performance.now();
         await ort.run(ortFeeds);
         ortMs.push(performance.now() - t0);
         t0 = performance.now();
-        await sessions[which].run(feeds);
-        xs.push(performance.now() - t0);
+        await sessions[j].run(feeds);
+        xs[build[j]].push(performance.now() - t0);
       }
-      t[which].push(median(xs));
     }
+    t[0].push(median(xs[0]));
+    t[1].push(median(xs[1]));
   }
   const ratios = t[0].map((a, i) => t[1][i] / a);
   const ow = median(ortMs);
