@@ -127,30 +127,33 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
  * or 1 for the float layer, where the quotient is exact): formed once per session when the
  * scales are constants (the usual case), else per run.
  */
-function scaleTable(ctx: OpCtx, count: number, q: boolean): Addr {
+function scaleTable(ctx: OpCtx, count: number, q: boolean): { table: Addr; perSession: boolean } {
   const aS = ctx.value(A_SCALE), yS = q ? ctx.value(Y_SCALE) : undefined;
   if (ctx.value(W_SCALE) && aS && (!q || yS)) {
     const key = `ternary_rq_${hex(aS.bytes)}_${yS ? hex(yS.bytes) : '1'}`;
-    return ctx.derived(W_SCALE, key, 4 * count, (src, dst) => {
+    const table = ctx.derived(W_SCALE, key, 4 * count, (src, dst) => {
       // Only the table is kept: the descriptor's header holds an address.
       const rq = ctx.scratch(RQ_TABLE + 4 * count);
       ctx.step('qlinear_requant_desc', ctx.params(aS.bytes), 1, src, count, ctx.params(yS ? yS.bytes : Float32Array.of(1)), dtypeCode('float32'), 0, 0, rq);
       ctx.step('copy_bytes', ctx.offset(rq, RQ_TABLE), dst, 4 * count);
     });
+    return { table, perSession: true };
   }
   const y = q ? ctx.in(Y_SCALE) : ctx.params(Float32Array.of(1));
   const rq = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, { addr: ctx.in(W_SCALE), count }, y, q ? ctx.in(Y_ZP) : ctx.params(Uint8Array.of(0)), false);
-  return ctx.offset(rq, RQ_TABLE);
+  return { table: ctx.offset(rq, RQ_TABLE), perSession: false };
 }
 
 /**
- * The gemm_i8_epilogue.ts descriptor (formed per run: it points into itself): requantise by m[n]
+ * The gemm_i8_epilogue.ts descriptor (formed per run: it holds addresses): requantise by m[n]
  * clamped to [y_min, y_max], or the float epilogue with s[n] = f32(a_scale·w_scale[n]), + bias,
  * clamped to [act_min, act_max].
  */
 function emitEpilogue(ctx: OpCtx, N: number, perChannel: boolean, q: boolean): Addr {
   const count = perChannel ? N : 1;
-  const table = scaleTable(ctx, count, q);
+  const { table, perSession } = scaleTable(ctx, count, q);
+  // A table formed once per session stays where it is (a negative count): no copy per run.
+  const sCount = perSession ? -count : count;
   if (q) {
     const ySigned = ctx.dtype(Y_ZP) === 'int8';
     const yZp = ctx.requireValue(Y_ZP, 'the output zero point is part of the epilogue descriptor');
@@ -161,7 +164,7 @@ function emitEpilogue(ctx: OpCtx, N: number, perChannel: boolean, q: boolean): A
     if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `y_min ${lo} is above y_max ${hi}`);
     const clamps = lo > qmin || hi < qmax;
     const epi = ctx.scratch(EPI_DESC_HEADER + 4 * count);
-    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, table, count, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
+    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, table, sCount, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
     return epi;
   }
   const lo = attrFloat(ctx, 'act_min', -Infinity);
@@ -170,7 +173,7 @@ function emitEpilogue(ctx: OpCtx, N: number, perChannel: boolean, q: boolean): A
   const act = lo === -Infinity && hi === Infinity ? 0 : ACT_CLAMP;
   const bCount = ctx.has(BIAS) ? N : 0;
   const epi = ctx.scratch(EPI_DESC_HEADER + 4 * (count + bCount));
-  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, table, count, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
+  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, table, sCount, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
   return epi;
 }
 
