@@ -124,13 +124,13 @@ const NIB_MASKS: usize = memory.data<u8>([
  * One row × one tile (4 channels), bits ≤ 4: returns the 4 sums before bias. The row `a` must be
  * pre-scaled by 2^−24 (weights come out as (q − zp)·2^24; q − zp is formed once per 16 bytes
  * in i8). Lanes run along k: p_j holds channel j's partial sums for k ≡ 0..3 (mod 4), so each
- * activation vector is one plain load shared by the 4 channels; per block the lanes of p_j are
- * summed into lane j of one vector (sumLanes4), and c += that·scale[·, b] (lane j = channel j).
+ * activation vector is one plain load shared by the 4 channels; c_j += p_j·scale[j, b] per
+ * block, and the lanes of c_j are summed once at the end.
  */
 function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32, SB: usize): v128 {
   const s0 = v128.load(NIB_MASKS), s1 = v128.load(NIB_MASKS, 16), s2 = v128.load(NIB_MASKS, 32), s3 = v128.load(NIB_MASKS, 48);
   const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
-  let c = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   let pa = a;
   for (let b = 0; b < kb; b++) {
     const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
@@ -151,9 +151,13 @@ function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32,
       pw += SB;
       pa += 32;
     }
-    c = fma(sumLanes4(p0, p1, p2, p3), v128.load(ps + (<usize>b << 4)), c);
+    const sp = ps + (<usize>b << 4);
+    c0 = fma(p0, v128.load32_splat(sp), c0);
+    c1 = fma(p1, v128.load32_splat(sp, 4), c1);
+    c2 = fma(p2, v128.load32_splat(sp, 8), c2);
+    c3 = fma(p3, v128.load32_splat(sp, 12), c3);
   }
-  return c;
+  return sumLanes4(c0, c1, c2, c3);
 }
 
 /** One row × one tile (4 channels), bits = 8: returns the 4 sums before bias. */
