@@ -202,7 +202,8 @@ export function packA(a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i
         store<u32>(dst + (<usize>g << 3), (w >> 4) & 0x0f0f0f0f, 4);
         s += <i32>(w & 255) + <i32>((w >> 8) & 255) + <i32>((w >> 16) & 255) + <i32>(w >> 24);
       } else {
-        if (ew == 1) store<u32>(dst + (<usize>g << 2), w);
+        // (The relaxed build packs i8 or nibbles only.)
+        if (ew == 1 || ASC_FEATURE_RELAXED_SIMD) store<u32>(dst + (<usize>g << 2), w);
         else store<u64>(dst + (<usize>g << 3), widen4(w));
         s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
       }
@@ -213,7 +214,7 @@ export function packA(a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i
         const at = dst + (<usize>(k >> 2) << 3) + <usize>(k & 3);
         store<u8>(at, q & 15);
         store<u8>(at, q >> 4, 4);
-      } else if (ew == 1) store<i8>(dst + <usize>k, <i8>q);
+      } else if (ew == 1 || ASC_FEATURE_RELAXED_SIMD) store<i8>(dst + <usize>k, <i8>q);
       else store<i16>(dst + (<usize>k << 1), <i16>q);
       s += q;
     }
