@@ -19,8 +19,9 @@
 //   on i8 A (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in Node 20's baseline tier;
 //   the i16 pair sums cannot overflow: |a·q| ≤ 128·127); with 8-bit B, A split into two nibble
 //   rows, each the 7-bit operand of the relaxed dot against the weights (mk1x16_nib: two dots
-//   per 16 MACs, no widening; the simd128 way below measured ≈ 6–12% slower on 1×K×N, K, N ∈
-//   256…11008); the simd build widens the weights in registers for i32x4.dot_i16x8_s on i16 A.
+//   per 16 MACs, no widening; the simd128 way below measured 12–20% slower where the weights
+//   are in cache, 1×K×N with K, N ∈ 256…4096, and the same where they stream from DRAM); the
+//   simd build widens the weights in registers for i32x4.dot_i16x8_s on i16 A.
 //   The scalar build computes both paths with plain loops.
 
 import { PA_NIB, PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';

@@ -35,8 +35,9 @@
 // - GEMV (packA): one row after another, Kp elements each, q_a = a − off (i8 for the relaxed
 //   dot, i16 otherwise; or, for the relaxed dot on 8-bit B, q_a = a − off ∈ [0, 255] as two
 //   nibble rows per k-group of 4: 4 bytes of q_a & 15, then 4 bytes of q_a >> 4);
-//   rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow the rows. Then acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n];
-//   every step is exact in wrapping i32 arithmetic.
+//   rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow the rows. Then
+//   acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n]; every step is
+//   exact in wrapping i32 arithmetic.
 
 export const PB_HEADER: usize = 16;
 export const PB_FLAG_I7: i32 = 1;
