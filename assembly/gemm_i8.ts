@@ -13,14 +13,18 @@
 //   A_BLOCK_BYTES, in L2) meets every 8-column panel of B (Kp·16 bytes, in L1 for K up to
 //   about 1500) in turn, each panel serving all the block's 4-row tiles before the next.
 // - GEMV otherwise (B with i8 slabs only): one row at a time against one slab (16 columns, one
-//   sequential stream), reading the int8 weights and widening them in registers — the product
-//   is memory bound, and pre-widened weights would double the bytes. On the relaxed build with
-//   7-bit B (flags bit 0): i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per
-//   16 MACs on i8 A (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in Node 20's
-//   baseline tier; the i16 pair sums cannot overflow: |a·q| ≤ 128·127); otherwise
-//   i32x4.dot_i16x8_s on i16 A. The scalar build computes both paths with plain loops.
+//   sequential stream), reading the int8 weights as they are — the product is near memory
+//   bound, and pre-widened weights would double the bytes. On the relaxed build with 7-bit B
+//   (flags bit 0): i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.extadd_pairwise_i16x8_s per 16 MACs
+//   on i8 A (i32x4.relaxed_dot_i8x16_i7x16_add_s is avoided: wrong in Node 20's baseline tier;
+//   the i16 pair sums cannot overflow: |a·q| ≤ 128·127); with 8-bit B, A split into two nibble
+//   rows, each the 7-bit operand of the relaxed dot against the weights (mk1x16_nib: two dots
+//   per 16 MACs, no widening; the simd128 way below measured 12–20% slower where the weights
+//   are in cache, 1×K×N with K, N ∈ 256…4096, and the same where they stream from DRAM); the
+//   simd build widens the weights in registers for i32x4.dot_i16x8_s on i16 A.
+//   The scalar build computes both paths with plain loops.
 
-import { PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
+import { PA_NIB, PB_FLAG_I7, PB_I16, PB_I8, packA, packA16, pbCorr, pbLayouts, pbPanels, pbSlabs, pbZq, roundUp4 } from './gemm_i8_pack';
 import {
   biasLanes, lanesRequantise, narrowLanes, outElemBytes, requantRegs, rqConst, scaleLanes, setEpilogue, storeEight, storeFour, storeOne,
 } from './gemm_i8_epilogue';
@@ -57,6 +61,21 @@ const A_BLOCK_BYTES: i32 = 256 * 1024;
   }
   return unreachable();
 }
+
+// @ts-ignore: decorator
+@inline function rdot(q: v128, nibbles: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(q, nibbles);
+  return unreachable();
+}
+
+/** i32 lanes of lo + 16·hi from the i16 pair sums of the low and high nibble runs. */
+// @ts-ignore: decorator
+@inline function nibSum(lo: v128, hi: v128): v128 {
+  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(lo), i32x4.shl(i32x4.extadd_pairwise_i16x8_s(hi), 4));
+}
+
+/** Groups per i16 run of mk1x16_nib. */
+const NIB_RUN: i32 = 8;
 
 /** acc = S − zq[n]·rowsum[m] − za[m]·corr[n], then the epilogue (uses TILE[0, 16)). */
 // @ts-ignore: decorator
@@ -106,6 +125,40 @@ function mk1x16_relaxed(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i3
     c3 = rdotAdd(c3, a, v128.load(pb, 48));
     pa += 4;
     pb += 64;
+  }
+  finish(c0, c, m, n0, min(4, N - n0));
+  finish(c1, c + 4 * eb, m, n0 + 4, min(4, N - n0 - 4));
+  finish(c2, c + 8 * eb, m, n0 + 8, min(4, N - n0 - 8));
+  finish(c3, c + 12 * eb, m, n0 + 12, min(4, N - n0 - 12));
+}
+
+/**
+ * GEMV, relaxed path on 8-bit B: one row (nibble rows, 8 bytes per k-group) × one slab, as
+ * S = Σ q·lo + 16·Σ q·hi with q_a = 16·hi + lo: i16x8.relaxed_dot_i8x16_i7x16_s(q, nibbles)
+ * (the 7-bit operand is a nibble, 0..15) gives i16 pair sums |·| ≤ 2·128·15 = 3840, so runs of
+ * NIB_RUN = 8 groups add up in i16 (8·3840 < 2^15) before the pairwise widening to i32.
+ */
+function mk1x16_nib(pa: usize, pb: usize, G: i32, c: usize, eb: usize, m: i32, n0: i32, N: i32): void {
+  let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+  for (let g = 0; g < G;) {
+    const gend = min(g + NIB_RUN, G);
+    let l0 = i32x4.splat(0), l1 = i32x4.splat(0), l2 = i32x4.splat(0), l3 = i32x4.splat(0);
+    let h0 = i32x4.splat(0), h1 = i32x4.splat(0), h2 = i32x4.splat(0), h3 = i32x4.splat(0);
+    for (; g < gend; g++) {
+      const lo = v128.load32_splat(pa), hi = v128.load32_splat(pa, 4);
+      let q = v128.load(pb, 0);
+      l0 = i16x8.add(l0, rdot(q, lo)); h0 = i16x8.add(h0, rdot(q, hi));
+      q = v128.load(pb, 16);
+      l1 = i16x8.add(l1, rdot(q, lo)); h1 = i16x8.add(h1, rdot(q, hi));
+      q = v128.load(pb, 32);
+      l2 = i16x8.add(l2, rdot(q, lo)); h2 = i16x8.add(h2, rdot(q, hi));
+      q = v128.load(pb, 48);
+      l3 = i16x8.add(l3, rdot(q, lo)); h3 = i16x8.add(h3, rdot(q, hi));
+      pa += 8;
+      pb += 64;
+    }
+    c0 = i32x4.add(c0, nibSum(l0, h0)); c1 = i32x4.add(c1, nibSum(l1, h1));
+    c2 = i32x4.add(c2, nibSum(l2, h2)); c3 = i32x4.add(c3, nibSum(l3, h3));
   }
   finish(c0, c, m, n0, min(4, N - n0));
   finish(c1, c + 4 * eb, m, n0 + 4, min(4, N - n0 - 4));
@@ -208,7 +261,7 @@ export function qgemm_i8(
     return 0;
   }
   if ((layouts & PB_I8) == 0) return 1;
-  const ew = relaxed ? 1 : 2;
+  const ew = relaxed ? 1 : ASC_FEATURE_RELAXED_SIMD ? PA_NIB : 2;
   rowSums = packA(a, lda, aSigned, aZp, aZpPerRow, M, K, ew, scratch);
   rowZps = rowSums + (<usize>M << 2);
   zqArr = pbZq(bp);
@@ -217,7 +270,7 @@ export function qgemm_i8(
   const G = Kp >> 2;
   const slabBytes = <usize>G << 6;
   const S = (N + 15) >> 4;
-  const arow = <usize>Kp * <usize>ew;
+  const arow = <usize>Kp * <usize>min(ew, 2);
   for (let m = 0; m < M; m++) {
     const pa = scratch + <usize>m * arow;
     const cm = c + <usize>m * crs;
@@ -226,6 +279,7 @@ export function qgemm_i8(
       const n0 = s << 4;
       if (ASC_FEATURE_SIMD) {
         if (relaxed) mk1x16_relaxed(pa, slab, G, cm + <usize>n0 * eb, eb, m, n0, N);
+        else if (ASC_FEATURE_RELAXED_SIMD) mk1x16_nib(pa, slab, G, cm + <usize>n0 * eb, eb, m, n0, N);
         else mk1x16_dot(pa, slab, G, cm + <usize>n0 * eb, eb, m, n0, N);
       } else {
         for (let j = 0; j < 4 && n0 + (j << 2) < N; j++) {

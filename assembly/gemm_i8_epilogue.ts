@@ -310,19 +310,23 @@ export const EPI_DESC_HEADER: usize = 48;
  * copy of the sCount scales (f32) at dst + 48 and of the bCount biases (i32 or f32 per kind)
  * after them, which the header points to. The host forms descriptors this way because a plan
  * keeps a buffer alive only while steps name it: the GEMM step names the descriptor, so what the
- * descriptor points to must live inside it. Scale and bias strides are per column (cs 1) or
- * scalar (cs 0), row stride 0. bias = 0: none. Returns 1 for an unknown kind or a bad count.
+ * descriptor points to must live inside it. sCount < 0: −sCount scales that stay alive for the
+ * session (packed weights), pointed to where they are, not copied. Scale and bias strides are per
+ * column (cs 1) or scalar (cs 0), row stride 0. bias = 0: none. Returns 1 for an unknown kind or
+ * a bad count.
  */
 export function gemm_i8_epilogue_desc(
   dst: usize, k: i32, s: usize, sCount: i32, zp: i32, b: usize, bCount: i32, a: i32, l: f32, h: f32,
 ): i32 {
-  if (k < EPI_I32 || k > EPI_F32 || sCount < 0 || bCount < 0 || (k != EPI_I32 && sCount < 1)) return 1;
+  const inPlace = sCount < 0;
+  if (inPlace) sCount = -sCount;
+  if (k < EPI_I32 || k > EPI_F32 || bCount < 0 || (k != EPI_I32 && sCount < 1)) return 1;
   const sCopy = dst + EPI_DESC_HEADER;
   const bCopy = sCopy + (<usize>sCount << 2);
-  memory.copy(sCopy, s, <usize>sCount << 2);
+  if (!inPlace) memory.copy(sCopy, s, <usize>sCount << 2);
   if (b) memory.copy(bCopy, b, <usize>bCount << 2);
   store<i32>(dst, k);
-  store<i32>(dst, <i32>sCopy, 4);
+  store<i32>(dst, inPlace ? <i32>s : <i32>sCopy, 4);
   store<i32>(dst, 0, 8);
   store<i32>(dst, sCount > 1 ? 1 : 0, 12);
   store<i32>(dst, zp, 16);

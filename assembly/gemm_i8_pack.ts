@@ -33,9 +33,11 @@
 //   [−255, 255] as i16. Then acc = Σ_k (a − a_zp)(b − b_zp) directly: |product| ≤ 255², so
 //   dot_i16x8_s's pair sums cannot overflow and the k-sum wraps as the reference's does.
 // - GEMV (packA): one row after another, Kp elements each, q_a = a − off (i8 for the relaxed
-//   dot, i16 otherwise); rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow
-//   the rows. Then acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n];
-//   every step is exact in wrapping i32 arithmetic.
+//   dot, i16 otherwise; or, for the relaxed dot on 8-bit B, q_a = a − off ∈ [0, 255] as two
+//   nibble rows per k-group of 4: 4 bytes of q_a & 15, then 4 bytes of q_a >> 4);
+//   rowsum[m] = Σ_k q_a[m,k] and za[m] = a_zp[m] − off (i32 arrays) follow the rows. Then
+//   acc = S − zq[n]·rowsum[m] − za[m]·corr[n] with S = Σ_k q_a[m,k]·q[k,n]; every step is
+//   exact in wrapping i32 arithmetic.
 
 export const PB_HEADER: usize = 16;
 export const PB_FLAG_I7: i32 = 1;
@@ -171,30 +173,49 @@ export function qgemm_i8_scratch_bytes(M: i32, K: i32): i32 {
   return i16bits(<i32>(w << 24) >> 24) | (i16bits(<i32>(w << 16) >> 24) << 16) | (i16bits(<i32>(w << 8) >> 24) << 32) | (i16bits(<i32>w >> 24) << 48);
 }
 
+/** packA's element width code for the nibble rows of the relaxed GEMV on 8-bit B. */
+export const PA_NIB: i32 = 3;
+
 /**
  * Packs rows of A for the GEMV (see the header) into `ap`: Kp elements per row of width ew (1:
- * i8, 2: i16). Writes rowsum[M] then za[M] (i32) right after the rows; returns their address.
+ * i8, 2: i16, PA_NIB: nibbles). Writes rowsum[M] then za[M] (i32) right after the rows; returns
+ * their address.
  */
 export function packA(a: usize, lda: i32, aSigned: i32, aZp: usize, aZpPerRow: i32, M: i32, K: i32, ew: i32, ap: usize): usize {
   const Kp = roundUp4(K);
-  const off = aSigned ? 0 : 128;
-  const sums = ap + <usize>M * <usize>Kp * <usize>ew;
-  const flip: u32 = aSigned ? 0 : 0x80808080; // u8 → s8 is v − 128, i.e. xor of the top bit
+  const nib = ASC_FEATURE_RELAXED_SIMD && ew == PA_NIB; // only the relaxed build reads nibble rows
+  // q_a = a − off: s8 (off 128 for u8, 0 for s8), or u8 for the nibbles (off 0 for u8, −128 for
+  // s8); either is a xor of the top bit or nothing.
+  const off = nib ? (aSigned ? -128 : 0) : (aSigned ? 0 : 128);
+  const rowBytes = <usize>Kp * <usize>(nib ? 2 : ew);
+  const sums = ap + <usize>M * rowBytes;
+  const flip: u32 = (aSigned != 0) == nib ? 0x80808080 : 0;
   const full = K >> 2;
   for (let m = 0; m < M; m++) {
-    const dst = ap + <usize>m * <usize>Kp * <usize>ew;
+    const dst = ap + <usize>m * rowBytes;
     const src = a + <usize>m * <usize>lda;
     let s = 0;
     let g = 0;
     for (; g < full; g++) {
       const w = load<u32>(src + (<usize>g << 2)) ^ flip;
-      if (ew == 1) store<u32>(dst + (<usize>g << 2), w);
-      else store<u64>(dst + (<usize>g << 3), widen4(w));
-      s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
+      if (nib) {
+        store<u32>(dst + (<usize>g << 3), w & 0x0f0f0f0f);
+        store<u32>(dst + (<usize>g << 3), (w >> 4) & 0x0f0f0f0f, 4);
+        s += <i32>(w & 255) + <i32>((w >> 8) & 255) + <i32>((w >> 16) & 255) + <i32>(w >> 24);
+      } else {
+        // (The relaxed build packs i8 or nibbles only.)
+        if (ew == 1 || ASC_FEATURE_RELAXED_SIMD) store<u32>(dst + (<usize>g << 2), w);
+        else store<u64>(dst + (<usize>g << 3), widen4(w));
+        s += (<i32>(w << 24) >> 24) + (<i32>(w << 16) >> 24) + (<i32>(w << 8) >> 24) + (<i32>w >> 24);
+      }
     }
     for (let k = g << 2; k < Kp; k++) {
       const q = k < K ? loadQ8(src + <usize>k, aSigned) - off : 0;
-      if (ew == 1) store<i8>(dst + <usize>k, <i8>q);
+      if (nib) {
+        const at = dst + (<usize>(k >> 2) << 3) + <usize>(k & 3);
+        store<u8>(at, q & 15);
+        store<u8>(at, q >> 4, 4);
+      } else if (ew == 1 || ASC_FEATURE_RELAXED_SIMD) store<i8>(dst + <usize>k, <i8>q);
       else store<i16>(dst + (<usize>k << 1), <i16>q);
       s += q;
     }

@@ -87,6 +87,15 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
         mk1x4(ar, w0, w1, w2, nv > 3 ? ternaryRow(w, ch0 + n0 + 3, K) : w0, K16 >> 4);
       }
     }
+    if (ASC_FEATURE_SIMD) {
+      if (nv == 4 && K16 == K && outCs == 1) { // no tail: the 4 dots as one vector
+        let v = i32x4.sub(v128.load(DOTS), i32x4.splat(corr));
+        if (rowc) v = i32x4.add(v, v128.load(rowc + (<usize>n0 << 2)));
+        v128.store(TILE, v);
+        storeFour(TILE, outAt(m, n0), rowIdx ? m : 0, ch0 + n0, 4);
+        continue;
+      }
+    }
     for (let j = 0; j < nv; j++) {
       const simd = K16 ? load<i32>(DOTS + (<usize>j << 2)) - corr : 0;
       store<i32>(TILE + (<usize>j << 2), withRowc(n0 + j, simd + tailDot(ar, ternaryRow(w, ch0 + n0 + j, K), K16, K)));

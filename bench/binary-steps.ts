@@ -27,7 +27,8 @@ async function ortSession(c: BenchCase): Promise<() => Promise<unknown>> {
   return () => s.run(feeds);
 }
 
-for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.id === only))) {
+// --only takes any row (e.g. int8_gemv_1x4096x4096); without it, the binary rows.
+for (const row of ROWS.filter((r) => (only ? r.id === only : r.id.startsWith('binary_')))) {
   const c = row.build();
   const session = await InferenceSession.create(c.model, { backend: 'relaxed' });
   const feeds: Record<string, Tensor> = {};
@@ -42,13 +43,13 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const bp = (session._engine as unknown as { bound: BoundPlan }).bound as unknown as { fns: ((...a: number[]) => number)[]; args: number[][]; plan: BoundPlan['plan'] };
   const steps = bp.plan.steps.map((s, i) => ({ name: s.kernel, fn: () => bp.fns[i](...bp.args[i]) }));
   const fp32 = await ortSession(c);
-  const int8 = await ortSession(row.int8Twin!());
+  const int8 = row.int8Twin ? await ortSession(row.int8Twin()) : undefined;
   // One call of each column per iteration, steps first, then ort-web fp32, the session, ort-web
   // int8, the session writing into a pre-allocated output: the sessions always follow an ort-web
   // run, from the caches it leaves (as in `npm run bench`), never their own steps.
   const cols: Record<string, () => unknown> = {};
   for (const s of steps) cols[`step ${s.name}`] = s.fn;
-  Object.assign(cols, { ortweb_fp32: fp32, session: run, ortweb_int8: int8, 'session, pre-allocated output': runInto });
+  Object.assign(cols, { ortweb_fp32: fp32, session: run, 'session, pre-allocated output': runInto }, int8 ? { ortweb_int8: int8 } : {});
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cols).map((k) => [k, []]));
   const start = performance.now();
   for (let i = 0; i < 10 || performance.now() - start < (quick ? 1500 : 6000); i++) {
@@ -61,9 +62,9 @@ for (const row of ROWS.filter((r) => r.id.startsWith('binary_') && (!only || r.i
   const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
   const gops = (t: number): string => `${((2 * row.macs) / (t * 1e6)).toFixed(0)} GOP/s`;
   console.log(`${row.id}  (medians of ${samples.session.length} interleaved runs)`);
-  for (const k of ['session', 'session, pre-allocated output', 'ortweb_fp32', 'ortweb_int8', ...Object.keys(ms).filter((c) => c.startsWith('step '))]) {
+  for (const k of ['session', 'session, pre-allocated output', 'ortweb_fp32', ...(int8 ? ['ortweb_int8'] : []), ...Object.keys(ms).filter((c) => c.startsWith('step '))]) {
     const t = ms[k];
-    const extra = k.startsWith('session') ? `  ${gops(t)}, ${(ms.ortweb_fp32 / t).toFixed(2)}× fp32, ${(ms.ortweb_int8 / t).toFixed(2)}× int8` : k.startsWith('step bconv') || k.startsWith('step bgemm') ? `  ${gops(t)}` : '';
+    const extra = k.startsWith('session') ? `  ${gops(t)}, ${(ms.ortweb_fp32 / t).toFixed(2)}× fp32, ${(ms.ortweb_int8 / t).toFixed(2)}× int8`.replace(/, NaN× int8$/, '') : k.startsWith('step bconv') || k.startsWith('step bgemm') ? `  ${gops(t)}` : '';
     console.log(`  ${k.padEnd(34)} ${t.toFixed(3).padStart(8)} ms${extra}`);
   }
 }

@@ -1,6 +1,7 @@
 // A/B of hot (and some cold) kernels between two directories of kernel builds, in one process:
-// rounds alternate A and B, each round takes the minimum of REPS warm calls; prints the medians
-// and the median of the per-round B/A ratios (steadier than absolute times on a shared machine).
+// rounds alternate two instances of A and two of B, each round takes each build's minimum of its
+// REPS calls per instance; prints the medians and the median of the per-round B/A ratios
+// (steadier than absolute times on a shared machine).
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/kernels/ab.ts DIR_A DIR_B [relaxed|simd|scalar]
 // e.g. copy build/ aside before a change, rebuild, then compare the copy with build/.
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { seededRandom } from '../../scripts/lib/random-models.js';
 
 const [dirA, dirB, backend = 'relaxed'] = process.argv.slice(2) as [string, string, Backend?];
 if (!dirA || !dirB) throw new Error('usage: bench/kernels/ab.ts DIR_A DIR_B [relaxed|simd|scalar]');
-const ROUNDS = 7, REPS = 7;
+const ROUNDS = Number(process.env.ROUNDS ?? 7), REPS = 7;
 class Box {
   m: Machine; top: number;
   constructor(dir: string) { this.m = new Machine(new WebAssembly.Module(readFileSync(`${dir}/lowbit.${backend}.wasm`)), backend); this.top = this.m.heapBase; }
@@ -18,13 +19,14 @@ class Box {
   put(d: ArrayBufferView) { const a = this.alloc(d.byteLength); this.m.u8().set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), a); return a; }
   call(n: string, ...a: number[]) { return this.m.kernel(n)(...a) as number; }
 }
-type Setup = (b: Box) => { run: () => void; warm: () => void };
+type Setup = (b: Box) => { run: () => void; warm: () => void; cold?: boolean };
+const flush = new Uint8Array(64 << 20);
 const r = seededRandom(1);
 const rand = (n: number) => new Float32Array(n).map(() => r() * 2 - 1);
 const u8 = (n: number) => new Uint8Array(n).map(() => Math.floor(r() * 256));
 const rowBytes = (L: number) => Math.ceil(L / 128) * 16;
 /** Ternary GEMM M×K×N, u8 activations, requantised to u8 (as the bench row). */
-function tgemv(b: Box, M: number, K: number, N: number) {
+function tgemv(b: Box, M: number, K: number, N: number, cold = false) {
   const wb = Math.ceil(N / 4) * 64 * Math.ceil(K / 64);
   const wp = b.alloc(wb + 4 * N);
   b.call('pack_ternary_i8', b.put(new Int8Array(N * K).map(() => Math.floor(r() * 3) - 1)), N, K, K, 1, wp);
@@ -32,7 +34,24 @@ function tgemv(b: Box, M: number, K: number, N: number) {
   const rowc = b.alloc(4 * N); b.call('ternary_rowc', wp + wb, N, b.put(Uint8Array.of(128)), 0, 0, rowc);
   const epi = b.put(new Int32Array([1, b.put(new Float32Array(N).fill(0.001)), 0, 1, 128, 0, 0, 0, 0, 0, 0]));
   const a = b.put(u8(M * K)); const c = b.alloc(M * N);
-  return { run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
+  return { cold, run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
+}
+/** MatMulNBits exact path M×K×N (f32 activations), `bits` with block 32. */
+function qwgemv(b: Box, M: number, K: number, N: number, bits = 4) {
+  const bs = 32, kb = Math.ceil(K / bs);
+  const qw = b.alloc(b.call('qw_pack_bytes', N, K, bits, bs));
+  b.call('qw_pack', b.put(u8((N * kb * bs * bits) / 8)), 0, 0, b.put(rand(N * kb)), 0, 0, N, K, bits, bs, qw);
+  const a = b.put(rand(M * K)); const c = b.alloc(M * N * 4); const s = b.alloc(b.call('qwgemm_f32_scratch_bytes', M, K, bs));
+  return { run: () => b.call('qwgemm_f32', a, K, qw, c, N, M, N, K, bits, bs, 0, s), warm: () => b.call('qwgemm_f32', a, K, qw, c, N, M, Math.min(N, 16), Math.min(K, 64), bits, bs, 0, s) };
+}
+/** QLinearMatMul u8×s8→u8 M×K×N on the i8 slabs (GEMV layout); cold: caches flushed before each call. */
+function qgemv(b: Box, M: number, K: number, N: number, cold: boolean) {
+  const bb = b.put(u8(K * N)); const bzp = b.put(new Uint8Array(1));
+  const bp = b.alloc(b.call('pack_b_i8_bytes', K, N, 1)); b.call('pack_b_i8', bb, N, 0, 1, bzp, 0, K, N, bp, 1);
+  const a = b.put(u8(M * K)); const azp = b.put(new Uint8Array([131]));
+  const mult = b.put(new Float32Array(N).fill(1e-4)); const epi = b.put(new Int32Array([1, mult, 0, 1, 128, 0, 0, 0, 0, 0, 0]));
+  const c = b.alloc(M * N); const s = b.alloc(b.call('qgemm_i8_scratch_bytes', M, K));
+  return { cold, run: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, N, K, epi, s), warm: () => b.call('qgemm_i8', a, K, 0, azp, 0, bp, c, N, M, 32, 64, epi, s) };
 }
 /** Binary GEMM M×N×K, f32 epilogue with a per-channel scale (as the bench row). */
 function bgemm(b: Box, M: number, N: number, K: number) {
@@ -74,7 +93,23 @@ const CASES: [string, Setup][] = [
     const c = b.alloc(M * rowBytes(N));
     return { run: () => b.call('bgemm_b1b1', a, w, c, M, N, K, N, epi), warm: () => b.call('bgemm_b1b1', a, w, c, 8, 16, 256, N, epi) };
   }],
+  ['qwgemm_f32 4-bit 1x4096x4096', (b) => qwgemv(b, 1, 4096, 4096)],
+  ['qwgemm_f32 4-bit 1x4096x11008', (b) => qwgemv(b, 1, 4096, 11008)],
+  ['qwgemm_f32 4-bit 1x11008x4096', (b) => qwgemv(b, 1, 11008, 4096)],
+  ['qwgemm_f32 4-bit 2x1000x1000', (b) => qwgemv(b, 2, 1000, 1000)],
+  ['qwgemm_f32 4-bit 1x256x256', (b) => qwgemv(b, 1, 256, 256)],
+  ['qwgemm_f32 2-bit 1x4096x4096', (b) => qwgemv(b, 1, 4096, 4096, 2)],
+  ['qgemv_i8 1x4096x4096 (cold)', (b) => qgemv(b, 1, 4096, 4096, true)],
+  ['qgemv_i8 1x4096x4096', (b) => qgemv(b, 1, 4096, 4096, false)],
+  ['qgemv_i8 2x11008x4096 (cold)', (b) => qgemv(b, 2, 11008, 4096, true)],
+  ['qgemv_i8 3x1000x1000', (b) => qgemv(b, 3, 1000, 1000, false)],
+  ['qgemv_i8 1x256x256', (b) => qgemv(b, 1, 256, 256, false)],
   ['tgemv u8 1x4096x4096', (b) => tgemv(b, 1, 4096, 4096)],
+  ['tgemv u8 1x4096x4096 (cold)', (b) => tgemv(b, 1, 4096, 4096, true)],
+  ['tgemv u8 2x11008x4096 (cold)', (b) => tgemv(b, 2, 11008, 4096, true)],
+  ['tgemv u8 1x4096x11008 (cold)', (b) => tgemv(b, 1, 4096, 11008, true)],
+  ['tgemv u8 1x256x256', (b) => tgemv(b, 1, 256, 256)],
+  ['tgemv u8 2x1000x1000', (b) => tgemv(b, 2, 1000, 1000)],
   ['tgemv u8 1x1024x4096', (b) => tgemv(b, 1, 1024, 4096)],
   ['tgemv u8 1x4096x1024', (b) => tgemv(b, 1, 4096, 1024)],
   ['tgemv u8 3x1024x1024', (b) => tgemv(b, 3, 1024, 1024)],
@@ -135,16 +170,24 @@ const CASES: [string, Setup][] = [
 const only = process.env.ONLY; // a regular expression over the case names
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [name, setup] of CASES.filter(([n]) => !only || new RegExp(only).test(n))) {
-  const boxes = [new Box(dirA), new Box(dirB)].map((bx) => setup(bx));
+  // Two instances per build, made in the order A B B A: where an instance's memory lands moves
+  // its times by several percent, so each build gets one early and one late instance.
+  const boxes = [dirA, dirB, dirB, dirA].map((d) => setup(new Box(d)));
+  const build = [0, 1, 1, 0];
   for (const k of boxes) { for (let i = 0; i < 500; i++) k.warm(); k.run(); }
   const t: number[][] = [[], []];
   for (let round = 0; round < ROUNDS; round++) {
-    for (let s = 0; s < 2; s++) {
-      const k = boxes[(round + s) % 2];
-      let best = Infinity;
-      for (let i = 0; i < REPS; i++) { const t0 = performance.now(); k.run(); best = Math.min(best, performance.now() - t0); }
-      t[(round + s) % 2].push(best);
+    const best = [Infinity, Infinity];
+    for (let s = 0; s < 4; s++) {
+      const j = (round + s) % 4;
+      const k = boxes[j];
+      for (let i = 0; i < REPS; i++) {
+        if (k.cold) flush.fill(i + 1);
+        const t0 = performance.now(); k.run(); best[build[j]] = Math.min(best[build[j]], performance.now() - t0);
+      }
     }
+    t[0].push(best[0]);
+    t[1].push(best[1]);
   }
   const ratios = t[0].map((a, i) => t[1][i] / a);
   console.log(`${name.padEnd(32)} A ${median(t[0]).toFixed(3)} ms  B ${median(t[1]).toFixed(3)} ms  B/A median ${median(ratios).toFixed(3)} (min-of-rounds ${(Math.min(...t[1]) / Math.min(...t[0])).toFixed(3)})`);

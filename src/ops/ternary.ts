@@ -21,9 +21,11 @@
 //     Y = clamp(f32(acc)·s[n] + bias[n], act_min, act_max), s[n] = f32(a_scale·w_scale[n]),
 //     bias float32 [N]; each operation one f32 rounding in this order.
 // a_scale, w_scale, y_scale are float32; a_zero_point has A's type. W must be a constant: it is
-// packed once per session with its row sums (⌈N/4⌉·64·⌈K/64⌉ + 4·N bytes), and the zero-point term
-// bias[n] − a_zp'·Σ_k W[k, n] is formed per run (ternary_rowc).
+// packed once per session with the zero-point term bias[n] − a_zp'·Σ_k W[k, n] (⌈N/4⌉·64·⌈K/64⌉ +
+// 4·N bytes; ternary_rowc), or with the row sums Σ_k W[k, n] when a_zero_point or the bias is
+// computed at run time (then the term is formed per run).
 
+import { dtypeCode } from '../ir/dtype.js';
 import { numel } from '../ir/tensor.js';
 import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context.js';
 import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
@@ -92,53 +94,86 @@ function checkParams(ctx: OpCtx, N: number): { perChannel: boolean; aSigned: boo
   return { perChannel, aSigned };
 }
 
-/** W packed once per session: N ternary rows (by `pack`) followed by their N row sums. */
-function packedWeights(ctx: OpCtx, key: string, N: number, K: number, pack: (src: Addr, dst: Addr) => void): Addr {
+/**
+ * W packed once per session: N ternary rows (by `pack`) followed by rowc[n] = bias[n] −
+ * a_zp'·Σ_k W[k, n] (the integer bias only when requantising): formed with the packing when
+ * a_zero_point and the bias are constants (the usual case), else from the row sums per run.
+ */
+function packedWeights(ctx: OpCtx, key: string, N: number, K: number, aSigned: boolean, q: boolean, pack: (src: Addr, dst: Addr) => void): { wp: Addr; rowc: Addr } {
   const rows = ternaryWeightsBytes(N, K);
-  return ctx.derived(W, key, rows + 4 * N, (src, dst) => {
+  const hasBias = q && ctx.has(BIAS);
+  const zp = ctx.has(A_ZP) ? ctx.value(A_ZP) : undefined;
+  const atPack = (!ctx.has(A_ZP) || zp !== undefined) && (!hasBias || ctx.value(BIAS) !== undefined);
+  const rowcKey = atPack ? `_rowc${+aSigned}_${zp ? zp.bytes[0] : 'none'}_${hasBias ? ctx.node.inputs[BIAS] : 'none'}` : '';
+  const wp = ctx.derived(W, key + rowcKey, rows + 4 * N, (src, dst) => {
     pack(src, dst);
-    ctx.step('ternary_row_sums', dst, N, K, ctx.offset(dst, rows));
+    const sums = ctx.offset(dst, rows);
+    ctx.step('ternary_row_sums', dst, N, K, sums);
+    if (atPack) {
+      // In place: rowc[n] reads sums[n] only.
+      ctx.step('ternary_rowc', sums, N, zp ? ctx.params(zp.bytes) : 0, aSigned ? 1 : 0, hasBias ? ctx.params(ctx.value(BIAS)!.bytes) : 0, sums);
+    }
   });
+  if (atPack) return { wp, rowc: ctx.offset(wp, rows) };
+  const rowc = ctx.scratch(4 * N);
+  ctx.step('ternary_rowc', ctx.offset(wp, rows), N, ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, aSigned ? 1 : 0, hasBias ? ctx.in(BIAS) : 0, rowc);
+  return { wp, rowc };
 }
 
-/** rowc[n] = bias[n] − a_zp'·Σ_k W[k, n] (the integer bias only when requantising). */
-function emitRowc(ctx: OpCtx, wp: Addr, N: number, K: number, aSigned: boolean, q: boolean): Addr {
-  const rowc = ctx.scratch(4 * N);
-  const bias = q && ctx.has(BIAS) ? ctx.in(BIAS) : 0;
-  ctx.step('ternary_rowc', ctx.offset(wp, ternaryWeightsBytes(N, K)), N, ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, aSigned ? 1 : 0, bias, rowc);
-  return rowc;
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The multipliers f32(f32(a_scale·w_scale[n]) / y) (qlinear_requant_desc's table; y = y_scale,
+ * or 1 for the float layer, where the quotient is exact): formed once per session when the
+ * scales are constants (the usual case), else per run.
+ */
+function scaleTable(ctx: OpCtx, count: number, q: boolean): { table: Addr; perSession: boolean } {
+  const aS = ctx.value(A_SCALE), yS = q ? ctx.value(Y_SCALE) : undefined;
+  if (ctx.value(W_SCALE) && aS && (!q || yS)) {
+    const key = `ternary_rq_${hex(aS.bytes)}_${yS ? hex(yS.bytes) : '1'}`;
+    const table = ctx.derived(W_SCALE, key, 4 * count, (src, dst) => {
+      // Only the table is kept: the descriptor's header holds an address.
+      const rq = ctx.scratch(RQ_TABLE + 4 * count);
+      ctx.step('qlinear_requant_desc', ctx.params(aS.bytes), 1, src, count, ctx.params(yS ? yS.bytes : Float32Array.of(1)), dtypeCode('float32'), 0, 0, rq);
+      ctx.step('copy_bytes', ctx.offset(rq, RQ_TABLE), dst, 4 * count);
+    });
+    return { table, perSession: true };
+  }
+  const y = q ? ctx.in(Y_SCALE) : ctx.params(Float32Array.of(1));
+  const rq = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, { addr: ctx.in(W_SCALE), count }, y, q ? ctx.in(Y_ZP) : ctx.params(Uint8Array.of(0)), false);
+  return { table: ctx.offset(rq, RQ_TABLE), perSession: false };
 }
 
 /**
- * The gemm_i8_epilogue.ts descriptor: requantise by m[n] clamped to [y_min, y_max], or the
- * float epilogue with s[n] = f32(a_scale·w_scale[n]) (qlinear_requant_desc against y_scale 1:
- * the quotient by 1 is exact), + bias, clamped to [act_min, act_max].
+ * The gemm_i8_epilogue.ts descriptor (formed per run: it holds addresses): requantise by m[n]
+ * clamped to [y_min, y_max], or the float epilogue with s[n] = f32(a_scale·w_scale[n]), + bias,
+ * clamped to [act_min, act_max].
  */
 function emitEpilogue(ctx: OpCtx, N: number, perChannel: boolean, q: boolean): Addr {
   const count = perChannel ? N : 1;
-  const one = { addr: ctx.in(W_SCALE), count };
+  const { table, perSession } = scaleTable(ctx, count, q);
+  // A table formed once per session stays where it is (a negative count): no copy per run.
+  const sCount = perSession ? -count : count;
   if (q) {
     const ySigned = ctx.dtype(Y_ZP) === 'int8';
     const yZp = ctx.requireValue(Y_ZP, 'the output zero point is part of the epilogue descriptor');
     const zp = ySigned ? (yZp.bytes[0] << 24) >> 24 : yZp.bytes[0];
-    const rq = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, one, ctx.in(Y_SCALE), ctx.in(Y_ZP), ySigned);
     const [qmin, qmax] = ySigned ? [-128, 127] : [0, 255];
     const lo = attrInt(ctx, 'y_min', qmin);
     const hi = attrInt(ctx, 'y_max', qmax);
     if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `y_min ${lo} is above y_max ${hi}`);
     const clamps = lo > qmin || hi < qmax;
     const epi = ctx.scratch(EPI_DESC_HEADER + 4 * count);
-    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, ctx.offset(rq, RQ_TABLE), count, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
+    ctx.step('gemm_i8_epilogue_desc', epi, ySigned ? EPI_S8 : EPI_U8, table, sCount, zp, 0, 0, clamps ? ACT_CLAMP : 0, lo, hi);
     return epi;
   }
-  const s = emitRequantDesc(ctx, 'float32', { addr: ctx.in(A_SCALE), count: 1 }, one, ctx.params(Float32Array.of(1)), ctx.params(Uint8Array.of(0)), false);
   const lo = attrFloat(ctx, 'act_min', -Infinity);
   const hi = attrFloat(ctx, 'act_max', Infinity);
   if (lo > hi) ctx.fail('LOWBIT_BAD_MODEL', `act_min ${lo} is above act_max ${hi}`);
   const act = lo === -Infinity && hi === Infinity ? 0 : ACT_CLAMP;
   const bCount = ctx.has(BIAS) ? N : 0;
   const epi = ctx.scratch(EPI_DESC_HEADER + 4 * (count + bCount));
-  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, ctx.offset(s, RQ_TABLE), count, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
+  ctx.step('gemm_i8_epilogue_desc', epi, EPI_F32, table, sCount, 0, bCount ? ctx.in(BIAS) : 0, bCount, act, lo, hi);
   return epi;
 }
 
@@ -169,10 +204,9 @@ const ternaryMatmul: OpDef = {
     const { perChannel, aSigned } = checkParams(ctx, p.N);
     if (p.rows * p.N === 0) return;
     const q = requantises(ctx);
-    const wp = packedWeights(ctx, `ternary_t${+p.transB}`, p.N, p.K, (src, dst) => {
+    const { wp, rowc } = packedWeights(ctx, `ternary_t${+p.transB}`, p.N, p.K, aSigned, q, (src, dst) => {
       ctx.step('pack_ternary_i8', src, p.N, p.K, p.transB ? p.K : 1, p.transB ? 1 : p.N, dst);
     });
-    const rowc = emitRowc(ctx, wp, p.N, p.K, aSigned, q);
     ctx.step('tgemm_t2i8', ctx.in(A), p.K, aSigned ? 1 : 0, wp, rowc, ctx.out(0), p.rows, p.N, p.K, p.N, emitEpilogue(ctx, p.N, perChannel, q));
   },
 };
@@ -221,10 +255,9 @@ const ternaryConv: OpDef = {
       emitConvI8(ctx, g, { x: ctx.in(A), xSigned: aSigned, xZp: ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, w: W, wSigned: true, wZp: -1, wPerChannel: false, bias, epi });
       return;
     }
-    const wp = packedWeights(ctx, 'tconv', channels, K, (src, dst) => {
+    const { wp, rowc } = packedWeights(ctx, 'tconv', channels, K, aSigned, q, (src, dst) => {
       ctx.step('pack_ternary_conv_i8', src, channels, g.C, T, dst);
     });
-    const rowc = emitRowc(ctx, wp, channels, K, aSigned, q);
     const chunk = chunkOf(g, K);
     ctx.step('tconv_t2i8', ctx.params(geomDescriptor(ctx.dims(A)[0], g, chunk)), ctx.in(A), aSigned ? 1 : 0,
       ctx.has(A_ZP) ? ctx.in(A_ZP) : 0, wp, rowc, epi, ctx.out(0),

@@ -246,6 +246,25 @@ describe.each(ALL_BACKENDS)('qgemm_i8 (%s)', (backend) => {
     }
   });
 
+  it('GEMV: the relaxed nibble runs hold their i16 bound (q_a = 255 against q = −128, whole and ragged runs)', () => {
+    // q_a = 255 splits into nibbles 15, 15; each i16 lane of a run gains 2·(−128)·15 per group,
+    // −30720 after the 8 groups of a run: one more group would wrap.
+    for (const [aS, K] of [[false, 64], [false, 61], [true, 100]] as const) {
+      box.reset();
+      const M = 1 + (K & 1), N = 20;
+      const t: Case = {
+        M, N, K, aSigned: aS, bSigned: true, aZpPerRow: false, bZpPerCol: false,
+        // b = −128 but in its last row (127): columns span the full 8-bit range (no 7-bit path).
+        a: new Uint8Array(M * K).fill(aS ? 127 : 255), b: new Uint8Array(K * N).map((_, i) => (i < (K - 1) * N ? -128 & 255 : 127)),
+        aZp: null, bZp: null,
+      };
+      const want = runRef(box, t, { kind: EPI_I32 });
+      expect(want[0]).toBe(((K - 1) * -128 + 127) * (aS ? 127 : 255));
+      expect(packB(box, t, PB_I8).flags & FLAG_I7).toBe(0);
+      expectSame(runFast(box, t, packB(box, t, PB_I8).bp, { kind: EPI_I32 }), want, `nibble runs ${tn(aS)} K=${K}`);
+    }
+  });
+
   it('is exact when the GEMM blocks rows of A for the cache (more rows than one 256 KiB block)', () => {
     const r = rng(77);
     // K = 8193: 16 rows of packed A per block, so M = 37 makes three blocks, the last ragged.
