@@ -40,6 +40,6 @@ export { bconv_b1b1, bconv_b1b1_scratch_bytes } from './bconv_b1b1';
 export { bgemm_b1i8, bgemm_b1f32 } from './bgemm_b1x';
 export { fake_quant_f32, fake_quant_q8, multithreshold_f32 } from './fakequant';
 export { pack_ternary_conv_i8, pack_ternary_f32, pack_ternary_i8, ternary_weights_bytes } from './ternary_pack';
-export { tgemm_t2i8, ternary_row_sums, ternary_rowc } from './tgemm_t2i8';
+export { tgemm_t2i8, tgemm_t2i8_scratch_bytes, ternary_row_sums, ternary_rowc } from './tgemm_t2i8';
 export { tconv_t2i8, tconv_t2i8_scratch_bytes } from './tconv_t2i8';
 export { lmul_conv_f32, lmul_dot_f32, lmul_gemm_f32, lmul_mul_f32 } from './lmul';

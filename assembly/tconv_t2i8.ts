@@ -11,7 +11,8 @@
 //             point and the bias), or 0
 //     epi     gemm_i8_epilogue.ts descriptor, index (0, output channel)
 //     y       NCHW [N, G·M, OD, OH, OW] of the epilogue's type
-//     scratch tconv_t2i8_scratch_bytes(d) bytes (d's G_CHUNK: output positions per GEMM call)
+//     scratch tconv_t2i8_scratch_bytes(d) bytes (d's G_CHUNK: output positions per GEMM call, then
+//             the GEMM's packed row blocks)
 //   acc[ch, s] = Σ_{c, taps} (x − x_zp)·w + bias[ch], the ONNX Conv of the real-valued x − x_zp
 //   (taps outside X contribute 0).
 //   tconv_t2i8__ref(d, x, xSigned, xZp, w, bias, epi, y): plain layout, w int8 {−1, 0, +1}
@@ -30,7 +31,7 @@
 import { desc } from './common';
 import { G_C, G_CHUNK, G_DIL, G_G, G_IN, G_K, G_M, G_N, G_OUT, G_PAD, G_S } from './conv_geom';
 import { outElemBytes, setEpilogue, storeOne } from './gemm_i8_epilogue';
-import { tgemmCore } from './tgemm_t2i8';
+import { tgemmCore, tgemm_t2i8_scratch_bytes } from './tgemm_t2i8';
 
 // @ts-ignore: decorator
 @inline function roundUp16(x: i32): i32 {
@@ -55,10 +56,11 @@ function badGeometry(d: usize): bool {
   return <i64>taps(d) * <i64>desc(d, G_C) >= <i64>(1 << 24);
 }
 
-/** Bytes of tconv_t2i8's scratch: xt of one image and group, then a chunk of im2col rows. */
+/** Bytes of tconv_t2i8's scratch: xt of one image and group, a chunk of im2col rows, then the GEMM's packing space. */
 export function tconv_t2i8_scratch_bytes(d: usize): i32 {
   const P = desc(d, G_IN) * desc(d, G_IN + 1) * desc(d, G_IN + 2);
-  return roundUp16(P * desc(d, G_C)) + desc(d, G_CHUNK) * roundUp16(taps(d) * desc(d, G_C));
+  const K = taps(d) * desc(d, G_C);
+  return roundUp16(P * desc(d, G_C)) + desc(d, G_CHUNK) * roundUp16(K) + tgemm_t2i8_scratch_bytes(desc(d, G_CHUNK), K);
 }
 
 /** n bytes from src to dst (n ≥ 16: v128 copies, the last one overlapping). */
@@ -133,6 +135,7 @@ export function tconv_t2i8(d: usize, x: usize, xSigned: i32, xZp: usize, w: usiz
   const xt = scratch;
   const col = xt + <usize>roundUp16(Pin * C);
   const lda = roundUp16(K);
+  const pack = col + <usize>chunk * <usize>lda;
   for (let n = 0; n < NB; n++) {
     for (let g = 0; g < G; g++) {
       transpose(x + <usize>(n * G + g) * <usize>C * <usize>Pin, C, Pin, flip, xt);
@@ -141,10 +144,10 @@ export function tconv_t2i8(d: usize, x: usize, xSigned: i32, xZp: usize, w: usiz
       for (let s0 = 0; s0 < S; s0 += chunk) {
         const ns = min(chunk, S - s0);
         if (direct) {
-          tgemmCore(xt + <usize>s0 * <usize>C, C, 0, w, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false);
+          tgemmCore(xt + <usize>s0 * <usize>C, C, 0, w, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false, pack);
         } else {
           im2col(d, xt, pad, col, <usize>lda, s0, ns);
-          tgemmCore(col, lda, 0, w, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false);
+          tgemmCore(col, lda, 0, w, rg, ns, M, K, yg + <usize>s0 * eb, 1, S, g * M, false, pack);
         }
       }
     }

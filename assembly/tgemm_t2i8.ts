@@ -1,11 +1,12 @@
 // Ternary weights ({−1, 0, +1}) × 8-bit activations, exact integer accumulation.
 //
-//   tgemm_t2i8(a, lda, aSigned, w, rowc, c, M, N, K, ldc, epi) → 0, or 1 on a bad size / epilogue
+//   tgemm_t2i8(a, lda, aSigned, w, rowc, c, M, N, K, ldc, epi, scratch) → 0, or 1 on a bad size / epilogue
 //     a     u8 or s8 (aSigned) M×K row-major, leading dimension lda bytes
 //     w     N ternary rows of K elements (ternary_pack.ts; weights B as N×K = "transB")
 //     rowc  i32 [N] added to column n's dot, or 0: the bias and zero-point term (ternary_rowc)
 //     c     M×N row-major, leading dimension ldc elements of the epilogue's type
 //     epi   gemm_i8_epilogue.ts descriptor (i32, requantise to u8/s8, or f32), index (m, n)
+//     scratch  tgemm_t2i8_scratch_bytes(M, K) bytes (row blocks' activations packed for the tile)
 //   acc[m, n] = Σ_k a'[m, k]·w[n, k] + rowc[n], a' = a (s8) or a − 128 (u8: the sign bit
 //   flipped), in wrapping i32; the dot itself is exact (|Σ a'·w| ≤ 128·K < 2^31 for K < 2^24).
 //   A GEMV row (M < 4, and the rows past the last quad) of u8 is flipped to a' in place for the
@@ -24,7 +25,7 @@
 import { ternaryCode, ternaryRow } from './ternary_pack';
 import { outElemBytes, setEpilogue, storeFour, storeFourShared, storeOne } from './gemm_i8_epilogue';
 import {
-  APACK, APACK_GROUPS, BLOCK_QUADS, DOTS, RUN_GROUPS, TOTALS, dotsOfTotals, flipSigns, ldA, mk1x4, mk4x2, mk4x2Rows, packQuad, rowSum,
+  APACK_GROUPS, BLOCK_QUADS, DOTS, RUN_GROUPS, TOTALS, dotsOfTotals, flipSigns, ldA, mk1x4, mk4x2, mk4x2Rows, packQuad, rowSum,
   setActivationFlip, unpackRun,
 } from './tgemm_t2i8_tile';
 
@@ -44,6 +45,8 @@ let ch0: i32 = 0; // epilogue channel of column 0
 let rowIdx: bool = true; // epilogue index (m, n); the convolution uses (0, channel)
 let rowc: usize = 0;
 let aU8: bool = false; // activations u8 (the tiles flip their sign bit), else s8
+let apack: usize = 0; // the caller's scratch for packed row blocks (tgemm_t2i8_scratch_bytes)
+let apackGroups: i32 = 0; // groups of 16 it holds
 
 /** The exact Σ_{K16≤k<K} a'[k]·w[k] of row `ar`, from the packed codes. */
 // @ts-ignore: decorator
@@ -125,12 +128,12 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
 function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i32): void {
   const K16 = K & ~15, G = K16 >> 4;
   for (let r = 0; r < nq << 2; r++) store<i32>(ROW_SUMS + (<usize>r << 2), rowSum(a0 + <usize>r * la, K16));
-  // The block's rows as a': packed whole (the sign flipped for u8), or past APACK read in place
-  // (u8 rows flipped in place, and back at the end: A reads back unchanged).
-  const whole = nq * G <= APACK_GROUPS;
+  // The block's rows as a': packed whole (the sign flipped for u8), or past the packing space read
+  // in place (u8 rows flipped in place, and back at the end: A reads back unchanged).
+  const whole = nq * G <= apackGroups;
   for (let q = 0; q < nq; q++) {
     const aq = a0 + <usize>(q << 2) * la;
-    if (whole) packQuad(aq, la, 0, G, APACK + (<usize>(q * G) << 6));
+    if (whole) packQuad(aq, la, 0, G, apack + (<usize>(q * G) << 6));
     else if (aU8) for (let r: usize = 0; r < 4; r++) flipSigns(aq + r * la, K16);
   }
   for (let n = 0; n < N; n += 4) {
@@ -143,7 +146,7 @@ function gemmBlock(a0: usize, la: usize, w: usize, m: i32, nq: i32, N: i32, K: i
         unpackRun(w0, w1, g, gn);
         for (let q = 0; q < nq; q++) {
           const tot = TOTALS + (<usize>q << 7);
-          if (whole) mk4x2(APACK + (<usize>(q * G + g) << 6), gn, tot, g == 0);
+          if (whole) mk4x2(apack + (<usize>(q * G + g) << 6), gn, tot, g == 0);
           else mk4x2Rows(a0 + <usize>(q << 2) * la + (<usize>g << 4), la, gn, tot, g == 0);
         }
       }
@@ -193,15 +196,28 @@ function storeQuad(a0: usize, la: usize, w: usize, m: i32, n: i32, nv: i32, K: i
   }
 }
 
+/** Groups of 16 the row blocks of an M×K product pack (see APACK_GROUPS; 0 when none is packed). */
+function packGroups(M: i32, K: i32): i32 {
+  return M >= 4 && K >= 16 ? min(APACK_GROUPS, min(BLOCK_QUADS, M >> 2) * (K >> 4)) : 0;
+}
+
+/** Scratch bytes of tgemm_t2i8 (and of tgemmCore's `pack`) for M rows of K elements. */
+export function tgemm_t2i8_scratch_bytes(M: i32, K: i32): i32 {
+  return packGroups(M, K) << 6;
+}
+
 /**
  * The product of rows a (lda bytes apart, flip: 0x80 for u8, 0 for s8) with the N ternary rows
  * channel … channel + N − 1 of w, plus rowc, through the epilogue already set: element (m, n)
- * stored at c + (m·rs + n·cs) elements, epilogue index (rowIndexed ? m : 0, channel + n).
+ * stored at c + (m·rs + n·cs) elements, epilogue index (rowIndexed ? m : 0, channel + n). pack:
+ * tgemm_t2i8_scratch_bytes(M, K) bytes where row blocks are packed.
  */
 export function tgemmCore(
   a: usize, lda: i32, aFlip: u8, w: usize, rc: usize, M: i32, N: i32, K: i32,
-  c: usize, rs: i32, cs: i32, channel: i32, rowIndexed: bool,
+  c: usize, rs: i32, cs: i32, channel: i32, rowIndexed: bool, pack: usize,
 ): void {
+  apack = pack;
+  apackGroups = packGroups(M, K);
   setActivationFlip(aFlip);
   aU8 = aFlip != 0;
   rowc = rc;
@@ -218,7 +234,7 @@ export function tgemmCore(
       const G = K >> 4;
       while (m + 4 <= M) {
         let nq = min(BLOCK_QUADS, (M - m) >> 2);
-        if (nq * G > APACK_GROUPS && G <= APACK_GROUPS) nq = APACK_GROUPS / G; // fewer quads, packed whole
+        if (nq * G > apackGroups && G <= apackGroups) nq = apackGroups / G; // fewer quads, packed whole
         gemmBlock(a + <usize>m * la, la, w, m, nq, N, K);
         m += nq << 2;
       }
@@ -232,9 +248,9 @@ function badSizes(M: i32, N: i32, K: i32, epi: usize): bool {
 }
 
 /** Ternary weights × u8/s8 activations (see the top of this file). */
-export function tgemm_t2i8(a: usize, lda: i32, aSigned: i32, w: usize, rc: usize, c: usize, M: i32, N: i32, K: i32, ldc: i32, epi: usize): i32 {
+export function tgemm_t2i8(a: usize, lda: i32, aSigned: i32, w: usize, rc: usize, c: usize, M: i32, N: i32, K: i32, ldc: i32, epi: usize, scratch: usize): i32 {
   if (badSizes(M, N, K, epi)) return 1;
-  tgemmCore(a, lda, aSigned ? 0 : 0x80, w, rc, M, N, K, c, ldc, 1, 0, true);
+  tgemmCore(a, lda, aSigned ? 0 : 0x80, w, rc, M, N, K, c, ldc, 1, 0, true, scratch);
   return 0;
 }
 

@@ -189,13 +189,12 @@ export function unpackRun(w0: usize, w1: usize, g: i32, n: i32): void {
 }
 
 /**
- * Groups of 16 the packed activations hold (256 KiB): 16 quads of K ≤ 4096, fewer quads of a
- * longer K, a lone quad up to K = 65536; beyond, mk4x2Rows reads the rows in place (packing a
- * run per channel pair measured 1.6× its time on 8×70000×64).
+ * Most groups of 16 the packed activations hold (256 KiB of the caller's scratch, 64 bytes a
+ * group: a', quad-interleaved): 16 quads of K ≤ 4096, fewer quads of a longer K, a lone quad up
+ * to K = 65536; beyond, mk4x2Rows reads the rows in place (packing a run per channel pair
+ * measured 1.6× its time on 8×70000×64).
  */
 export const APACK_GROUPS: i32 = 4096;
-/** Activations of a row block as a', quad-interleaved: 64 bytes a group, 16 a row. */
-export const APACK: usize = memory.data(APACK_GROUPS << 6, 16);
 
 /** Packs groups [g, g + n) of the 4 rows a0 + i·la as a' (u8: the sign bit flipped) to dst. */
 export function packQuad(a0: usize, la: usize, g: i32, n: i32, dst: usize): void {

@@ -34,7 +34,8 @@ function tgemv(b: Box, M: number, K: number, N: number, cold = false) {
   const rowc = b.alloc(4 * N); b.call('ternary_rowc', wp + wb, N, b.put(Uint8Array.of(128)), 0, 0, rowc);
   const epi = b.put(new Int32Array([1, b.put(new Float32Array(N).fill(0.001)), 0, 1, 128, 0, 0, 0, 0, 0, 0]));
   const a = b.put(u8(M * K)); const c = b.alloc(M * N);
-  return { cold, run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi) };
+  const ts = b.alloc(b.call('tgemm_t2i8_scratch_bytes', M, K));
+  return { cold, run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi, ts), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi, ts) };
 }
 /** MatMulNBits exact path M×K×N (f32 activations), `bits` with block 32. */
 function qwgemv(b: Box, M: number, K: number, N: number, bits = 4) {

@@ -47,8 +47,9 @@ function bench(backend: Backend, sh: Gemm | Conv): { median: number; min: number
     const a = box.put(u8(M * K));
     const c = box.alloc(M * N);
     ops = 2 * M * N * K;
-    run = () => call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi);
-    warm = () => call('tgemm_t2i8', a, K, 0, wp, rowc, c, Math.min(M, 8), 16, Math.min(K, 256), N, epi);
+    const ts = box.alloc(call('tgemm_t2i8_scratch_bytes', M, K));
+    run = () => call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi, ts);
+    warm = () => call('tgemm_t2i8', a, K, 0, wp, rowc, c, Math.min(M, 8), 16, Math.min(K, 256), N, epi, ts);
   } else {
     const { C, M, H, W, k, chunk } = sh;
     const K = k * k * C;

@@ -34,7 +34,8 @@ for (const [M, K, N] of SHAPES) {
   call('ternary_row_sums', wt, N, K, wt + wb);
   const rowc = box.alloc(4 * N);
   call('ternary_rowc', wt + wb, N, zp, 1, 0, rowc);
-  const runT = () => call('tgemm_t2i8', a, K, 1, wt, rowc, yt, M, N, K, N, epi);
+  const ts = box.alloc(call('tgemm_t2i8_scratch_bytes', M, K));
+  const runT = () => call('tgemm_t2i8', a, K, 1, wt, rowc, yt, M, N, K, N, epi, ts);
   const layout = packLayout(M);
   const bp = box.alloc(packBBytes(K, N, layout));
   call('pack_b_i8', w, N, 0, 1, 0, 0, K, N, bp, layout);
@@ -43,7 +44,7 @@ for (const [M, K, N] of SHAPES) {
   // Warm up with short calls first (V8 cannot tier up a long call mid-flight).
   // qgemm_i8 checks K and N against the packed B: the short calls have few rows.
   for (let i = 0; i < 30; i++) {
-    call('tgemm_t2i8', a, K, 1, wt, rowc, yt, Math.min(M, 4), N, K, N, epi);
+    call('tgemm_t2i8', a, K, 1, wt, rowc, yt, Math.min(M, 4), N, K, N, epi, ts);
     call('qgemm_i8', a, K, 1, zp, 0, bp, yi, N, Math.min(M, 4), N, K, epi, scratch);
   }
   const reps = Math.max(quick ? 5 : 11, Math.min(quick ? 20 : 60, Math.floor(2e9 / (M * K * N))));

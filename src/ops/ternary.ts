@@ -207,7 +207,8 @@ const ternaryMatmul: OpDef = {
     const { wp, rowc } = packedWeights(ctx, `ternary_t${+p.transB}`, p.N, p.K, aSigned, q, (src, dst) => {
       ctx.step('pack_ternary_i8', src, p.N, p.K, p.transB ? p.K : 1, p.transB ? 1 : p.N, dst);
     });
-    ctx.step('tgemm_t2i8', ctx.in(A), p.K, aSigned ? 1 : 0, wp, rowc, ctx.out(0), p.rows, p.N, p.K, p.N, emitEpilogue(ctx, p.N, perChannel, q));
+    ctx.step('tgemm_t2i8', ctx.in(A), p.K, aSigned ? 1 : 0, wp, rowc, ctx.out(0), p.rows, p.N, p.K, p.N, emitEpilogue(ctx, p.N, perChannel, q),
+      ctx.scratch(tgemmScratchBytes(p.rows, p.K)));
   },
 };
 
@@ -217,9 +218,15 @@ function chunkOf(g: ConvGeom, K: number): number {
   return Math.min(S, Math.max(4, Math.floor(CHUNK_BYTES / roundUp16(K) / 4) * 4));
 }
 
-/** tconv_t2i8_scratch_bytes: one image and group's position-major input, then a chunk of im2col rows. */
+/** tgemm_t2i8_scratch_bytes(M, K): 64 bytes a group of 16 of the packed row blocks (≤ 16 quads, ≤ 4096 groups). */
+export function tgemmScratchBytes(M: number, K: number): number {
+  return M >= 4 && K >= 16 ? Math.min(4096, Math.min(16, M >> 2) * (K >> 4)) * 64 : 0;
+}
+
+/** tconv_t2i8_scratch_bytes: one image and group's position-major input, a chunk of im2col rows, the GEMM's packing space. */
 export function tconvScratchBytes(g: ConvGeom, chunk: number): number {
-  return roundUp16(numel(g.inSpatial) * g.C) + chunk * roundUp16(numel(g.kernel) * g.C);
+  const K = numel(g.kernel) * g.C;
+  return roundUp16(numel(g.inSpatial) * g.C) + chunk * roundUp16(K) + tgemmScratchBytes(chunk, K);
 }
 
 /**

@@ -75,7 +75,7 @@ export const LBP_KERNEL_SIGS: ReadonlyMap<string, string> = new Map([
   ['tconv_t2i8', 'iiiiiiiii:i'],
   ['ternary_row_sums', 'iiii:'],
   ['ternary_rowc', 'iiiiii:'],
-  ['tgemm_t2i8', 'iiiiiiiiiii:i'],
+  ['tgemm_t2i8', 'iiiiiiiiiiii:i'],
   ['unary', 'iiiiiff:'],
   ['unpack_signs_f32', 'iiiii:'],
   ['unpack_signs_nhwc_f32', 'iiiii:'],

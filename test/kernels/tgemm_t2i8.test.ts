@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, KernelBox, rng } from '../support/kernels.js';
 import { expectSameArray } from '../support/binary.js';
+import { tgemmScratchBytes } from '../../src/ops/ternary.js';
 import {
   EPI_F32, EPI_I32, EPI_S8, EPI_U8, activationBytes, epilogues, outBytes, putI8Epi, readOut, scrambleTernaryPadding,
   ternary, ternaryWeightsBytes as wBytes, unpackTernary,
@@ -92,7 +93,7 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
         const eb = outBytes(e.kind);
         const cr = box.alloc(M * ldc * eb), cf = box.alloc(M * ldc * eb);
         expect(box.call('tgemm_t2i8__ref', ap, lda, +aSigned, aZp, wi, bias, cr, M, N, K, ldc, putI8Epi(box, e))).toBe(0);
-        expect(box.call('tgemm_t2i8', ap, lda, +aSigned, wp, rowc, cf, M, N, K, ldc, putI8Epi(box, e))).toBe(0);
+        expect(box.call('tgemm_t2i8', ap, lda, +aSigned, wp, rowc, cf, M, N, K, ldc, putI8Epi(box, e), box.alloc(box.call('tgemm_t2i8_scratch_bytes', M, K) as number))).toBe(0);
         // The GEMV rows flip u8 activations to s8 in place and back: A must come out unchanged.
         expect(box.u8(ap, a.length)).toEqual(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
         const got = readOut(box, cf, e.kind, M * ldc), want = readOut(box, cr, e.kind, M * ldc);
@@ -151,7 +152,7 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
       box.call('ternary_rowc', sums, N, 0, +aSigned, 0, rowc);
       const c = box.alloc(M * N * 4);
       const ap = box.put(a);
-      expect(box.call('tgemm_t2i8', ap, K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }))).toBe(0);
+      expect(box.call('tgemm_t2i8', ap, K, +aSigned, wp, rowc, c, M, N, K, N, putI8Epi(box, { kind: EPI_I32 }), box.alloc(box.call('tgemm_t2i8_scratch_bytes', M, K) as number))).toBe(0);
       // Rows read in place are flipped to s8 and back: A must come out unchanged.
       if (!box.u8(ap, a.length).every((v, i) => v === a[i])) expect.fail(`${backend} K=${K}: A changed`);
       const got = box.i32(c, M * N);
@@ -163,15 +164,34 @@ describe.each(ALL_BACKENDS)('tgemm_t2i8 (%s) vs the reference', (backend) => {
     }
   });
 
+  it('uses exactly its scratch (the packed row blocks), whose size the planner computes alike', () => {
+    for (const [M, K] of [[1, 4096], [3, 100], [4, 15], [4, 16], [7, 1000], [64, 1024], [69, 4096], [200, 4096], [8, 70001], [4, 65536]]) {
+      expect(tgemmScratchBytes(M, K), `M=${M} K=${K}`).toBe(box.call('tgemm_t2i8_scratch_bytes', M, K));
+    }
+    const r = rng(77);
+    for (const [M, K, N] of [[69, 1000, 6], [8, 4096, 3], [64, 1024, 2]]) {
+      box.reset();
+      const w = ternary(r, N * K, 0.3);
+      const { wp } = packW(box, w, N, K, r);
+      const a = box.put(activationBytes(r, M, K, false));
+      const bytes = box.call('tgemm_t2i8_scratch_bytes', M, K) as number;
+      const scratch = box.alloc(bytes + 64);
+      const guard = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 255);
+      box.m.u8().set(guard, scratch + bytes);
+      expect(box.call('tgemm_t2i8', a, K, 0, wp, 0, box.alloc(M * N * 4), M, N, K, N, putI8Epi(box, { kind: EPI_I32 }), scratch)).toBe(0);
+      expect([...box.u8(scratch + bytes, 64)], `M=${M} K=${K}`).toEqual([...guard]);
+    }
+  });
+
   it('refuses a malformed epilogue and bad sizes', () => {
     box.reset();
     const buf = box.alloc(4096);
     const i32 = putI8Epi(box, { kind: EPI_I32 });
-    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 4, 1, putI8Epi(box, { kind: 7 }))).toBe(1);
-    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 4, 1, putI8Epi(box, { kind: EPI_S8 }))).toBe(1); // no scale
-    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, -1, 1, 4, 1, i32)).toBe(1);
-    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 1 << 24, 1, i32)).toBe(1);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 4, 1, putI8Epi(box, { kind: 7 }), 0)).toBe(1);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 4, 1, putI8Epi(box, { kind: EPI_S8 }), 0)).toBe(1); // no scale
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, -1, 1, 4, 1, i32, 0)).toBe(1);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 1, 1, 1 << 24, 1, i32, 0)).toBe(1);
     expect(box.call('tgemm_t2i8__ref', buf, 4, 1, 0, buf, 0, buf, 1, -1, 4, 1, i32)).toBe(1);
-    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 0, 0, 0, 1, putI8Epi(box, { kind: EPI_F32, scale: new Float32Array(1) }))).toBe(0);
+    expect(box.call('tgemm_t2i8', buf, 4, 1, buf, 0, buf, 0, 0, 0, 1, putI8Epi(box, { kind: EPI_F32, scale: new Float32Array(1) }), 0)).toBe(0);
   });
 });
