@@ -26,8 +26,9 @@ const ROUND: f32 = 12582912;
 const SQRT1_2: f32 = 0.7071067811865476;
 const Z_MAX: f32 = 10;
 
+/** e^a for a ≤ 0 (also softmax.ts); valid down to a ≈ −170 (callers clamp), NaN stays NaN. */
 // @ts-ignore: decorator
-@inline function expNeg(a: f32): f32 {
+@inline export function expNeg(a: f32): f32 {
   const k = a * LOG2E + ROUND;
   const n = k - ROUND;
   const r = (a - n * LN2_HI) - n * LN2_LO;
@@ -93,8 +94,9 @@ const C_1 = 0, C_0_5 = 1, C_Z_MAX = 2, C_ROUND = 3, C_SQRT1_2 = 4, C_R1 = 5, C_R
   return v128.load32_splat(CONSTS + (<usize>i << 2));
 }
 
+/** expNeg lane-wise: the same f32 operations in the same order, so the same bits. */
 // @ts-ignore: decorator
-@inline function expNeg4(a: v128): v128 {
+@inline export function expNeg4(a: v128): v128 {
   const k = f32x4.add(f32x4.mul(a, sp(C_LOG2E)), sp(C_ROUND));
   const n = f32x4.sub(k, sp(C_ROUND));
   const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, sp(C_LN2_HI))), f32x4.mul(n, sp(C_LN2_LO)));

@@ -2,10 +2,15 @@
 //
 //   softmax(x)ₖ    = exp(xₖ − m) / Σⱼ exp(xⱼ − m)          m = maxⱼ xⱼ (no overflow, s ≥ 1)
 //   logsoftmax(x)ₖ = xₖ − m − log Σⱼ exp(xⱼ − m)
-// exp is the scalar Mathf.exp in every build (correctly rounded to within 1 ulp); the maximum,
-// the subtraction and the final scaling are vectorised: across the row when inner == 1,
-// otherwise across `inner` columns, CHUNK at a time with per-column max and sum kept in static
-// scratch. A row whose maximum is ±∞ or NaN yields NaN (as exp(∞ − ∞) does in the reference).
+// Rows (inner == 1, e.g. attention scores): exp(x − m) by erf_f32.ts's expNeg (Cody–Waite and a
+// degree-6 polynomial, within 2 ulp; x − m clamped at −104, where e^x rounds to 0 in f32),
+// 4 lanes at a time on the SIMD builds and in the same order with 4 partial sums on the scalar
+// build, so every build gives the same bits. Columns (inner > 1): the scalar Mathf.exp (within
+// 1 ulp), the maximum, the subtraction and the final scaling vectorised across `inner` columns,
+// CHUNK at a time with per-column max and sum kept in static scratch. A row whose maximum is ±∞
+// or NaN yields NaN (as exp(∞ − ∞) does in the reference).
+
+import { expNeg, expNeg4 } from './erf_f32';
 
 const CHUNK: i32 = 256;
 const COL_MAX: usize = memory.data(CHUNK * 4, 16);
@@ -46,24 +51,56 @@ const COL_SUM: usize = memory.data(CHUNK * 4, 16);
   }
 }
 
+/** Lowest argument of expNeg taken: e^−104 < 2^−150 rounds to 0 in f32 (and −∞ becomes it). */
+const EXP_MIN: f32 = -104;
+
+/**
+ * Σ_i exp(x[i] − m) over a row, the terms stored to y when `keep`: lanes i ≡ 0..3 (mod 4) summed
+ * apart over the whole groups of 4, then (s0 + s1) + (s2 + s3), then the tail in order.
+ */
+function expRow(x: usize, y: usize, n: i32, m: f32, keep: bool): f32 {
+  let i = 0;
+  let s: f32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(m), lo = f32x4.splat(EXP_MIN);
+    let acc = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const e = expNeg4(f32x4.max(f32x4.sub(v128.load(x + o), vm), lo));
+      if (keep) v128.store(y + o, e);
+      acc = f32x4.add(acc, e);
+    }
+    s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  } else {
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const e0 = expNeg(max<f32>(load<f32>(x + o) - m, EXP_MIN)), e1 = expNeg(max<f32>(load<f32>(x + o, 4) - m, EXP_MIN));
+      const e2 = expNeg(max<f32>(load<f32>(x + o, 8) - m, EXP_MIN)), e3 = expNeg(max<f32>(load<f32>(x + o, 12) - m, EXP_MIN));
+      if (keep) {
+        store<f32>(y + o, e0); store<f32>(y + o, e1, 4); store<f32>(y + o, e2, 8); store<f32>(y + o, e3, 12);
+      }
+      s0 += e0; s1 += e1; s2 += e2; s3 += e3;
+    }
+    s = (s0 + s1) + (s2 + s3);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const e = expNeg(max<f32>(load<f32>(x + o) - m, EXP_MIN));
+    if (keep) store<f32>(y + o, e);
+    s += e;
+  }
+  return s;
+}
+
 function contiguousRows(x: usize, y: usize, outer: i32, n: i32, logMode: bool): void {
   for (let r = 0; r < outer; r++) {
     const xr = x + ((<usize>r * <usize>n) << 2);
     const yr = y + ((<usize>r * <usize>n) << 2);
     const m = rowMax(xr, n);
-    let s: f32 = 0;
-    if (logMode) {
-      for (let i = 0; i < n; i++) s += Mathf.exp(load<f32>(xr + (<usize>i << 2)) - m);
-      affineRow(xr, yr, n, 1, -m - Mathf.log(s));
-    } else {
-      for (let i = 0; i < n; i++) {
-        const o = <usize>i << 2;
-        const e = Mathf.exp(load<f32>(xr + o) - m);
-        store<f32>(yr + o, e);
-        s += e;
-      }
-      affineRow(yr, yr, n, <f32>1 / s, 0);
-    }
+    const s = expRow(xr, yr, n, m, !logMode);
+    if (logMode) affineRow(xr, yr, n, 1, -m - Mathf.log(s));
+    else affineRow(yr, yr, n, <f32>1 / s, 0);
   }
 }
 

@@ -96,6 +96,30 @@ describe('softmax_f32__ref and layernorm_f32__ref vs float64 maths', () => {
   });
 });
 
+describe('softmax_f32 over rows (inner = 1): the same bits on every build', () => {
+  it.each([0, 1])('log %i: ragged rows, large and −∞ logits, and far-below-max entries that round to 0', (log) => {
+    const r = rng(31 + log);
+    const boxes = ALL_BACKENDS.map((b) => new KernelBox(b));
+    for (const n of [...sizesAround(4, [64, 128]), 1000]) for (const outer of [1, 3]) {
+      const x = randomF32(r, outer * n, 30);
+      if (n > 2) { x[1] = -Infinity; x[2] = -1e30; }
+      if (n > 5) x[5] = 200;
+      const outs = boxes.map((box) => {
+        box.reset();
+        const py = box.alloc(x.length * 4);
+        box.call('softmax_f32', box.put(x), py, outer, n, 1, log);
+        return box.f32(py, x.length);
+      });
+      for (let b = 1; b < outs.length; b++) {
+        for (let i = 0; i < x.length; i++) {
+          if (!Object.is(outs[b][i], outs[0][i])) expect.fail(`${ALL_BACKENDS[b]} vs ${ALL_BACKENDS[0]} n ${n} outer ${outer} [${i}]: ${outs[b][i]} vs ${outs[0][i]}`);
+        }
+      }
+      if (!log && n > 5) expect([outs[0][1], outs[0][2], outs[0][5]]).toEqual([0, 0, 1]);
+    }
+  });
+});
+
 describe.each(ALL_BACKENDS)('%s builds vs the references', (backend) => {
   const box = new KernelBox(backend);
   it.each([0, 1])('softmax_f32 (log %i)', (log) => {
