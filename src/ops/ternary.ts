@@ -231,14 +231,16 @@ export function tconvScratchBytes(g: ConvGeom, chunk: number): number {
 
 /**
  * Whether the int8 conv kernels (qconv.ts: the codes are int8 weights, the same exact sums; the
- * epilogue indexed by channel alike) are faster than tconv_t2i8 on g: below K = 512 (im2col and
- * the 4×2 tile do not pay: measured 0.05× at K = 9, 0.3–0.5× at K = 72–288, 0.7–1.0× at K = 256–384
- * over 1×1 and 3×3 shapes), and where Winograd applies and its weights (16 i16 values per 3×3
- * filter) stay small (≤ 4 MiB; 2.4× at 256→256 14², 0.9× at 512→512 14²). tconv_t2i8 wins on
- * large weights over few positions (1.2–4.6× at K ≥ 512 with ≤ 7² outputs or stride 2).
+ * epilogue indexed by channel alike) are faster than tconv_t2i8 on g (bench/kernels/tconv-dispatch.ts,
+ * after the row-blocked ternary tile): below K = 256 (im2col and the 4×2 tile do not pay: tconv
+ * 17× conv_i8's time at K = 9, 2.8× at K = 16, 1.15× at K = 144; from K = 256 it wins, 0.72× at
+ * 1×1 256→256 14², 0.78× at 3×3 32→32 7²), and Winograd over many positions (≥ 32² outputs) with
+ * small weights (16 i16 values per 3×3 filter, ≤ 4 MiB): 0.93× tconv's time at 64→64 56², but
+ * 1.34× at 128→128 14², where tconv_t2i8 wins as on large weights over few positions.
  */
 export function onInt8Conv(g: ConvGeom): boolean {
-  return numel(g.kernel) * g.C < 512 || (useWinograd(g) && g.group * winoWeightBytes(g.M, g.C) <= 4 << 20);
+  const winograd = useWinograd(g) && numel(g.outSpatial) >= 1024 && g.group * winoWeightBytes(g.M, g.C) <= 4 << 20;
+  return numel(g.kernel) * g.C < 256 || winograd;
 }
 
 const ternaryConv: OpDef = {

@@ -45,7 +45,7 @@ const tconv: Layer = ['TernaryConv', 'conv_i8', 2];
 const tgemm: Layer = ['TernaryMatMul', 'tgemm_t2i8', 2];
 const qgemm = (bits: number): Layer => ['QGemm', 'qgemm_i8', bits];
 const qgemmF = (bits: number): Layer => ['QGemmToFloat', 'qgemm_i8', bits];
-const ternaryCnn = { Conv_0: tconv, Conv_1: tconv, Conv_2: tconv, Gemm_0: tgemm, Gemm_1: tgemm };
+const ternaryCnn = { Conv_0: tconv, Conv_1: tconv, Conv_2: ['TernaryConv', 'tconv_t2i8', 2] as Layer, Gemm_0: tgemm, Gemm_1: tgemm };
 const ternaryMlp = { Gemm_0: tgemm, Gemm_1: tgemm, Gemm_2: tgemm };
 
 const MODELS: Spec[] = [

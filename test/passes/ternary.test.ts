@@ -45,9 +45,10 @@ const CASES: (TernaryCase & { form: WeightForm; becomes: string; runs?: string; 
   { ...base, name: 'INT2 Conv, float output (no Q)', ...conv3, x: [1, 10, 5, 5], N: 4, sx: 2 ** -6, bias: 'int32', q: false, form: 'int2', becomes: 'TernaryConv', runs: 'conv_i8', ortFuses: false },
   { ...base, name: 'implicit f32 Gemm, float bias + Q (no integer form: Q kept)', kind: 'Gemm', x: [4, 50], N: 7, bias: 'float', form: 'f32', becomes: 'TernaryMatMul', ortFuses: false },
   // K = T·C ≥ 512: the ternary im2col kernel; smaller K, or Winograd, or depthwise: the int8 conv kernels.
+  { ...base, name: 'INT2 Conv 3×3 pad 1, 32 channels × 14 columns (K = 288, few outputs), u8 → u8', ...conv3, x: [1, 32, 5, 14], N: 6, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'tconv_t2i8', ortFuses: true },
   { ...base, name: 'INT2 Conv 3×3 pad 1, K = 576, u8 → u8', ...conv3, x: [1, 64, 5, 6], N: 10, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'tconv_t2i8', ortFuses: true },
   { ...base, name: 'INT2 Conv 1×1 stride 2, K = 530, per tensor, s8 → s8', kind: 'Conv', kernel: [1, 1], attrs: { strides: [2, 2] }, x: [2, 530, 3, 4], N: 7, xType: 'int8', perChannel: false, form: 'int2', becomes: 'TernaryConv', runs: 'tconv_t2i8', ortFuses: true },
-  { ...base, name: 'INT2 Conv 3×3 pad 1, 32 channels × 14 columns (Winograd), u8 → u8', ...conv3, x: [1, 32, 5, 14], N: 6, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_wino_i8', ortFuses: true },
+  { ...base, name: 'INT2 Conv 3×3 pad 1, 32 channels, 32×33 outputs (Winograd), u8 → u8', ...conv3, x: [1, 32, 32, 33], N: 6, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_wino_i8', ortFuses: true },
   { ...base, name: 'INT2 depthwise Conv 3×3 pad 1, 6 groups, u8 → u8', ...conv3, attrs: { group: 6, pads: [1, 1, 1, 1] }, x: [1, 6, 7, 9], N: 6, bias: 'int32', form: 'int2', becomes: 'TernaryConv', runs: 'conv_dw_i8', ortFuses: true },
 ];
 
