@@ -30,9 +30,9 @@ export function copy_strided(src: usize, dst: usize, esize: i32, d: usize): void
   const inner = desc(d, rank);
   const es = <isize>esize;
   const ss = <isize>desc(d, 2 * rank) * es, ds = <isize>desc(d, 3 * rank) * es;
-  const two = rank >= 2;
-  const d1 = two ? desc(d, rank - 1) : 1;
-  const s1 = two ? <isize>desc(d, 2 * rank - 1) * es : 0, t1 = two ? <isize>desc(d, 3 * rank - 1) * es : 0;
+  // The next dim (rank 1: desc(d, 0) = 1 index, whose strides are never used).
+  const d1 = desc(d, rank - 1);
+  const s1 = <isize>desc(d, 2 * rank - 1) * es, t1 = <isize>desc(d, 3 * rank - 1) * es;
   const contiguous = ss == es && ds == es;
   const tile = s1 == es || t1 == es ? TILE : inner;
   let outer = 1;
