@@ -7,32 +7,27 @@
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/binary-steps.ts [--quick] [--only ID]
 // GOP/s counts 2·MACs of the row (a multiply and an add per ±1 product).
 
-import * as ortWeb from 'onnxruntime-web';
 import { InferenceSession, Tensor } from '../src/index.js';
 import type { BoundPlan } from '../src/runtime/executor.js';
 import { ROWS } from './rows.js';
 import type { BenchCase } from './lib/models.js';
-
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.wasm.proxy = false;
+import { bothFeeds, ortWebSession } from './lib/side-by-side.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function ortSession(c: BenchCase): Promise<() => Promise<unknown>> {
-  const s = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-  const feeds: Record<string, ortWeb.Tensor> = {};
-  for (const [n, f] of Object.entries(c.feeds)) feeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
-  return () => s.run(feeds);
+  const s = await ortWebSession(c.model);
+  const { ortFeeds } = bothFeeds(c);
+  return () => s.run(ortFeeds);
 }
 
 // --only takes any row (e.g. int8_gemv_1x4096x4096); without it, the binary rows.
 for (const row of ROWS.filter((r) => (only ? r.id === only : r.id.startsWith('binary_')))) {
   const c = row.build();
   const session = await InferenceSession.create(c.model, { backend: 'relaxed' });
-  const feeds: Record<string, Tensor> = {};
-  for (const [n, f] of Object.entries(c.feeds)) feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
+  const { feeds } = bothFeeds(c);
   const run = () => session.runSync(feeds);
   const outName = session.outputNames[0];
   const first = run()[outName];

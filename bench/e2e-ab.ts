@@ -5,14 +5,11 @@
 // and the largest output difference between the two builds.
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/e2e-ab.ts --base DIR [--only NAME] [--rounds N]
 
-import * as ortWeb from 'onnxruntime-web';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { InferenceSession, Tensor } from '../src/index.js';
+import { InferenceSession } from '../src/index.js';
 import { loadE2ECase, type E2EName } from './lib/e2e-files.js';
-
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.wasm.proxy = false;
+import { bothFeeds, ortWebSession } from './lib/side-by-side.js';
 
 const { values: args } = parseArgs({ options: { base: { type: 'string' }, only: { type: 'string', default: 'ternary_transformer_d1024' }, rounds: { type: 'string', default: '9' } } });
 if (!args.base) throw new Error('usage: bench/e2e-ab.ts --base DIR [--only NAME] [--rounds N]');
@@ -23,13 +20,8 @@ const sessions = {
   base: await InferenceSession.create(c.model, { backend: 'relaxed', wasm: new Uint8Array(readFileSync(`${args.base}/lowbit.relaxed.wasm`)) }),
   now: await InferenceSession.create(c.model, { backend: 'relaxed' }),
 };
-const feeds: Record<string, Tensor> = {};
-const ortFeeds: Record<string, ortWeb.Tensor> = {};
-for (const [n, f] of Object.entries(c.feeds)) {
-  feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
-  ortFeeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
-}
-const ort = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+const { feeds, ortFeeds } = bothFeeds(c);
+const ort = await ortWebSession(c.model);
 await ort.run(ortFeeds);
 const outs = [sessions.base.runSync(feeds), sessions.now.runSync(feeds)];
 let maxDiff = 0;

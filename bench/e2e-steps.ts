@@ -4,14 +4,11 @@
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/e2e-steps.ts [--rounds N] [--only NAME]
 // NAME: binary_resnet18_224 | ternary_transformer_d1024 (generated into build/models/ if absent).
 
-import * as ortWeb from 'onnxruntime-web';
 import { parseArgs } from 'node:util';
-import { InferenceSession, Tensor } from '../src/index.js';
+import { InferenceSession } from '../src/index.js';
 import type { BoundPlan } from '../src/runtime/executor.js';
 import { loadE2ECase, type E2EName } from './lib/e2e-files.js';
-
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.wasm.proxy = false;
+import { bothFeeds, ortWebSession } from './lib/side-by-side.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, only: { type: 'string' } } });
 const rounds = Number(args.rounds);
@@ -21,13 +18,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 for (const name of names) {
   const c = loadE2ECase(name);
   const session = await InferenceSession.create(c.model, { backend: 'relaxed' });
-  const feeds: Record<string, Tensor> = {};
-  const ortFeeds: Record<string, ortWeb.Tensor> = {};
-  for (const [n, f] of Object.entries(c.feeds)) {
-    feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
-    ortFeeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
-  }
-  const ort = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const { feeds, ortFeeds } = bothFeeds(c);
+  const ort = await ortWebSession(c.model);
   session.runSync(feeds);
   await ort.run(ortFeeds);
   // The bound plan of the last run: its kernels and absolute arguments, step by step.

@@ -3,12 +3,10 @@
 // lowbit.relaxed.wasm take turns; prints medians and the median of per-round B/A ratios.
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/session-ab.ts DIR_A DIR_B ROW_ID[,ROW_ID…] [--rounds N]
 import { readFileSync } from 'node:fs';
-import * as ortWeb from 'onnxruntime-web';
-import { InferenceSession, Tensor } from '../src/index.js';
+import { InferenceSession } from '../src/index.js';
 import { ROWS } from './rows.js';
+import { bothFeeds, ortWebSession } from './lib/side-by-side.js';
 
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.wasm.proxy = false;
 const [dirA, dirB, ids] = process.argv.slice(2);
 const rounds = process.argv.includes('--rounds') ? Number(process.argv[process.argv.indexOf('--rounds') + 1]) : 15;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -16,13 +14,8 @@ for (const id of ids.split(',')) {
   const row = ROWS.find((r) => r.id === id);
   if (!row) throw new Error(`unknown row ${id}`);
   const c = row.build();
-  const feeds: Record<string, Tensor> = {};
-  const ortFeeds: Record<string, ortWeb.Tensor> = {};
-  for (const [n, f] of Object.entries(c.feeds)) {
-    feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
-    ortFeeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
-  }
-  const ort = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const { feeds, ortFeeds } = bothFeeds(c);
+  const ort = await ortWebSession(c.model);
   // Two sessions per build, made in the order A B B A (where an instance's memory lands moves its
   // times by several percent).
   const build = [0, 1, 1, 0];

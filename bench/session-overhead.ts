@@ -2,13 +2,11 @@
 // bench times it), session.runSync, the bound plan's execute() alone, and the steps one by one,
 // each right after an onnxruntime-web run of the same model (its cache footprint, as in the bench).
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/session-overhead.ts ROW_ID [--quick]
-import * as ortWeb from 'onnxruntime-web';
-import { InferenceSession, Tensor } from '../src/index.js';
+import { InferenceSession } from '../src/index.js';
 import type { BoundPlan } from '../src/runtime/executor.js';
 import { ROWS } from './rows.js';
+import { bothFeeds, ortWebSession } from './lib/side-by-side.js';
 
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.wasm.proxy = false;
 const id = process.argv[2];
 const row = ROWS.find((r) => r.id === id);
 if (!row) throw new Error(`usage: bench/session-overhead.ts ROW_ID (rows: ${ROWS.map((r) => r.id).join(', ')})`);
@@ -16,13 +14,8 @@ const quick = process.argv.includes('--quick');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const c = row.build();
 const session = await InferenceSession.create(c.model, { backend: 'relaxed' });
-const feeds: Record<string, Tensor> = {};
-const ortFeeds: Record<string, ortWeb.Tensor> = {};
-for (const [n, f] of Object.entries(c.feeds)) {
-  feeds[n] = new Tensor(f.type, f.data as Float32Array, f.dims);
-  ortFeeds[n] = new ortWeb.Tensor(f.type as ortWeb.Tensor.Type, f.data as Float32Array, f.dims);
-}
-const ort = await ortWeb.InferenceSession.create(c.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+const { feeds, ortFeeds } = bothFeeds(c);
+const ort = await ortWebSession(c.model);
 for (let i = 0; i < 20; i++) session.runSync(feeds);
 const bp = (session._engine as unknown as { bound: BoundPlan }).bound as unknown as { fns: ((...a: number[]) => number)[]; args: number[][]; plan: BoundPlan['plan']; execute(): void };
 const cols: Record<string, () => unknown> = {
