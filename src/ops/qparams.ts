@@ -104,10 +104,14 @@ export function sameParamShape(ctx: OpCtx, scale: number, scaleName: string, zp:
   if (!same) ctx.fail('LOWBIT_SHAPE_MISMATCH', `${scaleName} ${fmtDims(s)} and ${zpName} ${fmtDims(z)} must have the same shape`);
 }
 
+/** Constant bytes as hex, for the cache key of something derived from them. */
+export function bytesKey(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** A cache key for constant zero-point bytes (part of a packed weight's identity). */
 function zpKey(ctx: OpCtx, zp: number): string {
-  if (!ctx.has(zp)) return 'none';
-  return Array.from(ctx.value(zp)!.bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return ctx.has(zp) ? bytesKey(ctx.value(zp)!.bytes) : 'none';
 }
 
 /**

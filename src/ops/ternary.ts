@@ -31,7 +31,7 @@ import { attrFloat, attrInt, type Addr, type OpCtx, type OpDef } from './context
 import { convGeom, geomDescriptor, type ConvGeom } from './conv-geom.js';
 import { requireType } from './elementwise.js';
 import { emitConvI8, useWinograd, winoWeightBytes } from './qconv.js';
-import { emitRequantDesc, perTensor, q8Operand, zeroPointType } from './qparams.js';
+import { bytesKey, emitRequantDesc, perTensor, q8Operand, zeroPointType } from './qparams.js';
 import { fmtDims } from './shape-util.js';
 
 const EPI_U8 = 1, EPI_S8 = 2, EPI_F32 = 3, ACT_CLAMP = 2, EPI_DESC_HEADER = 48, RQ_TABLE = 48;
@@ -120,8 +120,6 @@ function packedWeights(ctx: OpCtx, key: string, N: number, K: number, aSigned: b
   return { wp, rowc };
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
 /**
  * The multipliers f32(f32(a_scale·w_scale[n]) / y) (qlinear_requant_desc's table; y = y_scale,
  * or 1 for the float layer, where the quotient is exact): formed once per session when the
@@ -130,7 +128,7 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 function scaleTable(ctx: OpCtx, count: number, q: boolean): { table: Addr; perSession: boolean } {
   const aS = ctx.value(A_SCALE), yS = q ? ctx.value(Y_SCALE) : undefined;
   if (ctx.value(W_SCALE) && aS && (!q || yS)) {
-    const key = `ternary_rq_${hex(aS.bytes)}_${yS ? hex(yS.bytes) : '1'}`;
+    const key = `ternary_rq_${bytesKey(aS.bytes)}_${yS ? bytesKey(yS.bytes) : '1'}`;
     const table = ctx.derived(W_SCALE, key, 4 * count, (src, dst) => {
       // Only the table is kept: the descriptor's header holds an address.
       const rq = ctx.scratch(RQ_TABLE + 4 * count);
