@@ -138,6 +138,25 @@ describe('InferenceSession run, metadata and release', () => {
     }
   });
 
+
+  it('checks every run\'s feeds, also right after a run of the same shape, and its outputs are its own', async () => {
+    const s = await InferenceSession.create(MODEL);
+    const x = input(2, 1);
+    const first = s.runSync({ x: new Tensor('float32', new Float32Array(x), [2, 4]) });
+    // Same dims, other type / an extra feed / a missing one: refused as on a first run.
+    await expectLowbit(() => s.runSync({ x: new Tensor('int32', new Int32Array(8), [2, 4]) }), 'LOWBIT_TYPE_MISMATCH', "input 'x'");
+    await expectLowbit(() => s.runSync({ x: new Tensor('float32', new Float32Array(x), [2, 4]), q: new Tensor('float32', [1], [1]) }), 'LOWBIT_BAD_INPUT', "'q' is not an input");
+    await expectLowbit(() => s.runSync({}), 'LOWBIT_BAD_INPUT', "input 'x' is missing");
+    await expectLowbit(() => s.runSync({ x: new Tensor('float32', new Float32Array(x), [4, 2]) }), 'LOWBIT_SHAPE_MISMATCH', 'dimension 1');
+    const x2 = input(2, 5);
+    const second = s.runSync({ x: new Tensor('float32', new Float32Array(x2), [2, 4]) });
+    expect([...(second.y.data as Float32Array)]).toEqual(expected(x2, 2).y);
+    // The first result is untouched by the second run, and its dims are its own copy.
+    expect([...(first.y.data as Float32Array)]).toEqual(expected(x, 2).y);
+    expect(first.y.data.buffer).not.toBe(second.y.data.buffer);
+    (first.y.dims as number[])[0] = 99;
+    expect(s.runSync({ x: new Tensor('float32', new Float32Array(x2), [2, 4]) }).y.dims).toEqual([2, 3]);
+  });
   it('returns only the fetched outputs (array or object form) and rejects unknown fetches', async () => {
     const s = await InferenceSession.create(MODEL);
     const x = input(3);

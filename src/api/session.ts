@@ -101,7 +101,6 @@ export class InferenceSession {
   readonly inputMetadata: readonly ValueMetadata[];
   readonly outputMetadata: readonly ValueMetadata[];
   private engine?: Engine;
-  private busy: Promise<unknown> = Promise.resolve();
 
   private constructor(engine: Engine, private readonly core: EngineModule) {
     this.engine = engine;
@@ -187,16 +186,9 @@ export class InferenceSession {
   }
 
   async run(feeds: FeedsType, fetches?: FetchesType): Promise<ReturnType> {
-    // Runs are serialised per session: one kernel instance, one arena.
-    const prev = this.busy;
-    let done!: () => void;
-    this.busy = new Promise<void>((r) => (done = r));
-    await prev;
-    try {
-      return this.runSync(feeds, fetches);
-    } finally {
-      done();
-    }
+    // A run is synchronous inside, so the runs of one session (one kernel instance, one arena)
+    // never overlap: each call's run is done before the call returns its promise.
+    return this.runSync(feeds, fetches);
   }
 
   /** Synchronous run (Node servers, workers). */
@@ -209,11 +201,11 @@ export class InferenceSession {
       map.set(name, { dtype: t.type, dims: t.dims, bytes: t.bytes() });
     }
     const { names, preallocated } = parseFetches(fetches, this.outputNames);
-    const into = new Map<string, Feed>();
-    for (const [name, t] of preallocated) into.set(name, { dtype: t.type, dims: t.dims, bytes: t.bytes() });
+    let into: Map<string, Feed> | undefined;
+    for (const [name, t] of preallocated) (into ??= new Map()).set(name, { dtype: t.type, dims: t.dims, bytes: t.bytes() });
     const out = engine.run(map, names, into);
     const res: ReturnType = {};
-    for (const [name, f] of out) res[name] = preallocated.get(name) ?? Tensor.fromBytes(f.dtype as TensorType, f.bytes, f.dims);
+    for (const [name, f] of out) res[name] = preallocated.get(name) ?? Tensor.output(f.dtype as TensorType, f.bytes, f.dims);
     return res;
   }
 

@@ -23,6 +23,9 @@ const CTOR: Record<TensorType, Ctor> = {
   int4: Uint8Array, uint4: Uint8Array, int2: Uint8Array, uint2: Uint8Array,
 };
 
+/** The first constructor argument of Tensor.output's trusted path (not exported from the package). */
+const RUN_OUTPUT = Symbol('run output');
+
 const PACKED = new Set<TensorType>(['int4', 'uint4', 'int2', 'uint2', 'float4e2m1']);
 
 function typeOfArray(data: unknown): TensorType | undefined {
@@ -49,6 +52,14 @@ export class Tensor {
   constructor(type: TensorType, data: TensorData | readonly number[] | readonly bigint[] | readonly boolean[], dims?: readonly number[]);
   constructor(data: TensorData, dims?: readonly number[]);
   constructor(a: unknown, b?: unknown, c?: unknown) {
+    if (a === RUN_OUTPUT) {
+      // A run's output: data of the type's array kind and the dims' length, from the plan.
+      const o = b as { type: TensorType; data: TensorData; dims: readonly number[] };
+      this.type = o.type;
+      this.data = o.data;
+      this.dims = o.dims;
+      return;
+    }
     let type: TensorType;
     let data: unknown;
     let dims: readonly number[] | undefined;
@@ -100,6 +111,16 @@ export class Tensor {
   /** The little-endian element bytes (a view when possible). */
   bytes(): Uint8Array {
     return new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+  }
+
+  /**
+   * A run's output over a fresh byte copy: viewed as the type's array, without the checks of
+   * `new Tensor` (the plan gave the type and dims, the copy is exactly their size).
+   */
+  static output(type: TensorType, bytes: Uint8Array, dims: readonly number[]): Tensor {
+    const C = CTOR[type];
+    const data = new C(bytes.buffer, bytes.byteOffset, bytes.byteLength / C.BYTES_PER_ELEMENT);
+    return new Tensor(RUN_OUTPUT as unknown as TensorData, { type, data, dims: [...dims] } as unknown as readonly number[]);
   }
 
   static fromBytes(type: TensorType, bytes: Uint8Array, dims: readonly number[]): Tensor {

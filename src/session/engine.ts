@@ -53,6 +53,8 @@ export class Engine {
   private readonly plans = new Map<string, Plan>();
   private readonly keyed = new Set<string>();
   private bound?: BoundPlan;
+  /** Type, dims and byte size of each input (graph order) at the last full check, and its plan. */
+  private last?: { inputs: { dtype: string; dims: number[]; size: number }[]; plan: Plan };
   private readonly maxPlans: number;
   private readonly runTimeLimitMs: number;
 
@@ -103,6 +105,7 @@ export class Engine {
   /** With `probe`, returns undefined instead of specialising on input values it does not have. */
   planFor(feeds: ReadonlyMap<string, Feed>, probe: true): Plan | undefined;
   planFor(feeds: ReadonlyMap<string, Feed>, probe = false): Plan | undefined {
+    if (this.sameAsLast(feeds)) return this.last!.plan;
     const symbols = new Map<string, number>();
     for (const gi of this.graph.inputs) {
       const f = feeds.get(gi.name);
@@ -141,7 +144,7 @@ export class Engine {
     for (;;) {
       const key = this.planKey(feeds);
       const have = this.plans.get(key);
-      if (have) return have;
+      if (have) return this.remember(feeds, have);
       const bound = new Map<string, BoundInput>();
       for (const gi of this.graph.inputs) {
         const f = feeds.get(gi.name)!;
@@ -152,7 +155,7 @@ export class Engine {
         const plan = buildPlan(this.graph, this.nodes, bound, this.env);
         if (this.plans.size >= this.maxPlans) this.plans.delete(this.plans.keys().next().value!);
         this.plans.set(key, plan);
-        return plan;
+        return this.remember(feeds, plan);
       } catch (e) {
         if (e instanceof NeedValue && probe) return undefined;
         if (e instanceof NeedValue && !this.keyed.has(e.input)) {
@@ -162,6 +165,35 @@ export class Engine {
         throw e;
       }
     }
+  }
+
+  /**
+   * Whether the feeds have the types, shapes and byte sizes of the last fully checked ones, so
+   * the same checks pass and the same plan applies (runs of one shape skip the checks and the
+   * key; not when a plan depends on input values).
+   */
+  private sameAsLast(feeds: ReadonlyMap<string, Feed>): boolean {
+    const last = this.last;
+    if (!last || this.keyed.size > 0 || feeds.size !== last.inputs.length) return false;
+    const inputs = this.graph.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      const f = feeds.get(inputs[i].name);
+      const l = last.inputs[i];
+      if (!f || f.dtype !== l.dtype || f.bytes.byteLength !== l.size || f.dims.length !== l.dims.length) return false;
+      for (let k = 0; k < l.dims.length; k++) if (f.dims[k] !== l.dims[k]) return false;
+    }
+    return true;
+  }
+
+  private remember(feeds: ReadonlyMap<string, Feed>, plan: Plan): Plan {
+    this.last = {
+      inputs: this.graph.inputs.map((gi) => {
+        const f = feeds.get(gi.name)!;
+        return { dtype: f.dtype, dims: [...f.dims], size: f.bytes.byteLength };
+      }),
+      plan,
+    };
+    return plan;
   }
 
   private planKey(feeds: ReadonlyMap<string, Feed>): string {
