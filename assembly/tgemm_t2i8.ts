@@ -72,7 +72,12 @@ let apackGroups: i32 = 0; // groups of 16 it holds
   storeOne(acc, outAt(m, n), rowIdx ? m : 0, ch0 + n);
 }
 
-/** One activation row against all N channels, 4 at a time. */
+/**
+ * One activation row against all N channels, a quad of the packed layout at a time: mk1x4 reads
+ * a quad's 4 rows through one pointer. A quad may reach past [ch0, ch0 + N) (the convolution's
+ * group starts mid-quad, or the padding rows of the last quad): those lanes are computed from
+ * rows that exist and dropped.
+ */
 function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
   const K16 = ASC_FEATURE_SIMD ? K & ~15 : 0;
   let corr = 0;
@@ -80,18 +85,12 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
     if (K16) corr = rowSum(ar, K16);
     if (K16 && aU8) flipSigns(ar, K16); // a' in place for mk1x4, restored below
   }
-  for (let n0 = 0; n0 < N; n0 += 4) {
-    const nv = min(4, N - n0);
-    const w0 = ternaryRow(w, ch0 + n0, K);
+  for (let q = ch0 & ~3; q < ch0 + N; q += 4) {
+    const n0 = q - ch0; // the quad's first lane as a column (negative when the group starts mid-quad)
+    const lo = max(0, n0), hi = min(N, n0 + 4);
     if (ASC_FEATURE_SIMD) {
-      if (K16) {
-        const w1 = nv > 1 ? ternaryRow(w, ch0 + n0 + 1, K) : w0;
-        const w2 = nv > 2 ? ternaryRow(w, ch0 + n0 + 2, K) : w0;
-        mk1x4(ar, w0, w1, w2, nv > 3 ? ternaryRow(w, ch0 + n0 + 3, K) : w0, K16 >> 4);
-      }
-    }
-    if (ASC_FEATURE_SIMD) {
-      if (nv == 4 && K16 == K && outCs == 1) { // no tail: the 4 dots as one vector
+      if (K16) mk1x4(ar, ternaryRow(w, q, K), K16 >> 4);
+      if (n0 >= 0 && hi - n0 == 4 && K16 == K && outCs == 1) { // no tail: the 4 dots as one vector
         let v = i32x4.sub(v128.load(DOTS), i32x4.splat(corr));
         if (rowc) v = i32x4.add(v, v128.load(rowc + (<usize>n0 << 2)));
         v128.store(TILE, v);
@@ -99,18 +98,15 @@ function gemvRow(ar: usize, w: usize, m: i32, N: i32, K: i32): void {
         continue;
       }
     }
-    for (let j = 0; j < nv; j++) {
-      const simd = K16 ? load<i32>(DOTS + (<usize>j << 2)) - corr : 0;
-      store<i32>(TILE + (<usize>j << 2), withRowc(n0 + j, simd + tailDot(ar, ternaryRow(w, ch0 + n0 + j, K), K16, K)));
+    for (let n = lo; n < hi; n++) {
+      const simd = K16 ? load<i32>(DOTS + (<usize>(n - n0) << 2)) - corr : 0;
+      const acc = withRowc(n, simd + tailDot(ar, ternaryRow(w, ch0 + n, K), K16, K));
+      if (ASC_FEATURE_SIMD && n0 >= 0 && hi - n0 == 4 && outCs == 1) store<i32>(TILE + (<usize>(n - n0) << 2), acc);
+      else storeAcc(m, n, acc);
     }
-    let stored = false;
     if (ASC_FEATURE_SIMD) {
-      if (nv == 4 && outCs == 1) {
-        storeFour(TILE, outAt(m, n0), rowIdx ? m : 0, ch0 + n0, 4);
-        stored = true;
-      }
+      if (n0 >= 0 && hi - n0 == 4 && outCs == 1) storeFour(TILE, outAt(m, n0), rowIdx ? m : 0, ch0 + n0, 4);
     }
-    if (!stored) for (let j = 0; j < nv; j++) storeAcc(m, n0 + j, load<i32>(TILE + (<usize>j << 2)));
   }
   if (ASC_FEATURE_SIMD) {
     if (K16 && aU8) flipSigns(ar, K16);

@@ -129,10 +129,11 @@ export function flipSigns(p: usize, n: i32): void {
 }
 
 /**
- * Σ a'·c of one s8 row against 4 ternary rows over the first G groups of 16, into DOTS[0..3]
- * (a u8 row is flipped once per row by the caller, not once per load and 4 channels).
+ * Σ a'·c of one s8 row against the 4 ternary rows of the quad at wq (row j's block b at
+ * wq + 64·b + 16·j: one pointer, constant offsets) over the first G groups of 16, into
+ * DOTS[0..3] (a u8 row is flipped once per row by the caller, not once per load and 4 channels).
  */
-export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i32): void {
+export function mk1x4(a: usize, wq: usize, G: i32): void {
   let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
   const m3 = codeMask();
   let g = 0;
@@ -140,21 +141,21 @@ export function mk1x4(a: usize, w0: usize, w1: usize, w2: usize, w3: usize, G: i
     const gend = min(g + RUN_GROUPS, G);
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
     for (; g + 4 <= gend; g += 4) {
-      const off = <usize>g << 4; // block g/4: 64 bytes apart (quad-interleaved rows)
-      const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
+      const wb = wq + (<usize>g << 4); // block g/4: the quad's 4 rows, 16 bytes each
+      const b0 = v128.load(wb), b1 = v128.load(wb, 16), b2 = v128.load(wb, 32), b3 = v128.load(wb, 48);
       const ax = a + (<usize>g << 4);
       let x = v128.load(ax), xl = lowHalf(x), xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 0, m3); p1 = step(p1, xl, xh, b1, 0, m3); p2 = step(p2, xl, xh, b2, 0, m3); p3 = step(p3, xl, xh, b3, 0, m3);
-      x = v128.load(ax + 16); xl = lowHalf(x); xh = highHalf(x);
+      x = v128.load(ax, 16); xl = lowHalf(x); xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 1, m3); p1 = step(p1, xl, xh, b1, 1, m3); p2 = step(p2, xl, xh, b2, 1, m3); p3 = step(p3, xl, xh, b3, 1, m3);
-      x = v128.load(ax + 32); xl = lowHalf(x); xh = highHalf(x);
+      x = v128.load(ax, 32); xl = lowHalf(x); xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 2, m3); p1 = step(p1, xl, xh, b1, 2, m3); p2 = step(p2, xl, xh, b2, 2, m3); p3 = step(p3, xl, xh, b3, 2, m3);
-      x = v128.load(ax + 48); xl = lowHalf(x); xh = highHalf(x);
+      x = v128.load(ax, 48); xl = lowHalf(x); xh = highHalf(x);
       p0 = step(p0, xl, xh, b0, 3, m3); p1 = step(p1, xl, xh, b1, 3, m3); p2 = step(p2, xl, xh, b2, 3, m3); p3 = step(p3, xl, xh, b3, 3, m3);
     }
     if (g < gend) { // the whole groups of a last, partial block
-      const off = <usize>g << 4; // block g/4: 64 bytes apart (quad-interleaved rows)
-      const b0 = v128.load(w0 + off), b1 = v128.load(w1 + off), b2 = v128.load(w2 + off), b3 = v128.load(w3 + off);
+      const wb = wq + (<usize>g << 4);
+      const b0 = v128.load(wb), b1 = v128.load(wb, 16), b2 = v128.load(wb, 32), b3 = v128.load(wb, 48);
       for (let i = 0; g < gend; i++, g++) {
         const x = v128.load(a + (<usize>g << 4)), xl = lowHalf(x), xh = highHalf(x);
         p0 = step(p0, xl, xh, b0, i, m3); p1 = step(p1, xl, xh, b1, i, m3); p2 = step(p2, xl, xh, b2, i, m3); p3 = step(p3, xl, xh, b3, i, m3);
