@@ -41,18 +41,10 @@ export function pack_signs_f32(x: usize, rows: i32, K: i32, ldr: i32, ldk: i32, 
     const row = dst + <usize>r * rb;
     let k = 0;
     if (ASC_FEATURE_SIMD && ldk == 1) {
-      // x < 0, or with nanNegative also x ≠ x: lanes of (x ≠ x) & nanMask join the bits.
-      const zero = f32x4.splat(0);
-      const nanMask = i32x4.splat(nanNegative != 0 ? -1 : 0);
-      for (; k + 32 <= K; k += 32) {
-        const p = src + (<usize>k << 2);
-        let w: u32 = 0;
-        for (let q = 0; q < 8; q++) {
-          const v = v128.load(p + (<usize>q << 4));
-          w |= <u32>i32x4.bitmask(v128.or(f32x4.lt(v, zero), v128.and(f32x4.ne(v, v), nanMask))) << (q << 2);
-        }
-        store<u32>(row + (<usize>k >> 3), w);
-      }
+      // 32 signs a word: two 16-byte masks of 0/−1, their byte bitmasks (a loop per NaN rule).
+      const K32 = K & ~31;
+      if (nanNegative != 0) for (; k < K32; k += 32) store<u32>(row + (<usize>k >> 3), signWord(src + (<usize>k << 2), true));
+      else for (; k < K32; k += 32) store<u32>(row + (<usize>k >> 3), signWord(src + (<usize>k << 2), false));
     }
     for (; k < K; k++) {
       if (negativeBit(load<f32>(src + ((<usize>k * <usize>ldk) << 2)), nanNegative != 0)) setBit(row, k);
@@ -82,23 +74,10 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
     const rows = dst + <usize>n * plane * rb;
     let p0 = 0;
     if (ASC_FEATURE_SIMD) {
-      // 16 positions × 8 channels at a time: each channel's 16 signs narrow to 16 bytes of 0/−1,
-      // channel j of the group keeps bit j, and byte i of the OR goes to byte c0/8 of row p0+i.
       const P16 = P & ~15;
-      const nanMask = i32x4.splat(nanNegative != 0 ? -1 : 0);
-      for (let c0 = 0; c0 < C; c0 += 8) {
-        const nc = min(8, C - c0);
-        const src0 = x + ((<usize>(n * C + c0) * plane) << 2);
-        for (p0 = 0; p0 < P16; p0 += 16) {
-          let src = src0 + (<usize>p0 << 2);
-          let acc = i8x16.splat(0);
-          for (let j = 0; j < nc; j++) {
-            acc = v128.or(acc, v128.and(negativeBytes16(src, nanMask), i8x16.splat(<i8>(<i32>1 << j))));
-            src += plane << 2;
-          }
-          storeBytes16(rows + <usize>p0 * rb + (<usize>c0 >> 3), rb, acc);
-        }
-      }
+      // Two copies of the loop: x < 0 alone (no NaN test) is a third of the vector work.
+      if (nanNegative != 0) signPlanes16(x, n, C, plane, P16, rows, rb, true);
+      else signPlanes16(x, n, C, plane, P16, rows, rb, false);
       p0 = P16;
     }
     for (let c = 0; c < C; c++) {
@@ -111,19 +90,45 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
 }
 
 /**
- * 16 f32 at src → 16 bytes, −1 where x < 0, or where x is NaN when nanMask is all ones (−0 and,
- * with a zero mask, NaN give 0).
+ * Positions [0, P16) of image n, 16 positions × 8 channels at a time: each channel's 16 signs
+ * narrow to 16 bytes of 0/−1, channel j of the group keeps bit j, and byte i of the OR goes to
+ * byte c0/8 of row i. nan: NaN counts as negative (a constant at both call sites).
  */
 // @ts-ignore: decorator
-@inline function negativeBytes16(src: usize, nanMask: v128): v128 {
-  const lo = i16x8.narrow_i32x4_s(negative4(v128.load(src), nanMask), negative4(v128.load(src, 16), nanMask));
-  const hi = i16x8.narrow_i32x4_s(negative4(v128.load(src, 32), nanMask), negative4(v128.load(src, 48), nanMask));
+@inline function signPlanes16(x: usize, n: i32, C: i32, plane: usize, P16: i32, rows: usize, rb: usize, nan: bool): void {
+  for (let c0 = 0; c0 < C; c0 += 8) {
+    const nc = min(8, C - c0);
+    const src0 = x + ((<usize>(n * C + c0) * plane) << 2);
+    for (let p0 = 0; p0 < P16; p0 += 16) {
+      let src = src0 + (<usize>p0 << 2);
+      let acc = i8x16.splat(0);
+      for (let j = 0; j < nc; j++) {
+        acc = v128.or(acc, v128.and(negativeBytes16(src, nan), i8x16.splat(<i8>(<i32>1 << j))));
+        src += plane << 2;
+      }
+      storeBytes16(rows + <usize>p0 * rb + (<usize>c0 >> 3), rb, acc);
+    }
+  }
+}
+
+/** The sign bits of 32 f32 at p (bit i: element i negative, or NaN when `nan`). */
+// @ts-ignore: decorator
+@inline function signWord(p: usize, nan: bool): u32 {
+  return <u32>i8x16.bitmask(negativeBytes16(p, nan)) | (<u32>i8x16.bitmask(negativeBytes16(p + 64, nan)) << 16);
+}
+
+/** 16 f32 at src → 16 bytes, −1 where x < 0, or x is NaN when `nan` (−0 gives 0; NaN 0 without `nan`). */
+// @ts-ignore: decorator
+@inline function negativeBytes16(src: usize, nan: bool): v128 {
+  const lo = i16x8.narrow_i32x4_s(negative4(v128.load(src), nan), negative4(v128.load(src, 16), nan));
+  const hi = i16x8.narrow_i32x4_s(negative4(v128.load(src, 32), nan), negative4(v128.load(src, 48), nan));
   return i8x16.narrow_i16x8_s(lo, hi);
 }
 
 // @ts-ignore: decorator
-@inline function negative4(v: v128, nanMask: v128): v128 {
-  return v128.or(f32x4.lt(v, f32x4.splat(0)), v128.and(f32x4.ne(v, v), nanMask));
+@inline function negative4(v: v128, nan: bool): v128 {
+  const neg = f32x4.lt(v, f32x4.splat(0));
+  return nan ? v128.or(neg, f32x4.ne(v, v)) : neg;
 }
 
 /** Byte i of v to dst + i·stride. */

@@ -157,6 +157,14 @@ const CASES: [string, Setup][] = [
     const n = 1 << 16; const x = b.put(new BigInt64Array(n).map(() => BigInt(Math.floor(r() * 1e6)))); const y = b.alloc(n * 2);
     return { run: () => b.call('cast', 7, 10, x, y, n, 0), warm: () => b.call('cast', 7, 10, x, y, 256, 0) };
   }],
+  ['pack_signs_nchw_f32 64ch 56² (cold)', (b) => {
+    const C = 64, P = 56 * 56; const x = b.put(rand(C * P)); const y = b.alloc(P * rowBytes(C));
+    return { cold: true, run: () => b.call('pack_signs_nchw_f32', x, 1, C, P, y, 0), warm: () => b.call('pack_signs_nchw_f32', x, 1, C, 64, y, 0) };
+  }],
+  ['pack_signs_f32 64x1024', (b) => {
+    const M = 64, K = 1024; const x = b.put(rand(M * K)); const y = b.alloc(M * rowBytes(K));
+    return { run: () => b.call('pack_signs_f32', x, M, K, K, 1, y, 0), warm: () => b.call('pack_signs_f32', x, 2, K, K, 1, y, 0) };
+  }],
   ['quantize f32→u8 256k', (b) => {
     const n = 1 << 18; const x = b.put(rand(n)); const s = b.put(new Float32Array([0.01])); const zp = b.put(new Uint8Array([128])); const y = b.alloc(n);
     const d = b.put(new Int32Array([1, 1, n, 1, 0, 0, 0])); const dw = b.put(new Int32Array([1, 1, 256, 1, 0, 0, 0]));
