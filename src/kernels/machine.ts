@@ -75,9 +75,9 @@ export class Machine {
 
   /** A fresh byte view (views die when memory grows, so never keep one across kernel calls). */
   u8(): Uint8Array {
-    if (this.u8cache.buffer !== this.memory.buffer || this.u8cache.byteLength !== this.memory.buffer.byteLength) {
-      this.u8cache = new Uint8Array(this.memory.buffer);
-    }
+    // memory.grow detaches the old buffer, and a view of a detached buffer has length 0 (memory
+    // is never empty): no call of the buffer getter while the view is live.
+    if (this.u8cache.byteLength === 0) this.u8cache = new Uint8Array(this.memory.buffer);
     return this.u8cache;
   }
 
