@@ -19,7 +19,14 @@
 // 256×256 case runs at the same weights/s). Slower: the exponent trick or(0x4B000000)+fsub
 // instead of the convert (+1 op per 4 weights, 1.25×), mul+fma+add to split the FMA chains
 // (1.1×), lane sums per block instead of 4 scaled accumulators (1.06×), 2× unrolling (1.1×,
-// spills). About equal: hoisting the 2-bit branch out of the loop, reordering the loads.
+// spills), 8 accumulators (lo and hi halves apart: spills, 1.24×), lanes along channels with a
+// shift/and per weight byte, 8 broadcast activations and 8 one-FMA-deep chains (1.35×: V8 forms
+// each broadcast's address with its own lea), touching weights ahead to prefetch — one line per
+// block 0.5–4 KiB ahead, 3 lines of the next page, or a burst over the next tiles (1.0–1.27×: a
+// touch that misses stalls retirement like the demand miss it replaces). About equal: hoisting
+// the 2-bit branch out of the loop, reordering the loads. Right after another runtime's run
+// (caches and TLB cold) a call takes ≈1.35× its hot time: the 10.5 MiB of weights, scales and
+// zero points stream in without overlapping the arithmetic.
 
 import { gemm_f32_pp, pack_a_f32 } from './gemm_f32';
 import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
