@@ -75,9 +75,7 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
     let p0 = 0;
     if (ASC_FEATURE_SIMD) {
       const P16 = P & ~15;
-      // Two copies of the loop: x < 0 alone (no NaN test) is a third of the vector work.
-      if (nanNegative != 0) signPlanes16(x, n, C, plane, P16, rows, rb, true);
-      else signPlanes16(x, n, C, plane, P16, rows, rb, false);
+      signPlanes16(x, n, C, plane, P16, rows, rb, nanNegative != 0);
       p0 = P16;
     }
     for (let c = 0; c < C; c++) {
@@ -92,10 +90,10 @@ export function pack_signs_nchw_f32(x: usize, N: i32, C: i32, P: i32, dst: usize
 /**
  * Positions [0, P16) of image n, 16 positions × 8 channels at a time: each channel's 16 signs
  * narrow to 16 bytes of 0/−1, channel j of the group keeps bit j, and byte i of the OR goes to
- * byte c0/8 of row i. nan: NaN counts as negative (a constant at both call sites).
+ * byte c0/8 of row i. nan: NaN counts as negative (a branch the loop predicts; x < 0 alone
+ * skips the NaN test, a third of the vector work).
  */
-// @ts-ignore: decorator
-@inline function signPlanes16(x: usize, n: i32, C: i32, plane: usize, P16: i32, rows: usize, rb: usize, nan: bool): void {
+function signPlanes16(x: usize, n: i32, C: i32, plane: usize, P16: i32, rows: usize, rb: usize, nan: bool): void {
   for (let c0 = 0; c0 < C; c0 += 8) {
     const nc = min(8, C - c0);
     const src0 = x + ((<usize>(n * C + c0) * plane) << 2);
