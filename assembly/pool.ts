@@ -182,7 +182,36 @@ function windowAt<T>(pd: usize, isAvg: bool, ow: i32): f32 {
     if (sizeof<T>() == 1) acc = v128.xor(acc, fv);
     v128.store(y + <usize>ow * sizeof<T>(), acc);
   }
+  // Byte rows narrower than a vector (a small feature map's 14 or 7 outputs): 8 outputs, then 4,
+  // from the low lanes of a vector.
+  if (sizeof<T>() == 1 && !isAvg) {
+    for (let part = 8; part >= 4; part >>= 1) {
+      if (ow + part > hi || (stride2 && (ow + part) * 2 + reach > W)) continue;
+      const fv = i8x16.splat(flip);
+      let acc = vsplat<T>(lowest<T>());
+      for (let kd = rowD0; kd < rowD1; kd++) {
+        for (let kh = rowH0; kh < rowH1; kh++) {
+          let p = rowX + (<usize>(rowBd + kd * dD) * <usize>H + <usize>(rowBh + kh * dH)) * <usize>W + <usize>(ow * sW - pW);
+          for (let kw = 0; kw < kW; kw++) {
+            acc = i8x16.max_u(acc, v128.xor(loadPart(p, part, stride2), fv));
+            p += step;
+          }
+        }
+      }
+      acc = v128.xor(acc, fv);
+      if (part == 8) v128.store64_lane(y + <usize>ow, acc, 0);
+      else v128.store32_lane(y + <usize>ow, acc, 0);
+      ow += part;
+    }
+  }
   return ow;
+}
+
+/** The taps of `part` (8 or 4) consecutive byte outputs in the low lanes (stride 2: every other byte). */
+// @ts-ignore: decorator
+@inline function loadPart(p: usize, part: i32, stride2: bool): v128 {
+  const v = part == 8 ? (stride2 ? v128.load(p) : v128.load64_zero(p)) : (stride2 ? v128.load64_zero(p) : v128.load32_zero(p));
+  return stride2 ? v128.shuffle<i8>(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0) : v;
 }
 
 /** Interior columns [from, hi) one output at a time, with no bounds checks (same tap order). */

@@ -51,6 +51,10 @@ const PINNED: Case[] = [
   makeCase('window all padding', [1, 2, 1, 9], { kernel: [2, 3], strides: [1, 1], dilations: [2, 1], pads: [1, 1, 1, 1], autoPad: 'NOTSET', ceil: false }),
   makeCase('wide stride-2 interior (16 int8 lanes)', [1, 2, 3, 71], { kernel: [3, 3], strides: [1, 2], dilations: [1, 1], pads: [1, 1, 1, 1], autoPad: 'NOTSET', ceil: true }),
   makeCase('wide stride-1 interior', [1, 2, 3, 67], { kernel: [3, 3], strides: [1, 1], dilations: [1, 2], pads: [1, 2, 1, 2], autoPad: 'NOTSET', ceil: false }),
+  // Byte rows narrower than a vector: 8 outputs, then 4, then scalar (14 = 8 + 4 + 2, 7 = 4 + 3, 13 = 8 + 4 + 1).
+  makeCase('narrow stride-2 rows (2x2, 14 outputs)', [1, 3, 4, 28], { kernel: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: 'NOTSET', ceil: false }),
+  makeCase('narrow stride-2 rows (2x2, 7 outputs)', [1, 2, 4, 14], { kernel: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: 'NOTSET', ceil: false }),
+  makeCase('narrow stride-1 rows (13 outputs, dilated, padded)', [1, 2, 3, 15], { kernel: [2, 3], strides: [1, 1], dilations: [1, 2], pads: [1, 2, 0, 1], autoPad: 'NOTSET', ceil: false }),
 ];
 
 function randomInput(r: () => number, e: Elem, n: number): ArrayBufferView {
