@@ -16,6 +16,7 @@ import { exportFormsPass } from './export-forms.js';
 import { fuseActivationPass } from './fuse-activation.js';
 import { LOWBIT_DOMAIN, removeDeadNodes } from './graph-view.js';
 import { qdqInt8Pass } from './qdq-int8.js';
+import { qdqPassthroughPass } from './qdq-passthrough.js';
 import { qdqWidenPass } from './qdq-widen.js';
 import { qonnxQuantPass } from './qonnx-quant.js';
 import { ternaryPass } from './ternary.js';
@@ -55,10 +56,11 @@ export type Declines = Map<string, Decline>;
  * weights under bipolar activations (folded to their ±s values). export-forms goes first: it puts
  * exporter quirks (a batch read off the tensor for a Reshape, transposed weight quantizers) the
  * way the rules read them; qdq-widen then puts 2- and 4-bit QDQ activations in the 8-bit containers
- * the integer rules read.
+ * the integer rules read, and qdq-passthrough moves MaxPool and data movement between a DQ and a Q
+ * of the same parameters onto the integers, so the layers around them meet integer inputs.
  */
 export const PASSES: readonly Pass[] = [
-  exportFormsPass, qdqWidenPass, qdqInt8Pass, dynamicInt8Pass, ternaryPass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass,
+  exportFormsPass, qdqWidenPass, qdqPassthroughPass, qdqInt8Pass, dynamicInt8Pass, ternaryPass, dqMatmulPass, qonnxQuantPass, binaryPass, binaryChainPass, binaryFoldPass,
   fuseActivationPass,
 ];
 

@@ -1,0 +1,62 @@
+// Data movement and MaxPool between a DequantizeLinear and a QuantizeLinear of the same
+// per-tensor parameters run on the integers (onnxruntime's quantize_static writes this pattern
+// around MaxPool, Flatten, Reshape, Transpose…; onnxruntime drops the pair the same way):
+//
+//   DQ(x_q, s, z) ─▶ X ─▶ Q(·, s, z) ─▶ y_q        ⇒        X(x_q) ─▶ y_q
+//
+// X is MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze or
+// Identity, reading the DQ as its input 0. x_q is u8 or s8; s is a float32 scalar in
+// [2^−100, 2^100] and bit for bit the Q's; z is a scalar of x_q's type and the Q's zero point
+// equals it, so the Q writes x_q's type.
+//
+// Exact. Q(DQ(v)) = v for every v of the type: DQ gives f32((v − z)·s) = (v − z)·s·(1 + δ),
+// |δ| ≤ 2^−24, and the Q's division by s adds one more such factor, so with |v − z| ≤ 255 the
+// quotient lies within 255·2^−22 of the integer v − z and rounds to it; v is in the type's range,
+// so the Q's clamp does nothing. The movement ops only move elements: Q(X(DQ(x))) = X(Q(DQ(x)))
+// = X(x). MaxPool takes maxima and DQ is increasing (s > 0), so max DQ(v_i) = DQ(max v_i); a
+// window's padding (−∞) never wins over an element, and the integer pool pads with the type's
+// minimum, which is also what the Q makes of −∞ (a window of padding only).
+// The Q's readers read X's integer output; the DQ and the float X stay for any other readers
+// (a MaxPool's Indices output too; dead-node removal drops them otherwise).
+
+import type { Graph, Node } from '../ir/graph.js';
+import { GraphView } from './graph-view.js';
+import type { Pass, PassLog } from './index.js';
+import { activationDQ, isOp, perTensor, qdqParams } from './quant-match.js';
+
+/** The ops that commute with the Q/DQ pair (input 0 is the data). */
+const PASSTHROUGH = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity']);
+
+/** Scales whose Q(DQ(v)) = v argument holds with room to spare (no overflow, no subnormals). */
+const okScale = (s: number): boolean => s >= 2 ** -100 && s <= 2 ** 100;
+
+function rewrite(g: Graph, v: GraphView, q: Node, log?: PassLog): boolean {
+  if (!isOp(q, 'QuantizeLinear')) return false;
+  const x = v.producer(q.inputs[0]);
+  if (!x || x.domain !== '' || !PASSTHROUGH.has(x.opType)) return false;
+  const dq = activationDQ(g, v, x.inputs[0]);
+  if (!dq) return false;
+  const decline = (why: string): false => {
+    log?.decline(x, `qdq-passthrough: ${why}`);
+    return false;
+  };
+  const qp = qdqParams(v, q, undefined);
+  if (!qp || !perTensor(qp)) return decline('the QuantizeLinear after it is not per-tensor with constant parameters');
+  const s = dq.scale[0];
+  if (!okScale(s)) return decline(`scale ${s} is outside [2^-100, 2^100]`);
+  if (qp.type !== dq.type || !Object.is(qp.scale[0], s) || qp.zeroPoint[0] !== dq.zeroPoint[0]) {
+    return decline('the QuantizeLinear after it has other parameters than the DequantizeLinear before it');
+  }
+  const at = g.nodes.indexOf(q);
+  g.nodes[at] = { ...x, name: `${x.name || q.name || q.outputs[0]}__${dq.type}`, inputs: [dq.node.inputs[0], ...x.inputs.slice(1)], outputs: [q.outputs[0]] };
+  return true;
+}
+
+export const qdqPassthroughPass: Pass = {
+  name: 'qdq-passthrough',
+  run(g, log) {
+    let fired = 0;
+    for (const q of [...g.nodes]) if (rewrite(g, new GraphView(g), q, log)) fired++;
+    return fired;
+  },
+};
