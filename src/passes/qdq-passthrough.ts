@@ -4,15 +4,16 @@
 //
 //   DQ(x_q, s, z) ─▶ X ─▶ Q(·, s, z) ─▶ y_q        ⇒        X(x_q) ─▶ y_q
 //
-// X is MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze or
-// Identity, reading the DQ as its input 0. x_q is u8 or s8; s is a float32 scalar in
+// X is MaxPool or an op that only moves or repeats elements (Flatten, Reshape, Transpose, Squeeze,
+// Unsqueeze, Identity, Expand, Tile, Slice, Gather, GatherElements, GatherND), reading the DQ as
+// its input 0 (the data; indices, shapes and axes stay as they are). x_q is u8 or s8; s is a float32 scalar in
 // [2^−100, 2^100] and bit for bit the Q's; z is a scalar of x_q's type and the Q's zero point
 // equals it, so the Q writes x_q's type.
 //
 // Exact. Q(DQ(v)) = v for every v of the type: DQ gives f32((v − z)·s) = (v − z)·s·(1 + δ),
 // |δ| ≤ 2^−24, and the Q's division by s adds one more such factor, so with |v − z| ≤ 255 the
 // quotient lies within 255·2^−22 of the integer v − z and rounds to it; v is in the type's range,
-// so the Q's clamp does nothing. The movement ops only move elements: Q(X(DQ(x))) = X(Q(DQ(x)))
+// so the Q's clamp does nothing. The other ops only move or repeat elements: Q(X(DQ(x))) = X(Q(DQ(x)))
 // = X(x). MaxPool takes maxima and DQ is increasing (s > 0), so max DQ(v_i) = DQ(max v_i); a
 // window's padding (−∞) never wins over an element, and the integer pool pads with the type's
 // minimum, which is also what the Q makes of −∞ (a window of padding only).
@@ -25,7 +26,9 @@ import type { Pass, PassLog } from './index.js';
 import { activationDQ, isOp, perTensor, qdqParams } from './quant-match.js';
 
 /** The ops that commute with the Q/DQ pair (input 0 is the data). */
-const PASSTHROUGH = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity']);
+const PASSTHROUGH = new Set([
+  'MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Expand', 'Tile', 'Slice', 'Gather', 'GatherElements', 'GatherND',
+]);
 
 /** Scales whose Q(DQ(v)) = v argument holds with room to spare (no overflow, no subnormals). */
 const okScale = (s: number): boolean => s >= 2 ** -100 && s <= 2 ** 100;
