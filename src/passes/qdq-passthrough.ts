@@ -6,7 +6,8 @@
 //
 // X is MaxPool or an op that only moves or repeats elements (Flatten, Reshape, Transpose, Squeeze,
 // Unsqueeze, Identity, Expand, Tile, Slice, Gather, GatherElements, GatherND), reading the DQ as
-// its input 0 (the data; indices, shapes and axes stay as they are). x_q is u8 or s8; s is a float32 scalar in
+// its input 0 (the data; indices, shapes and axes stay as they are), or a Concat whose inputs are
+// all such DequantizeLinears, of the same parameters. x_q is u8 or s8; s is a float32 scalar in
 // [2^−100, 2^100] and bit for bit the Q's; z is a scalar of x_q's type and the Q's zero point
 // equals it, so the Q writes x_q's type.
 //
@@ -36,9 +37,12 @@ const okScale = (s: number): boolean => s >= 2 ** -100 && s <= 2 ** 100;
 function rewrite(g: Graph, v: GraphView, q: Node, log?: PassLog): boolean {
   if (!isOp(q, 'QuantizeLinear')) return false;
   const x = v.producer(q.inputs[0]);
-  if (!x || x.domain !== '' || !PASSTHROUGH.has(x.opType)) return false;
-  const dq = activationDQ(g, v, x.inputs[0]);
-  if (!dq) return false;
+  if (!x || x.domain !== '' || !(PASSTHROUGH.has(x.opType) || x.opType === 'Concat')) return false;
+  // The data inputs: every input of a Concat, input 0 of the others.
+  const data = x.opType === 'Concat' ? x.inputs.length : 1;
+  const dqs = x.inputs.slice(0, data).map((i) => activationDQ(g, v, i));
+  const dq = dqs[0];
+  if (!dq || dqs.some((d) => !d)) return false;
   const decline = (why: string): false => {
     log?.decline(x, `qdq-passthrough: ${why}`);
     return false;
@@ -47,11 +51,12 @@ function rewrite(g: Graph, v: GraphView, q: Node, log?: PassLog): boolean {
   if (!qp || !perTensor(qp)) return decline('the QuantizeLinear after it is not per-tensor with constant parameters');
   const s = dq.scale[0];
   if (!okScale(s)) return decline(`scale ${s} is outside [2^-100, 2^100]`);
-  if (qp.type !== dq.type || !Object.is(qp.scale[0], s) || qp.zeroPoint[0] !== dq.zeroPoint[0]) {
-    return decline('the QuantizeLinear after it has other parameters than the DequantizeLinear before it');
-  }
+  const same = (p: { type: string; scale: Float32Array; zeroPoint: number[] }) => p.type === dq.type && Object.is(p.scale[0], s) && p.zeroPoint[0] === dq.zeroPoint[0];
+  if (!dqs.every((d) => same(d!))) return decline('its inputs are dequantised with different parameters');
+  if (!same(qp)) return decline('the QuantizeLinear after it has other parameters than the DequantizeLinear before it');
   const at = g.nodes.indexOf(q);
-  g.nodes[at] = { ...x, name: `${x.name || q.name || q.outputs[0]}__${dq.type}`, inputs: [dq.node.inputs[0], ...x.inputs.slice(1)], outputs: [q.outputs[0]] };
+  const inputs = [...dqs.map((d) => d!.node.inputs[0]), ...x.inputs.slice(data)];
+  g.nodes[at] = { ...x, name: `${x.name || q.name || q.outputs[0]}__${dq.type}`, inputs, outputs: [q.outputs[0]] };
   return true;
 }
 

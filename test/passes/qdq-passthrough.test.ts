@@ -77,6 +77,20 @@ function input(c: Case, seed: number): Float32Array {
   });
 }
 
+/** Concat of DQ(Q(x, s, z)) and DQ(Q(Relu(x), s2, z2)) along axis 1, then Q(s, z) → DQ → y. */
+function concatModel(second: { scale: number; zp: number }): Uint8Array {
+  const b = new OnnxBuilder({ opset: 21 });
+  const x = b.input('x', 'float32', X);
+  const s = b.init('s', 'float32', [], [0.05]), z = b.init('z', 'uint8', [], [10]);
+  const s2 = b.init('s2', 'float32', [], [second.scale]), z2 = b.init('z2', 'uint8', [], [second.zp]);
+  const a = b.op('DequantizeLinear', [b.op('QuantizeLinear', [x, s, z]), s, z]);
+  const c = b.op('DequantizeLinear', [b.op('QuantizeLinear', [b.op('Relu', [x]), s2, z2]), s2, z2]);
+  const cat = b.op('Concat', [a, c, a], { axis: 1 }, { name: 'moved' });
+  b.op('DequantizeLinear', [b.op('QuantizeLinear', [cat, s, z]), s, z], {}, { outputs: ['y'] });
+  b.output('y', 'float32', null);
+  return b.toBytes();
+}
+
 describe('qdq-passthrough: the graph the rule makes', () => {
   for (const c of CASES) {
     it(c.name, () => {
@@ -94,6 +108,22 @@ describe('qdq-passthrough: the graph the rule makes', () => {
       }
     });
   }
+
+  it('a Concat of DequantizeLinears of the same parameters concatenates the integers; of others, stays', async () => {
+    for (const [second, fires] of [[{ scale: 0.05, zp: 10 }, true], [{ scale: 0.05, zp: 11 }, false]] as const) {
+      const bytes = concatModel(second);
+      const g = decodeModel(bytes).graph;
+      const declines: Declines = new Map();
+      expect(runPasses(g, undefined, declines).fired['qdq-passthrough'] ?? 0).toBe(fires ? 1 : 0);
+      if (!fires) expect(declines.get('moved')?.reasons.join('; ')).toMatch(/different parameters/);
+      const x = input({ ...CASES[0], scale: 0.05, zp: 10 }, 9);
+      for (const backend of ALL_BACKENDS) {
+        const got = (await lowbitRun(bytes, backend, x, false)).get('y')!;
+        const want = (await ortRun(bytes, x)).get('y')!;
+        expect([...got]).toEqual([...want]);
+      }
+    }
+  });
 
   it('a MaxPool whose Indices are read: the integer pool makes the values, the float one stays for the Indices', async () => {
     const b = new OnnxBuilder({ opset: 21 });
