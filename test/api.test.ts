@@ -273,6 +273,13 @@ describe('Tensor', () => {
     expect(empty.size).toBe(0);
   });
 
+  it('output views a run\'s byte copy as the type\'s array and refuses a byte count that does not fit', async () => {
+    const t = Tensor.output('int16', new Uint8Array([1, 0, 255, 255]), [2]);
+    expect([...(t.data as Int16Array)]).toEqual([1, -1]);
+    expect(t.dims).toEqual([2]);
+    await expectLowbit(() => Tensor.output('float32', new Uint8Array(7), [2]), 'LOWBIT_BAD_INPUT', 'cannot hold 7 bytes');
+  });
+
   it('fromBytes copies unaligned bytes, from a Uint8Array or a Node Buffer, and views aligned ones', () => {
     const values = Float32Array.from([1.5, -2, 3.25]);
     const raw = new Uint8Array(13);

@@ -114,11 +114,14 @@ export class Tensor {
   }
 
   /**
-   * A run's output over a fresh byte copy: viewed as the type's array, without the checks of
-   * `new Tensor` (the plan gave the type and dims, the copy is exactly their size).
+   * A run's output over a fresh byte copy, viewed as the type's array: the plan gave the type and
+   * dims, so only the byte count is checked, not each argument as `new Tensor` does.
    */
   static output(type: TensorType, bytes: Uint8Array, dims: readonly number[]): Tensor {
     const C = CTOR[type];
+    if (!C || bytes.byteLength !== byteLength(type, numel(dims))) {
+      fail('LOWBIT_BAD_INPUT', `a ${type} output of shape [${dims.join(',')}] cannot hold ${bytes.byteLength} bytes`);
+    }
     const data = new C(bytes.buffer, bytes.byteOffset, bytes.byteLength / C.BYTES_PER_ELEMENT);
     return new Tensor(RUN_OUTPUT as unknown as TensorData, { type, data, dims: [...dims] } as unknown as readonly number[]);
   }
