@@ -14,8 +14,8 @@
 // Exact. Q(DQ(v)) = v for every v of the type: DQ gives f32((v − z)·s) = (v − z)·s·(1 + δ),
 // |δ| ≤ 2^−24, and the Q's division by s adds one more such factor, so with |v − z| ≤ 255 the
 // quotient lies within 255·2^−22 of the integer v − z and rounds to it; v is in the type's range,
-// so the Q's clamp does nothing. The other ops only move or repeat elements: Q(X(DQ(x))) = X(Q(DQ(x)))
-// = X(x). MaxPool takes maxima and DQ is increasing (s > 0), so max DQ(v_i) = DQ(max v_i); a
+// so the Q's clamp does nothing. The other ops only move or repeat elements:
+// Q(X(DQ(x))) = X(Q(DQ(x))) = X(x). MaxPool takes maxima and DQ is increasing (s > 0), so max DQ(v_i) = DQ(max v_i); a
 // window's padding (−∞) never wins over an element, and the integer pool pads with the type's
 // minimum, which is also what the Q makes of −∞ (a window of padding only).
 // The Q's readers read X's integer output; the DQ and the float X stay for any other readers
@@ -28,7 +28,8 @@ import { activationDQ, isOp, perTensor, qdqParams } from './quant-match.js';
 
 /** The ops that commute with the Q/DQ pair (input 0 is the data). */
 const PASSTHROUGH = new Set([
-  'MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Expand', 'Tile', 'Slice', 'Gather', 'GatherElements', 'GatherND',
+  'MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity',
+  'Expand', 'Tile', 'Slice', 'Gather', 'GatherElements', 'GatherND',
 ]);
 
 /** Scales whose Q(DQ(v)) = v argument holds with room to spare (no overflow, no subnormals). */
@@ -51,7 +52,8 @@ function rewrite(g: Graph, v: GraphView, q: Node, log?: PassLog): boolean {
   if (!qp || !perTensor(qp)) return decline('the QuantizeLinear after it is not per-tensor with constant parameters');
   const s = dq.scale[0];
   if (!okScale(s)) return decline(`scale ${s} is outside [2^-100, 2^100]`);
-  const same = (p: { type: string; scale: Float32Array; zeroPoint: number[] }) => p.type === dq.type && Object.is(p.scale[0], s) && p.zeroPoint[0] === dq.zeroPoint[0];
+  const same = (p: { type: string; scale: Float32Array; zeroPoint: number[] }): boolean =>
+    p.type === dq.type && Object.is(p.scale[0], s) && p.zeroPoint[0] === dq.zeroPoint[0];
   if (!dqs.every((d) => same(d!))) return decline('its inputs are dequantised with different parameters');
   if (!same(qp)) return decline('the QuantizeLinear after it has other parameters than the DequantizeLinear before it');
   const at = g.nodes.indexOf(q);
