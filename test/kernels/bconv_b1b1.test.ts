@@ -135,6 +135,23 @@ describe('bconv_b1b1__ref', () => {
 
 describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
   const box = new KernelBox(backend);
+  /** Each layer, with every epilogue (i32, f32 affine, its SIGN form), against the reference. */
+  const pinLayers = (r: () => number, geoms: Geom[], scrambleX = false): void => {
+    for (const g of geoms) {
+      box.reset();
+      const Mt = g.G * g.M, K = prod(g.k) * g.C;
+      const xf = randomSignedF32(r, g.N * g.G * g.C * prod(g.inp));
+      const wf = randomSignedF32(r, Mt * g.C * prod(g.k));
+      const { xp, wp } = pack(box, g, xf, wf);
+      if (scrambleX) scramblePadding(box, xp, g.N * prod(g.inp), g.C, r);
+      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
+      const affine = randomAffine(r, Mt, K);
+      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
+        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
+        if (err) expect.fail(err);
+      }
+    }
+  };
   it('matches bit-exactly over random strides, dilations, pads, groups, ranks and batches', () => {
     const r = rng(4242);
     const cases = backend === 'scalar' ? 80 : 160;
@@ -182,20 +199,7 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       { N: 1, G: 1, C: 256, M: 64, inp: [2, 3, 11], k: [1, 1, 1], s: [1, 1, 1], dil: [1, 2, 1], pad: [0, 0, 0], out: [2, 3, 11], chunk: 64 },
       { N: 1, G: 1, C: 3, M: 9, inp: [1, 1, 3], k: [1, 1, 1], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 0, 0], out: [1, 1, 3], chunk: 2 },
     ];
-    for (const g of geoms) {
-      box.reset();
-      const K = g.C;
-      const xf = randomSignedF32(r, g.N * g.C * prod(g.inp));
-      const wf = randomSignedF32(r, g.M * g.C);
-      const { xp, wp } = pack(box, g, xf, wf);
-      scramblePadding(box, xp, g.N * prod(g.inp), g.C, r);
-      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
-      const affine = randomAffine(r, g.M, K);
-      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, g.M, K)] as BinaryEpi[]) {
-        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
-        if (err) expect.fail(err);
-      }
-    }
+    pinLayers(r, geoms, true);
   });
   it('pins grouped layers whose SIGN bits straddle a word (G·M = 2·31) and word-aligned channels (32, 64, 96)', () => {
     const r = rng(10);
@@ -206,19 +210,7 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       // 12-byte tap slots: the interior positions' copy takes a u64 and a u32 word per tap.
       { N: 1, G: 2, C: 96, M: 10, inp: [1, 6, 7], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 6, 7], chunk: 17 },
     ];
-    for (const g of geoms) {
-      box.reset();
-      const Mt = g.G * g.M, K = prod(g.k) * g.C;
-      const xf = randomSignedF32(r, g.N * g.G * g.C * prod(g.inp));
-      const wf = randomSignedF32(r, Mt * g.C * prod(g.k));
-      const { xp, wp } = pack(box, g, xf, wf);
-      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
-      const affine = randomAffine(r, Mt, K);
-      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
-        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
-        if (err) expect.fail(err);
-      }
-    }
+    pinLayers(r, geoms);
   });
   it('pins layers whose K takes several microkernel calls (> 31 blocks) with more than 64 rows per chunk', () => {
     const r = rng(14);
@@ -226,19 +218,7 @@ describe.each(ALL_BACKENDS)('bconv_b1b1 (%s) vs the reference', (backend) => {
       { N: 1, G: 1, C: 512, M: 11, inp: [1, 9, 9], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 1, 1], out: [1, 9, 9], chunk: 81 },
       { N: 2, G: 2, C: 456, M: 9, inp: [1, 5, 4], k: [1, 3, 3], s: [1, 1, 1], dil: [1, 1, 1], pad: [0, 2, 1], out: [1, 7, 4], chunk: 70 },
     ];
-    for (const g of geoms) {
-      box.reset();
-      const Mt = g.G * g.M, K = prod(g.k) * g.C;
-      const xf = randomSignedF32(r, g.N * g.G * g.C * prod(g.inp));
-      const wf = randomSignedF32(r, Mt * g.C * prod(g.k));
-      const { xp, wp } = pack(box, g, xf, wf);
-      const x = Int8Array.from(xf, signOf), w = Int8Array.from(wf, signOf);
-      const affine = randomAffine(r, Mt, K);
-      for (const e of [{ kind: BEPI_I32 }, affine, signEpi(box, affine, Mt, K)] as BinaryEpi[]) {
-        const err = expectSameArray(runFast(box, g, xp, wp, e), runRef(box, g, x, w, e), `${backend} ${JSON.stringify(g)} kind ${e.kind}`);
-        if (err) expect.fail(err);
-      }
-    }
+    pinLayers(r, geoms);
   });
   it('pack_signs_nchw_f32 packs ragged positions (16-position SIMD groups + tail) and channels (8-channel groups + tail)', () => {
     const r = rng(13);
