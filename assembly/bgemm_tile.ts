@@ -149,6 +149,7 @@ export function mk1x8(a: usize, lda: usize, rows: i32, kc: i32, acc: usize, firs
     const ar = a + <usize>r * lda;
     let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
     let p4 = i32x4.splat(0), p5 = i32x4.splat(0), p6 = i32x4.splat(0), p7 = i32x4.splat(0);
+    // Block 0 starts the counters (count2, no adds onto zeros: 8 adds a row fewer than a loop from 0).
     if (full > 0) {
       const x = v128.load(ar);
       const xl = v128.and(x, nib), xh = v128.and(i16x8.shr_u(x, 4), nib);
