@@ -66,7 +66,12 @@ export const qdqPassthroughPass: Pass = {
   name: 'qdq-passthrough',
   run(g, log) {
     let fired = 0;
-    for (const q of [...g.nodes]) if (rewrite(g, new GraphView(g), q, log)) fired++;
+    let v = new GraphView(g);
+    for (const q of [...g.nodes]) {
+      if (!rewrite(g, v, q, log)) continue;
+      fired++;
+      v = new GraphView(g); // the view changes only when a rewrite does
+    }
     return fired;
   },
 };
