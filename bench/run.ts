@@ -56,7 +56,8 @@ const env: Results['env'] = {
   ortnode_ep: 'cpu, intra/inter-op 1 thread',
   plan: args.quick ? 'quick' : 'full',
   target_ms_per_runtime: plan.targetMs,
-  min_iterations: plan.minIters,
+  block_ms: plan.blockMs,
+  min_steady_runs: plan.minRuns,
 };
 
 const results: ResultRow[] = [];
@@ -66,13 +67,13 @@ for (const [i, row] of rows.entries()) {
   let r: ResultRow;
   try {
     // The int8 twin is checked against ort-node on the same twin model (by default uint8 outputs:
-    // ±1 quantum) and timed on ort-web in the same round-robin window as the row's runtimes.
+    // ±1 quantum) and timed on ort-web in the same interleaved blocks as the row's runtimes.
     const twinTol = row.int8TwinTolerance ?? { rtol: 0, atol: 0, integerSteps: 1 };
     const twin = row.int8Twin ? { c: row.int8Twin(), tol: twinTol } : undefined;
     r = resultRow(row, await measureRow(row.build(), lmulRuntimes(row), row.tolerance, plan, twin));
   } catch (e) {
     // A row that breaks in an unexpected place is recorded, not fatal to the other rows.
-    const m = { timings: {}, agreement: {}, errors: { ortnode: `harness: ${(e as Error).message}` }, iterations: 0 };
+    const m = { timings: {}, cold: {}, agreement: {}, errors: { ortnode: `harness: ${(e as Error).message}` }, iterations: 0 };
     r = resultRow(row, m);
   }
   results.push(r);

@@ -1,24 +1,18 @@
 // Measuring one row: load the model in every runtime, check each output against onnxruntime-node,
-// warm up, then time the runtimes round-robin so machine drift hits all of them alike.
+// warm up, then time the runtimes in interleaved blocks of runs (src/cli/bench/measure.ts, as
+// `lowbit bench`): steady-state medians, and apart the first run of each block, right after the
+// other runtimes' runs.
 
 import { compareOutput, type Tolerance } from '../../scripts/lib/differential.js';
 import type { BenchCase } from './models.js';
 import type { LoadedModel, Output, Runtime, RuntimeId } from './runtimes.js';
-import { summarize, type Summary } from './stats.js';
+import { timeInBlocks, type TimingPlan } from '../../src/cli/bench/measure.js';
+import type { Summary } from './stats.js';
 
-export interface TimingPlan {
-  /** Time each runtime for about this long per row… */
-  targetMs: number;
-  /** …but at least this many and at most this many iterations. */
-  minIters: number;
-  maxIters: number;
-  /** Warm-up: at least this many runs per runtime and at least this long. */
-  warmupRuns: number;
-  warmupMs: number;
-}
+export type { TimingPlan };
 
-export const FULL_PLAN: TimingPlan = { targetMs: 1500, minIters: 20, maxIters: 2000, warmupRuns: 5, warmupMs: 300 };
-export const QUICK_PLAN: TimingPlan = { targetMs: 100, minIters: 5, maxIters: 200, warmupRuns: 2, warmupMs: 0 };
+export const FULL_PLAN: TimingPlan = { targetMs: 1500, blockMs: 25, minRuns: 20, maxRounds: 2000, warmupRuns: 5, warmupMs: 300 };
+export const QUICK_PLAN: TimingPlan = { targetMs: 100, blockMs: 10, minRuns: 5, maxRounds: 200, warmupRuns: 2, warmupMs: 0 };
 
 /** Agreement of one runtime's outputs with onnxruntime-node's. */
 export interface Agreement {
@@ -31,10 +25,14 @@ export interface Agreement {
 export type TimedId = RuntimeId | 'ortweb_int8';
 
 export interface RowMeasurement {
+  /** The steady runs (every run of a block but its first). */
   timings: Partial<Record<TimedId, Summary>>;
+  /** The first run of each block, right after the other runtimes' blocks. */
+  cold: Partial<Record<TimedId, Summary>>;
   agreement: Partial<Record<TimedId, Agreement>>;
   /** Why a column was not timed, by column. */
   errors: Partial<Record<TimedId, string>>;
+  /** Rounds: blocks per runtime. */
   iterations: number;
 }
 
@@ -57,45 +55,6 @@ function agreement(outs: Record<string, Output>, ref: Record<string, Output>, to
   };
 }
 
-async function timeRun(m: LoadedModel): Promise<number> {
-  const t0 = performance.now();
-  await m.run();
-  return performance.now() - t0;
-}
-
-/**
- * Warms each loaded model up, then times them round-robin for the same number of iterations:
- * enough for the slowest to take about plan.targetMs, within [minIters, maxIters].
- */
-export async function timeRoundRobin<Id extends string>(
-  timed: readonly { id: Id; model: LoadedModel }[],
-  plan: TimingPlan,
-): Promise<{ timings: Partial<Record<Id, Summary>>; iterations: number }> {
-  if (timed.length === 0) return { timings: {}, iterations: 0 };
-  // Warm-up also estimates each runtime's time per run, which sizes the timed loop.
-  const estimate = new Map<Id, number>();
-  for (const t of timed) {
-    const samples: number[] = [];
-    const t0 = performance.now();
-    while (samples.length < plan.warmupRuns || performance.now() - t0 < plan.warmupMs) samples.push(await timeRun(t.model));
-    estimate.set(t.id, summarize(samples.slice(-plan.warmupRuns)).median);
-  }
-  const slowest = Math.max(...estimate.values());
-  const iters = Math.min(plan.maxIters, Math.max(plan.minIters, Math.ceil(plan.targetMs / slowest)));
-
-  const samples = new Map<Id, number[]>(timed.map((t) => [t.id, []]));
-  for (let i = 0; i < iters; i++) {
-    // Rotate the starting runtime so none always runs right after another's cache footprint.
-    for (let j = 0; j < timed.length; j++) {
-      const t = timed[(i + j) % timed.length];
-      samples.get(t.id)!.push(await timeRun(t.model));
-    }
-  }
-  const timings: Partial<Record<Id, Summary>> = {};
-  for (const [id, xs] of samples) timings[id] = summarize(xs);
-  return { timings, iterations: iters };
-}
-
 /** Loads c on rt and checks its outputs against ref's; records why not in out.errors[id]. */
 async function loadChecked(
   out: RowMeasurement, id: TimedId, rt: Runtime, c: BenchCase, ref: Record<string, Output>, tol: Tolerance,
@@ -115,10 +74,10 @@ async function loadChecked(
 
 /**
  * Checks every runtime (and onnxruntime-web on the twin) against onnxruntime-node, then times
- * them all round-robin in one window.
+ * them all in interleaved blocks in one window.
  */
 export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol: Tolerance, plan: TimingPlan, twin?: Twin): Promise<RowMeasurement> {
-  const out: RowMeasurement = { timings: {}, agreement: {}, errors: {}, iterations: 0 };
+  const out: RowMeasurement = { timings: {}, cold: {}, agreement: {}, errors: {}, iterations: 0 };
   const reference = runtimes.find((r) => r.id === 'ortnode');
   if (!reference) throw new Error('bench: onnxruntime-node is the reference and must be among the runtimes');
   const timed: { id: TimedId; model: LoadedModel }[] = [];
@@ -154,9 +113,12 @@ export async function measureRow(c: BenchCase, runtimes: readonly Runtime[], tol
     // Timed in the order of `runtimes`, the twin right after ort-web on the row's model.
     const order: TimedId[] = ['lowbit', 'ortweb', 'ortweb_int8', 'ortnode'];
     timed.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-    const t = await timeRoundRobin(timed, plan);
-    out.timings = t.timings;
-    out.iterations = t.iterations;
+    const t = await timeInBlocks(timed.map(({ id, model }) => ({ id, run: () => model.run() })), plan);
+    for (const [id, x] of t.timings) {
+      out.timings[id] = x.steady;
+      out.cold[id] = x.cold;
+    }
+    out.iterations = t.rounds;
   } finally {
     for (const m of new Set([...loaded, ...timed.map((t) => t.model)])) await m.release();
   }

@@ -18,7 +18,12 @@ export interface ResultRow {
   ortweb_p90_ms: number | null;
   ortnode_p10_ms: number | null;
   ortnode_p90_ms: number | null;
-  /** Timed iterations per runtime (after warm-up). */
+  /** Medians of the first run of each block, right after the other runtimes' blocks (caches and TLB hold their data). */
+  lowbit_cold_ms: number | null;
+  ortweb_cold_ms: number | null;
+  ortnode_cold_ms: number | null;
+  ortweb_over_lowbit_cold: number | null;
+  /** Rounds of blocks: blocks of runs per runtime (after warm-up). */
   iterations: number;
   macs: number;
   lowbit_gmacs: number | null;
@@ -52,6 +57,10 @@ export function resultRow(row: BenchRow, m: RowMeasurement): ResultRow {
   const lowbit = at('lowbit', 'median');
   const ortweb = at('ortweb', 'median');
   const ortnode = at('ortnode', 'median');
+  const cold = (id: RuntimeId): number | null => {
+    const s = m.cold[id];
+    return s ? round(s.median) : null;
+  };
   const errors = Object.entries(m.errors).map(([id, e]) => `${id === 'ortweb_int8' ? 'ortweb (int8 twin)' : id}: ${e}`);
   const int8 = m.timings.ortweb_int8 ? round(m.timings.ortweb_int8.median) : null;
   const binary = row.int8Twin
@@ -76,6 +85,10 @@ export function resultRow(row: BenchRow, m: RowMeasurement): ResultRow {
     ortweb_p90_ms: at('ortweb', 'p90'),
     ortnode_p10_ms: at('ortnode', 'p10'),
     ortnode_p90_ms: at('ortnode', 'p90'),
+    lowbit_cold_ms: cold('lowbit'),
+    ortweb_cold_ms: cold('ortweb'),
+    ortnode_cold_ms: cold('ortnode'),
+    ortweb_over_lowbit_cold: ratio(cold('ortweb'), cold('lowbit')),
     iterations: m.iterations,
     macs: row.macs,
     lowbit_gmacs: lowbit !== null ? round(row.macs / lowbit / 1e6, 3) : null,
@@ -91,8 +104,10 @@ const diff = (a?: Agreement): string => (a ? `${a.max_abs.toExponential(1)} / ${
 
 /** The results as a markdown table, followed by the rows' errors. */
 export function markdownTable(rows: readonly ResultRow[]): string {
-  const head = ['row', `${RUNTIME_LABELS.lowbit} ms`, `${RUNTIME_LABELS.ortweb} ms`, `${RUNTIME_LABELS.ortnode} ms`, 'ort-web/lowbit', 'ort-node/lowbit', 'lowbit vs ort-node (max abs / rel)'];
-  const body = rows.map((r) => [r.id, ms(r.lowbit_ms), ms(r.ortweb_ms), ms(r.ortnode_ms), times(r.ortweb_over_lowbit), times(r.ortnode_over_lowbit), diff(r.check.lowbit)]);
+  const head = ['row', `${RUNTIME_LABELS.lowbit} ms`, `${RUNTIME_LABELS.ortweb} ms`, `${RUNTIME_LABELS.ortnode} ms`, 'ort-web/lowbit', 'ort-node/lowbit',
+    'lowbit cold ms', 'ort-web/lowbit cold', 'lowbit vs ort-node (max abs / rel)'];
+  const body = rows.map((r) => [r.id, ms(r.lowbit_ms), ms(r.ortweb_ms), ms(r.ortnode_ms), times(r.ortweb_over_lowbit), times(r.ortnode_over_lowbit),
+    ms(r.lowbit_cold_ms), times(r.ortweb_over_lowbit_cold), diff(r.check.lowbit)]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(width[i]) : c.padStart(width[i]))).join(' | ')} |`;
   const rule = `|${width.map((w, i) => (i === 0 || i === width.length - 1 ? `${'-'.repeat(w + 1)}-` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
@@ -102,6 +117,7 @@ export function markdownTable(rows: readonly ResultRow[]): string {
     `ort-web int8 ${ms(r.ortweb_int8_ms ?? null)} ms (${times(r.ortweb_int8_over_lowbit ?? null)})`);
   const lmul = rows.filter((r) => r.lmul_over_f32 !== undefined).map((r) =>
     `- ${r.id}: lowbit in the L-Mul mode (m = 3) takes ${times(r.lmul_over_f32 ?? null)} the time of its f32 kernels on the same shape`);
-  return [line(head), rule, ...body.map(line), ...(binary.length ? ['', ...binary] : []), ...(lmul.length ? ['', ...lmul] : []),
+  const legend = 'Medians of repeated runs (steady state); cold: the first run of each block of runs, right after the other runtimes\' runs.';
+  return [line(head), rule, ...body.map(line), '', legend, ...(binary.length ? ['', ...binary] : []), ...(lmul.length ? ['', ...lmul] : []),
     ...(errors.length ? ['', ...errors] : [])].join('\n');
 }

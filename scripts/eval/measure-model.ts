@@ -2,11 +2,12 @@
 // images (batches), onnxruntime-node's on the same images and how many predictions differ
 // (standard ONNX only: onnxruntime cannot run QONNX's custom ops), the bytes lowbit holds for the
 // weights, the kernels each layer takes, and the latency of one image in lowbit and in
-// onnxruntime-web (WASM, 1 thread), timed alternately in this process.
+// onnxruntime-web (WASM, 1 thread), timed in alternating blocks of runs in this process (the
+// steady-state medians of src/cli/bench/measure.ts).
 
 import * as ort from 'onnxruntime-node';
 import { InferenceSession, Tensor, type Backend } from '../../src/index.js';
-import { timeRoundRobin, type TimingPlan } from '../../bench/lib/measure.js';
+import { timeInBlocks, type TimingPlan } from '../../src/cli/bench/measure.js';
 import { lowbitRuntime, ortWebRuntime, type LoadedModel, type Runtime, type RuntimeId } from '../../bench/lib/runtimes.js';
 import type { Summary } from '../../bench/lib/stats.js';
 import { createReferenceSession, type Feeds } from '../lib/differential.js';
@@ -56,12 +57,13 @@ export interface EvalRow extends LayerPath {
   passes: Record<string, number>;
   /** One image [1,1,28,28]: lowbit and onnxruntime-web, ms. */
   latency: Partial<Record<'lowbit' | 'ortweb', Summary>>;
+  /** lowbit's steady runs timed. */
   latency_runs: number;
   errors: Partial<Record<'lowbit' | 'ortnode' | 'ortweb', string>>;
 }
 
-/** ≥ 50 timed runs each after a warm-up, more if they fit in about a second. */
-export const LATENCY_PLAN: TimingPlan = { targetMs: 1000, minIters: 50, maxIters: 1000, warmupRuns: 10, warmupMs: 200 };
+/** ≥ 50 steady runs each after a warm-up, more if they fit in about a second (blocks of ≈ 20 ms). */
+export const LATENCY_PLAN: TimingPlan = { targetMs: 1000, blockMs: 20, minRuns: 50, maxRounds: 1000, warmupRuns: 10, warmupMs: 200 };
 const BATCH = 500;
 const CLASSES = 10;
 
@@ -185,9 +187,9 @@ export async function evaluateModel(entry: ModelEntry, bytes: Uint8Array, ctx: E
         await model?.release();
       }
     }
-    const t = await timeRoundRobin(loaded, LATENCY_PLAN);
-    row.latency = { lowbit: t.timings.lowbit, ortweb: t.timings.ortweb };
-    row.latency_runs = t.iterations;
+    const t = await timeInBlocks(loaded.map(({ id, model }) => ({ id, run: () => model.run() })), LATENCY_PLAN);
+    row.latency = { lowbit: t.timings.get('lowbit')?.steady, ortweb: t.timings.get('ortweb')?.steady };
+    row.latency_runs = t.timings.get('lowbit')?.steady.n ?? 0;
   } finally {
     for (const l of loaded) await l.model.release();
   }

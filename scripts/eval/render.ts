@@ -169,7 +169,7 @@ function floatLayers(rows: readonly EvalRow[]): string[] {
 export function renderSection(rows: readonly EvalRow[], env: EvalEnv, chart: string | null): string {
   const load = `load average ${env.load_before.toFixed(1)} before, ${env.load_after.toFixed(1)} after`;
   return [
-    `Measured ${env.date.slice(0, 10)} by \`npm run eval\` on ${env.images === TEST_SET_IMAGES ? `all ${count(TEST_SET_IMAGES)}` : `the first ${count(env.images)}`} test images: ${env.cpu}, ${env.cpus} cores shared with other jobs (${load}), Node ${env.node}, lowbit's \`${env.lowbit_backend}\` kernels, onnxruntime-web ${env.ortweb_version} (WASM, 1 thread), onnxruntime-node ${env.ortnode_version} (CPU, 1 thread). Latency: one image \`[1,1,28,28]\`, median of ≥ 50 warm runs, lowbit and onnxruntime-web alternating in one process — on a loaded machine, compare the two columns rather than the absolute numbers.`,
+    `Measured ${env.date.slice(0, 10)} by \`npm run eval\` on ${env.images === TEST_SET_IMAGES ? `all ${count(TEST_SET_IMAGES)}` : `the first ${count(env.images)}`} test images: ${env.cpu}, ${env.cpus} cores shared with other jobs (${load}), Node ${env.node}, lowbit's \`${env.lowbit_backend}\` kernels, onnxruntime-web ${env.ortweb_version} (WASM, 1 thread), onnxruntime-node ${env.ortnode_version} (CPU, 1 thread). Latency: one image \`[1,1,28,28]\`, median of ≥ 50 warm runs, lowbit and onnxruntime-web in alternating blocks of runs in one process — on a loaded machine, compare the two columns rather than the absolute numbers.`,
     '',
     ...(chart ? [chart, ''] : []),
     renderTables(rows),

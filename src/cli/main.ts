@@ -199,7 +199,7 @@ async function benchFlags(model: string, o: BenchCliFlags, io: CliIO): Promise<v
     vs: o.vs,
     shapes,
     files: assignments('input', o.input ?? [], 'FILE'),
-    plan: { seconds: time, warmupRuns: 5, warmupSeconds: Math.min(1, time / 4), minRuns: 10, maxRuns: 1_000_000 },
+    plan: { targetMs: time * 1000, blockMs: 25, warmupRuns: 5, warmupMs: Math.min(1000, time * 250), minRuns: 10, maxRounds: 1_000_000 },
     json: o.json,
     seed: 1,
   }, await version());

@@ -1,6 +1,6 @@
 // `lowbit bench`, in-process through main(argv) on short timing plans: the --json report (every
-// runtime timed the same number of rounds, ratios and order statistics consistent, outputs
-// compared with lowbit's), the table, --shape and --input, a model onnxruntime cannot load, the
+// runtime timed in the same number of blocks of runs, ratios and order statistics consistent,
+// outputs compared with lowbit's), the table, --shape and --input, a model onnxruntime cannot load, the
 // one-line error when onnxruntime is not installed, and the progress bar (drawn on a terminal
 // only). No assertion on speed: that is what the command measures. The installed-package case
 // (no onnxruntime in node_modules) runs the built bin in test/cli/bin.test.ts.
@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { blockRuns, roundsFor, timeInBlocks, type TimingPlan } from '../../src/cli/bench/measure.js';
 import { progressBar } from '../../src/cli/progress.js';
 import { main, type CliIO } from '../../src/cli/main.js';
 import { writeNpy } from '../../src/cli/npy.js';
@@ -26,7 +27,7 @@ async function cli(argv: string[], extra: Partial<CliIO> = {}): Promise<{ code: 
 }
 
 describe('lowbit bench', () => {
-  it('--vs ort --json: lowbit, onnxruntime-web and -node timed round-robin on the same inputs', async () => {
+  it('--vs ort --json: lowbit, onnxruntime-web and -node timed in interleaved blocks on the same inputs', async () => {
     const { code, out, err } = await cli(['bench', model('fmnist-mlp-fp32.onnx'), '--vs', 'ort', '--time', '0.3', '--json']);
     expect([code, err]).toEqual([0, '']);
     const r = JSON.parse(out);
@@ -38,7 +39,10 @@ describe('lowbit bench', () => {
     expect(lowbit.version).toBe(pkg.version);
     expect([web.detail, node.detail]).toEqual(['WASM, 1 thread', 'CPU, 1 thread']);
     for (const x of r.runtimes) {
-      expect(x.runs).toBe(lowbit.runs);
+      expect(x.blocks).toBe(lowbit.blocks);
+      expect(x.runs_per_block).toBeGreaterThanOrEqual(2);
+      expect(x.runs).toBe(x.blocks * (x.runs_per_block - 1)); // a block's first run is timed apart
+      expect(x.cold_ms).toBeGreaterThan(0);
       expect(x.p10_ms).toBeGreaterThan(0);
       expect(x.p10_ms).toBeLessThanOrEqual(x.median_ms);
       expect(x.median_ms).toBeLessThanOrEqual(x.p90_ms);
@@ -56,9 +60,10 @@ describe('lowbit bench', () => {
     expect(code).toBe(0);
     const lines = out.split('\n');
     expect(lines[0]).toBe(`${model('fmnist-mlp-int8-qdq.onnx')}: input float32 [1,1,28,28]`);
-    expect(lines[2]).toMatch(/^runtime\s+median ms\s+p90 ms\s+runs\s+÷ lowbit\s+max \|Δ\| vs lowbit\s+on$/);
-    expect(lines[4]).toMatch(new RegExp(`^lowbit ${pkg.version.replace(/\./g, '\\.')}\\s+[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+1\\.00×\\s+—\\s+\\w+ build, precision model$`));
-    expect(lines[5]).toMatch(/^ort-web 1\.\d+\.\d+\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+×\s+\d\.\de[+-]\d+\s+WASM, 1 thread$/);
+    expect(lines[2]).toMatch(/^runtime\s+median ms\s+p90 ms\s+cold ms\s+runs\s+÷ lowbit\s+max \|Δ\| vs lowbit\s+on$/);
+    expect(lines[4]).toMatch(new RegExp(`^lowbit ${pkg.version.replace(/\./g, '\\.')}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+1\\.00×\\s+—\\s+\\w+ build, precision model$`));
+    expect(lines[5]).toMatch(/^ort-web 1\.\d+\.\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+×\s+\d\.\de[+-]\d+\s+WASM, 1 thread$/);
+    expect(out).toContain("cold: that first run, right after the other runtimes' runs (their data in the caches).");
     expect(out).toContain("÷ lowbit: the runtime's median time over lowbit's (above 1: lowbit is faster).");
   });
 
@@ -134,5 +139,52 @@ describe('lowbit bench', () => {
     off.update('p', 1, 2);
     off.end();
     expect(none).toBe('');
+  });
+});
+
+describe('timeInBlocks', () => {
+  const plan: TimingPlan = { targetMs: 60, blockMs: 4, warmupRuns: 2, warmupMs: 0, minRuns: 6, maxRounds: 50 };
+  const busy = (ms: number) => {
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms);
+  };
+
+  it('sizes blocks to blockMs (2 to 256 runs) and rounds to the slowest block and minRuns', () => {
+    expect([blockRuns(1, 25), blockRuns(10, 25), blockRuns(20, 25), blockRuns(100, 25), blockRuns(0.001, 25), blockRuns(0, 25)]).toEqual([25, 3, 2, 2, 256, 256]);
+    // Slowest block 2 × 10 ms: 60 / 20 = 3 rounds; minRuns 6 with blocks of 2 needs 6 rounds.
+    expect(roundsFor([1, 10], plan)).toBe(6);
+    expect(roundsFor([1, 10], { ...plan, minRuns: 1 })).toBe(3);
+    expect(roundsFor([1, 10], { ...plan, minRuns: 1, maxRounds: 2 })).toBe(2);
+  });
+
+  it('runs each runtime in blocks, rotating the start; a block\'s first run is timed apart as cold', async () => {
+    const calls: string[] = [];
+    let last = '';
+    // A run right after the other runtime takes longer, as with caches full of the other's data.
+    const runtime = (id: 'a' | 'b', ms: number) => ({
+      id,
+      run: async () => {
+        busy(last === id ? ms : ms + 3);
+        last = id;
+        calls.push(id);
+      },
+    });
+    const { timings, rounds } = await timeInBlocks([runtime('a', 0.5), runtime('b', 2)], plan);
+    const a = timings.get('a')!;
+    const b = timings.get('b')!;
+    expect(a.block).toBeGreaterThanOrEqual(2);
+    expect(b.block).toBe(2);
+    for (const t of [a, b]) expect(rounds).toBeGreaterThanOrEqual(Math.ceil(plan.minRuns / (t.block - 1)));
+    const timed = calls.slice(4); // after 2 warm-up runs each
+    const expected: string[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (const id of i % 2 === 0 ? ['a', 'b'] : ['b', 'a']) expected.push(...Array(timings.get(id as 'a')!.block).fill(id));
+    }
+    expect(timed).toEqual(expected);
+    for (const t of [a, b]) {
+      expect(t.cold.n).toBe(rounds);
+      expect(t.steady.n).toBe(rounds * (t.block - 1));
+      expect(t.cold.median).toBeGreaterThan(t.steady.median + 2);
+    }
   });
 });

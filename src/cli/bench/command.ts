@@ -9,7 +9,7 @@ import { InferenceSession, Tensor, type Backend, type Precision, type TensorType
 import { fail } from '../cli-error.js';
 import { progressBar } from '../progress.js';
 import { readInput } from '../tensor-files.js';
-import { firstOutputs, maxAbsDiff, measure, type TimingPlan } from './measure.js';
+import { firstOutputs, maxAbsDiff, timeInBlocks, type TimingPlan } from './measure.js';
 import { formatReport, type BenchReport } from './report.js';
 import { importOrt, lowbitRuntime, ortRuntime, type BenchRuntime, type Importer } from './runtimes.js';
 import { seededRandom } from '../seeded-random.js';
@@ -96,22 +96,26 @@ export async function benchCommand(io: BenchIO, modelFile: string, o: BenchFlags
     }
     const first = await firstOutputs(runtimes);
     const bar = progressBar('lowbit bench', io.err, io.errColumns);
-    const { timings } = await measure(runtimes, o.plan, bar);
-    const lowbit = timings.get('lowbit')!;
+    const { timings, rounds } = await timeInBlocks(runtimes, o.plan, bar);
+    const lowbit = timings.get('lowbit')!.steady;
     const report: BenchReport = {
       model: modelFile,
       inputs: Object.entries(feeds).map(([name, t]) => ({ name, type: t.type, dims: [...t.dims] })),
       runtimes: runtimes.map((rt) => {
-        const s = timings.get(rt.id)!;
+        const { steady, cold, block } = timings.get(rt.id)!;
         return {
           id: rt.id,
           version: rt.version,
           detail: rt.detail,
-          median_ms: s.median,
-          p10_ms: s.p10,
-          p90_ms: s.p90,
-          runs: s.n,
-          over_lowbit: s.median / lowbit.median,
+          median_ms: steady.median,
+          p10_ms: steady.p10,
+          p90_ms: steady.p90,
+          runs: steady.n,
+          blocks: rounds,
+          runs_per_block: block,
+          // Only other runtimes make a block's first run cold.
+          ...(runtimes.length > 1 ? { cold_ms: cold.median } : {}),
+          over_lowbit: steady.median / lowbit.median,
           max_abs_diff_vs_lowbit: maxAbsDiff(first.get(rt.id)!, first.get('lowbit')!),
         };
       }),
