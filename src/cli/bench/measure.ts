@@ -10,7 +10,7 @@ import type { BenchRuntime, Output, RuntimeId } from './runtimes.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface TimingPlan {
-  /** Timed milliseconds of the slowest runtime, about. */
+  /** Timed milliseconds per runtime, about (the runtime with the longest blocks decides the rounds). */
   targetMs: number;
   /** A block of one runtime's consecutive runs lasts about this long (at least 2 runs). */
   blockMs: number;
@@ -67,6 +67,10 @@ async function timeRun(t: Timed<string>): Promise<number> {
 
 const NO_PROGRESS: Progress = { update() {}, end() {} };
 
+/**
+ * Warms each of `timed` up, then times them in roundsFor(…) rounds of blocks (blockRuns(…) runs
+ * each, per runtime), rotating which runtime starts a round.
+ */
 export async function timeInBlocks<Id extends string>(
   timed: readonly Timed<Id>[], plan: TimingPlan, progress: Progress = NO_PROGRESS,
 ): Promise<{ timings: Map<Id, BlockTiming>; rounds: number }> {
