@@ -49,6 +49,8 @@ function readFeeds(path: string): Feeds {
 /** The model's path, generating it (and its feeds) if absent. */
 export function ensureE2EModel(name: E2EName, log: (s: string) => void = (s) => process.stderr.write(s)): string {
   const m = E2E_MODELS[name];
+  // Tools pass --only NAME straight through: an unknown one says which names exist.
+  if (!m) throw new Error(`no generated model '${name}' (names: ${Object.keys(E2E_MODELS).join(', ')})`);
   const path = join(E2E_DIR, m.file);
   if (existsSync(path) && existsSync(`${path}.feeds.json`) && existsSync(`${path}.feeds.bin`)) {
     const { generator } = JSON.parse(readFileSync(`${path}.feeds.json`, 'utf8')) as { generator?: number };
