@@ -267,12 +267,12 @@ function program(io: CliIO, ver: string): Command {
     .option('--client-timeout <ms>', 'time a client has to send a whole request; slower ones get 408 and are disconnected (default 30000)'))
     .action((repo: string, o) => serveCommand(io, repo, o));
   sessionOptions(p.command('bench')
-    .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM) and onnxruntime-node, each on 1 thread, in this process: medians, p90s, ratios, how far outputs differ')
+    .description('time a model in lowbit and, with --vs, in onnxruntime-web (WASM) and onnxruntime-node, each on 1 thread, in this process, taking turns in blocks of runs: steady-state medians and p90s, the first run of each block apart (cold), ratios, how far outputs differ')
     .argument('<model>', 'ONNX model file')
     .addOption(new Option('--vs <runtime>', 'also time onnxruntime (ort: -web and -node; both are optional packages: npm install onnxruntime-web onnxruntime-node)').choices(['ort', 'ort-web', 'ort-node']))
     .option('--shape <name=DIMS>', 'input shape, e.g. input=8x1x28x28 (repeatable; symbolic dims default to 1); inputs are random unless --input gives a file', collect)
     .option('--input <name=FILE>', 'input data from a file: .npy, .json or raw bytes (repeatable)', collect)
-    .option('--time <seconds>', 'timed seconds for the slowest runtime (after a warm-up)', '3')
+    .option('--time <seconds>', 'timed seconds per runtime, about (after a warm-up)', '3')
     .option('--json', 'print the report as JSON'))
     .action((model: string, o) => benchFlags(model, o, io));
   return p;
