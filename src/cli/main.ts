@@ -199,7 +199,8 @@ async function benchFlags(model: string, o: BenchCliFlags, io: CliIO): Promise<v
     vs: o.vs,
     shapes,
     files: assignments('input', o.input ?? [], 'FILE'),
-    plan: { targetMs: time * 1000, blockMs: 25, warmupRuns: 5, warmupMs: Math.min(1000, time * 250), minRuns: 10, maxRounds: 1_000_000 },
+    // At least 5 steady runs: a model slower than a block runs in pairs, so 10 runs in all.
+    plan: { targetMs: time * 1000, blockMs: 25, warmupRuns: 5, warmupMs: Math.min(1000, time * 250), minRuns: 5, maxRounds: 1_000_000 },
     json: o.json,
     seed: 1,
   }, await version());
