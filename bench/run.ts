@@ -80,7 +80,7 @@ for (const [i, row] of rows.entries()) {
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   const f = (x: number | null) => (x === null ? '—' : `${x.toPrecision(3)} ms`);
   const chk = r.check.lowbit ? ` | lowbit vs ort-node max abs ${r.check.lowbit.max_abs.toExponential(1)} rel ${r.check.lowbit.max_rel.toExponential(1)}` : '';
-  process.stderr.write(`[${i + 1}/${rows.length}] ${row.id}: lowbit ${f(r.lowbit_ms)}, ort-web ${f(r.ortweb_ms)}, ort-node ${f(r.ortnode_ms)} (n=${r.iterations}, ${secs} s)${chk}${r.error ? ` | ${r.error}` : ''}\n`);
+  process.stderr.write(`[${i + 1}/${rows.length}] ${row.id}: lowbit ${f(r.lowbit_ms)}, ort-web ${f(r.ortweb_ms)}, ort-node ${f(r.ortnode_ms)} (${r.iterations} rounds, ${secs} s)${chk}${r.error ? ` | ${r.error}` : ''}\n`);
 }
 for (const [i, row] of rows.entries()) {
   if (!row.f32Row) continue;
