@@ -7,7 +7,8 @@
 // X is MaxPool or an op that only moves or repeats elements (Flatten, Reshape, Transpose, Squeeze,
 // Unsqueeze, Identity, Expand, Tile, Slice, Gather, GatherElements, GatherND), reading the DQ as
 // its input 0 (the data; indices, shapes and axes stay as they are), or a Concat whose inputs are
-// all such DequantizeLinears, of the same parameters. x_q is u8 or s8; s is a float32 scalar in
+// all such DequantizeLinears, of the same parameters, or a Split each of whose outputs some such
+// Q reads (one integer Split then writes all the Qs' outputs). x_q is u8 or s8; s is a float32 scalar in
 // [2^−100, 2^100] and bit for bit the Q's; z is a scalar of x_q's type and the Q's zero point
 // equals it, so the Q writes x_q's type.
 //
@@ -36,9 +37,10 @@ const PASSTHROUGH = new Set([
 const okScale = (s: number): boolean => s >= 2 ** -100 && s <= 2 ** 100;
 
 function rewrite(g: Graph, v: GraphView, q: Node, log?: PassLog): boolean {
-  if (!isOp(q, 'QuantizeLinear')) return false;
+  // A Q another rewrite took out (a Split's) no longer produces its output.
+  if (!isOp(q, 'QuantizeLinear') || v.producer(q.outputs[0]) !== q) return false;
   const x = v.producer(q.inputs[0]);
-  if (!x || x.domain !== '' || !(PASSTHROUGH.has(x.opType) || x.opType === 'Concat')) return false;
+  if (!x || x.domain !== '' || !(PASSTHROUGH.has(x.opType) || x.opType === 'Concat' || x.opType === 'Split')) return false;
   // The data inputs: every input of a Concat, input 0 of the others.
   const data = x.opType === 'Concat' ? x.inputs.length : 1;
   const dqs = x.inputs.slice(0, data).map((i) => activationDQ(g, v, i));
@@ -56,9 +58,23 @@ function rewrite(g: Graph, v: GraphView, q: Node, log?: PassLog): boolean {
     p.type === dq.type && Object.is(p.scale[0], s) && p.zeroPoint[0] === dq.zeroPoint[0];
   if (!dqs.every((d) => same(d!))) return decline('its inputs are dequantised with different parameters');
   if (!same(qp)) return decline('the QuantizeLinear after it has other parameters than the DequantizeLinear before it');
-  const at = g.nodes.indexOf(q);
   const inputs = [...dqs.map((d) => d!.node.inputs[0]), ...x.inputs.slice(data)];
-  g.nodes[at] = { ...x, name: `${x.name || q.name || q.outputs[0]}__${dq.type}`, inputs, outputs: [q.outputs[0]] };
+  const name = `${x.name || q.name || q.outputs[0]}__${dq.type}`;
+  if (x.opType !== 'Split') {
+    g.nodes[g.nodes.indexOf(q)] = { ...x, name, inputs, outputs: [q.outputs[0]] };
+    return true;
+  }
+  // Split: a Q of these parameters on every output; the integer Split takes the place of the
+  // first of them in the node order (every reader of the others comes after it) and writes the
+  // outputs of all of them.
+  const qs = x.outputs.map((o) => v.consumersOf(o).find((r) => {
+    const p = isOp(r, 'QuantizeLinear') && r.inputs[0] === o ? qdqParams(v, r, undefined) : undefined;
+    return p !== undefined && perTensor(p) && same(p);
+  }));
+  if (qs.some((r) => !r)) return decline('an output of the Split is not quantised again with the same parameters');
+  const at = Math.min(...qs.map((r) => g.nodes.indexOf(r!)));
+  g.nodes[at] = { ...x, name, inputs, outputs: qs.map((r) => r!.outputs[0]) };
+  g.nodes = g.nodes.filter((n) => !qs.includes(n));
   return true;
 }
 

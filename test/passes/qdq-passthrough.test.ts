@@ -91,7 +91,48 @@ function concatModel(second: { scale: number; zp: number }): Uint8Array {
   return b.toBytes();
 }
 
+/**
+ * DQ(Q(x, s, z)) → Split (axis 3, sizes 4 / 6) → each part Q(s, z) → DQ → y0, y1; with `floatRead`
+ * the second part is read as float (a Relu) instead of quantised again.
+ */
+function splitModel(floatRead: boolean): Uint8Array {
+  const b = new OnnxBuilder({ opset: 21 });
+  const s = b.init('s', 'float32', [], [0.04]), z = b.init('z', 'int8', [], [-6]);
+  const dq = b.op('DequantizeLinear', [b.op('QuantizeLinear', [b.input('x', 'float32', X), s, z], {}, { name: 'q_in' }), s, z]);
+  const parts = b.opMulti('Split', [dq, b.init('sizes', 'int64', [2], [4, 6])], { axis: 3 }, { name: 'moved', outputs: ['p0', 'p1'] });
+  b.op('DequantizeLinear', [b.op('QuantizeLinear', [parts[0], s, z]), s, z], {}, { outputs: ['y0'] });
+  if (floatRead) b.op('Relu', [parts[1]], {}, { outputs: ['y1'] });
+  else b.op('DequantizeLinear', [b.op('QuantizeLinear', [parts[1], s, z]), s, z], {}, { outputs: ['y1'] });
+  b.output('y0', 'float32', null);
+  b.output('y1', 'float32', null);
+  return b.toBytes();
+}
+
 describe('qdq-passthrough: the graph the rule makes', () => {
+  it('a Split whose every output is quantised again splits the integers (one Split, no Q); else it stays', async () => {
+    for (const floatRead of [false, true]) {
+      const bytes = splitModel(floatRead);
+      const g = decodeModel(bytes).graph;
+      const declines: Declines = new Map();
+      expect(runPasses(g, undefined, declines).fired['qdq-passthrough'] ?? 0).toBe(floatRead ? 0 : 1);
+      if (floatRead) {
+        expect(declines.get('moved')?.reasons.join('; ')).toMatch(/not quantised again/);
+      } else {
+        const splits = g.nodes.filter((n) => n.opType === 'Split');
+        expect(splits).toHaveLength(1);
+        expect(splits[0].inputs[0]).toBe(g.nodes.find((n) => n.name === 'q_in')!.outputs[0]);
+        expect(g.nodes.filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(1); // q_in alone
+      }
+      const x = input({ ...CASES[0], type: 'int8', scale: 0.04, zp: -6 }, 11);
+      for (const backend of ALL_BACKENDS) {
+        const got = await lowbitRun(bytes, backend, x, false);
+        for (const want of [await ortRun(bytes, x), await lowbitRun(bytes, backend, x, true)]) {
+          for (const name of ['y0', 'y1']) expect([...got.get(name)!], `${backend} ${name}`).toEqual([...want.get(name)!]);
+        }
+      }
+    }
+  });
+
   for (const c of CASES) {
     it(c.name, () => {
       const g = decodeModel(build(c)).graph;
