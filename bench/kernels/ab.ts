@@ -116,7 +116,6 @@ const CASES: [string, Setup][] = [
   ['tgemv u8 3x1024x1024', (b) => tgemv(b, 3, 1024, 1024)],
   ['tgemm u8 64x1024x1024', (b) => tgemv(b, 64, 1024, 1024)],
   ['tgemm u8 128x4096x1024', (b) => tgemv(b, 128, 4096, 1024)],
-  ['tgemm u8 64x1024x1024', (b) => tgemv(b, 64, 1024, 1024)],
   ['qgemm_i8 64x1024x1024', (b) => {
     const M = 64, N = 1024, K = 1024;
     const bb = b.put(u8(K * N)); const bzp = b.put(new Uint8Array(1));
