@@ -31,7 +31,7 @@ for (const row of ROWS.filter((r) => (only ? r.id === only : r.id.startsWith('bi
   const run = () => session.runSync(feeds);
   const outName = session.outputNames[0];
   const first = run()[outName];
-  const preallocated = { [outName]: new Tensor(first.type, new Float32Array(first.data.length), first.dims) };
+  const preallocated = { [outName]: new Tensor(first.type, first.data.slice(), first.dims) };
   const runInto = () => session.runSync(feeds, preallocated);
   for (let i = 0; i < 20; i++) run();
   // The bound plan of the last run: its kernels and absolute arguments, step by step.
