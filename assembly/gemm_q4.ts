@@ -15,8 +15,9 @@
 // panel ((q − zp)·scale) and multiplied by the packed activations with the f32 4×8 microkernel of
 // gemm_f32_pp, so unpacking costs once per weight per call, not once per row.
 // GEMV tile loop, measured same-process (relaxed, 1×4096×4096, ~47 x64 instructions per unit,
-// all 15 xmm registers live): it is bound by instruction count, not FMA latency or memory (the
-// 256×256 case runs at the same weights/s). Slower: the exponent trick or(0x4B000000)+fsub
+// all 15 xmm registers live; the 4-bit copy now runs in two passes, ≈39 — tileRowF32_nib4_simd):
+// it is bound by instruction count and the FMA chains (two FMAs a chain per unit ≈ 8 cycles),
+// not memory (the 256×256 case runs at the same weights/s). Slower: the exponent trick or(0x4B000000)+fsub
 // instead of the convert (+1 op per 4 weights, 1.25×), mul+fma+add to split the FMA chains
 // (1.1×), lane sums per block instead of 4 scaled accumulators (1.06×), 2× unrolling (1.1×,
 // spills), 8 accumulators (lo and hi halves apart: spills, 1.24×), lanes along channels with a
@@ -145,12 +146,55 @@ function tileRowF32_nib_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32,
 }
 
 /**
- * tileRowF32_nib_simd for 4-bit units: SB a constant, so V8 compiles the loop without the
- * unit-size branch (measured 0.97× the time on 1×4096×4096; the 2-bit units keep the shared
- * copy — given their own constant copy they ran 1.05× slower).
+ * tileRowF32_nib_simd for 4-bit units, in two passes over a block's units: the low nibbles
+ * (k 0..3 of every unit, against a[8u..8u+3]), then the high nibbles. Each pass adds one FMA
+ * per chain per unit and needs one activation vector and one nibble vector live, so V8 keeps
+ * every value in a register and emits each FMA in place (vfmadd231ps, no copies): ≈39 x64
+ * instructions a unit against ≈45 in one pass. Same sums, other order. Measured (interleaved
+ * A/B, relaxed): 0.95× the time of the one-pass loop with SB constant on 1×4096×4096 (0.96–
+ * 0.97× at block sizes 16 and 128, equal on 1×256×256), which was itself 0.97–0.99× the shared
+ * copy (no unit-size branch in the loop). Slower: each pass unrolled by two units (1.06×: two
+ * FMAs a chain per iteration, latency-bound again), the high nibbles into 4 more accumulators
+ * (1.08×, spills), scaling the low pass's sums into c_j before the high pass (1.08×). The 2-bit
+ * units keep the shared copy (unitNib would spread each unit twice; with SB constant there
+ * they ran 1.05× slower).
  */
 function tileRowF32_nib4_simd(a: usize, pw: usize, ps: usize, pz: usize, kb: i32, upb: i32): v128 {
-  return tileRowNib(a, pw, ps, pz, kb, upb, 16);
+  const s0 = v128.load(NIB_MASKS), s1 = v128.load(NIB_MASKS, 16), s2 = v128.load(NIB_MASKS, 32), s3 = v128.load(NIB_MASKS, 48);
+  const m15 = v128.load(NIB_MASKS, 64), zpSpread = v128.load(NIB_MASKS, 80);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let pa = a;
+  for (let b = 0; b < kb; b++) {
+    const zpb = pick(v128.load32_zero(pz + (<usize>b << 2)), zpSpread);
+    let p0 = f32x4.splat(0), p1 = f32x4.splat(0), p2 = f32x4.splat(0), p3 = f32x4.splat(0);
+    let q = pw, qa = pa;
+    for (let u = 0; u < upb; u++) {
+      const lo = i8x16.sub(v128.and(v128.load(q), m15), zpb);
+      const a0 = v128.load(qa);
+      p0 = fma(wk24(lo, s0), a0, p0);
+      p1 = fma(wk24(lo, s1), a0, p1);
+      p2 = fma(wk24(lo, s2), a0, p2);
+      p3 = fma(wk24(lo, s3), a0, p3);
+      q += 16;
+      qa += 32;
+    }
+    for (let u = 0; u < upb; u++) {
+      const hi = i8x16.sub(v128.and(i16x8.shr_u(v128.load(pw), 4), m15), zpb);
+      const a1 = v128.load(pa, 16);
+      p0 = fma(wk24(hi, s0), a1, p0);
+      p1 = fma(wk24(hi, s1), a1, p1);
+      p2 = fma(wk24(hi, s2), a1, p2);
+      p3 = fma(wk24(hi, s3), a1, p3);
+      pw += 16;
+      pa += 32;
+    }
+    const sp = ps + (<usize>b << 4);
+    c0 = fma(p0, v128.load32_splat(sp), c0);
+    c1 = fma(p1, v128.load32_splat(sp, 4), c1);
+    c2 = fma(p2, v128.load32_splat(sp, 8), c2);
+    c3 = fma(p3, v128.load32_splat(sp, 12), c3);
+  }
+  return sumLanes4(c0, c1, c2, c3);
 }
 
 // @ts-ignore: decorator

@@ -37,9 +37,9 @@ function tgemv(b: Box, M: number, K: number, N: number, cold = false) {
   const ts = b.alloc(b.call('tgemm_t2i8_scratch_bytes', M, K));
   return { cold, run: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, N, K, N, epi, ts), warm: () => b.call('tgemm_t2i8', a, K, 0, wp, rowc, c, M, 16, Math.min(K, 256), N, epi, ts) };
 }
-/** MatMulNBits exact path M×K×N (f32 activations), `bits` with block 32. */
-function qwgemv(b: Box, M: number, K: number, N: number, bits = 4) {
-  const bs = 32, kb = Math.ceil(K / bs);
+/** MatMulNBits exact path M×K×N (f32 activations), `bits` with block `bs`. */
+function qwgemv(b: Box, M: number, K: number, N: number, bits = 4, bs = 32) {
+  const kb = Math.ceil(K / bs);
   const qw = b.alloc(b.call('qw_pack_bytes', N, K, bits, bs));
   b.call('qw_pack', b.put(u8((N * kb * bs * bits) / 8)), 0, 0, b.put(rand(N * kb)), 0, 0, N, K, bits, bs, qw);
   const a = b.put(rand(M * K)); const c = b.alloc(M * N * 4); const s = b.alloc(b.call('qwgemm_f32_scratch_bytes', M, K, bs));
@@ -99,6 +99,8 @@ const CASES: [string, Setup][] = [
   ['qwgemm_f32 4-bit 1x11008x4096', (b) => qwgemv(b, 1, 11008, 4096)],
   ['qwgemm_f32 4-bit 2x1000x1000', (b) => qwgemv(b, 2, 1000, 1000)],
   ['qwgemm_f32 4-bit 1x256x256', (b) => qwgemv(b, 1, 256, 256)],
+  ['qwgemm_f32 4-bit 1x4096x4096 bs16', (b) => qwgemv(b, 1, 4096, 4096, 4, 16)],
+  ['qwgemm_f32 4-bit 1x4096x4096 bs128', (b) => qwgemv(b, 1, 4096, 4096, 4, 128)],
   ['qwgemm_f32 2-bit 1x4096x4096', (b) => qwgemv(b, 1, 4096, 4096, 2)],
   ['qgemv_i8 1x4096x4096 (cold)', (b) => qgemv(b, 1, 4096, 4096, true)],
   ['qgemv_i8 1x4096x4096', (b) => qgemv(b, 1, 4096, 4096, false)],
