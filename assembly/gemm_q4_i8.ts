@@ -21,7 +21,7 @@
 // go through tile pairs that share the activation broadcasts.
 
 import { QW_OK, qwCheck, qwUnitBytes } from './qw_pack';
-import { qwAt, unitHi, unitLo, unitNib, zpVec } from './gemm_q4';
+import { qwAt, unitHi, unitLo, unitNib, zpVec } from './qw_units';
 import { dot7, QUAD, tileQuadRowI8_relaxed4, tileQuadRowI8_simd4 } from './gemm_q4_i8_rows';
 
 /**

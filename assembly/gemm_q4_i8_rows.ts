@@ -3,7 +3,7 @@
 // 2-bit, read in nibble form by unitNib) is loaded and unpacked once for four rows. Integer sums are exact in any order and the f32 operations are
 // those of tileRowI8_simd, so results are bit-identical to the one-row kernels.
 
-import { unitNib, zpVec } from './gemm_q4';
+import { unitNib, zpVec } from './qw_units';
 
 // @ts-ignore: decorator
 @inline export function dot7(a: v128, w: v128): v128 {
